@@ -1,0 +1,111 @@
+"""BFCL's test categories as an explicit enum, so dispatch never depends on substrings of names."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    """What a category asks of the model; decides which checker scores it."""
+
+    SIMPLE = "simple"
+    MULTIPLE = "multiple"
+    PARALLEL = "parallel"
+    PARALLEL_MULTIPLE = "parallel_multiple"
+    IRRELEVANCE = "irrelevance"
+    RELEVANCE = "relevance"
+    MULTI_TURN = "multi_turn"
+
+
+class Group(StrEnum):
+    """BFCL's score groups (the columns of its overall table)."""
+
+    NON_LIVE = "non_live"
+    LIVE = "live"
+    HALLUCINATION = "hallucination"
+    MULTI_TURN = "multi_turn"
+    AGENTIC = "agentic"
+
+
+class Language(StrEnum):
+    """The call syntax a category's prompting outputs are written in."""
+
+    PYTHON = "python"
+    JAVA = "java"
+    JAVASCRIPT = "javascript"
+
+
+class Category(StrEnum):
+    """A BFCL v4 single- or multi-turn category; `.kind`, `.group` and `.language` describe it."""
+
+    SIMPLE_PYTHON = "simple_python"
+    SIMPLE_JAVA = "simple_java"
+    SIMPLE_JAVASCRIPT = "simple_javascript"
+    MULTIPLE = "multiple"
+    PARALLEL = "parallel"
+    PARALLEL_MULTIPLE = "parallel_multiple"
+    IRRELEVANCE = "irrelevance"
+    LIVE_SIMPLE = "live_simple"
+    LIVE_MULTIPLE = "live_multiple"
+    LIVE_PARALLEL = "live_parallel"
+    LIVE_PARALLEL_MULTIPLE = "live_parallel_multiple"
+    LIVE_IRRELEVANCE = "live_irrelevance"
+    LIVE_RELEVANCE = "live_relevance"
+    MULTI_TURN_BASE = "multi_turn_base"
+    MULTI_TURN_MISS_FUNC = "multi_turn_miss_func"
+    MULTI_TURN_MISS_PARAM = "multi_turn_miss_param"
+    MULTI_TURN_LONG_CONTEXT = "multi_turn_long_context"
+
+    @property
+    def kind(self) -> Kind:
+        """Which checker applies."""
+        return _INFO[self][0]
+
+    @property
+    def group(self) -> Group:
+        """Which BFCL score group the category counts towards."""
+        return _INFO[self][1]
+
+    @property
+    def language(self) -> Language:
+        """Call syntax of prompting outputs for this category."""
+        return _INFO[self][2]
+
+    @property
+    def has_ground_truth(self) -> bool:
+        """Whether BFCL ships a possible_answer file for this category."""
+        return self.kind not in (Kind.IRRELEVANCE, Kind.RELEVANCE)
+
+    @classmethod
+    def parse(cls, name: str) -> Category:
+        """Look a category up by name, with an error that lists the valid names."""
+        try:
+            return cls(name)
+        except ValueError:
+            valid = ", ".join(c.value for c in cls)
+            raise ValueError(f"unknown BFCL category {name!r}; valid categories: {valid}") from None
+
+
+_P, _J, _JS = Language.PYTHON, Language.JAVA, Language.JAVASCRIPT
+_INFO: dict[Category, tuple[Kind, Group, Language]] = {
+    Category.SIMPLE_PYTHON: (Kind.SIMPLE, Group.NON_LIVE, _P),
+    Category.SIMPLE_JAVA: (Kind.SIMPLE, Group.NON_LIVE, _J),
+    Category.SIMPLE_JAVASCRIPT: (Kind.SIMPLE, Group.NON_LIVE, _JS),
+    Category.MULTIPLE: (Kind.MULTIPLE, Group.NON_LIVE, _P),
+    Category.PARALLEL: (Kind.PARALLEL, Group.NON_LIVE, _P),
+    Category.PARALLEL_MULTIPLE: (Kind.PARALLEL_MULTIPLE, Group.NON_LIVE, _P),
+    Category.IRRELEVANCE: (Kind.IRRELEVANCE, Group.HALLUCINATION, _P),
+    Category.LIVE_SIMPLE: (Kind.SIMPLE, Group.LIVE, _P),
+    Category.LIVE_MULTIPLE: (Kind.MULTIPLE, Group.LIVE, _P),
+    Category.LIVE_PARALLEL: (Kind.PARALLEL, Group.LIVE, _P),
+    Category.LIVE_PARALLEL_MULTIPLE: (Kind.PARALLEL_MULTIPLE, Group.LIVE, _P),
+    Category.LIVE_IRRELEVANCE: (Kind.IRRELEVANCE, Group.HALLUCINATION, _P),
+    Category.LIVE_RELEVANCE: (Kind.RELEVANCE, Group.LIVE, _P),
+    Category.MULTI_TURN_BASE: (Kind.MULTI_TURN, Group.MULTI_TURN, _P),
+    Category.MULTI_TURN_MISS_FUNC: (Kind.MULTI_TURN, Group.MULTI_TURN, _P),
+    Category.MULTI_TURN_MISS_PARAM: (Kind.MULTI_TURN, Group.MULTI_TURN, _P),
+    Category.MULTI_TURN_LONG_CONTEXT: (Kind.MULTI_TURN, Group.MULTI_TURN, _P),
+}
+
+SINGLE_TURN: tuple[Category, ...] = tuple(c for c in Category if c.kind is not Kind.MULTI_TURN)
+"""The categories `callforge eval` scores today (multi-turn execution arrives with the simulators)."""
