@@ -1,0 +1,37 @@
+# Two entry points (see README): `make demo` runs the main job, `make test` runs every check.
+PYTHON ?= python3
+DEMO_VENV := .venv
+DEV_VENV := .venv-dev
+
+.PHONY: demo test lint bench clean
+
+$(DEMO_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(DEMO_VENV)
+	$(DEMO_VENV)/bin/pip install -q --upgrade pip
+	$(DEMO_VENV)/bin/pip install -q .
+	touch $@
+
+$(DEV_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(DEV_VENV)
+	$(DEV_VENV)/bin/pip install -q --upgrade pip
+	$(DEV_VENV)/bin/pip install -q -e '.[dev]'
+	touch $@
+
+demo: $(DEMO_VENV)/.installed
+	$(DEMO_VENV)/bin/callforge eval --data examples/bfcl-mini/data --results examples/bfcl-mini/results/prompting \
+		--style prompting --out out/demo-prompting
+	$(DEMO_VENV)/bin/callforge eval --data examples/bfcl-mini/data --results examples/bfcl-mini/results/prompting \
+		--style prompting --mode semantic --out out/demo-prompting-semantic
+
+lint: $(DEV_VENV)/.installed
+	$(DEV_VENV)/bin/ruff check src tests bench
+	$(DEV_VENV)/bin/mypy
+
+test: lint
+	$(DEV_VENV)/bin/pytest -q
+
+bench: $(DEV_VENV)/.installed
+	$(DEV_VENV)/bin/python bench/eval_speed.py
+
+clean:
+	rm -rf $(DEMO_VENV) $(DEV_VENV) out build *.egg-info

@@ -1,0 +1,50 @@
+"""The `callforge` command: a thin typer app, one module per verb, each calling a public function."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from callforge.core import CallforgeError
+
+app = typer.Typer(
+    name="callforge",
+    help="Turn tool specifications into function-calling models that work, and prove it.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from callforge import __version__
+
+        print(f"callforge {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    """Turn tool specifications into function-calling models that work, and prove it."""
+
+
+def _register() -> None:
+    from callforge.cli import eval as eval_verb
+
+    eval_verb.register(app)
+
+
+_register()
+
+
+def main() -> None:
+    """Entry point of the console script: our errors become one clear line and exit status 2."""
+    try:
+        app()
+    except CallforgeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)

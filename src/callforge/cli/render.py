@@ -1,0 +1,53 @@
+"""Terminal rendering of reports with rich; kept apart from the verbs so they stay thin."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from rich.console import Console
+from rich.table import Table
+
+from callforge.evaluate import EvalReport
+
+
+def _pct(value: float) -> str:
+    return f"{100 * value:.2f}%"
+
+
+def print_report(report: EvalReport, console: Console | None = None) -> None:
+    """A table per category, then BFCL's group scores and weighted overall, missing groups marked."""
+    console = console or Console()
+    table = Table(title=f"callforge eval · mode={report.mode.value} · style={report.style.value}")
+    table.add_column("category")
+    table.add_column("correct", justify="right")
+    table.add_column("scored", justify="right")
+    table.add_column("accuracy", justify="right")
+    table.add_column("top failure")
+    for category, score in report.categories.items():
+        top = Counter(score.errors).most_common(1)
+        partial = "" if score.total in (0, score.size) else f" (of {score.size})"
+        table.add_row(
+            category.value,
+            str(score.correct),
+            f"{score.total}{partial}",
+            _pct(score.accuracy) if score.total else "N/A",
+            f"{top[0][0]} ×{top[0][1]}" if top else "",
+        )
+    console.print(table)
+
+    groups = Table(title="BFCL summary (a category not evaluated counts as 0)")
+    groups.add_column("group")
+    groups.add_column("score", justify="right")
+    groups.add_column("missing")
+    for name, group in report.groups.items():
+        shown = _pct(group.accuracy) + ("" if group.complete else " (N/A)")
+        missing = ", ".join(group.missing[:6]) + (" …" if len(group.missing) > 6 else "")
+        groups.add_row(name, shown, missing)
+    console.print(groups)
+    if report.unknown_ids:
+        console.print(
+            f"[yellow]{len(report.unknown_ids)} result ids are not in the suite and were skipped, "
+            f"e.g. {report.unknown_ids[:3]}[/yellow]"
+        )
+    if report.out_dir is not None:
+        console.print(f"scores: {report.out_dir / 'scores.json'}; failures: {report.out_dir / 'failures'}/")

@@ -1,0 +1,195 @@
+"""`evaluate()`: score a file of model outputs against a suite and write the report files."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from callforge.core import Case, Verdict
+from callforge.evaluate.category import Category
+from callforge.evaluate.check import Mode, Style, make_scorer
+from callforge.evaluate.results import read_results
+from callforge.evaluate.scores import CategoryScore, GroupScore, group_scores
+from callforge.evaluate.suites import bfcl_files, load_bfcl_suite
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Judged:
+    """One scored output: the case, the raw output and the verdict."""
+
+    case: Case
+    output: Any
+    verdict: Verdict
+
+
+@dataclass(frozen=True)
+class EvalReport:
+    """Everything an evaluation produced: per-category and group scores, and every judged output."""
+
+    mode: Mode
+    style: Style
+    categories: dict[Category, CategoryScore]
+    groups: dict[str, GroupScore]
+    judged: list[Judged] = field(repr=False)
+    unknown_ids: list[str] = field(default_factory=list)
+    out_dir: Path | None = None
+
+    def failures(self, category: Category | None = None) -> list[Judged]:
+        """The judged outputs that failed, optionally of one category."""
+        return [
+            j for j in self.judged if not j.verdict.ok and (category is None or j.case.category == category.value)
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape written to scores.json."""
+        return {
+            "suite": "bfcl",
+            "mode": self.mode.value,
+            "style": self.style.value,
+            "categories": {
+                c.value: {
+                    "accuracy": s.accuracy,
+                    "correct": s.correct,
+                    "total": s.total,
+                    "size": s.size,
+                    "errors": dict(s.errors),
+                }
+                for c, s in self.categories.items()
+            },
+            "groups": {
+                name: {"accuracy": g.accuracy, "complete": g.complete, "missing": list(g.missing)}
+                for name, g in self.groups.items()
+            },
+            "unknown_ids": self.unknown_ids,
+        }
+
+
+def _category_of_id(case_id: str) -> str:
+    """BFCL ids are `<category>_<n>` or `<category>_<n>-<a>-<b>`."""
+    return case_id.rsplit("_", 1)[0]
+
+
+def evaluate(
+    *,
+    data: str | Path,
+    results: str | Path,
+    style: Style | str = Style.PROMPTING,
+    mode: Mode | str = Mode.BFCL,
+    categories: Iterable[Category | str] | None = None,
+    out: str | Path | None = None,
+    allow_duplicate_ids: bool = False,
+    progress: Progress | None = None,
+) -> EvalReport:
+    """Score BFCL-format result files against a BFCL data folder.
+
+    Categories default to those the results cover. With `out`, writes `scores.json` and one
+    `failures/<category>.jsonl` per category (id, error type, message, decoded output, expected),
+    so a failing entry can be inspected without re-running anything.
+    """
+    mode, style = Mode(mode), Style(style)
+    rows = read_results(results, allow_duplicate_ids=allow_duplicate_ids)
+    files = bfcl_files(Path(data))
+    if categories is None:
+        present = {_category_of_id(r.id) for r in rows}
+        selected = [c for c in Category if c in files and c.value in present]
+    else:
+        selected = [Category.parse(c) if isinstance(c, str) else c for c in categories]
+    cases = {case.id: case for case in load_bfcl_suite(data, selected)}
+    selected_names = {c.value for c in selected}
+
+    scorer = make_scorer(mode, style)
+    judged: list[Judged] = []
+    unknown: list[str] = []
+    wanted = []
+    known = {c.value for c in Category}
+    for r in rows:
+        if r.id in cases:
+            wanted.append(r)
+        elif (name := _category_of_id(r.id)) in selected_names or name not in known:
+            unknown.append(r.id)  # ids of other, unselected BFCL categories are simply out of scope
+    total = len(wanted)
+    for done, r in enumerate(wanted, 1):
+        case = cases[r.id]
+        judged.append(Judged(case, r.output, scorer.score(case, r.output)))
+        if progress is not None and (done % 500 == 0 or done == total):
+            progress(done, total)
+
+    sizes = _sizes(files, cases.values())
+    category_scores = _category_scores(selected, judged, sizes)
+    report = EvalReport(
+        mode=mode,
+        style=style,
+        categories=category_scores,
+        groups=group_scores(category_scores, sizes),
+        judged=judged,
+        unknown_ids=unknown,
+        out_dir=Path(out) if out is not None else None,
+    )
+    if out is not None:
+        write_report(report, Path(out))
+    return report
+
+
+def _sizes(files: dict[Category, Path], cases: Iterable[Case]) -> dict[Category, int]:
+    sizes: dict[Category, int] = Counter(Category(c.category) for c in cases)
+    for category, path in files.items():
+        if category not in sizes:
+            with path.open(encoding="utf-8") as fh:
+                sizes[category] = sum(1 for line in fh if line.strip())
+    return sizes
+
+
+def _category_scores(
+    selected: list[Category], judged: list[Judged], sizes: dict[Category, int]
+) -> dict[Category, CategoryScore]:
+    correct: Counter[str] = Counter()
+    total: Counter[str] = Counter()
+    errors: dict[str, Counter[str]] = {}
+    for j in judged:
+        name = j.case.category
+        total[name] += 1
+        if j.verdict.ok:
+            correct[name] += 1
+        else:
+            errors.setdefault(name, Counter())[_error_label(j.verdict)] += 1
+    return {
+        c: CategoryScore(c, correct[c.value], total[c.value], sizes.get(c, 0), dict(errors.get(c.value, {})))
+        for c in selected
+    }
+
+
+def _error_label(verdict: Verdict) -> str:
+    error_type = verdict.evidence.get("bfcl_error_type")
+    return str(error_type) if error_type else verdict.code
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=repr))
+
+
+def write_report(report: EvalReport, out: Path) -> None:
+    """Write scores.json and the per-category failure files into `out`."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "scores.json").write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
+    failures_dir = out / "failures"
+    failures_dir.mkdir(exist_ok=True)
+    for category in report.categories:
+        path = failures_dir / f"{category.value}.jsonl"
+        with path.open("w", encoding="utf-8") as fh:
+            for j in report.failures(category):
+                row = {
+                    "id": j.case.id,
+                    "code": j.verdict.code,
+                    "error_type": j.verdict.evidence.get("bfcl_error_type"),
+                    "message": j.verdict.message,
+                    "output": j.output,
+                    "decoded": j.verdict.evidence.get("decoded"),
+                    "expected": [{e.name: e.arguments} for e in j.case.expected],
+                }
+                fh.write(json.dumps(_jsonable(row), ensure_ascii=False) + "\n")
