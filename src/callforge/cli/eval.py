@@ -26,21 +26,29 @@ def _split(values: list[str] | None) -> list[str] | None:
 
 def eval_command(
     results: Annotated[
-        Path, typer.Option("--results", "-r", help="BFCL result file or folder: JSON lines {\"id\", \"result\"}.")
+        Path, typer.Option("--results", "-r", help='BFCL result file or folder: JSON lines {"id", "result"}.')
     ],
-    data: Annotated[Path, typer.Option("--data", "-d", help="BFCL data folder (BFCL_v4_*.json + possible_answer/).")],
+    data: Annotated[
+        Path, typer.Option("--data", "-d", help="BFCL data folder (BFCL_v4_*.json + possible_answer/).")
+    ],
     suite: Annotated[SuiteName, typer.Option(help="Suite format of --data.")] = SuiteName.BFCL,
     style: Annotated[
         str, typer.Option(help="prompting: outputs are Python call lists; fc: native tool calls.")
     ] = "prompting",
-    mode: Annotated[str, typer.Option(help="bfcl: exactly BFCL's checker; semantic: callforge's fairer rules.")] = "bfcl",
+    mode: Annotated[
+        str, typer.Option(help="bfcl: exactly BFCL's checker; semantic: callforge's fairer rules.")
+    ] = "bfcl",
     categories: Annotated[
         list[str] | None,
-        typer.Option("--categories", "-c", help="Categories to score (comma-separated or repeated); default: all in --results."),
+        typer.Option(
+            "--categories",
+            "-c",
+            help="Categories to score (comma-separated or repeated); default: all in --results.",
+        ),
     ] = None,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for scores.json and failures/<category>.jsonl.")] = Path(
-        "scores"
-    ),
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder for scores.json and failures/<category>.jsonl.")
+    ] = Path("scores"),
     allow_duplicate_ids: Annotated[
         bool, typer.Option(help="Score every line even when an id repeats (several samples per entry).")
     ] = False,
@@ -67,7 +75,12 @@ def eval_command(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     with Progress(
-        TextColumn("scoring"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), disable=quiet, transient=True
+        TextColumn("scoring"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        disable=quiet,
+        transient=True,
     ) as bar:
         task = bar.add_task("score", total=None)
         report = evaluate(

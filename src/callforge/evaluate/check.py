@@ -42,7 +42,9 @@ def make_scorer(mode: Mode | str = Mode.BFCL, style: Style | str = Style.PROMPTI
     return SemanticScorer(style)
 
 
-def score_output(case: Case, output: Any, *, mode: Mode | str = Mode.BFCL, style: Style | str = Style.PROMPTING) -> Verdict:
+def score_output(
+    case: Case, output: Any, *, mode: Mode | str = Mode.BFCL, style: Style | str = Style.PROMPTING
+) -> Verdict:
     """Score one output; convenient for a single case, use `make_scorer` for many."""
     return make_scorer(mode, style).score(case, output)
 
@@ -67,7 +69,9 @@ def _is_call_format(decoded: Any) -> bool:
 
 def _relevance(kind: Kind, has_call: bool, decoded: Any, detail: str) -> Verdict:
     if kind is Kind.IRRELEVANCE:
-        failure = None if not has_call else Failure("relevance.unexpected_call", "a tool was called, but none fits")
+        failure = (
+            None if not has_call else Failure("relevance.unexpected_call", "a tool was called, but none fits")
+        )
     else:
         failure = None if has_call else Failure("relevance.no_call", f"no tool call was made{detail}")
     return _verdict(failure, decoded)
@@ -128,7 +132,10 @@ class BfclScorer:
             return _verdict(Failure("decode.failed", f"cannot decode the output: {exc}"), None)
         if not _is_call_format(decoded):
             return _verdict(
-                Failure("decode.wrong_format", "the output decodes, but not to a list of {name: {arguments}} calls"),
+                Failure(
+                    "decode.wrong_format",
+                    "the output decodes, but not to a list of {name: {arguments}} calls",
+                ),
                 decoded,
             )
         failure = self._matcher(category.language).check(kind, functions, decoded, answers)

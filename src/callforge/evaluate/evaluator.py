@@ -43,7 +43,9 @@ class EvalReport:
     def failures(self, category: Category | None = None) -> list[Judged]:
         """The judged outputs that failed, optionally of one category."""
         return [
-            j for j in self.judged if not j.verdict.ok and (category is None or j.case.category == category.value)
+            j
+            for j in self.judged
+            if not j.verdict.ok and (category is None or j.case.category == category.value)
         ]
 
     def to_dict(self) -> dict[str, Any]:

@@ -30,7 +30,9 @@ def result_files(path: Path) -> list[Path]:
         if not files:
             raise DataError(f"no result files (*.json, *.jsonl) under {str(path)!r}")
         return files
-    raise DataError(f"results path {str(path)!r} does not exist; pass --results with a file or folder of BFCL result files")
+    raise DataError(
+        f"results path {str(path)!r} does not exist; pass --results with a file or folder of BFCL result files"
+    )
 
 
 def read_results(path: str | Path, *, allow_duplicate_ids: bool = False) -> list[Result]:
@@ -50,9 +52,13 @@ def read_results(path: str | Path, *, allow_duplicate_ids: bool = False) -> list
                 try:
                     row = json.loads(line)
                 except ValueError as exc:
-                    raise DataError(f"{where}: not valid JSON ({exc}); result files hold one JSON object per line") from None
+                    raise DataError(
+                        f"{where}: not valid JSON ({exc}); result files hold one JSON object per line"
+                    ) from None
                 if not isinstance(row, dict) or "id" not in row or "result" not in row:
-                    raise DataError(f'{where}: expected an object with "id" and "result" fields, as BFCL writes them')
+                    raise DataError(
+                        f'{where}: expected an object with "id" and "result" fields, as BFCL writes them'
+                    )
                 case_id = str(row["id"])
                 if not allow_duplicate_ids and case_id in seen:
                     raise DataError(

@@ -50,7 +50,9 @@ OVERALL_WEIGHTS: dict[str, float] = {
 _C = Category
 
 
-def _entry(scores: Mapping[Category, CategoryScore], sizes: Mapping[Category, int], c: Category) -> tuple[float, int, tuple[str, ...]]:
+def _entry(
+    scores: Mapping[Category, CategoryScore], sizes: Mapping[Category, int], c: Category
+) -> tuple[float, int, tuple[str, ...]]:
     score = scores.get(c)
     if score is None or score.total == 0:
         return 0.0, sizes.get(c, 0), (c.value,)
@@ -68,7 +70,9 @@ def _weighted(parts: Sequence[tuple[float, int, tuple[str, ...]]]) -> tuple[floa
     return (sum(a * n for a, n, _ in parts) / count if count else 0.0), count, missing
 
 
-def group_scores(scores: Mapping[Category, CategoryScore], sizes: Mapping[Category, int]) -> dict[str, GroupScore]:
+def group_scores(
+    scores: Mapping[Category, CategoryScore], sizes: Mapping[Category, int]
+) -> dict[str, GroupScore]:
     """BFCL's summary table: Non-Live, Live, Hallucination, Multi-Turn, Agentic and the weighted overall.
 
     As in BFCL, a category that was not evaluated counts as 0 and is listed as missing; Non-Live
@@ -83,10 +87,17 @@ def group_scores(scores: Mapping[Category, CategoryScore], sizes: Mapping[Catego
     simple = _unweighted([e(_C.SIMPLE_PYTHON), e(_C.SIMPLE_JAVA), e(_C.SIMPLE_JAVASCRIPT)])
     parts = {
         "non_live": _unweighted([simple, e(_C.MULTIPLE), e(_C.PARALLEL), e(_C.PARALLEL_MULTIPLE)]),
-        "live": _weighted([e(_C.LIVE_SIMPLE), e(_C.LIVE_MULTIPLE), e(_C.LIVE_PARALLEL), e(_C.LIVE_PARALLEL_MULTIPLE)]),
+        "live": _weighted(
+            [e(_C.LIVE_SIMPLE), e(_C.LIVE_MULTIPLE), e(_C.LIVE_PARALLEL), e(_C.LIVE_PARALLEL_MULTIPLE)]
+        ),
         "hallucination": _unweighted([e(_C.IRRELEVANCE), e(_C.LIVE_IRRELEVANCE)]),
         "multi_turn": _unweighted(
-            [e(_C.MULTI_TURN_BASE), e(_C.MULTI_TURN_MISS_FUNC), e(_C.MULTI_TURN_MISS_PARAM), e(_C.MULTI_TURN_LONG_CONTEXT)]
+            [
+                e(_C.MULTI_TURN_BASE),
+                e(_C.MULTI_TURN_MISS_FUNC),
+                e(_C.MULTI_TURN_MISS_PARAM),
+                e(_C.MULTI_TURN_LONG_CONTEXT),
+            ]
         ),
         "agentic": (0.0, 0, ("web_search", "memory")),
     }

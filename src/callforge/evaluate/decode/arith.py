@@ -86,6 +86,6 @@ def _guard(op: ast.operator, left: Any, right: Any) -> None:
         raise DecodeError(f"shift {right!r} is too large to compute safely")
     if isinstance(op, ast.Mult):
         for seq, count in ((left, right), (right, left)):
-            if isinstance(seq, str | bytes | list | tuple) and isinstance(count, int):
-                if len(seq) * max(count, 0) > _MAX_SEQUENCE:
-                    raise DecodeError("sequence repetition is too large to compute safely")
+            sized = isinstance(seq, str | bytes | list | tuple) and isinstance(count, int)
+            if sized and len(seq) * max(count, 0) > _MAX_SEQUENCE:
+                raise DecodeError("sequence repetition is too large to compute safely")

@@ -93,7 +93,12 @@ class _Resolver:
     def call(self, node: ast.Call) -> DecodedCall:
         arguments: dict[str, Any] = {}
         for kw in node.keywords:
-            arguments[kw.arg if kw.arg is not None else KWARGS_KEY] = self.value(kw.value)
+            key = kw.arg if kw.arg is not None else KWARGS_KEY
+            if key in arguments and not self.bfcl:
+                raise DecodeError(
+                    f"keyword argument {key!r} repeated in a call of {_dotted_name(node.func)!r}"
+                )
+            arguments[key] = self.value(kw.value)
         positional: tuple[Any, ...] = ()
         if not self.bfcl:
             positional = tuple(self.value(a) for a in node.args)

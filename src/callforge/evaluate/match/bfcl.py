@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from callforge.evaluate.category import Kind, Language
 from callforge.evaluate.match.codes import Failure
@@ -123,7 +123,9 @@ class BfclMatcher:
                 )
         return None
 
-    def check_call(self, function: dict[str, Any], call: dict[str, Any], answer: dict[str, Any]) -> Failure | None:
+    def check_call(
+        self, function: dict[str, Any], call: dict[str, Any], answer: dict[str, Any]
+    ) -> Failure | None:
         """BFCL's single-call check; stops at the first failure, in BFCL's order."""
         accepted: dict[str, list[Any]] = next(iter(answer.values()))
         name = function["name"]
@@ -187,7 +189,9 @@ class BfclMatcher:
                     f"got {value!r}"
                 )
             else:
-                message = f"parameter {param!r}: expected type {type_name}, got {type(value).__name__} {value!r}"
+                message = (
+                    f"parameter {param!r}: expected type {type_name}, got {type(value).__name__} {value!r}"
+                )
             return Failure(code, message)
         if not is_variable:
             if expected is dict:
@@ -222,7 +226,9 @@ def _answer_type(options: Sequence[Any]) -> type | None:
     return None
 
 
-def _type_check(value: Any, options: Sequence[Any], expected: type, nested: type | None) -> tuple[bool, bool, str]:
+def _type_check(
+    value: Any, options: Sequence[Any], expected: type, nested: type | None
+) -> tuple[bool, bool, str]:
     """BFCL's type check: (ok, is_variable, failure kind "simple" | "nested").
 
     A ground-truth value whose type differs from the schema type marks the parameter a
@@ -235,7 +241,8 @@ def _type_check(value: Any, options: Sequence[Any], expected: type, nested: type
         if nested is None:
             return True, is_variable, ""
         for option in options:
-            if type(option) is list and not all(_type_check(v, option, nested, None)[0] for v in value):
+            items = cast("Sequence[Any]", value)
+            if type(option) is list and not all(_type_check(v, option, nested, None)[0] for v in items):
                 continue
             return True, is_variable, ""
         nested_failed = True
@@ -266,7 +273,7 @@ def _list_check(param: str, value: Sequence[Any], options: Sequence[Any]) -> Fai
 
 
 def _dict_check(param: str, value: dict[Any, Any], options: Sequence[Any]) -> Failure | None:
-    failure = Failure("arg.dict_unclear", f"parameter {param!r}: no expected dict to compare with")
+    failure: Failure | None = Failure("arg.dict_unclear", f"parameter {param!r}: no expected dict to compare with")
     for option in options:
         if option == "":
             continue
@@ -285,7 +292,9 @@ def _dict_against(value: dict[Any, Any], option: Any) -> Failure | None:
         got = standardize_string(item) if type(item) is str else item
         accepted = _standardize_items(option[key])
         if got not in accepted:
-            return Failure("arg.value_dict_value", f"dict key {key!r}: {item!r} is not one of {option[key]!r}")
+            return Failure(
+                "arg.value_dict_value", f"dict key {key!r}: {item!r} is not one of {option[key]!r}"
+            )
     for key, accepted_values in option.items():
         if key not in value and "" not in accepted_values:
             return Failure("arg.value_dict_key", f"missing dict key {key!r}")
@@ -293,11 +302,14 @@ def _dict_against(value: dict[Any, Any], option: Any) -> Failure | None:
 
 
 def _list_dict_check(param: str, value: Sequence[Any], options: Sequence[Any]) -> Failure | None:
-    failure = Failure("arg.list_dict_unclear", f"parameter {param!r}: no expected list of dicts to compare with")
+    failure = Failure(
+        "arg.list_dict_unclear", f"parameter {param!r}: no expected list of dicts to compare with"
+    )
     for option in options:
         if len(value) != len(option):
             failure = Failure(
-                "arg.value_list_dict_count", f"parameter {param!r}: expected {len(option)} dicts, got {len(value)}"
+                "arg.value_list_dict_count",
+                f"parameter {param!r}: expected {len(option)} dicts, got {len(value)}",
             )
             continue
         for got, want in zip(value, option, strict=True):

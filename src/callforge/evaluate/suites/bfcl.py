@@ -73,9 +73,11 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
             try:
                 row = json.loads(line)
             except ValueError as exc:
-                raise DataError(f"{path}:{number}: not valid JSON ({exc}); BFCL files hold one JSON object per line") from None
+                raise DataError(
+                    f"{path}:{number}: not valid JSON ({exc}); BFCL files hold one JSON object per line"
+                ) from None
             if not isinstance(row, dict) or "id" not in row:
-                raise DataError(f"{path}:{number}: expected an object with an \"id\" field")
+                raise DataError(f'{path}:{number}: expected an object with an "id" field')
             rows.append(row)
     return rows
 
@@ -107,7 +109,9 @@ def _load_category(category: Category, path: Path) -> list[Case]:
                 raise DataError(f"{where}: id {case_id!r} has no ground truth in possible_answer/{path.name}")
             for call in truth:
                 if not isinstance(call, dict) or len(call) != 1:
-                    raise DataError(f"ground truth of {case_id!r}: expected {{name: {{param: [values]}}}}, got {call!r}")
+                    raise DataError(
+                        f"ground truth of {case_id!r}: expected {{name: {{param: [values]}}}}, got {call!r}"
+                    )
                 for name, arguments in call.items():
                     expected.append(ExpectedCall(name=name, arguments=arguments))
         cases.append(
@@ -125,7 +129,7 @@ def _load_category(category: Category, path: Path) -> list[Case]:
 def _messages(row: dict[str, Any], where: str) -> tuple[Message, ...]:
     question = row.get("question")
     if not isinstance(question, list) or not question:
-        raise DataError(f"{where}: \"question\" must be a non-empty list of turns")
+        raise DataError(f'{where}: "question" must be a non-empty list of turns')
     turn = question[0]
     if isinstance(turn, dict):  # a few BFCL files store the turn's messages without the outer list
         turn = [turn]

@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_BFCL = REPO.parent / "shared" / "bfcl"
+EXAMPLES = REPO / "examples"
+
+
+def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                yield json.loads(line)
+
+
+@pytest.fixture(scope="session")
+def bfcl_dir() -> Path:
+    if not (SHARED_BFCL / "data").is_dir():
+        pytest.skip(f"BFCL data not found at {SHARED_BFCL}")
+    return SHARED_BFCL
