@@ -36,8 +36,10 @@ def _root(
 
 def _register() -> None:
     from callforge.cli import eval as eval_verb
+    from callforge.cli import tools as tools_verb
 
     eval_verb.register(app)
+    tools_verb.register(app)
 
 
 _register()
