@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from callforge.core import Case, DataError, ExpectedCall, Message, SpecError
+from callforge.core import Case, DataError, ExpectedCall, Message, ToolSpec
 from callforge.evaluate.category import SINGLE_TURN, Category, Kind
 
 _FILE = re.compile(r"^BFCL_v(\d+)_(.+)\.json$")
@@ -94,14 +94,22 @@ def _load_category(category: Category, path: Path) -> list[Case]:
             )
         answers = {row["id"]: row["ground_truth"] for row in _read_jsonl(answer_path)}
     language = category.language.value
+    cache: dict[str, ToolSpec] = {}  # BFCL entries share function docs; convert each one once
     cases = []
     for number, row in enumerate(_read_jsonl(path), 1):
         case_id = str(row["id"])
         where = f"{path}:{number}"
-        try:
-            tools = load_tools(row.get("function", []), format="bfcl", language=language, source_name=where)
-        except SpecError:
-            raise
+        functions = row.get("function", [])
+        if not isinstance(functions, list):
+            raise DataError(f'{where}: "function" must be a list of function descriptions')
+        tools = []
+        for function in functions:
+            key = json.dumps(function, sort_keys=True)
+            spec = cache.get(key)
+            if spec is None:
+                [spec] = load_tools(function, format="bfcl", language=language, source_name=where)
+                cache[key] = spec
+            tools.append(spec)
         expected: list[ExpectedCall] = []
         if category.has_ground_truth:
             truth = answers.get(case_id)
