@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 from callforge.evaluate import EvalReport
+from callforge.evaluate.match import CODES_BY_BFCL_ERROR_TYPE
 
 
 def _pct(value: float) -> str:
@@ -22,7 +23,7 @@ def print_report(report: EvalReport, console: Console | None = None) -> None:
     table.add_column("correct", justify="right")
     table.add_column("scored", justify="right")
     table.add_column("accuracy", justify="right")
-    table.add_column("top failure")
+    table.add_column("top failure (code)", overflow="fold")
     for category, score in report.categories.items():
         top = Counter(score.errors).most_common(1)
         partial = "" if score.total in (0, score.size) else f" (of {score.size})"
@@ -31,7 +32,7 @@ def print_report(report: EvalReport, console: Console | None = None) -> None:
             str(score.correct),
             f"{score.total}{partial}",
             _pct(score.accuracy) if score.total else "N/A",
-            f"{top[0][0]} ×{top[0][1]}" if top else "",
+            f"{CODES_BY_BFCL_ERROR_TYPE.get(top[0][0], top[0][0])} ×{top[0][1]}" if top else "",
         )
     console.print(table)
 
