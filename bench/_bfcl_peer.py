@@ -7,6 +7,7 @@ does for a result file. It prints one JSON object with its timings and verdicts.
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 import time
@@ -32,7 +33,7 @@ def main() -> None:
     shared, records_path = Path(sys.argv[1]), Path(sys.argv[2])
     t0 = time.perf_counter()
     _install_stub()
-    from bfcl_eval.constants.enums import Language
+    from bfcl_eval.constants.enums import Language, ReturnFormat
     from bfcl_eval.eval_checker.ast_eval.ast_checker import ast_checker
     from bfcl_eval.model_handler.utils import default_decode_ast_prompting
 
@@ -64,16 +65,20 @@ def main() -> None:
     def decode(output: object, style: str, lang: object) -> list:
         if style == "fc":
             return [{name: json.loads(item[name])} for item in output for name in [next(iter(item))]]  # type: ignore[union-attr]
-        return default_decode_ast_prompting(output, lang)
+        return default_decode_ast_prompting(output, ReturnFormat(lang.value))  # type: ignore[attr-defined]
 
     def is_call_format(decoded: object) -> bool:
         return isinstance(decoded, list) and all(
             type(i) is dict and len(i) == 1 and type(next(iter(i.values()))) is dict for i in decoded
         )
 
-    verdicts = []
-    t1 = time.perf_counter()
-    for r in records:
+    def score_all() -> list[bool]:
+        verdicts: list[bool] = []
+        for r in records:
+            score_one(r, verdicts)
+        return verdicts
+
+    def score_one(r: dict, verdicts: list[bool]) -> None:
         cat, style = r["category"], r["style"]
         lang = language(cat)
         if cat in ("irrelevance", "live_irrelevance", "live_relevance"):
@@ -83,18 +88,24 @@ def main() -> None:
             except Exception:
                 has_call = False
             verdicts.append(not has_call if "irrelevance" in cat else has_call)
-            continue
+            return
         try:
             d = decode(r["model_output"], style, lang)
         except Exception:
             verdicts.append(False)
-            continue
+            return
         if not is_call_format(d):
             verdicts.append(False)
-            continue
+            return
         result = ast_checker(functions[r["id"]], d, answers[r["id"]], lang, cat, style)
         verdicts.append(bool(result["valid"]))
-    check_s = time.perf_counter() - t1
+
+    gc.freeze()  # the same treatment callforge gets after loading its suite
+    check_s = float("inf")
+    for _ in range(3):  # best of three, as for callforge
+        t1 = time.perf_counter()
+        verdicts = score_all()
+        check_s = min(check_s, time.perf_counter() - t1)
     print(json.dumps({"import_s": import_s, "check_s": check_s, "n": len(records), "verdicts": verdicts}))
 
 

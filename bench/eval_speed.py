@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import subprocess
@@ -45,10 +46,14 @@ def _ours(records: list[dict]) -> tuple[float, float, list[bool]]:
     t0 = time.perf_counter()
     cases = {c.id: c for c in load_bfcl_suite(SHARED / "data")}
     load_s = time.perf_counter() - t0
+    gc.freeze()  # as evaluate() does after loading the suite
     scorers = {s: make_scorer("bfcl", s) for s in ("prompting", "fc")}
-    t1 = time.perf_counter()
-    verdicts = [scorers[r["style"]].score(cases[r["id"]], r["model_output"]).ok for r in records]
-    return load_s, time.perf_counter() - t1, verdicts
+    best = float("inf")
+    for _ in range(3):  # best of three, like the peer, so neither pays one-off warm-up costs
+        t1 = time.perf_counter()
+        verdicts = [scorers[r["style"]].score(cases[r["id"]], r["model_output"]).ok for r in records]
+        best = min(best, time.perf_counter() - t1)
+    return load_s, best, verdicts
 
 
 def _peer(records_file: Path) -> dict | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any, Protocol
 
-from callforge.core import Case, DecodeError, ToolSpec, Verdict
+from callforge.core import OK, Case, DecodeError, ToolSpec, Verdict
 from callforge.evaluate.category import Category, Kind, Language
 from callforge.evaluate.decode import DecodedCall, decode_fc_bfcl, decode_python, decode_python_bfcl
 from callforge.evaluate.match.bfcl import BfclMatcher
@@ -50,11 +50,11 @@ def score_output(
 
 
 def _verdict(failure: Failure | None, decoded: Any) -> Verdict:
+    # Built without re-validation: the fields are ours and typed, and this runs once per output.
     if failure is None:
-        return Verdict.passed(decoded=decoded)
-    return Verdict.failed(
-        failure.code, failure.message, bfcl_error_type=bfcl_error_type(failure.code), decoded=decoded
-    )
+        return Verdict.model_construct(ok=True, code=OK, message="", evidence={"decoded": decoded})
+    evidence = {"bfcl_error_type": bfcl_error_type(failure.code), "decoded": decoded}
+    return Verdict.model_construct(ok=False, code=failure.code, message=failure.message, evidence=evidence)
 
 
 def _is_call_format(decoded: Any) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -105,6 +106,8 @@ def evaluate(
     cases = {case.id: case for case in load_bfcl_suite(data, selected)}
     selected_names = {c.value for c in selected}
 
+    # The suite is long-lived; keep the collector from rescanning it while thousands of outputs are scored.
+    gc.freeze()
     scorer = make_scorer(mode, style)
     judged: list[Judged] = []
     unknown: list[str] = []
@@ -171,10 +174,6 @@ def _error_label(verdict: Verdict) -> str:
     return str(error_type) if error_type else verdict.code
 
 
-def _jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=repr))
-
-
 def write_report(report: EvalReport, out: Path) -> None:
     """Write scores.json and the per-category failure files into `out`."""
     out.mkdir(parents=True, exist_ok=True)
@@ -194,4 +193,4 @@ def write_report(report: EvalReport, out: Path) -> None:
                     "decoded": j.verdict.evidence.get("decoded"),
                     "expected": [{e.name: e.arguments} for e in j.case.expected],
                 }
-                fh.write(json.dumps(_jsonable(row), ensure_ascii=False) + "\n")
+                fh.write(json.dumps(row, ensure_ascii=False, default=repr) + "\n")

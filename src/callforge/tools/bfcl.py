@@ -8,7 +8,6 @@ both: the converted `parameters` and the untouched `original`.
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 from collections.abc import Iterator, Sequence
@@ -20,6 +19,7 @@ from callforge.tools.openai import (
     Where,
     check_name_and_description,
     check_required,
+    copy_json,
     kind_of,
 )
 
@@ -104,7 +104,7 @@ def tool_from_bfcl(fn: Any, *, language: BfclLanguage = "python", where: Where |
         returns=returns,
         source="bfcl",
         dialect=DIALECTS[language],
-        original=copy.deepcopy(fn),
+        original=copy_json(fn),
     )
 
 
@@ -115,7 +115,7 @@ def to_bfcl_function(tool: ToolSpec) -> dict[str, Any]:
     optional (`anyOf` with `null`) its non-null alternative, and anything without one type `any`.
     """
     if tool.original is not None and tool.dialect in DIALECTS.values():
-        return copy.deepcopy(tool.original)
+        return dict(copy_json(tool.original))
     parameters = {**_to_bfcl(tool.parameters), "type": "dict"}
     return {"name": tool.name, "description": tool.description, "parameters": parameters}
 
@@ -130,7 +130,7 @@ def _to_bfcl(node: Any) -> dict[str, Any]:
         if len(alternatives) == 1 and isinstance(alternatives[0], dict):
             rest = {k: v for k, v in node.items() if k not in ("anyOf", "oneOf")}
             return _to_bfcl({**alternatives[0], **rest})
-    out = {k: copy.deepcopy(v) for k, v in node.items() if k not in _REWRITTEN}
+    out = {k: copy_json(v) for k, v in node.items() if k not in _REWRITTEN}
     kind = node.get("type")
     if isinstance(kind, list):
         kind = next((t for t in kind if t != "null"), None)
@@ -244,7 +244,7 @@ def _convert(node: Any, where: Where, types: dict[str, str | None], *, top: bool
         elif key == "items":
             where.at(key).fail(f'"items" must be a schema object, not {kind_of(value)}')
         else:
-            out[key] = copy.deepcopy(value) if isinstance(value, dict | list) else value
+            out[key] = copy_json(value)
     check_required(node, where, top=top)
     return out
 
