@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 from callforge.core import SpecError, ToolSpec
 from callforge.tools import load_tools, tool_from_bfcl
 from callforge.tools.bfcl import language_from_id, to_bfcl_function
+from tests.conftest import SHARED_BFCL
 
-BFCL_DATA = Path(os.environ.get("CALLFORGE_BFCL_DATA", "/work/shared/bfcl/data"))
+BFCL_DATA = Path(os.environ.get("CALLFORGE_BFCL_DATA", str(SHARED_BFCL / "data")))
 JSON_TYPES = {"string", "number", "integer", "boolean", "array", "object", "null"}
 
 # simple_python_0, abridged descriptions.

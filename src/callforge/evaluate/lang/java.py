@@ -36,6 +36,7 @@ import re
 from typing import Any, Final
 
 from callforge.core import DecodeError
+from callforge.evaluate.lang._cursor import TokenCursor
 
 JAVA_TYPES: Final[dict[str, type]] = {
     "byte": int,
@@ -217,8 +218,10 @@ def _kids(*nodes: _Node) -> list[_Node]:
     return out
 
 
-class _Parser:
+class _Parser(TokenCursor):
     """Recursive descent over the Java subset that call outputs use, failing where tree-sitter errs."""
+
+    LANGUAGE = "Java"
 
     def __init__(self, src: str) -> None:
         kinds, starts, ends = _tokenize(src)
@@ -236,41 +239,8 @@ class _Parser:
 
     # -- cursor ------------------------------------------------------------------------------
 
-    def _at(self, k: int = 0) -> int:
-        j = self.p + k
-        return self.code[j] if 0 <= j < len(self.code) else -1
-
-    def _text(self, k: int = 0) -> str:
-        i = self._at(k)
-        return self.texts[i] if i >= 0 else ""
-
-    def _kind(self, k: int = 0) -> int:
-        i = self._at(k)
-        return self.kinds[i] if i >= 0 else -1
-
-    def _take(self) -> int:
-        i = self._at()
-        if i < 0:
-            raise self._error("the text ends too early")
-        self.p += 1
-        return i
-
-    def _expect(self, text: str) -> int:
-        if self._text() != text:
-            raise self._error(f"expected {text!r}")
-        return self._take()
-
-    def _end(self) -> int:
-        """One past the last consumed token: the `hi` of a node that ends here."""
-        return self.code[self.p - 1] + 1
-
     def _is_name(self, k: int = 0) -> bool:
         return self._kind(k) == _WORD and self._text(k) not in _RESERVED
-
-    def _error(self, what: str) -> DecodeError:
-        i = self._at()
-        where = f"at offset {self.starts[i]} ({self.texts[i]!r})" if i >= 0 else "at the end"
-        return DecodeError(f"not a Java call that BFCL can parse: {what} {where}")
 
     def _close(self, tag: str) -> None:
         """Consume the closer of `tag`, or leave the next token be where tree-sitter would supply it.

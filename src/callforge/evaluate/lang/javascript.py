@@ -29,6 +29,7 @@ import re
 from typing import Any, Final
 
 from callforge.core import DecodeError
+from callforge.evaluate.lang._cursor import TokenCursor
 
 JS_TYPES: Final[dict[str, type]] = {
     "String": str,
@@ -322,8 +323,10 @@ class _Expr:
         self.via = "arguments"  # call: what follows the callee ("arguments", "optional_chain", "template")
 
 
-class _Parser:
+class _Parser(TokenCursor):
     """Recursive descent over the JavaScript that call outputs use, failing where tree-sitter errs."""
+
+    LANGUAGE = "JavaScript"
 
     def __init__(self, src: str) -> None:
         tokens = _Tokens()
@@ -345,33 +348,6 @@ class _Parser:
 
     # -- cursor ------------------------------------------------------------------------------
 
-    def _at(self, k: int = 0) -> int:
-        j = self.p + k
-        return self.code[j] if j < len(self.code) else -1
-
-    def _text(self, k: int = 0) -> str:
-        i = self._at(k)
-        return self.texts[i] if i >= 0 else ""
-
-    def _kind(self, k: int = 0) -> int:
-        i = self._at(k)
-        return self.kinds[i] if i >= 0 else -1
-
-    def _take(self) -> int:
-        i = self._at()
-        if i < 0:
-            raise self._error("the text ends too early")
-        self.p += 1
-        return i
-
-    def _expect(self, text: str) -> int:
-        if self._text() != text:
-            raise self._error(f"expected {text!r}")
-        return self._take()
-
-    def _end(self) -> int:
-        return self.code[self.p - 1] + 1
-
     def _line_break_before(self, k: int = 0) -> bool:
         """Whether a line break separates token k from the token before it."""
         j = self.p + k
@@ -386,11 +362,6 @@ class _Parser:
             and self._text(k) not in _EXPRESSION_KEYWORDS
             and not self._text(k).startswith("#")
         )
-
-    def _error(self, what: str) -> DecodeError:
-        i = self._at()
-        where = f"at offset {self.starts[i]} ({self.texts[i]!r})" if i >= 0 else "at the end"
-        return DecodeError(f"not a JavaScript call that BFCL can parse: {what} {where}")
 
     def _open(self, opener: str) -> int:
         i = self._expect(opener)
