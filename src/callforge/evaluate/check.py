@@ -50,11 +50,11 @@ def score_output(
 
 
 def _verdict(failure: Failure | None, decoded: Any) -> Verdict:
-    # Built without re-validation: the fields are ours and typed, and this runs once per output.
+    # Keyword construction (validated) measures faster than model_construct in pydantic 2.13.
     if failure is None:
-        return Verdict.model_construct(ok=True, code=OK, message="", evidence={"decoded": decoded})
+        return Verdict(ok=True, code=OK, message="", evidence={"decoded": decoded})
     evidence = {"bfcl_error_type": bfcl_error_type(failure.code), "decoded": decoded}
-    return Verdict.model_construct(ok=False, code=failure.code, message=failure.message, evidence=evidence)
+    return Verdict(ok=False, code=failure.code, message=failure.message, evidence=evidence)
 
 
 def _is_call_format(decoded: Any) -> bool:

@@ -180,10 +180,14 @@ def write_report(report: EvalReport, out: Path) -> None:
     (out / "scores.json").write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
     failures_dir = out / "failures"
     failures_dir.mkdir(exist_ok=True)
-    for category in report.categories:
-        path = failures_dir / f"{category.value}.jsonl"
+    by_category: dict[str, list[Judged]] = {c.value: [] for c in report.categories}
+    for j in report.judged:
+        if not j.verdict.ok:
+            by_category.setdefault(j.case.category, []).append(j)
+    for name, failed in by_category.items():
+        path = failures_dir / f"{name}.jsonl"
         with path.open("w", encoding="utf-8") as fh:
-            for j in report.failures(category):
+            for j in failed:
                 row = {
                     "id": j.case.id,
                     "code": j.verdict.code,

@@ -36,7 +36,8 @@ def decode_python_bfcl(text: Any) -> list[dict[str, dict[str, Any]]]:
     Returns BFCL's decoded form, `[{name: {param: value}}]`; raises DecodeError where BFCL's
     decoder raises any exception (its `ast_decoder:decoder_failed`).
     """
-    return [{c.name: c.arguments} for c in _decode(text, bfcl=True)]
+    calls = _decode(text, bfcl=True)
+    return [{c.name: c.arguments} for c in calls]
 
 
 def decode_python(text: Any) -> list[DecodedCall]:
