@@ -45,15 +45,20 @@ def decode_python(text: Any) -> list[DecodedCall]:
     return _decode(text, bfcl=False)
 
 
-def _decode(text: Any, *, bfcl: bool) -> list[DecodedCall]:
-    if not isinstance(text, str):
-        raise DecodeError(f"expected the model output as text, got {type(text).__name__}")
+def bracketed(text: str) -> str:
+    """BFCL's first step for every prompting language: strip `` ` ``, newlines and spaces, wrap in `[...]`."""
     text = text.strip(_BFCL_STRIP)
     if not text.startswith("["):
         text = "[" + text
     if not text.endswith("]"):
         text = text + "]"
-    cleaned = text.strip().strip("'")
+    return text
+
+
+def _decode(text: Any, *, bfcl: bool) -> list[DecodedCall]:
+    if not isinstance(text, str):
+        raise DecodeError(f"expected the model output as text, got {type(text).__name__}")
+    cleaned = bracketed(text).strip().strip("'")
     try:
         body = ast.parse(cleaned, mode="eval").body
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:

@@ -36,6 +36,7 @@ import re
 from typing import Any, Final
 
 from callforge.core import DecodeError
+from callforge.evaluate.decode.python import bracketed
 from callforge.evaluate.lang._cursor import TokenCursor
 
 JAVA_TYPES: Final[dict[str, type]] = {
@@ -68,11 +69,7 @@ def decode_java(text: str) -> Any:
     invocation (BFCL then reports a wrong output format). Raises DecodeError wherever BFCL's
     decoder raises, so the caller can report `ast_decoder:decoder_failed`.
     """
-    text = text.strip("`\n ")
-    if not text.startswith("["):
-        text = "[" + text
-    if not text.endswith("]"):
-        text += "]"
+    text = bracketed(text)
     try:
         parser = _Parser(text[1:-1])
         parser.program()

@@ -29,6 +29,7 @@ import re
 from typing import Any, Final
 
 from callforge.core import DecodeError
+from callforge.evaluate.decode.python import bracketed
 from callforge.evaluate.lang._cursor import TokenCursor
 
 JS_TYPES: Final[dict[str, type]] = {
@@ -52,11 +53,7 @@ def decode_javascript(text: str) -> Any:
     statement is a call (BFCL then reports a wrong output format). Raises DecodeError wherever
     BFCL's decoder raises, so the caller can report `ast_decoder:decoder_failed`.
     """
-    text = text.strip("`\n ")
-    if not text.startswith("["):
-        text = "[" + text
-    if not text.endswith("]"):
-        text += "]"
+    text = bracketed(text)
     try:
         parser = _Parser(text[1:-1])
         parser.program()

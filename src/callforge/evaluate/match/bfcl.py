@@ -273,7 +273,9 @@ def _list_check(param: str, value: Sequence[Any], options: Sequence[Any]) -> Fai
 
 
 def _dict_check(param: str, value: dict[Any, Any], options: Sequence[Any]) -> Failure | None:
-    failure: Failure | None = Failure("arg.dict_unclear", f"parameter {param!r}: no expected dict to compare with")
+    failure: Failure | None = Failure(
+        "arg.dict_unclear", f"parameter {param!r}: no expected dict to compare with"
+    )
     for option in options:
         if option == "":
             continue
