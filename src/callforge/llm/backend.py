@@ -1,0 +1,119 @@
+"""The one interface to a model: `Backend.complete(messages, tools, **options) -> Completion`.
+
+Provider types never cross this line: a backend turns its provider's reply into a `Completion`
+of callforge records, so every stage above (eval, generation, judges) is provider-agnostic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from callforge.core import CallforgeError, Message, ToolCall, ToolSpec, Verdict
+
+ToolChoice = Literal["auto", "none", "required"] | str
+
+
+class Usage(BaseModel):
+    """Tokens one request consumed, as the server reported them (0 when it did not say)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        """Prompt plus completion tokens."""
+        return self.prompt_tokens + self.completion_tokens
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+            completion_tokens=self.completion_tokens + other.completion_tokens,
+        )
+
+
+class Completion(BaseModel):
+    """A model's reply: text, tool calls already parsed into records, usage, and the raw reply.
+
+    `parse` says how the calls were obtained: passed with `evidence["format"]` ("native",
+    "hermes", "json", "python", ... or "none" when there was no call), or failed with a
+    `parse.*` code when the model tried to call a tool and the attempt could not be read;
+    `raw` keeps the provider's JSON so nothing the model produced is ever lost.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str = ""
+    tool_calls: tuple[ToolCall, ...] = ()
+    usage: Usage = Field(default_factory=Usage)
+    finish_reason: str | None = None
+    model: str = ""
+    parse: Verdict = Field(default_factory=lambda: Verdict.passed(format="none"))
+    raw: dict[str, Any] | None = None
+    cached: bool = False
+    latency_s: float = 0.0
+
+
+class Options(BaseModel):
+    """Sampling options every backend understands; anything else passes through to the server.
+
+    `sample` is never sent: it tells apart repeated requests that are otherwise identical (the
+    n-th sample at temperature > 0), so the response cache keeps one entry per sample.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    temperature: float | None = None
+    max_tokens: int | None = None
+    top_p: float | None = None
+    seed: int | None = None
+    stop: tuple[str, ...] | None = None
+    tool_choice: ToolChoice | None = None
+    parallel_tool_calls: bool | None = None
+    json_schema: dict[str, Any] | None = None
+    sample: int = 0
+
+    @property
+    def extra(self) -> dict[str, Any]:
+        """Options this record does not name, for the provider's `extra_body`."""
+        return dict(self.model_extra or {})
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """Anything that answers chat messages; `model` names it in cache keys and records."""
+
+    model: str
+
+    async def complete(
+        self, messages: Sequence[Message], tools: Sequence[ToolSpec] | None = None, **options: Any
+    ) -> Completion:
+        """Send one chat request and return the reply; retries are the backend's business."""
+        ...
+
+
+class BackendError(CallforgeError):
+    """A model request failed for good (after retries) or can never succeed as configured.
+
+    `retryable` tells a run whether the same request may succeed later (a dead endpoint, a rate
+    limit that outlasted the retries) so a resumed run tries it again instead of recording it.
+    """
+
+    def __init__(self, message: str, *, model: str = "", retryable: bool = False) -> None:
+        super().__init__(message)
+        self.model = model
+        self.retryable = retryable
+
+
+def parse_options(options: dict[str, Any]) -> Options:
+    """Validate `**options` once, at the edge, so a typo'd type fails before any request is sent."""
+    from pydantic import ValidationError
+
+    try:
+        return Options.model_validate(options)
+    except ValidationError as exc:
+        raise BackendError(f"invalid backend options {options!r}: {exc}") from None
