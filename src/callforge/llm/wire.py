@@ -25,7 +25,9 @@ def message_to_openai(message: Message, *, arguments_as_text: bool = True) -> di
                 "type": "function",
                 "function": {
                     "name": call.name,
-                    "arguments": orjson.dumps(call.arguments).decode() if arguments_as_text else call.arguments,
+                    "arguments": orjson.dumps(call.arguments).decode()
+                    if arguments_as_text
+                    else call.arguments,
                 },
             }
             for index, call in enumerate(message.tool_calls)
@@ -37,7 +39,9 @@ def message_to_openai(message: Message, *, arguments_as_text: bool = True) -> di
     return out
 
 
-def messages_to_openai(messages: Sequence[Message], *, arguments_as_text: bool = True) -> list[dict[str, Any]]:
+def messages_to_openai(
+    messages: Sequence[Message], *, arguments_as_text: bool = True
+) -> list[dict[str, Any]]:
     """Messages as OpenAI message dicts, in order."""
     return [message_to_openai(m, arguments_as_text=arguments_as_text) for m in messages]
 
@@ -72,12 +76,14 @@ def native_tool_calls(raw_calls: Any) -> tuple[tuple[ToolCall, ...], Verdict]:
     if not isinstance(raw_calls, list):
         return (), Verdict.failed("parse.not_a_call", "tool_calls is not a list", raw=raw_calls)
     for item in raw_calls:
-        function = item.get("function") if isinstance(item, dict) else None
-        name = function.get("name") if isinstance(function, dict) else None
+        function: dict[str, Any] = item.get("function") or {} if isinstance(item, dict) else {}
+        if not isinstance(function, dict):
+            function = {}
+        name = function.get("name")
         if not isinstance(name, str) or not name:
             broken.append({"call": item, "problem": "no function name"})
             continue
-        arguments: Any = function.get("arguments") if isinstance(function, dict) else None
+        arguments: Any = function.get("arguments")
         if arguments is None or arguments == "":
             arguments = {}
         elif isinstance(arguments, str):
