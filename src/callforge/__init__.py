@@ -25,6 +25,10 @@ _EXPORTS = {
     "ConfigError": "callforge.core",
     "load_tools": "callforge.tools",
     "evaluate": "callforge.evaluate",
+    "evaluate_model": "callforge.evaluate",
+    "make_backend": "callforge.llm",
+    "Completion": "callforge.llm",
+    "ScriptedBackend": "callforge.llm",
 }
 
 __all__ = [*sorted(_EXPORTS), "__version__"]

@@ -7,7 +7,8 @@ from collections import Counter
 from rich.console import Console
 from rich.table import Table
 
-from callforge.evaluate import EvalReport
+from callforge.evaluate import EvalReport, Mode
+from callforge.evaluate.live import LiveReport
 from callforge.evaluate.match import CODES_BY_BFCL_ERROR_TYPE
 
 
@@ -52,3 +53,41 @@ def print_report(report: EvalReport, console: Console | None = None) -> None:
         )
     if report.out_dir is not None:
         console.print(f"scores: {report.out_dir / 'scores.json'}; failures: {report.out_dir / 'failures'}/")
+
+
+def print_live_report(report: LiveReport, console: Console | None = None) -> None:
+    """One table with both modes side by side, then what the run cost and where its files are."""
+    console = console or Console()
+    bfcl, semantic = report.scores[Mode.BFCL], report.scores[Mode.SEMANTIC]
+    table = Table(title=f"callforge eval · {report.model} · style={report.style.value}")
+    table.add_column("category")
+    table.add_column("scored", justify="right")
+    table.add_column("bfcl", justify="right")
+    table.add_column("semantic", justify="right")
+    table.add_column("top failure (bfcl code)", overflow="fold")
+    for category, score in bfcl.categories.items():
+        other = semantic.categories.get(category)
+        top = Counter(score.errors).most_common(1)
+        table.add_row(
+            category.value,
+            str(score.total),
+            _pct(score.accuracy) if score.total else "N/A",
+            _pct(other.accuracy) if other is not None and other.total else "N/A",
+            f"{CODES_BY_BFCL_ERROR_TYPE.get(top[0][0], top[0][0])} ×{top[0][1]}" if top else "",
+        )
+    console.print(table)
+    usage = report.usage
+    rate = usage.completion_tokens / report.wall_s if report.wall_s > 0 else 0.0
+    console.print(
+        f"sent {report.sent} requests, resumed {report.resumed}, in {report.wall_s:.1f} s; "
+        f"tokens: {usage.prompt_tokens} prompt, {usage.completion_tokens} generated ({rate:.1f}/s)"
+    )
+    if report.failed:
+        first_id, first_error = report.failed[0]
+        console.print(
+            f"[red]{len(report.failed)} cases have no result (e.g. {first_id}: {first_error}); "
+            "run the same command again to retry them[/red]"
+        )
+    console.print(
+        f"results: {report.results_dir}/  scores: {report.out / 'scores' / 'bfcl'}/, {report.out / 'scores' / 'semantic'}/"
+    )

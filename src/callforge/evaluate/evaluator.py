@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,11 +87,13 @@ def evaluate(
     categories: Iterable[Category | str] | None = None,
     out: str | Path | None = None,
     allow_duplicate_ids: bool = False,
+    ids: Collection[str] | None = None,
     progress: Progress | None = None,
 ) -> EvalReport:
     """Score BFCL-format result files against a BFCL data folder.
 
-    Categories default to those the results cover. With `out`, writes `scores.json` and one
+    Categories default to those the results cover; `ids` narrows scoring to those cases (a
+    `--limit` run in a folder that holds more results). With `out`, writes `scores.json` and one
     `failures/<category>.jsonl` per category (id, error type, message, decoded output, expected),
     so a failing entry can be inspected without re-running anything.
     """
@@ -115,7 +117,8 @@ def evaluate(
     known = {c.value for c in Category}
     for r in rows:
         if r.id in cases:
-            wanted.append(r)
+            if ids is None or r.id in ids:
+                wanted.append(r)
         elif (name := _category_of_id(r.id)) in selected_names or name not in known:
             unknown.append(r.id)  # ids of other, unselected BFCL categories are simply out of scope
     total = len(wanted)

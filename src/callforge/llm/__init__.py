@@ -1,1 +1,67 @@
-"""Everything that talks to a model: the Backend protocol, backends, tool-call parsing, the cache."""
+"""Everything that talks to a model: the Backend protocol, backends, tool-call parsing, the cache.
+
+Names load lazily: `openai` and `xllamacpp` are only imported when a backend that needs them is
+built, so `import callforge.llm` stays cheap for code that only uses the records or the fakes.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from callforge.llm.backend import Backend, BackendError, Completion, Options, Usage
+    from callforge.llm.cache import CachedBackend, ResponseCache
+    from callforge.llm.fuzz import SchemaFuzzBackend, schema_instance
+    from callforge.llm.local import LocalBackend
+    from callforge.llm.openai_compat import OpenAIBackend
+    from callforge.llm.parse import ParsedText, parse_tool_calls
+    from callforge.llm.registry import make_backend
+    from callforge.llm.scripted import FunctionBackend, ScriptedBackend, ScriptError
+
+_EXPORTS = {
+    "Backend": "callforge.llm.backend",
+    "BackendError": "callforge.llm.backend",
+    "Completion": "callforge.llm.backend",
+    "Options": "callforge.llm.backend",
+    "Usage": "callforge.llm.backend",
+    "CachedBackend": "callforge.llm.cache",
+    "ResponseCache": "callforge.llm.cache",
+    "SchemaFuzzBackend": "callforge.llm.fuzz",
+    "schema_instance": "callforge.llm.fuzz",
+    "LocalBackend": "callforge.llm.local",
+    "OpenAIBackend": "callforge.llm.openai_compat",
+    "ParsedText": "callforge.llm.parse",
+    "parse_tool_calls": "callforge.llm.parse",
+    "make_backend": "callforge.llm.registry",
+    "FunctionBackend": "callforge.llm.scripted",
+    "ScriptedBackend": "callforge.llm.scripted",
+    "ScriptError": "callforge.llm.scripted",
+}
+
+__all__ = [
+    "Backend",
+    "BackendError",
+    "CachedBackend",
+    "Completion",
+    "FunctionBackend",
+    "LocalBackend",
+    "OpenAIBackend",
+    "Options",
+    "ParsedText",
+    "ResponseCache",
+    "SchemaFuzzBackend",
+    "ScriptError",
+    "ScriptedBackend",
+    "Usage",
+    "make_backend",
+    "parse_tool_calls",
+    "schema_instance",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'callforge.llm' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
