@@ -1,4 +1,4 @@
-"""`python -m callforge` runs the command line, same as the `callforge` script."""
+"""`python -m callforge` runs the CLI, for environments where the script is not on PATH."""
 
 from callforge.cli import main
 

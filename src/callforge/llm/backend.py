@@ -85,7 +85,11 @@ class Options(BaseModel):
 
 @runtime_checkable
 class Backend(Protocol):
-    """Anything that answers chat messages; `model` names it in cache keys and records."""
+    """Anything that answers chat messages; `model` names it in records and cache keys.
+
+    A backend whose answers depend on more than the model name (an endpoint, a tool mode) may also
+    carry a `cache_identity` string; the response cache keys on that instead.
+    """
 
     model: str
 

@@ -1,6 +1,7 @@
 """A content-addressed response cache in sqlite: a re-run of a cached job sends zero requests.
 
-The key is a hash of the backend's model name and the canonical request (messages, tools, every
+The key is a hash of the backend's identity (its `cache_identity` when it has one: model and tool
+mode; else its model name) and the canonical request (messages, tools, every
 option including `sample`), so any change to the prompt is a miss and nothing stale is served.
 WAL mode lets several processes of a sharded job share one file.
 """
@@ -108,13 +109,15 @@ class CachedBackend:
         self.backend = backend
         self.cache = cache
         self.model = backend.model
+        # A backend may name itself more precisely for caching (endpoint, tool mode) than in records.
+        self.identity: str = getattr(backend, "cache_identity", backend.model)
         self._pending: dict[str, asyncio.Future[Completion]] = {}
 
     async def complete(
         self, messages: Sequence[Message], tools: Sequence[ToolSpec] | None = None, **options: Any
     ) -> Completion:
         """A cached completion when there is one, a fresh (and now cached) one otherwise."""
-        key, canonical = request_key(self.model, messages, tools, parse_options(options))
+        key, canonical = request_key(self.identity, messages, tools, parse_options(options))
         found = self.cache.get(key)
         if found is not None:
             return found
@@ -135,7 +138,7 @@ class CachedBackend:
         finally:
             self._pending.pop(key, None)
         future.set_result(completion)
-        self.cache.put(key, self.model, canonical, completion)
+        self.cache.put(key, self.identity, canonical, completion)
         return completion
 
     async def aclose(self) -> None:

@@ -72,6 +72,8 @@ class LocalBackend:
         self.threads = threads or _cores()
         self.tool_mode: ToolMode = tool_mode
         self.seed = seed
+        # What the response cache keys on: the same request in the other tool mode is another prompt.
+        self.cache_identity = f"{self.model}#{tool_mode}"
         if verbose is None:
             verbose = os.environ.get("CALLFORGE_LOCAL_VERBOSE", "").lower() not in ("", "0", "false", "no")
         self.verbose = verbose

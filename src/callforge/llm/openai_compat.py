@@ -80,6 +80,10 @@ class OpenAIBackend:
                 )
             key = "not-needed"  # local servers ignore the key but the SDK wants one
         self.tool_mode: ToolMode = tool_mode
+        # What the response cache keys on: the same request in the other tool mode is another
+        # prompt. The endpoint is left out on purpose, so a server restarted on another port still
+        # hits; two servers serving different weights under one name need two cache files.
+        self.cache_identity = f"{self.model}#{tool_mode}"
         self.concurrency = concurrency
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
