@@ -8,7 +8,7 @@ DEV_VENV := .venv-dev
 $(DEMO_VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(DEMO_VENV)
 	$(DEMO_VENV)/bin/pip install -q --upgrade pip
-	$(DEMO_VENV)/bin/pip install -q .
+	$(DEMO_VENV)/bin/pip install -q '.[local]'
 	touch $@
 
 $(DEV_VENV)/.installed: pyproject.toml
@@ -18,10 +18,10 @@ $(DEV_VENV)/.installed: pyproject.toml
 	touch $@
 
 demo: $(DEMO_VENV)/.installed
+	$(DEMO_VENV)/bin/callforge eval --model local:qwen2.5-coder-0.5b --data examples/bfcl-mini/data \
+		--style prompting --out out/demo-live
 	$(DEMO_VENV)/bin/callforge eval --data examples/bfcl-mini/data --results examples/bfcl-mini/results/prompting \
 		--style prompting --out out/demo-prompting
-	$(DEMO_VENV)/bin/callforge eval --data examples/bfcl-mini/data --results examples/bfcl-mini/results/prompting \
-		--style prompting --mode semantic --out out/demo-prompting-semantic
 
 lint: $(DEV_VENV)/.installed
 	$(DEV_VENV)/bin/ruff check src tests bench

@@ -59,8 +59,12 @@ def start_server(latency: float, capacity: int) -> tuple[subprocess.Popen[str], 
     return proc, url
 
 
-async def drive(send: Callable[[], Awaitable[object]], requests: int, in_flight: int) -> float:
-    """Keep `in_flight` requests outstanding until `requests` are done; wall seconds."""
+async def drive(
+    send: Callable[[], Awaitable[object]], requests: int, in_flight: int
+) -> tuple[float, float]:
+    """Keep `in_flight` requests outstanding until `requests` are done; wall and CPU seconds.
+
+    Only this loop is timed, so imports and the warm-up request do not count."""
     remaining = requests
 
     async def worker() -> None:
@@ -69,12 +73,12 @@ async def drive(send: Callable[[], Awaitable[object]], requests: int, in_flight:
             remaining -= 1
             await send()
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(worker() for _ in range(in_flight)))
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - cpu
 
 
-async def run_callforge(url: str, requests: int, capacity: int) -> tuple[float, int]:
+async def run_callforge(url: str, requests: int, capacity: int) -> tuple[float, float, int]:
     from callforge.core import Message, ToolSpec
     from callforge.llm.openai_compat import OpenAIBackend
 
@@ -89,13 +93,13 @@ async def run_callforge(url: str, requests: int, capacity: int) -> tuple[float, 
         calls += len(completion.tool_calls)
 
     await backend.complete(messages, tools)  # warm the connection pool and imports
-    wall = await drive(send, requests, capacity)
+    wall, cpu = await drive(send, requests, capacity)
     await backend.aclose()
     assert calls >= requests, "every reply should carry a tool call"
-    return wall, backend.retries
+    return wall, cpu, backend.retries
 
 
-async def run_sdk(url: str, requests: int, capacity: int) -> tuple[float, int]:
+async def run_sdk(url: str, requests: int, capacity: int) -> tuple[float, float, int]:
     import httpx2
     from openai import AsyncOpenAI, DefaultAsyncHttpxClient
 
@@ -114,12 +118,12 @@ async def run_sdk(url: str, requests: int, capacity: int) -> tuple[float, int]:
         assert reply.choices[0].message.tool_calls
 
     await send()
-    wall = await drive(send, requests, capacity)
+    wall, cpu = await drive(send, requests, capacity)
     await client.close()
-    return wall, 0
+    return wall, cpu, 0
 
 
-async def run_raw(url: str, requests: int, capacity: int) -> tuple[float, int]:
+async def run_raw(url: str, requests: int, capacity: int) -> tuple[float, float, int]:
     import httpx2
     import orjson
 
@@ -134,17 +138,15 @@ async def run_raw(url: str, requests: int, capacity: int) -> tuple[float, int]:
         assert orjson.loads(reply.content)["choices"][0]["message"]["tool_calls"]
 
     await send()
-    wall = await drive(send, requests, capacity)
+    wall, cpu = await drive(send, requests, capacity)
     await client.aclose()
-    return wall, 0
+    return wall, cpu, 0
 
 
-def measure(name: str, runner: Callable[..., Awaitable[tuple[float, int]]], args: argparse.Namespace) -> dict[str, float]:
+def measure(name: str, runner: Callable[..., Awaitable[tuple[float, float, int]]], args: argparse.Namespace) -> dict[str, float]:
     proc, url = start_server(args.latency, args.capacity)
     try:
-        cpu0 = time.process_time()
-        wall, retries = asyncio.run(runner(url, args.requests, args.capacity))
-        cpu = time.process_time() - cpu0
+        wall, cpu, retries = asyncio.run(runner(url, args.requests, args.capacity))
     finally:
         proc.terminate()
         proc.wait(timeout=10)
