@@ -14,17 +14,18 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import orjson
 
-from callforge.core import Case, ConfigError, DataError
+from callforge.core import Case, ConfigError
 from callforge.evaluate.category import Category
 from callforge.evaluate.check import Mode, Style
 from callforge.evaluate.evaluator import EvalReport, evaluate
 from callforge.evaluate.suites import load_bfcl_suite
 from callforge.evaluate.suites.bfcl_prompt import fc_tools, prompting_messages
 from callforge.llm.backend import Backend, BackendError, Completion, Usage
+from callforge.run import JsonlWriter, read_ids
 
 RESULTS_DIR = "results"
 ERRORS_FILE = "errors.jsonl"
@@ -123,52 +124,29 @@ def _raw_text(completion: Completion) -> str:
 def finished_ids(results_dir: Path) -> set[str]:
     """Ids already written under `results_dir`, after cutting off a line a kill left half-written."""
     ids: set[str] = set()
-    if not results_dir.is_dir():
-        return ids
-    for path in sorted(results_dir.glob("*.json")):
-        _repair_tail(path)
-        with path.open("rb") as fh:
-            for number, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    ids.add(str(orjson.loads(line)["id"]))
-                except (orjson.JSONDecodeError, KeyError, TypeError):
-                    raise DataError(
-                        f"{path}:{number}: not a result line; this file is not one callforge wrote. "
-                        "Move it away or pick another --out folder."
-                    ) from None
+    if results_dir.is_dir():
+        for path in sorted(results_dir.glob("*.json")):
+            ids |= read_ids(path, what="result")
     return ids
-
-
-def _repair_tail(path: Path) -> None:
-    data = path.read_bytes()
-    if not data or data.endswith(b"\n"):
-        return
-    cut = data.rfind(b"\n") + 1
-    with path.open("r+b") as fh:
-        fh.truncate(cut)
 
 
 class _ResultWriter:
     """One append-only file per category; each line is flushed and fsynced as it is written."""
 
     def __init__(self, results_dir: Path) -> None:
-        results_dir.mkdir(parents=True, exist_ok=True)
         self.dir = results_dir
-        self._files: dict[str, IO[bytes]] = {}
+        self._files: dict[str, JsonlWriter] = {}
 
     def write(self, category: str, row: dict[str, Any]) -> None:
-        fh = self._files.get(category)
-        if fh is None:
-            fh = self._files[category] = (self.dir / f"BFCL_v4_{category}_result.json").open("ab")
-        fh.write(orjson.dumps(row) + b"\n")
-        fh.flush()
-        os.fsync(fh.fileno())
+        writer = self._files.get(category)
+        if writer is None:
+            path = self.dir / f"BFCL_v4_{category}_result.json"
+            writer = self._files[category] = JsonlWriter(path, sync_s=0)
+        writer.write(row)
 
     def close(self) -> None:
-        for fh in self._files.values():
-            fh.close()
+        for writer in self._files.values():
+            writer.close()
 
 
 async def run_cases(
