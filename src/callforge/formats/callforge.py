@@ -1,0 +1,46 @@
+"""callforge's own records: `Dialog.model_dump(mode="json")` per line, or verify output wrapping one.
+
+`callforge verify` writes `{"id", "ok", "stages": [...], "dialog": {...}}`; reading either shape
+back means a verified file can be verified again (after a rule change) without converting it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from callforge.core import Dialog
+from callforge.formats.assemble import RecordError, read_records, record_id
+from callforge.formats.records import Record
+from callforge.tools.openai import kind_of
+
+SOURCE = "callforge"
+EXPECTED = 'a Dialog {"tools", "messages", "meta"} or a verify record {"id", "dialog": {...}}'
+
+
+def read_callforge(path: Path) -> Iterator[Dialog]:
+    """Read a JSON Lines (or JSON array) file of dialogs or verify records, streaming."""
+    return read_records(path, SOURCE, dialog_from_callforge, EXPECTED)
+
+
+def dialog_from_callforge(value: Any, record: Record) -> Dialog:
+    """The Dialog a line holds, as written; only a missing `id` or `source` is filled in.
+
+    The dialog's own `meta["source"]` (say "xlam" for a dialog first read from xLAM data) is kept,
+    because it is the provenance the format exists to carry.
+    """
+    if not isinstance(value, dict):
+        raise RecordError(f"a record must be an object, not {kind_of(value)}")
+    inner = value.get("dialog", value)
+    if not isinstance(inner, dict):
+        raise RecordError(f'"dialog" must be an object, not {kind_of(inner)}')
+    if not any(key in inner for key in ("messages", "tools", "meta")):
+        raise RecordError('no "messages", "tools" or "meta"')
+    dialog = Dialog.model_validate(inner)
+    meta = dict(dialog.meta)
+    meta.setdefault("id", record_id(value, record))
+    meta.setdefault("source", SOURCE)
+    if meta == dialog.meta:
+        return dialog
+    return dialog.model_copy(update={"meta": meta})

@@ -1,0 +1,144 @@
+"""OpenAI chat-completions records (`{"messages": [...], "tools": [...]}`, the SFT/TRL layout) as Dialogs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from callforge.core import Dialog, ToolSpec
+from callforge.formats.assemble import (
+    DialogBuilder,
+    RawCall,
+    RecordError,
+    ToolCache,
+    decode_json_string,
+    read_call,
+    read_records,
+    record_id,
+    text_of,
+)
+from callforge.formats.records import Record
+from callforge.tools import tool_from_bfcl, tool_from_openai
+from callforge.tools.openai import kind_of
+
+SOURCE = "openai"
+EXPECTED = (
+    'an object {"messages": [{"role", "content", "tool_calls"?, "tool_call_id"?}], "tools"?: '
+    '[{"type": "function", "function": {...}}]}'
+)
+_TEXT_ROLES = {"system": "system", "developer": "system", "user": "user"}
+
+
+def read_openai(path: Path) -> Iterator[Dialog]:
+    """Read a JSON Lines (or JSON array) file of chat-completions records, streaming."""
+    cache = ToolCache(tool_from_json)
+    return read_records(
+        path, SOURCE, lambda value, record: dialog_from_openai(value, record, cache), EXPECTED
+    )
+
+
+def tool_from_json(obj: Any) -> ToolSpec:
+    """A tool given as JSON in a dataset: an OpenAI tool or function object, or a BFCL function.
+
+    BFCL's objects are told apart by `"type": "dict"` parameters, as `load_tools` does.
+    """
+    params = obj.get("parameters") if isinstance(obj, dict) else None
+    if isinstance(params, dict) and params.get("type") == "dict":
+        return tool_from_bfcl(obj)
+    return tool_from_openai(obj)
+
+
+def content_text(content: Any, what: str) -> str | None:
+    """Message content as text: a string, or the text parts of a list of content parts joined.
+
+    Raises RecordError for anything else (an image-only message cannot be verified as text).
+    """
+    if content is None or isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        texts = []
+        for part in content:
+            if isinstance(part, str):
+                texts.append(part)
+            elif isinstance(part, dict) and isinstance(part.get("text"), str):
+                texts.append(part["text"])
+            else:
+                raise RecordError(f"{what}: content part {text_of(part)[:60]} has no text")
+        return "".join(texts)
+    raise RecordError(f"{what}: content must be a string or a list of text parts, not {kind_of(content)}")
+
+
+def dialog_from_openai(value: Any, record: Record, cache: ToolCache | None = None) -> Dialog:
+    """One chat-completions record; `arguments` strings are parsed, ids kept, tool messages linked.
+
+    An assistant message with an `arguments` string that is not JSON keeps its raw `tool_calls`
+    as text (no calls) and gets a `call.format` read error.
+    """
+    if not isinstance(value, dict):
+        raise RecordError(f"a record must be an object, not {kind_of(value)}")
+    messages = value.get("messages")
+    if not isinstance(messages, list):
+        raise RecordError(f'"messages" must be a list, not {kind_of(messages)}')
+    builder = DialogBuilder(record.where)
+    try:  # Parquet/Arrow exports store `tools` as a JSON string
+        tools = decode_json_string(value.get("tools", value.get("functions")) or [])
+    except ValueError as exc:
+        builder.error("tool.malformed", f'"tools" is {exc}; expected a list of OpenAI tools')
+        tools = []
+    if not isinstance(tools, list):
+        builder.error("tool.malformed", f'"tools" must be a list of tools, not {kind_of(tools)}')
+        tools = []
+    convert = cache.get if cache is not None else tool_from_json
+    for index, tool in enumerate(tools):
+        builder.tool(index, tool, convert)
+    for index, message in enumerate(messages):
+        _message(message, index, builder)
+    return builder.build({"id": record_id(value, record), "source": SOURCE})
+
+
+def _message(message: Any, index: int, builder: DialogBuilder) -> None:
+    what = f"message {index}"
+    if not isinstance(message, dict):
+        raise RecordError(f"{what} must be an object, not {kind_of(message)}")
+    role = message.get("role")
+    content = content_text(message.get("content"), what)
+    if role in _TEXT_ROLES:
+        builder.text(_TEXT_ROLES[role], content)
+    elif role == "assistant":
+        _assistant(message, content, builder, what)
+    elif role in ("tool", "function"):
+        call_id = message.get("tool_call_id")
+        name = message.get("name")
+        builder.result(
+            content if content is not None else "",
+            call_id=call_id if isinstance(call_id, str) else None,
+            name=name if isinstance(name, str) else None,
+        )
+    else:
+        raise RecordError(
+            f'{what}: unknown role {text_of(role)}; expected "system", "user", "assistant" or "tool"'
+        )
+
+
+def _assistant(message: dict[str, Any], content: str | None, builder: DialogBuilder, what: str) -> None:
+    raw_calls = message.get("tool_calls")
+    if raw_calls is None and isinstance(message.get("function_call"), dict):
+        raw_calls = [message["function_call"]]  # the legacy `functions` API: one call, no id
+    if not raw_calls:
+        builder.text("assistant", content)
+        return
+    try:
+        if not isinstance(raw_calls, list):
+            raise ValueError(f'"tool_calls" must be a list, not {kind_of(raw_calls)}')
+        calls: list[RawCall] = []
+        for i, item in enumerate(raw_calls):
+            try:
+                calls.append(read_call(item))
+            except ValueError as exc:
+                raise ValueError(f"tool_calls[{i}]: {exc}") from None
+    except ValueError as exc:
+        raw = text_of(raw_calls)
+        builder.unparsed(f"{content}\n{raw}" if content else raw, f"{what}: {exc}")
+        return
+    builder.assistant(calls, content)
