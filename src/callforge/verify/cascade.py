@@ -1,0 +1,63 @@
+"""The cascade: stages in order, cheapest first; a dialog goes on only while it passes.
+
+Rules cost microseconds, execution milliseconds, a judge seconds and tokens; running them in that
+order and stopping at the first failing stage is what makes verifying a large dataset affordable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from callforge.core import ConfigError, Dialog
+from callforge.verify.record import Checked, Stage, StageResult
+from callforge.verify.rules import RuleStage
+
+
+class Cascade:
+    """Runs `stages` in order on each dialog and records every stage it reached."""
+
+    def __init__(self, stages: Sequence[Stage]) -> None:
+        """Stages run in the order given; names must be unique (they key the funnel)."""
+        names = [s.name for s in stages]
+        if len(set(names)) != len(names):
+            raise ConfigError(f"stage names must be unique, got {', '.join(names)}")
+        if not stages:
+            raise ConfigError("a cascade needs at least one stage (rules, exec, judge)")
+        self.stages = list(stages)
+
+    @property
+    def names(self) -> list[str]:
+        """The stage names, in order."""
+        return [s.name for s in self.stages]
+
+    @property
+    def rules_only(self) -> bool:
+        """True when every stage is a rule stage, so `check_sync` can skip the event loop."""
+        return all(isinstance(s, RuleStage) for s in self.stages)
+
+    async def check(self, dialog: Dialog, id: str | None = None) -> Checked:
+        """Judge one dialog; stops at the first stage that rejects it."""
+        results: list[StageResult] = []
+        for stage in self.stages:
+            result = await stage.check(dialog)
+            results.append(result)
+            if not result.ok:
+                break
+        return _checked(dialog, id, results)
+
+    def check_sync(self, dialog: Dialog, id: str | None = None) -> Checked:
+        """The rules-only path without asyncio: what the throughput benchmark measures."""
+        results: list[StageResult] = []
+        for stage in self.stages:
+            if not isinstance(stage, RuleStage):
+                raise ConfigError(f"stage {stage.name!r} is not a rule stage; use `await cascade.check(...)`")
+            result = StageResult(stage=stage.name, verdicts=tuple(stage.run(dialog)))
+            results.append(result)
+            if not result.ok:
+                break
+        return _checked(dialog, id, results)
+
+
+def _checked(dialog: Dialog, id: str | None, results: list[StageResult]) -> Checked:
+    ok = all(r.ok for r in results)
+    return Checked(id=id or str(dialog.meta.get("id", "")), ok=ok, stages=tuple(results), dialog=dialog)

@@ -1,0 +1,53 @@
+"""The execution engine interface: run one tool call, report what came back.
+
+Engines only run calls. What counts as a bad result (an exception, a timeout, an error payload,
+an output that breaks the tool's `returns` schema) is decided once, by the execution stage, so
+every engine is judged by the same rules.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict
+
+from callforge.core import ToolCall, ToolSpec, Verdict
+
+EXEC_OK = Verdict.passed()
+
+
+class Observation(BaseModel):
+    """The outcome of one call: the output (any JSON value) or a failing verdict, and who produced it.
+
+    `verdict` codes an engine may set: `exec.exception` (the tool raised), `exec.timeout`,
+    `exec.killed` (a resource limit ended the process: memory, CPU, processes, file size),
+    `exec.unavailable` (no implementation for this tool in this engine), `exec.bad_output` (the
+    tool returned something that is not JSON), `exec.simulation_failed` (the simulating model gave no
+    usable output). `engine` names the engine (`python`, `simulated:<model>`), `cached` is true
+    when the output came from the execution cache.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    call: ToolCall
+    output: Any = None
+    verdict: Verdict = EXEC_OK
+    engine: str = ""
+    latency_s: float = 0.0
+    cached: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """True when the engine ran the call and got an output back."""
+        return self.verdict.ok
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """Runs tool calls. One method, so python, simulated, REST and MCP engines plug in alike."""
+
+    name: str
+
+    async def execute(self, call: ToolCall, tool: ToolSpec) -> Observation:
+        """Run `call` of `tool` and report the outcome; never raises for a failing call."""
+        ...

@@ -1,0 +1,147 @@
+"""The execution stage: run every call of a dialog on an engine and judge what came back, the same way for every engine."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import orjson
+
+from callforge.core import Dialog, ToolCall, ToolSpec, Verdict
+from callforge.verify.execute.base import Engine, Observation
+from callforge.verify.record import StageResult
+from callforge.verify.rules.schema import validator_for
+
+_ERROR_KEYS = ("error", "errors", "exception", "error_message", "errorMessage")
+_ERROR_PREFIXES = ("error:", "error -", "exception:", "traceback (most recent call last)")
+
+
+def error_payload(output: Any) -> str | None:
+    """Why `output` reads as a failure although the tool returned normally, or None.
+
+    Tools (and simulators) often report failure in-band: `{"error": "..."}`, an HTTP-like status of
+    400 or more, or a string starting with "Error:". Such an output is not a successful call.
+    """
+    if isinstance(output, dict):
+        for key in _ERROR_KEYS:
+            value = output.get(key)
+            if value not in (None, "", [], {}, False):
+                return f"{key}: {_short(value)}"
+        for key in ("status_code", "statusCode", "status", "code"):
+            value = output.get(key)
+            if isinstance(value, int) and not isinstance(value, bool) and 400 <= value <= 599:
+                return f"{key} {value}"
+        if output.get("success") is False or output.get("ok") is False:
+            return "success: false"
+    if isinstance(output, str) and output.strip().casefold().startswith(_ERROR_PREFIXES):
+        return _short(output)
+    return None
+
+
+class ExecutionStage:
+    """Runs each call on `engine`; fails on exceptions, timeouts, kills, error payloads and `returns` violations.
+
+    `compare_outputs=True` also fails a call whose recorded tool message differs from what the engine
+    returns now (for deterministic engines: a dataset that claims outputs its tools never give).
+    A call the engine cannot run (`exec.unavailable`) fails only with `require_all=True`; otherwise
+    it is recorded and the dialog is marked skipped when no call could run.
+    """
+
+    name = "exec"
+
+    def __init__(self, engine: Engine, *, compare_outputs: bool = False, require_all: bool = False) -> None:
+        """Execute with `engine`."""
+        self.engine = engine
+        self.compare_outputs = compare_outputs
+        self.require_all = require_all
+
+    async def check(self, dialog: Dialog) -> StageResult:
+        """Execute every call of a known tool, concurrently, and judge each outcome."""
+        tools = {t.name: t for t in dialog.tools}
+        sites = [
+            (i, call, tools[call.name])
+            for i, message in enumerate(dialog.messages)
+            if message.role == "assistant"
+            for call in message.tool_calls
+            if call.name in tools
+        ]
+        if not sites:
+            return StageResult(stage=self.name, skipped=True, meta={"observations": []})
+        observations = await asyncio.gather(*(self.engine.execute(call, tool) for _, call, tool in sites))
+        recorded = _recorded_outputs(dialog) if self.compare_outputs else {}
+        verdicts: list[Verdict] = []
+        ran = 0
+        for (index, call, tool), observation in zip(sites, observations, strict=True):
+            if observation.verdict.code == "exec.unavailable":
+                if self.require_all:
+                    verdicts.append(observation.verdict)
+                continue
+            ran += 1
+            verdicts.extend(_judge(index, call, tool, observation, recorded))
+        return StageResult(
+            stage=self.name,
+            verdicts=tuple(verdicts),
+            skipped=ran == 0 and not verdicts,
+            meta={"observations": [o.model_dump(mode="json") for o in observations]},
+        )
+
+
+def _judge(
+    index: int, call: ToolCall, tool: ToolSpec, observation: Observation, recorded: dict[str, Any]
+) -> list[Verdict]:
+    where = f"{call.name} (message {index})"
+    if not observation.ok:
+        verdict = observation.verdict
+        return [verdict.model_copy(update={"message": f"{where}: {verdict.message}"})]
+    output = observation.output
+    out = []
+    reason = error_payload(output)
+    if reason is not None:
+        out.append(
+            Verdict.failed("exec.error_payload", f"{where}: the tool reported an error ({reason})", output=output)
+        )
+    elif isinstance(tool.returns, dict) and tool.returns:  # an error payload rarely fits `returns` anyway
+        for issue in validator_for(tool.returns)(output):
+            out.append(
+                Verdict.failed(
+                    "exec.returns_schema",
+                    f"{where}: the output does not match the tool's returns schema: {issue.message}",
+                    path=list(issue.path),
+                )
+            )
+    if call.id is not None and call.id in recorded:
+        claimed = recorded[call.id]
+        if _canonical(claimed) != _canonical(output):
+            out.append(
+                Verdict.failed(
+                    "exec.output_mismatch",
+                    f"{where}: the dialog's tool message says {_short(claimed)}, the tool returns {_short(output)}",
+                    recorded=claimed,
+                    output=output,
+                )
+            )
+    return out
+
+
+def _recorded_outputs(dialog: Dialog) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for message in dialog.messages:
+        if message.role == "tool" and message.tool_call_id:
+            text = message.content or ""
+            try:
+                found[message.tool_call_id] = orjson.loads(text)
+            except orjson.JSONDecodeError:
+                found[message.tool_call_id] = text
+    return found
+
+
+def _canonical(value: Any) -> bytes:
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        return repr(value).encode()
+
+
+def _short(value: Any) -> str:
+    text = value if isinstance(value, str) else _canonical(value).decode(errors="replace")
+    return text if len(text) <= 120 else text[:117] + "..."

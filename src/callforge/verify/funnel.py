@@ -1,0 +1,106 @@
+"""The funnel: how many dialogs entered each stage, how many it passed, and the reasons it rejected the rest."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from callforge.verify.record import Checked, StageResult
+
+
+@dataclass
+class StageCount:
+    """One stage's numbers; `codes` counts dialogs per failing code (a dialog counts once per code)."""
+
+    stage: str
+    entered: int = 0
+    passed: int = 0
+    failed: int = 0
+    skipped: int = 0
+    codes: Counter[str] = field(default_factory=Counter)
+    examples: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def pass_rate(self) -> float:
+        """Passed (or skipped) over entered; 1.0 for a stage nothing reached."""
+        return (self.entered - self.failed) / self.entered if self.entered else 1.0
+
+
+@dataclass
+class Funnel:
+    """Counts over a whole verification run, in stage order."""
+
+    stages: list[str]
+    total: int = 0
+    accepted: int = 0
+    counts: dict[str, StageCount] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in self.stages:
+            self.counts.setdefault(name, StageCount(name))
+
+    def add(self, checked: Checked) -> None:
+        """Count one judged dialog."""
+        self.add_stages(checked.ok, checked.stages)
+
+    def add_stages(self, ok: bool, stages: tuple[StageResult, ...] | list[StageResult]) -> None:
+        """Count one dialog from its stage results (as read back from a record file)."""
+        self.total += 1
+        self.accepted += ok
+        for result in stages:
+            count = self.counts.get(result.stage)
+            if count is None:
+                self.stages.append(result.stage)
+                count = self.counts[result.stage] = StageCount(result.stage)
+            count.entered += 1
+            if result.skipped:
+                count.skipped += 1
+            if result.ok:
+                count.passed += 1
+            else:
+                count.failed += 1
+                count.codes.update({v.code for v in result.failures})
+                for verdict in result.failures:
+                    count.examples.setdefault(verdict.code, verdict.message)
+
+    @property
+    def rejected(self) -> int:
+        """Dialogs some stage rejected."""
+        return self.total - self.accepted
+
+    def top_codes(self, n: int = 10) -> list[tuple[str, int]]:
+        """The commonest rejection codes over every stage."""
+        every: Counter[str] = Counter()
+        for count in self.counts.values():
+            every.update(count.codes)
+        return every.most_common(n)
+
+    def example(self, code: str) -> str:
+        """The message of the first rejection with `code`, to show what the code means in this data."""
+        for count in self.counts.values():
+            if code in count.examples:
+                return count.examples[code]
+        return ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary (written as funnel.json)."""
+        return {
+            "total": self.total,
+            "accepted": self.accepted,
+            "rejected": self.rejected,
+            "accept_rate": self.accepted / self.total if self.total else None,
+            "stages": [
+                {
+                    "stage": c.stage,
+                    "entered": c.entered,
+                    "passed": c.passed,
+                    "failed": c.failed,
+                    "skipped": c.skipped,
+                    "pass_rate": c.pass_rate,
+                    "codes": dict(c.codes.most_common()),
+                    "examples": c.examples,
+                }
+                for c in (self.counts[name] for name in self.stages)
+            ],
+        }

@@ -1,0 +1,86 @@
+"""The rule layer: cheap, deterministic checks, one small class per rule, each with stable codes.
+
+`RuleStage` runs every check on a dialog and keeps every failing verdict (not just the first), so a
+rejected dialog says all that is wrong with it. Add a rule by passing your own `Check` objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from callforge.core import Dialog, Verdict
+from callforge.verify.record import StageResult
+from callforge.verify.rules.answer import FinalAnswerCheck
+from callforge.verify.rules.base import CallSite, Check, DialogView
+from callforge.verify.rules.calls import ArgumentsCheck, DuplicateCallCheck, KnownFunctionCheck
+from callforge.verify.rules.grounding import GroundingCheck
+from callforge.verify.rules.scenario import ScenarioCheck
+from callforge.verify.rules.schema import validator_for
+from callforge.verify.rules.structure import ReadErrorsCheck, StructureCheck
+
+
+def default_checks() -> list[Check]:
+    """Every built-in rule, cheapest first."""
+    return [
+        ReadErrorsCheck(),
+        StructureCheck(),
+        KnownFunctionCheck(),
+        ArgumentsCheck(),
+        DuplicateCallCheck(),
+        ScenarioCheck(),
+        GroundingCheck(),
+        FinalAnswerCheck(),
+    ]
+
+
+def rule_codes(checks: Sequence[Check] | None = None) -> list[str]:
+    """Every code the given (default) checks can emit, for docs and funnels."""
+    return [code for check in (checks or default_checks()) for code in check.codes]
+
+
+class RuleStage:
+    """The rules as a cascade stage. Synchronous underneath: `run` is what a tight loop calls."""
+
+    name = "rules"
+
+    def __init__(self, checks: Sequence[Check] | None = None, *, skip: Sequence[str] = ()) -> None:
+        """`skip` drops checks by name (`grounding`, `answer` ...) for data where a rule does not apply."""
+        chosen = list(checks) if checks is not None else default_checks()
+        unknown = set(skip) - {c.name for c in chosen}
+        if unknown:
+            from callforge.core import ConfigError
+
+            names = ", ".join(c.name for c in chosen)
+            raise ConfigError(f"unknown rule(s) to skip: {', '.join(sorted(unknown))}; the rules are: {names}")
+        self.checks = [c for c in chosen if c.name not in skip]
+
+    def run(self, dialog: Dialog) -> list[Verdict]:
+        """Every failing verdict of every check."""
+        view = DialogView.of(dialog)
+        out: list[Verdict] = []
+        for check in self.checks:
+            out.extend(check.check(view))
+        return out
+
+    async def check(self, dialog: Dialog) -> StageResult:
+        """The Stage protocol: the same as `run`, wrapped in a StageResult."""
+        return StageResult(stage=self.name, verdicts=tuple(self.run(dialog)))
+
+
+__all__ = [
+    "ArgumentsCheck",
+    "CallSite",
+    "Check",
+    "DialogView",
+    "DuplicateCallCheck",
+    "FinalAnswerCheck",
+    "GroundingCheck",
+    "KnownFunctionCheck",
+    "ReadErrorsCheck",
+    "RuleStage",
+    "ScenarioCheck",
+    "StructureCheck",
+    "default_checks",
+    "rule_codes",
+    "validator_for",
+]

@@ -1,0 +1,115 @@
+"""Value grounding: every argument value must come from somewhere the assistant could have read it.
+
+A value is grounded when the system or user text, or a tool output earlier in the dialog, states it
+(after normalising case, accents, number formats, number words and dates; see `normalize`).
+Exempt, because the model is meant to choose them: booleans and nulls, the schema's `default`,
+values listed in the schema's `enum`/`const` or quoted by the parameter's own description, round integers (0, 1, 2, 10, 50, 100, 1000: limits, page sizes and
+defaults a call commonly picks), well-known constants (gravity, the speed of light, 52 cards;
+see `places.CONSTANTS`), and empty values.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from callforge.core import Verdict
+from callforge.verify.rules.base import CallSite, DialogView, call_label
+from callforge.verify.rules.normalize import Haystack, fold
+from callforge.verify.rules.places import CONSTANTS
+
+_MAX_DEPTH = 8
+
+
+class GroundingCheck:
+    """No argument value is invented: the commonest defect in LLM-written calls that pass a schema."""
+
+    name = "grounding"
+    codes = ("arg.ungrounded",)
+
+    def check(self, view: DialogView) -> list[Verdict]:
+        """Trace each leaf value of each call to the text before its message."""
+        out = []
+        for site in view.calls:
+            tool = view.tools.get(site.call.name)
+            if tool is None:
+                continue  # an unknown function is reported once, by the function check
+            haystack = view.sources_before(site.message_index)
+            properties = tool.properties
+            for key, value in site.call.arguments.items():
+                schema = properties.get(key)
+                if schema is None:
+                    continue  # an invented parameter is reported by the arguments check
+                for path, leaf in _ungrounded(value, schema if isinstance(schema, dict) else {}, haystack, key, 0):
+                    out.append(_fail(site, path, leaf))
+        return out
+
+
+def _ungrounded(value: Any, schema: dict[str, Any], haystack: Haystack, path: str, depth: int) -> list[tuple[str, Any]]:
+    """The (path, value) leaves under `value` that the haystack does not state."""
+    if _exempt(value, schema) or depth > _MAX_DEPTH:
+        return []
+    if isinstance(value, str):
+        return [] if haystack.has_string(value) else [(path, value)]
+    if isinstance(value, int | float):
+        number = float(value)
+        return [] if _round(value) or number in CONSTANTS or haystack.has_number(number) else [(path, value)]
+    if isinstance(value, list | tuple):
+        items = schema.get("items")
+        item_schema = items if isinstance(items, dict) else {}
+        found = []
+        for i, item in enumerate(value):
+            found.extend(_ungrounded(item, item_schema, haystack, f"{path}[{i}]", depth + 1))
+        return found
+    if isinstance(value, dict):
+        props = schema.get("properties")
+        props = props if isinstance(props, dict) else {}
+        extra = schema.get("additionalProperties")
+        found = []
+        for key, item in value.items():
+            sub = props.get(key, extra if isinstance(extra, dict) else {})
+            found.extend(_ungrounded(item, sub if isinstance(sub, dict) else {}, haystack, f"{path}.{key}", depth + 1))
+        return found
+    return []
+
+
+def _round(value: int | float) -> bool:
+    """0, 1 and integers with one significant digit (2, 5, 10, 50, 100, 1000): limits, page sizes, defaults."""
+    if value != int(value) or abs(value) > 1e12:
+        return False
+    digits = str(abs(int(value))).rstrip("0")
+    return len(digits) <= 1
+
+
+def _exempt(value: Any, schema: dict[str, Any]) -> bool:
+    if value is None or isinstance(value, bool) or value == "" or value == [] or value == {}:
+        return True
+    if "default" in schema and schema["default"] == value:
+        return True
+    if "const" in schema and schema["const"] == value:
+        return True
+    if isinstance(value, str) and len(value) > 1:
+        description = schema.get("description")
+        if isinstance(description, str) and fold(value) in fold(description):
+            return True  # the tool's own documentation offers it ("use 'dontcare' for any", "e.g. USD")
+    enum = schema.get("enum")
+    if isinstance(enum, list) and value in enum:
+        return True
+    for key in ("anyOf", "oneOf"):
+        options = schema.get(key)
+        if isinstance(options, list) and any(isinstance(o, dict) and _exempt(value, o) for o in options):
+            return True
+    return False
+
+
+def _fail(site: CallSite, path: str, value: Any) -> Verdict:
+    shown = repr(value) if not isinstance(value, str) or len(value) <= 80 else repr(value[:77] + "...")
+    return Verdict.failed(
+        "arg.ungrounded",
+        f"{call_label(site)}: argument {path}={shown} appears nowhere in the system or user text or an "
+        "earlier tool output",
+        call=site.call.name,
+        message_index=site.message_index,
+        position=site.position,
+        path=path,
+        value=value,
+    )

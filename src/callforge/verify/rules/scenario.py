@@ -1,0 +1,114 @@
+"""Scenario consistency: a dialog does what its declared kind promises (`meta["scenario"]`, `meta["plan"]`).
+
+Only declared kinds are checked: a reader sets the kind when its source states it (a BFCL category),
+the generator always does. Guessing the kind from the calls would make the check vacuous.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from callforge.core import Verdict
+from callforge.verify.rules.base import DialogView
+from callforge.verify.rules.normalize import STOPWORDS, stem, words
+
+ONE_CALL = frozenset({"single", "simple", "multiple"})
+PARALLEL = frozenset({"parallel", "parallel_multiple"})
+NO_CALL = frozenset({"no_call", "irrelevance", "relevance_no_call"})
+
+
+class ScenarioCheck:
+    """Calls counted against the kind: parallel ≥ 2 at once, single exactly one, no-call and clarify none."""
+
+    name = "scenario"
+    codes = (
+        "scenario.parallel",
+        "scenario.call_count",
+        "scenario.no_call",
+        "scenario.clarify",
+        "scenario.nested",
+        "scenario.multi_turn",
+        "scenario.plan_mismatch",
+    )
+
+    def check(self, view: DialogView) -> list[Verdict]:
+        """Compare the dialog's calls with its declared scenario and plan."""
+        meta = view.dialog.meta
+        kind = str(meta.get("scenario") or "")
+        out: list[Verdict] = []
+        total = len(view.calls)
+        per_message = Counter(site.message_index for site in view.calls)
+        if kind in PARALLEL and max(per_message.values(), default=0) < 2:
+            out.append(
+                Verdict.failed(
+                    "scenario.parallel",
+                    f"a {kind} sample must make at least 2 calls in one assistant message; the most in one is "
+                    f"{max(per_message.values(), default=0)}",
+                )
+            )
+        elif kind in ONE_CALL and total != 1:
+            out.append(Verdict.failed("scenario.call_count", f"a {kind} sample makes exactly 1 call, this one makes {total}"))
+        elif kind in NO_CALL and total:
+            names = ", ".join(site.call.name for site in view.calls)
+            out.append(Verdict.failed("scenario.no_call", f"a no-call sample must not call a tool, but calls {names}"))
+        elif kind == "clarify":
+            out.extend(_clarify(view, meta.get("missing")))
+        elif kind in ("nested", "dependent") and len(per_message) < 2:
+            out.append(
+                Verdict.failed(
+                    "scenario.nested",
+                    "a nested sample calls in at least 2 steps (a later call uses an earlier output); "
+                    f"this one calls in {len(per_message)}",
+                )
+            )
+        elif kind == "multi_turn" and sum(1 for m in view.messages if m.role == "user") < 2:
+            out.append(Verdict.failed("scenario.multi_turn", "a multi-turn sample has at least 2 user messages"))
+        plan = meta.get("plan")
+        if isinstance(plan, list):
+            out.extend(_plan(view, plan))
+        return out
+
+
+def _clarify(view: DialogView, missing: Any) -> list[Verdict]:
+    if view.calls:
+        names = ", ".join(site.call.name for site in view.calls)
+        return [Verdict.failed("scenario.clarify", f"a clarification sample must ask, not call ({names})")]
+    last = next((m for m in reversed(view.messages) if m.role == "assistant"), None)
+    text = (last.content or "") if last else ""
+    if "?" not in text:
+        return [Verdict.failed("scenario.clarify", "a clarification sample must end with the assistant asking a question")]
+    if isinstance(missing, list) and missing:
+        said = {stem(w) for w in words(text)}
+        unasked = [p for p in missing if not _mentions(str(p), said)]
+        if unasked:
+            return [
+                Verdict.failed(
+                    "scenario.clarify",
+                    f"the question does not ask for the missing value(s) {', '.join(map(repr, unasked))}",
+                    missing=unasked,
+                )
+            ]
+    return []
+
+
+def _mentions(parameter: str, said: set[str]) -> bool:
+    tokens = [stem(t) for t in words(parameter.replace("_", " ")) if t not in STOPWORDS and len(t) > 2]
+    return not tokens or any(t in said for t in tokens)
+
+
+def _plan(view: DialogView, plan: list[Any]) -> list[Verdict]:
+    planned = Counter(str(p.get("name")) if isinstance(p, dict) else str(p) for p in plan)
+    made = Counter(site.call.name for site in view.calls)
+    if planned == made:
+        return []
+    lost = ", ".join(f"{n} ×{c}" for n, c in (planned - made).items()) or "none"
+    extra = ", ".join(f"{n} ×{c}" for n, c in (made - planned).items()) or "none"
+    return [
+        Verdict.failed(
+            "scenario.plan_mismatch",
+            f"the calls differ from the plan: missing {lost}; not planned {extra}",
+            planned=dict(planned),
+            made=dict(made),
+        )
+    ]

@@ -1,0 +1,99 @@
+"""`callforge verify` end to end on the shipped xLAM sample: the funnel, the files, resume, and flag errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE = REPO / "examples" / "verify" / "xlam-sample.jsonl"
+DEFECTIVE = {"5", "9", "13", "17", "21", "25", "29", "33"}  # examples/verify/README.md
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "callforge", *args], capture_output=True, text=True, cwd=REPO, timeout=120
+    )
+
+
+def ids(path: Path) -> set[str]:
+    return {str(orjson.loads(line)["id"]) for line in path.read_bytes().splitlines() if line.strip()}
+
+
+def test_verify_rejects_exactly_the_planted_defects_and_resumes(tmp_path: Path) -> None:
+    out = tmp_path / "v"
+    run = cli("verify", str(SAMPLE), "--out", str(out), "--quiet")
+    assert run.returncode == 0, run.stderr
+    assert "40 dialogs, 32 accepted" in run.stdout
+    assert "arg.ungrounded" in run.stdout and "call.unknown_function" in run.stdout
+    assert ids(out / "rejected.jsonl") == DEFECTIVE
+    assert len(ids(out / "accepted.jsonl")) == 32
+    rejected = [orjson.loads(line) for line in (out / "rejected.jsonl").read_bytes().splitlines()]
+    assert all(r["stages"][0]["verdicts"] and r["dialog"]["meta"]["source"] == "xlam" for r in rejected)
+
+    again = cli("verify", str(SAMPLE), "--out", str(out), "--json")
+    assert again.returncode == 0, again.stderr
+    funnel = orjson.loads(again.stdout)
+    assert (funnel["total"], funnel["accepted"]) == (40, 32)
+    assert funnel["stages"][0]["codes"]["call.duplicate"] == 1
+    assert len(ids(out / "accepted.jsonl")) + len(ids(out / "rejected.jsonl")) == 40  # nothing written twice
+
+
+def test_the_accepted_file_verifies_clean_in_callforge_format(tmp_path: Path) -> None:
+    out = tmp_path / "v"
+    assert cli("verify", str(SAMPLE), "--out", str(out), "--quiet").returncode == 0
+    second = cli("verify", str(out / "accepted.jsonl"), "--out", str(tmp_path / "again"), "--json")
+    assert second.returncode == 0, second.stderr
+    assert orjson.loads(second.stdout)["accepted"] == 32
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--stages", "rules,magic"], "unknown stage(s) magic"),
+        (["--stages", "judge,rules"], "must keep cascade order"),
+        (["--stages", "rules,exec"], "--exec python:tools.py"),
+        (["--exec", "python:tools.py"], "needs the exec stage"),
+        (["--skip-rules", "groundin"], "unknown rule(s) to skip: groundin"),
+        (["--format", "csv"], "csv"),
+    ],
+)
+def test_bad_flags_say_which_flag_to_change(tmp_path: Path, args: list[str], message: str) -> None:
+    run = cli("verify", str(SAMPLE), "--out", str(tmp_path / "v"), "--quiet", *args)
+    assert run.returncode == 2
+    assert message in run.stderr and "Traceback" not in run.stderr
+
+
+def test_a_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    run = cli("verify", str(tmp_path / "nope.jsonl"), "--out", str(tmp_path / "v"))
+    assert run.returncode == 2 and "nope.jsonl" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_exec_stage_runs_the_tools_sandboxed_and_rejects_what_fails(tmp_path: Path) -> None:
+    bmi_tool = {
+        "name": "calculate_bmi",
+        "description": "Body mass index.",
+        "parameters": {"weight_kg": {"type": "float", "description": "kg"}, "height_m": {"type": "float", "description": "m"}},
+    }
+    rows = [
+        {"id": 1, "query": "BMI for 70 kg at 1.75 m?", "answers": [{"name": "calculate_bmi", "arguments": {"weight_kg": 70, "height_m": 1.75}}]},
+        {"id": 2, "query": "BMI for 70 kg at 175 cm?", "answers": [{"name": "calculate_bmi", "arguments": {"weight_kg": 70, "height_m": 175}}]},
+    ]
+    data = tmp_path / "bmi.jsonl"
+    data.write_bytes(b"".join(orjson.dumps({**r, "tools": orjson.dumps([bmi_tool]).decode(), "answers": orjson.dumps(r["answers"]).decode()}) + b"\n" for r in rows))
+    out = tmp_path / "v"
+    tools = REPO / "examples" / "verify" / "tools.py"
+    run = cli("verify", str(data), "--stages", "rules,exec", "--exec", f"python:{tools}", "--out", str(out), "--json")
+    assert run.returncode == 0, run.stderr
+    funnel = orjson.loads(run.stdout)
+    assert (funnel["accepted"], funnel["stages"][1]["codes"]) == (1, {"exec.exception": 1})
+    [rejected] = [orjson.loads(line) for line in (out / "rejected.jsonl").read_bytes().splitlines()]
+    [verdict] = rejected["stages"][1]["verdicts"]
+    assert rejected["id"] == "2" and "ValueError" in verdict["message"] and "metres" in verdict["message"]
+    [accepted] = [orjson.loads(line) for line in (out / "accepted.jsonl").read_bytes().splitlines()]
+    assert accepted["stages"][1]["meta"]["observations"][0]["output"] == {"bmi": 22.9}
+    assert (out / "exec-cache.sqlite").is_file()
