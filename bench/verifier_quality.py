@@ -11,7 +11,7 @@
    the code meant for that defect.
 4. Throughput: rule-layer dialogs/s on one core over the single-turn dialogs with up to 5 tools
    (target >= 5,000).
-5. With --judge: rules + judge on a sample per kind and on clean dialogs (the judge on the local model).
+5. With --judge: rules + judge on samples of clean dialogs and of the judge-level defects.
 """
 
 from __future__ import annotations
@@ -193,13 +193,33 @@ def _grounded_candidate(value: Any, schema: dict[str, Any], tool: ToolSpec) -> b
     return isinstance(value, int | float) and value not in (0, 1)
 
 
+VALUE_POOL: dict[str, list[Any]] = {}
+"""Argument name -> values other BFCL dialogs give it, so an injected value is a plausible one."""
+
+
+def fill_value_pool(dialogs: list[Dialog]) -> None:
+    for dialog in dialogs:
+        for _, _, call in _call_sites(dialog):
+            for key, value in call.arguments.items():
+                if isinstance(value, str) and value.strip():
+                    VALUE_POOL.setdefault(key, []).append(value)
+
+
 def ungrounded_value(dialog: Dialog, rng: random.Random) -> Dialog | None:
+    """A value for the argument taken from another dialog (another city, another title) when one exists."""
     site = _pick_argument(dialog, rng, _grounded_candidate)
     if site is None:
         return None
     value = site[2].arguments[site[3]]
     if isinstance(value, str):
-        bad: Any = rng.choice(STRANGE_STRINGS)
+        from callforge.verify.rules.normalize import Haystack
+
+        text = Haystack()
+        for message in dialog.messages:
+            if message.role in ("system", "user") and message.content:
+                text.add(message.content)
+        others = [v for v in VALUE_POOL.get(site[3], []) if not text.has_string(v)]
+        bad: Any = rng.choice(others) if others else rng.choice(STRANGE_STRINGS)
     elif isinstance(value, int):
         bad = value + 7919
     else:
@@ -333,7 +353,7 @@ def main() -> None:
     parser.add_argument("--per-kind", type=int, default=400, help="defective dialogs per kind (at most)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--judge", default=None, help="also run rules + judge with this model spec")
-    parser.add_argument("--judge-sample", type=int, default=6, help="dialogs per kind (and clean) for the judge")
+    parser.add_argument("--judge-sample", type=int, default=20, help="clean and judge-level dialogs for the judge")
     parser.add_argument("--show", type=int, default=3, help="false rejections to print")
     args = parser.parse_args()
     if not args.data.is_dir():
@@ -362,6 +382,7 @@ def main() -> None:
         print(f"  e.g. {dialog.meta.get('id')}: {found[0].message}")
 
     accepted = [d for d, v in zip(clean, verdicts, strict=True) if not v]
+    fill_value_pool(clean)
     rng = random.Random(args.seed)
     print(f"\ndefect detection (rules), up to {args.per_kind} injected dialogs per kind, seed {args.seed}:")
     print(f"{'defect':28s} {'n':>5s} {'detected':>9s} {'by its code':>12s}  rule-detectable")
@@ -414,12 +435,14 @@ def run_judge(args: argparse.Namespace, accepted: list[Dialog], samples: dict[st
             out.append((await cascade.check(dialog)).ok)
         return out
 
-    print(f"\nrules + judge ({args.judge}), {k} dialogs per kind:")
+    print(f"\nrules + judge ({args.judge}), {k} dialogs each (rule-detectable kinds never reach the judge):")
     t0 = time.perf_counter()
-    clean_sample = rng.sample(accepted, min(k * 2, len(accepted)))
+    clean_sample = rng.sample(accepted, min(k, len(accepted)))
     ok = asyncio.run(judged(clean_sample))
     print(f"{'clean (false rejections)':28s} {len(ok):5d} {100 * ok.count(False) / max(len(ok), 1):8.1f}% rejected")
     for kind, made in samples.items():
+        if DEFECTS[kind][2]:
+            continue
         chosen = made[:k]
         ok = asyncio.run(judged(chosen))
         print(f"{kind:28s} {len(chosen):5d} {100 * ok.count(False) / max(len(chosen), 1):8.1f}% detected")

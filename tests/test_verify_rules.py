@@ -248,6 +248,33 @@ PASSING: list[tuple[str, Dialog]] = [
 ]
 
 
+PASSING += [
+    ("wildcards", dialog(user("Book Chez Marie for 2"), calls(call("book_table", restaurant="Chez Marie", people=2, date="dontcare")))),
+]
+
+
+def described(description: str) -> Dialog:
+    spec = ToolSpec(
+        name="area",
+        parameters={"type": "object", "properties": {"unit": {"type": "string", "description": description}}},
+    )
+    return dialog(user("Area of a 3 by 4 rectangle"), calls(call("area", unit="cm")), tools=(spec,))
+
+
+@pytest.mark.parametrize(
+    ("description", "grounded"),
+    [
+        ("Unit of the result. Default is 'cm'.", True),
+        ("Unit of the result, defaults to cm", True),
+        ("Can be 'cm', 'm' or 'km'.", True),
+        ("Unit, e.g. 'cm' or 'in'.", False),  # an example of the format is not an option
+        ("Unit of the result.", False),
+    ],
+)
+def test_defaults_and_options_stated_in_the_description(description: str, grounded: bool) -> None:
+    assert (RuleStage().run(described(description)) == []) is grounded
+
+
 @pytest.mark.parametrize(("name", "d"), PASSING, ids=[p[0] for p in PASSING])
 def test_legitimate_dialogs_pass(name: str, d: Dialog) -> None:
     assert RuleStage().run(d) == []
@@ -317,6 +344,17 @@ def test_numbers_in_text(text: str, value: float, found: bool) -> None:
         ("北京后天的天气如何", "北京", True),
         ("a bus from LA", "Los Angeles", True),
         ("150 euros to dollars", "EUR", True),
+        ("tax in Chicago, Illinois", "IL", True),
+        ("weather in London, UK", "GB", True),
+        ("convert to Canadian dollars", "CAD", True),
+        ("send it in an email", "India", False),
+        ("weather for Chcicago", "Chicago", True),
+        ("order from mc donalds", "McDonald's", True),
+        ("from New York time to London time", "America/New_York", True),
+        ("a model of engine size", "engine_size", True),
+        ("UV index for June01 2023", "06-01-2023", True),
+        ("classify\\nhello\\nbye", "hello", True),
+        ("weather for Chicago", "Boston", False),
         ("Restaurants in New York", "Boston", False),
         ("send 'hello there, see you at the harbour tonight' to Ann", "Hello there! See you at the harbour tonight.", True),
         ("", "-", True),

@@ -3,13 +3,16 @@
 A value is grounded when the system or user text, or a tool output earlier in the dialog, states it
 (after normalising case, accents, number formats, number words and dates; see `normalize`).
 Exempt, because the model is meant to choose them: booleans and nulls, the schema's `default`,
-values listed in the schema's `enum`/`const` or quoted by the parameter's own description, round integers (0, 1, 2, 10, 50, 100, 1000: limits, page sizes and
+values listed in the schema's `enum`/`const`, a default or an option its description states in words
+("default is 'cm'", "can be 'asc' or 'desc'"; a quoted *example* after "e.g." stays checked),
+wildcards that state no preference (`any`, `dontcare`), round integers (0, 1, 2, 10, 50, 100, 1000: limits, page sizes and
 defaults a call commonly picks), well-known constants (gravity, the speed of light, 52 cards;
 see `places.CONSTANTS`), and empty values.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from callforge.core import Verdict
@@ -18,6 +21,11 @@ from callforge.verify.rules.normalize import Haystack, fold
 from callforge.verify.rules.places import CONSTANTS
 
 _MAX_DEPTH = 8
+_DEFAULT = re.compile(r"defaults?(?: value)?(?: is| to|:|=)?\s+(['\"]?[^'\".,;()]+['\"]?)")
+_QUOTED = re.compile(r"(['\"])([^'\"]{1,60})\1")
+_EXAMPLE_MARKERS = ("e.g", "for example", "such as", "example", "like ")
+WILDCARDS = frozenset({"any", "all", "dontcare", "don't care", "none", "default", "auto", "unknown", "n/a"})
+"""Values that state no preference, which some tools take instead of leaving an argument out."""
 
 
 class GroundingCheck:
@@ -87,10 +95,12 @@ def _exempt(value: Any, schema: dict[str, Any]) -> bool:
         return True
     if "const" in schema and schema["const"] == value:
         return True
-    if isinstance(value, str) and len(value) > 1:
+    if isinstance(value, str) and value.strip().casefold() in WILDCARDS:
+        return True
+    if isinstance(value, str):
         description = schema.get("description")
-        if isinstance(description, str) and fold(value) in fold(description):
-            return True  # the tool's own documentation offers it ("use 'dontcare' for any", "e.g. USD")
+        if isinstance(description, str) and description and _described(fold(value.strip()), fold(description)):
+            return True
     enum = schema.get("enum")
     if isinstance(enum, list) and value in enum:
         return True
@@ -98,6 +108,25 @@ def _exempt(value: Any, schema: dict[str, Any]) -> bool:
         options = schema.get(key)
         if isinstance(options, list) and any(isinstance(o, dict) and _exempt(value, o) for o in options):
             return True
+    return False
+
+
+def _described(value: str, description: str) -> bool:
+    """The description names `value` as its default or as one of its options (not as an example).
+
+    "Default is 'cm'", "defaults to global", "Can be 'melting', 'freezing'", "'asc' for ascending"
+    are prose versions of `default` and `enum`. "e.g. 'New York, NY'" is a format example, not an
+    option, so a value quoted after "e.g.", "for example", "such as" or "examples" stays checked.
+    """
+    if not value or value not in description:
+        return False
+    for match in _DEFAULT.finditer(description):
+        if match.group(1).strip(" '\"") == value:
+            return True
+    for match in _QUOTED.finditer(description):
+        if match.group(2) == value:
+            before = description[max(0, match.start() - 40) : match.start()]
+            return not any(marker in before for marker in _EXAMPLE_MARKERS)
     return False
 
 

@@ -12,9 +12,9 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from callforge.verify.rules.places import ALIASES, BIGRAM_ALIASES, REGIONS
+from callforge.verify.rules.places import ALIASES, BIGRAM_ALIASES, CONTINENTS, REGIONS
 
-_WORD = re.compile(r"\w+")
+_WORD = re.compile(r"[^\W\d_]+|\d+")  # letter runs and digit runs: "engine_size", "June01", "5cm" split
 _NUMBER = re.compile(
     r"(-)?(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?(?:e[-+]?\d+)?|\.\d+)"
     r"\s*(%|[kmb]n?\b|thousand|million|billion|trillion|dozen)?"
@@ -23,7 +23,9 @@ _PREFIXED_UNIT = re.compile(r"(\d+(?:\.\d+)?)\s?([mµμun])(?=[a-zω])")
 _PM = re.compile(r"\b(\d{1,2})(?::\d{2})?\s*pm\b")
 _PREFIX = {"m": 1e3, "µ": 1e6, "μ": 1e6, "u": 1e6, "n": 1e9}  # casefold turns µ (micro) into μ
 _TEXT_DATE = re.compile(r"\b(\d{4})[-./](\d{1,2})[-./](\d{1,2})\b|\b(\d{1,2})[-./](\d{1,2})[-./](\d{2,4})\b")
-_SLASH_DATE = re.compile(r"^(\d{1,2})[/.](\d{1,2})[/.](\d{2,4})$")
+_SLASH_DATE = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{2,4})$")
+_ESCAPES = re.compile(r"\\[nrt]")  # a literal "\n" in data is a line break, not the letter n
+_TIMEZONE = re.compile(r"^([A-Za-z]+)/([A-Za-z_]+)$")
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ](\d{1,2}):(\d{2}))?")
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::\d{2})?\s*(am|pm)?$", re.IGNORECASE)
 
@@ -63,6 +65,8 @@ STOPWORDS = frozenset(
 def fold(text: str) -> str:
     """Casefold and strip accents, so `Zürich`, `ZURICH` and `zurich` compare equal."""
     text = text.casefold()
+    if "\\" in text:
+        text = _ESCAPES.sub(" ", text)
     if not text.isascii():
         text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
     return text
@@ -139,6 +143,7 @@ class Haystack:
 
     joined: str = " "
     raw: str = ""
+    squashed: str = ""
     word_set: set[str] = field(default_factory=set)
     stems: set[str] = field(default_factory=set)
     numbers: set[float] = field(default_factory=set)
@@ -154,6 +159,7 @@ class Haystack:
             self.raw += folded + "\n"
         extra = _aliases(tokens)
         self.joined += " ".join(tokens) + " "
+        self.squashed += "".join(tokens) + " "
         if extra:
             self.joined += " ".join(extra) + " "
             tokens = tokens + extra
@@ -165,7 +171,7 @@ class Haystack:
 
     def copy(self) -> Haystack:
         """An independent copy, so the text before one message can be extended for the next."""
-        return Haystack(self.joined, self.raw, set(self.word_set), set(self.stems), set(self.numbers), self.relative_date)
+        return Haystack(self.joined, self.raw, self.squashed, set(self.word_set), set(self.stems), set(self.numbers), self.relative_date)
 
     def has_number(self, value: float) -> bool:
         """Whether the text states `value`, directly or as a percentage of it."""
@@ -187,6 +193,14 @@ class Haystack:
         missing = [t for t in tokens if not self._has_token(t)]
         if not missing:
             return True
+        squashed = "".join(tokens)
+        if len(squashed) >= 6 and squashed in self.squashed:
+            return True  # "McDonald's" in "mc donalds", "e-mail" in "email"
+        if all(len(t) >= 5 and self._near_token(t) for t in missing):
+            return True  # a typo on either side: "Chcicago", "airtificial"
+        zone = _TIMEZONE.match(value.strip())
+        if zone and fold(zone.group(1)) in CONTINENTS:
+            return self.has_string(zone.group(2).replace("_", " "))  # America/New_York
         if "," in value:
             head, *rest = value.split(",")
             if rest and self.has_string(head) and all(_is_region(part) or self.has_string(part) for part in rest):
@@ -216,10 +230,31 @@ class Haystack:
             return float(token) in self.numbers
         return False
 
+    def _near_token(self, token: str) -> bool:
+        """Whether some word of the text is one typo away (two for long words) from `token`."""
+        limit = 1 if len(token) < 8 else 2
+        return any(
+            abs(len(word) - len(token)) <= limit and word[0] == token[0] and _within(word, token, limit)
+            for word in self.word_set
+        )
+
     def _has_date(self, month: float, day: float) -> bool:
         if self.relative_date:
             return True
         return month in self.numbers and day in self.numbers
+
+
+def _within(a: str, b: str, limit: int) -> bool:
+    """Levenshtein distance of `a` and `b` is at most `limit` (a banded row-by-row computation)."""
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
+        if min(current) > limit:
+            return False
+        previous = current
+    return previous[-1] <= limit
 
 
 def _aliases(tokens: list[str]) -> list[str]:

@@ -36,7 +36,16 @@ COUNTRIES = {
     "hk": "hong kong", "tw": "taiwan", "is": "iceland", "hr": "croatia", "rs": "serbia", "cu": "cuba",
 }  # fmt: skip
 
+CANADA = {
+    "on": "ontario", "qc": "quebec", "bc": "british columbia", "ab": "alberta", "mb": "manitoba",
+    "sk": "saskatchewan", "ns": "nova scotia", "nb": "new brunswick", "nl": "newfoundland", "pe": "prince edward island",
+}  # fmt: skip
+
+CONTINENTS = frozenset({"america", "europe", "asia", "africa", "australia", "pacific", "atlantic", "indian", "antarctica"})
+"""The first part of IANA time zone names (`America/New_York`)."""
+
 REGIONS = frozenset(
+    set(CANADA) | set(CANADA.values()) |
     set(US_STATES) | set(US_STATES.values()) | set(COUNTRIES) | set(COUNTRIES.values())
     | {"england", "scotland", "wales", "europe", "asia", "africa", "uae", "prc", "korea", "america",
        "deutschland", "espana", "nippon", "holland"}
@@ -65,10 +74,22 @@ ALIASES: dict[str, str] = {
 }  # fmt: skip
 """Folded word → extra words a text containing it also states."""
 
+ALIASES.update({
+    # tickers of the companies people name most
+    "apple": "aapl", "microsoft": "msft", "google": "goog googl", "alphabet": "goog googl", "amazon": "amzn",
+    "tesla": "tsla", "meta": "meta", "facebook": "meta fb", "nvidia": "nvda", "netflix": "nflx",
+    "intel": "intc", "ibm": "ibm", "oracle": "orcl", "salesforce": "crm", "adobe": "adbe", "amd": "amd",
+    # airports that stand for their city
+    "lax": "los angeles", "jfk": "new york", "sfo": "san francisco", "lhr": "london", "cdg": "paris",
+})  # fmt: skip
+
 BIGRAM_ALIASES: dict[tuple[str, str], str] = {
+    ("canadian", "dollar"): "cad", ("canadian", "dollars"): "cad", ("australian", "dollar"): "aud",
+    ("australian", "dollars"): "aud", ("us", "dollars"): "usd", ("us", "dollar"): "usd",
+    ("swiss", "franc"): "chf", ("swiss", "francs"): "chf",
     ("san", "fran"): "san francisco", ("big", "apple"): "new york", ("chi", "town"): "chicago",
     ("new", "york"): "nyc ny", ("los", "angeles"): "la", ("san", "francisco"): "sf",
-    ("united", "states"): "us usa", ("united", "kingdom"): "uk gb", ("hong", "kong"): "hk",
+    ("united", "states"): "us usa", ("united", "kingdom"): "uk gb", ("hong", "kong"): "hk hkd",
 }  # fmt: skip
 
 CONSTANTS = frozenset(
@@ -82,3 +103,32 @@ CONSTANTS = frozenset(
     }
 )
 """Numbers every assistant may supply unasked: physical constants, a deck of cards, calendar units."""
+
+
+_COMMON_WORDS = frozenset(
+    ["in", "or", "me", "hi", "ok", "de", "id", "co", "no", "is", "at", "it", "my", "be", "la", "ma", "pa", "al", "ga", "mo", "oh", "am", "as", "an", "us", "ne", "nd", "sc", "va", "wa", "on", "pe", "et", "ca", "il"]
+)
+
+
+def _code_aliases() -> None:
+    """Region names and their codes state each other: "Illinois" grounds `IL`, "UK" grounds `GB`."""
+    names: dict[str, list[str]] = {}
+    for table in (US_STATES, COUNTRIES, CANADA):
+        for code, name in table.items():
+            names.setdefault(name, []).append(code)
+    for name, codes in names.items():
+        parts = name.split()
+        expansion = " ".join([*codes, name])
+        if len(parts) == 1:
+            ALIASES[name] = " ".join(filter(None, [ALIASES.get(name, ""), *codes]))
+        elif len(parts) == 2:
+            key = (parts[0], parts[1])
+            BIGRAM_ALIASES[key] = " ".join(filter(None, [BIGRAM_ALIASES.get(key, ""), *codes]))
+        for code in codes:
+            if code in _COMMON_WORDS:
+                continue  # "in", "or", "me" are words first: they must not ground India, Oregon, Maine
+            if code not in ALIASES or code in ("uk", "usa", "gb"):
+                ALIASES[code] = " ".join(filter(None, [ALIASES.get(code, ""), expansion]))
+
+
+_code_aliases()
