@@ -267,6 +267,10 @@ def described(description: str) -> Dialog:
         ("Unit of the result. Default is 'cm'.", True),
         ("Unit of the result, defaults to cm", True),
         ("Can be 'cm', 'm' or 'km'.", True),
+        ("Unit (m, cm, km).", True),
+        ("Unit: m/cm/km.", True),
+        ("Unit; defaults to cm if not given.", True),
+        ("Unit; defaults to cmx.", False),
         ("Unit, e.g. 'cm' or 'in'.", False),  # an example of the format is not an option
         ("Unit of the result.", False),
     ],

@@ -23,6 +23,7 @@ from callforge.verify.rules.places import CONSTANTS
 _MAX_DEPTH = 8
 _DEFAULT = re.compile(r"defaults?(?: value)?(?: is| to|:|=)?\s+(['\"]?[^'\".,;()]+['\"]?)")
 _QUOTED = re.compile(r"(['\"])([^'\"]{1,60})\1")
+_LISTED = re.compile(r"\(([^()]*,[^()]*)\)|\b(\w+(?:/\w+)+)\b")
 _EXAMPLE_MARKERS = ("e.g", "for example", "such as", "example", "like ")
 WILDCARDS = frozenset({"any", "all", "dontcare", "don't care", "none", "default", "auto", "unknown", "n/a"})
 """Values that state no preference, which some tools take instead of leaving an argument out."""
@@ -121,7 +122,12 @@ def _described(value: str, description: str) -> bool:
     if not value or value not in description:
         return False
     for match in _DEFAULT.finditer(description):
-        if match.group(1).strip(" '\"") == value:
+        stated = match.group(1).strip(" '\"")
+        if stated == value or (stated.startswith(value) and not stated[len(value)].isalnum()):
+            return True  # "defaults to global if not specified" states `global`
+    for match in _LISTED.finditer(description):  # "(walk, bike, transit, drive)", "city/state/country"
+        options = re.split(r"\s*(?:,|/|\bor\b)\s*", match.group(1) or match.group(2))
+        if value in (o.strip(" '\"") for o in options):
             return True
     for match in _QUOTED.finditer(description):
         if match.group(2) == value:
