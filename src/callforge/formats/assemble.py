@@ -191,6 +191,25 @@ class DialogBuilder:
             entry["message_index"] = message_index
         self.errors.append(entry)
 
+    def tools_column(self, raw: Any, convert: Callable[[Any], ToolSpec], *, expected: str) -> None:
+        """Add every tool of a `tools` column: a list or one tool, either possibly as a JSON string.
+
+        Parquet/Arrow exports store the column as a JSON string; a column that cannot be read is
+        one `tool.malformed` error and no tools, never a lost record.
+        """
+        try:
+            tools = decode_json_string(raw or [])
+        except ValueError as exc:
+            self.error("tool.malformed", f'"tools" is {exc}; expected {expected}')
+            return
+        if isinstance(tools, dict):
+            tools = [tools]
+        if not isinstance(tools, list):
+            self.error("tool.malformed", f'"tools" must be a list of tools, not {kind_of(tools)}')
+            return
+        for index, tool in enumerate(tools):
+            self.tool(index, tool, convert)
+
     def tool(self, index: int, obj: Any, convert: Callable[[Any], ToolSpec]) -> None:
         """Add a tool, or record `tool.malformed` for it and go on with the others."""
         try:

@@ -12,7 +12,6 @@ from callforge.formats.assemble import (
     RawCall,
     RecordError,
     ToolCache,
-    decode_json_string,
     read_call,
     read_records,
     record_id,
@@ -81,17 +80,8 @@ def dialog_from_openai(value: Any, record: Record, cache: ToolCache | None = Non
     if not isinstance(messages, list):
         raise RecordError(f'"messages" must be a list, not {kind_of(messages)}')
     builder = DialogBuilder(record.where)
-    try:  # Parquet/Arrow exports store `tools` as a JSON string
-        tools = decode_json_string(value.get("tools", value.get("functions")) or [])
-    except ValueError as exc:
-        builder.error("tool.malformed", f'"tools" is {exc}; expected a list of OpenAI tools')
-        tools = []
-    if not isinstance(tools, list):
-        builder.error("tool.malformed", f'"tools" must be a list of tools, not {kind_of(tools)}')
-        tools = []
     convert = cache.get if cache is not None else tool_from_json
-    for index, tool in enumerate(tools):
-        builder.tool(index, tool, convert)
+    builder.tools_column(value.get("tools", value.get("functions")), convert, expected="a list of OpenAI tools")
     for index, message in enumerate(messages):
         _message(message, index, builder)
     return builder.build({"id": record_id(value, record), "source": SOURCE})

@@ -66,19 +66,8 @@ def dialog_from_sharegpt(value: Any, record: Record, cache: ToolCache | None = N
     if not isinstance(turns, list):
         raise RecordError(f'"conversations" must be a list of turns, not {kind_of(turns)}')
     builder = DialogBuilder(record.where)
-    try:
-        tools = decode_json_string(value.get("tools") or [])
-    except ValueError as exc:
-        builder.error("tool.malformed", f'"tools" is {exc}; expected a JSON list of tools')
-        tools = []
-    if isinstance(tools, dict):
-        tools = [tools]
-    if not isinstance(tools, list):
-        builder.error("tool.malformed", f'"tools" must be a list of tools, not {kind_of(tools)}')
-        tools = []
     convert = cache.get if cache is not None else tool_from_json
-    for index, tool in enumerate(tools):
-        builder.tool(index, tool, convert)
+    builder.tools_column(value.get("tools"), convert, expected="a JSON list of tools")
     system = value.get("system")
     if system is not None and not isinstance(system, str):
         raise RecordError(f'"system" must be a string, not {kind_of(system)}')
