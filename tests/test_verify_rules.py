@@ -193,6 +193,15 @@ CASES: list[tuple[str, Dialog, list[str]]] = [
         ["scenario.plan_mismatch"],
     ),
     (
+        "calls carry other values than planned",
+        dialog(
+            user("Weather in Paris and in Rome"),
+            calls(call("get_weather", "c1", city="Paris"), call("get_weather", "c2", city="Rome", days=3)),
+            plan=[{"name": "get_weather", "arguments": {"city": "Rome"}}, {"name": "get_weather", "arguments": {"city": "Paris", "days": 2}}],
+        ),
+        ["scenario.plan_mismatch"],
+    ),
+    (
         "answer cites a number no tool gave",
         dialog(user("Weather in Paris?"), calls(call("get_weather", city="Paris")), tool("c1", '{"temp": 21}'), say("It is 25 degrees.")),
         ["answer.unsupported"],
@@ -249,6 +258,14 @@ PASSING: list[tuple[str, Dialog]] = [
 
 
 PASSING += [
+    (
+        "calls match the plan up to case, spacing and int/float",
+        dialog(
+            user("Book CHEZ MARIE for 2"),
+            calls(call("book_table", restaurant="CHEZ  MARIE", people=2.0)),
+            plan=[{"name": "book_table", "arguments": {"restaurant": "Chez Marie", "people": 2}}],
+        ),
+    ),
     ("wildcards", dialog(user("Book Chez Marie for 2"), calls(call("book_table", restaurant="Chez Marie", people=2, date="dontcare")))),
 ]
 
@@ -289,6 +306,16 @@ def test_every_failure_names_the_call_and_the_fix_material() -> None:
     messages = [v.message for v in RuleStage().run(d)]
     assert any("get_weather (message 1, call 1)" in m and "'verbose'" in m and "city, days, unit" in m for m in messages)
     assert any("city='Lyon'" in m for m in messages)
+
+
+def test_plan_mismatch_names_the_argument() -> None:
+    d = dialog(
+        user("Weather in Paris for 2 days, and in Rome"),
+        calls(call("get_weather", "c1", city="Paris", days=3), call("get_weather", "c2", city="Rome")),
+        plan=[{"name": "get_weather", "arguments": {"city": "Paris", "days": 2}}, {"name": "get_weather", "arguments": {"city": "Rome"}}],
+    )
+    [verdict] = [v for v in RuleStage().run(d) if v.code == "scenario.plan_mismatch"]
+    assert "days=2 planned, 3 made" in verdict.message
 
 
 def test_skip_and_unknown_rule_names() -> None:

@@ -98,17 +98,76 @@ def _mentions(parameter: str, said: set[str]) -> bool:
 
 
 def _plan(view: DialogView, plan: list[Any]) -> list[Verdict]:
-    planned = Counter(str(p.get("name")) if isinstance(p, dict) else str(p) for p in plan)
-    made = Counter(site.call.name for site in view.calls)
-    if planned == made:
-        return []
-    lost = ", ".join(f"{n} ×{c}" for n, c in (planned - made).items()) or "none"
-    extra = ", ".join(f"{n} ×{c}" for n, c in (made - planned).items()) or "none"
-    return [
-        Verdict.failed(
-            "scenario.plan_mismatch",
-            f"the calls differ from the plan: missing {lost}; not planned {extra}",
-            planned=dict(planned),
-            made=dict(made),
+    """The calls made must be the planned ones: same names, and the planned argument values.
+
+    This is the back-translation check of generation: the plan fixed the calls before any text was
+    written, the user turn was written from the plan, and the assistant answered from the text
+    alone; if its calls differ, the text did not carry the plan. Arguments the plan does not fix are
+    left to the grounding rule.
+    """
+    planned = [_planned(p) for p in plan]
+    planned_names = Counter(name for name, _ in planned)
+    made_names = Counter(site.call.name for site in view.calls)
+    out: list[Verdict] = []
+    if planned_names != made_names:
+        lost = ", ".join(f"{n} ×{c}" for n, c in (planned_names - made_names).items()) or "none"
+        extra = ", ".join(f"{n} ×{c}" for n, c in (made_names - planned_names).items()) or "none"
+        out.append(
+            Verdict.failed(
+                "scenario.plan_mismatch",
+                f"the calls differ from the plan: missing {lost}; not planned {extra}",
+                planned=dict(planned_names),
+                made=dict(made_names),
+            )
         )
-    ]
+    unused = [site.call for site in view.calls]
+    for name, arguments in planned:
+        if not arguments:
+            continue
+        candidates = [c for c in unused if c.name == name]
+        if not candidates:
+            continue
+        best = max(candidates, key=lambda c: sum(_same(v, c.arguments.get(k)) for k, v in arguments.items()))
+        unused.remove(best)
+        wrong = [
+            f"{key}={value!r} planned, {best.arguments[key]!r} made" if key in best.arguments else f"{key}={value!r} missing"
+            for key, value in arguments.items()
+            if not _same(value, best.arguments.get(key, _ABSENT))
+        ]
+        if wrong:
+            out.append(
+                Verdict.failed(
+                    "scenario.plan_mismatch",
+                    f"{name}: the arguments differ from the plan: {'; '.join(wrong)}",
+                    call=name,
+                    differences=wrong,
+                )
+            )
+    return out
+
+
+_ABSENT = object()
+
+
+def _planned(item: Any) -> tuple[str, dict[str, Any]]:
+    if isinstance(item, dict):
+        arguments = item.get("arguments")
+        return str(item.get("name")), arguments if isinstance(arguments, dict) else {}
+    return str(item), {}
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal after the normalisation a user turn is allowed: case, spacing, int vs float."""
+    if a is _ABSENT or b is _ABSENT:
+        return a is b
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return abs(float(a) - float(b)) <= 1e-9 * max(1.0, abs(float(a)))
+    if isinstance(a, str) and isinstance(b, str):
+        return " ".join(words(a)) == " ".join(words(b))
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(v, b[k]) for k, v in a.items())
+    return bool(a == b)
