@@ -97,3 +97,40 @@ def test_exec_stage_runs_the_tools_sandboxed_and_rejects_what_fails(tmp_path: Pa
     [accepted] = [orjson.loads(line) for line in (out / "accepted.jsonl").read_bytes().splitlines()]
     assert accepted["stages"][1]["meta"]["observations"][0]["output"] == {"bmi": 22.9}
     assert (out / "exec-cache.sqlite").is_file()
+
+
+def test_sigkill_mid_run_then_resume_loses_and_repeats_nothing(tmp_path: Path) -> None:
+    import os
+    import signal
+    import time
+
+    tools = tmp_path / "slow_tools.py"
+    tools.write_text("import time\n\ndef double(x: int) -> dict:\n    time.sleep(0.15)\n    return {'y': 2 * x}\n")
+    spec = {"name": "double", "description": "Twice x.", "parameters": {"x": {"type": "int", "description": "x"}}}
+    rows = [
+        {"id": n, "query": f"What is twice {n}?", "tools": orjson.dumps([spec]).decode(),
+         "answers": orjson.dumps([{"name": "double", "arguments": {"x": n}}]).decode()}
+        for n in range(100, 140)
+    ]  # fmt: skip
+    data = tmp_path / "d.jsonl"
+    data.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in rows))
+    out = tmp_path / "v"
+    args = [sys.executable, "-m", "callforge", "verify", str(data), "--stages", "rules,exec",
+            "--exec", f"python:{tools}", "--out", str(out), "--concurrency", "2", "--quiet", "--no-cache"]  # fmt: skip
+    proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    accepted = out / "accepted.jsonl"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (not accepted.exists() or accepted.read_bytes().count(b"\n") < 5):
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    written = accepted.read_bytes().count(b"\n")
+    assert 5 <= written < 40, "the kill must land mid-run"
+
+    run = cli(*args[3:-1], "--json")
+    assert run.returncode == 0, run.stderr
+    funnel = orjson.loads(run.stdout)
+    assert (funnel["total"], funnel["accepted"]) == (40, 40)
+    lines = accepted.read_bytes().splitlines()
+    ids = [orjson.loads(line)["id"] for line in lines]
+    assert sorted(ids) == sorted(str(n) for n in range(100, 140))  # nothing lost, nothing twice
