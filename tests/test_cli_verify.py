@@ -134,3 +134,18 @@ def test_sigkill_mid_run_then_resume_loses_and_repeats_nothing(tmp_path: Path) -
     lines = accepted.read_bytes().splitlines()
     ids = [orjson.loads(line)["id"] for line in lines]
     assert sorted(ids) == sorted(str(n) for n in range(100, 140))  # nothing lost, nothing twice
+
+
+def test_dedup_stage_rejects_repeated_rows(tmp_path: Path) -> None:
+    spec = {"name": "get_weather", "description": "Weather.", "parameters": {"city": {"type": "str", "description": "City"}}}
+    rows = []
+    for n, (query, city) in enumerate([("Weather in Paris today?", "Paris"), ("weather in paris today", "Paris"),
+                                       ("Weather in Rome today?", "Rome")]):  # fmt: skip
+        answers = [{"name": "get_weather", "arguments": {"city": city}}]
+        rows.append({"id": n, "query": query, "tools": orjson.dumps([spec]).decode(), "answers": orjson.dumps(answers).decode()})
+    data = tmp_path / "dups.jsonl"
+    data.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in rows))
+    run = cli("verify", str(data), "--stages", "rules,dedup", "--out", str(tmp_path / "v"), "--json")
+    assert run.returncode == 0, run.stderr
+    funnel = orjson.loads(run.stdout)
+    assert funnel["accepted"] == 2 and funnel["stages"][1]["codes"] == {"dedup.exact": 1}

@@ -10,7 +10,7 @@ import typer
 
 from callforge.core import ConfigError
 
-STAGES = ("rules", "exec", "judge")
+STAGES = ("rules", "exec", "judge", "dedup")
 
 
 def verify_command(
@@ -19,7 +19,7 @@ def verify_command(
         str, typer.Option("--format", "-f", help="auto, callforge, openai, xlam, toolace, bfcl or sharegpt.")
     ] = "auto",
     stages: Annotated[
-        str, typer.Option("--stages", help="Comma-separated stages, in cascade order: rules,exec,judge.")
+        str, typer.Option("--stages", help="Comma-separated stages, in cascade order: rules,exec,judge,dedup.")
     ] = "rules",
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Output folder (default: verified/<data name>).")
@@ -34,6 +34,9 @@ def verify_command(
     ] = False,
     judge: Annotated[str, typer.Option("--judge", help="Judge model spec (judge stage).")] = "local:qwen2.5-coder-0.5b",
     votes: Annotated[int, typer.Option("--votes", min=1, help="Judge votes per dialog (majority decides).")] = 1,
+    dedup_threshold: Annotated[
+        float, typer.Option("--dedup-threshold", help="Dedup: user-text similarity that counts as a near copy.")
+    ] = 0.8,
     base_url: Annotated[str | None, typer.Option("--base-url", help="Endpoint for openai:<model> specs.")] = None,
     api_key: Annotated[str | None, typer.Option("--api-key", help="API key for openai:<model> specs.")] = None,
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, help="Dialogs judged at once (exec/judge).")] = 8,
@@ -53,7 +56,9 @@ def verify_command(
     chosen = [s.strip() for s in stages.split(",") if s.strip()]
     unknown = [s for s in chosen if s not in STAGES]
     if unknown or not chosen:
-        raise ConfigError(f"--stages: unknown stage(s) {', '.join(unknown) or '(none given)'}; choose from rules,exec,judge")
+        raise ConfigError(
+            f"--stages: unknown stage(s) {', '.join(unknown) or '(none given)'}; choose from rules,exec,judge,dedup"
+        )
     folder = out or Path("verified") / re.sub(r"[^A-Za-z0-9._-]+", "-", data.stem or data.name)
     pipeline = _stages(
         chosen,
@@ -62,6 +67,7 @@ def verify_command(
         compare_outputs=compare_outputs,
         judge=judge,
         votes=votes,
+        dedup_threshold=dedup_threshold,
         base_url=base_url,
         api_key=api_key,
         cache_dir=None if no_cache else folder,
@@ -104,6 +110,7 @@ def _stages(
     compare_outputs: bool,
     judge: str,
     votes: int,
+    dedup_threshold: float,
     base_url: str | None,
     api_key: str | None,
     cache_dir: Path | None,
@@ -112,7 +119,7 @@ def _stages(
 
     order = [s for s in STAGES if s in chosen]
     if order != chosen:
-        raise ConfigError(f"--stages must keep cascade order (rules,exec,judge), got {','.join(chosen)}")
+        raise ConfigError(f"--stages must keep cascade order (rules,exec,judge,dedup), got {','.join(chosen)}")
     pipeline: list[Any] = []
     if "rules" in chosen:
         pipeline.append(RuleStage(skip=skip_rules))
@@ -129,6 +136,10 @@ def _stages(
 
         backend = make_backend(judge, base_url=base_url, api_key=api_key, cache=llm_cache)
         pipeline.append(LLMJudge(backend, votes=votes))
+    if "dedup" in chosen:
+        from callforge.verify.dedup import DedupStage
+
+        pipeline.append(DedupStage(dedup_threshold))
     return pipeline
 
 

@@ -108,6 +108,7 @@ async def verify_async(
     start = time.perf_counter()
     sink = _Sink(Path(out) if out else None, cascade.names)
     state = VerifyProgress(resumed=len(sink.done))
+    _prime(cascade, sink.out)
     if concurrency < 1:
         raise ConfigError(f"concurrency must be at least 1, got {concurrency}")
     semaphore = asyncio.Semaphore(concurrency)
@@ -168,6 +169,20 @@ def _run_sync(
     if progress is not None:
         progress(state)
     return sink.report(time.perf_counter() - start, state)
+
+
+def _prime(cascade: Cascade, out: Path | None) -> None:
+    """Give stages that remember accepted dialogs (dedup) what earlier runs of this folder accepted."""
+    stages = [remember for s in cascade.stages if callable(remember := getattr(s, "remember", None))]
+    if not stages or out is None or not (out / ACCEPTED).is_file():
+        return
+    with (out / ACCEPTED).open("rb") as fh:
+        for line in fh:
+            if line.strip():
+                row = orjson.loads(line)
+                dialog = Dialog.model_validate(row["dialog"])
+                for remember in stages:
+                    remember(dialog, str(row["id"]))
 
 
 def _dialogs(data: str | Path | Iterable[Dialog], format: str, limit: int | None) -> Iterator[Dialog]:

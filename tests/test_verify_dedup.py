@@ -1,0 +1,97 @@
+"""Duplicate removal: exact repeats and near copies are rejected, different requests are not, resume remembers."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from callforge.core import ConfigError, Dialog, Message, ToolCall, ToolSpec
+from callforge.verify import RuleStage, verify
+from callforge.verify.dedup import Deduper, DedupStage, call_signature, user_text
+
+WEATHER = ToolSpec(
+    name="get_weather",
+    parameters={"type": "object", "properties": {"city": {"type": "string"}, "days": {"type": "integer"}}},
+)
+
+
+def ask(text: str, id: str = "d", **arguments: object) -> Dialog:
+    calls = (ToolCall(name="get_weather", arguments=dict(arguments), id="c1"),) if arguments else ()
+    messages = [Message(role="user", content=text)]
+    messages.append(Message(role="assistant", tool_calls=calls) if calls else Message(role="assistant", content="ok"))
+    return Dialog(tools=(WEATHER,), messages=tuple(messages), meta={"id": id})
+
+
+BASE = "Could you tell me what the weather will be like in Paris over the next three days please"
+
+
+def test_exact_repeat_ignores_case_spacing_and_argument_order() -> None:
+    dedup = Deduper()
+    dedup.add(ask(BASE, "a", city="Paris", days=3), "a")
+    copy = ask(BASE.upper() + "  ", "b", days=3, city="Paris")
+    found = dedup.check(copy)
+    assert found is not None and found.code == "dedup.exact" and found.evidence["duplicate_of"] == "a"
+
+
+def test_near_copy_is_caught_and_confirmed_on_jaccard() -> None:
+    dedup = Deduper()
+    dedup.add(ask(BASE, "a", city="Paris", days=3), "a")
+    near = ask(BASE.replace("please", "thanks"), "b", city="Paris", days=3)
+    found = dedup.check(near)
+    assert found is not None and found.code == "dedup.near" and found.evidence["similarity"] >= 0.8
+
+
+def test_different_requests_and_different_tools_pass() -> None:
+    dedup = Deduper()
+    dedup.add(ask(BASE, "a", city="Paris", days=3), "a")
+    assert dedup.check(ask("Is it going to rain in Tokyo tomorrow morning", "b", city="Tokyo", days=1)) is None
+    no_call = ask(BASE, "c")  # the same words but no call: a different lesson (abstain vs call)
+    assert dedup.check(no_call) is None
+
+
+def test_signature_and_text_helpers() -> None:
+    assert user_text(ask("Hello,  WORLD!")) == "hello world"
+    a = ask("x", city="Paris", days=3)
+    b = ask("x", days=3, city="Paris")
+    assert call_signature(a) == call_signature(b)
+
+
+def test_threshold_is_validated() -> None:
+    with pytest.raises(ConfigError, match="threshold"):
+        Deduper(1.5)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.text(alphabet="abcdefgh ", min_size=1, max_size=60), min_size=1, max_size=8))
+def test_anything_added_is_caught_again(texts: list[str]) -> None:
+    dedup = Deduper()
+    for n, text in enumerate(texts):
+        d = ask(text, str(n), city="Paris")
+        if dedup.check(d) is None:
+            dedup.add(d, str(n))
+        assert dedup.check(d) is not None
+
+
+def test_dedup_stage_in_verify_remembers_across_a_resume(tmp_path: Path) -> None:
+    out = tmp_path / "v"
+    first = [ask(BASE, "a", city="Paris", days=3), ask("Weather in Rome for 2 days", "b", city="Rome", days=2)]
+    report = verify(first, [RuleStage(skip=["grounding"]), DedupStage()], out=out)
+    assert report.funnel.accepted == 2
+    later = [*first, ask(BASE + " now", "c", city="Paris", days=3), ask("Snow in Oslo for 5 days?", "d", city="Oslo", days=5)]
+    again = verify(later, [RuleStage(skip=["grounding"]), DedupStage()], out=out)
+    assert again.progress.resumed == 2 and again.progress.done == 2
+    assert again.funnel.counts["dedup"].codes == {"dedup.near": 1}
+    rejected = [orjson.loads(line) for line in (out / "rejected.jsonl").read_bytes().splitlines()]
+    assert [r["id"] for r in rejected] == ["c"]
+
+
+def test_stage_checks_and_remembers_in_one_step() -> None:
+    stage = DedupStage()
+    d = ask(BASE, "a", city="Paris")
+    assert asyncio.run(stage.check(d)).ok
+    assert not asyncio.run(stage.check(d)).ok
