@@ -1,9 +1,10 @@
 """Duplicate removal: the same dialog twice teaches nothing, a near copy teaches the model to parrot.
 
-Two tests, both on what a model learns from: the user text and the calls. `dedup.exact` is the
-same user text (normalised) with the same calls (canonical JSON, argument order ignored);
-`dedup.near` is user text whose word 3-gram Jaccard similarity with an accepted dialog's reaches
-the threshold (0.8 by default) while making calls of the same tools. Near copies are found with
+Two tests, both on what a model learns from: the tools offered, the user text and the calls.
+`dedup.exact` is the same user text (normalised) with the same calls (canonical JSON, argument
+order ignored) among the same offered tools; `dedup.near` is user text whose word 3-gram Jaccard
+similarity with an accepted dialog's reaches the threshold (0.8 by default) while calling the
+same tools from the same offer. Near copies are found with
 MinHash and banded LSH (64 hashes, 16 bands), then confirmed on the exact Jaccard, so the cost
 stays flat as the set grows.
 
@@ -76,7 +77,7 @@ class Deduper:
     def check(self, dialog: Dialog) -> Verdict | None:
         """A failing verdict when `dialog` repeats a remembered one, else None."""
         text, calls = user_text(dialog), call_signature(dialog)
-        first = self._exact.get(text + "\0" + calls)
+        first = self._exact.get(text + "\0" + calls + "\0" + _tool_names(dialog))
         if first is not None:
             return Verdict.failed("dedup.exact", f"repeats dialog {first!r}: the same request and calls", duplicate_of=first)
         shingles = _shingles(text)
@@ -98,7 +99,7 @@ class Deduper:
     def add(self, dialog: Dialog, id: str) -> None:
         """Remember an accepted dialog."""
         text, calls = user_text(dialog), call_signature(dialog)
-        self._exact.setdefault(text + "\0" + calls, id)
+        self._exact.setdefault(text + "\0" + calls + "\0" + _tool_names(dialog), id)
         shingles = _shingles(text)
         self._shingles[id] = (shingles, _tool_names(dialog))
         signature = _minhash(shingles)
@@ -115,7 +116,9 @@ class Deduper:
 
 
 def _tool_names(dialog: Dialog) -> str:
-    return ",".join(sorted(c.name for m in dialog.messages for c in m.tool_calls))
+    """The tools called and, after `|`, the tools offered: choosing among other tools is another lesson."""
+    called = ",".join(sorted(c.name for m in dialog.messages for c in m.tool_calls))
+    return called + "|" + ",".join(sorted(t.name for t in dialog.tools))
 
 
 class DedupStage:
