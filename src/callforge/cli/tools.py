@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -24,7 +24,10 @@ def _type_label(schema: object) -> str:
 
 @tools_app.command("show")
 def show(
-    paths: Annotated[list[Path], typer.Argument(help="Tool files: OpenAI tools JSON, BFCL JSON/JSONL.")],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="Tool files: OpenAI tools JSON, BFCL JSON/JSONL, or Python modules (.py, read in the sandbox)."),
+    ],
     format: Annotated[str, typer.Option("--format", "-f", help="auto, openai or bfcl.")] = "auto",
     language: Annotated[
         str | None, typer.Option(help="BFCL only: python, java or javascript (default: detected).")
@@ -33,13 +36,15 @@ def show(
         bool, typer.Option("--json", help="Print OpenAI `tools` JSON instead of a table.")
     ] = False,
 ) -> None:
-    """Load tool files, validate them, and list the tools (errors name file, tool and JSON path)."""
+    """Load tool files, validate them, and list the tools (errors name file, tool and JSON path).
+
+    A Python module's public functions become tools from their type hints and docstrings; the
+    module is imported in the sandbox (see docs/sandbox.md), because importing runs its code.
+    """
     from rich.console import Console
     from rich.table import Table
 
-    from callforge.tools import load_tools
-
-    specs = [spec for path in paths for spec in load_tools(path, format=format, language=language)]  # type: ignore[arg-type]
+    specs = [spec for path in paths for spec in _load(path, format, language)]
     if as_json:
         typer.echo(json.dumps([s.to_openai() for s in specs], indent=2, ensure_ascii=False))
         return
@@ -59,6 +64,17 @@ def show(
         )
         table.add_row(spec.name, source, params, spec.description)
     Console().print(table)
+
+
+def _load(path: Path, format: str, language: str | None) -> list[Any]:
+    """JSON tool files load here; a Python module is imported only inside the sandbox, never in-process."""
+    if path.suffix == ".py":
+        from callforge.verify.execute import PythonEngine
+
+        return list(PythonEngine(path).describe())
+    from callforge.tools import load_tools
+
+    return load_tools(path, format=format, language=language)  # type: ignore[arg-type]
 
 
 def register(app: typer.Typer) -> None:

@@ -605,6 +605,8 @@ def _run_op(request: dict[str, Any]) -> dict[str, Any]:
         return {"ok": False, "stage": "load", "error": _error(exc)}
     if op == "inspect":
         return {"ok": True, "functions": _public_functions(module)}
+    if op == "describe":
+        return _describe(module, request["module"]["path"])
     name: str = request["function"]
     func: Callable[..., Any] | None = getattr(module, name, None)
     if func is None or isinstance(func, type) or not callable(func):
@@ -625,6 +627,25 @@ def _run_op(request: dict[str, Any]) -> dict[str, Any]:
     flagged: list[str] = []
     output = _jsonable(result, "$", flagged)
     return {"ok": True, "output": output, "non_json": flagged, "type": type(result).__name__}
+
+
+def _describe(module: Any, path: str) -> dict[str, Any]:
+    """Every public function as a ToolSpec (JSON), built here because building one imports the module.
+
+    callforge itself is imported only for this operation, so plain calls stay as light as before.
+    """
+    try:
+        from callforge.tools.python import tool_from_function
+    except BaseException as exc:
+        return {"ok": False, "stage": "describe", "error": _error(exc)}
+    tools = []
+    for name in _public_functions(module):
+        try:
+            spec = tool_from_function(getattr(module, name))
+        except BaseException as exc:
+            return {"ok": False, "stage": "describe", "function": name, "error": _error(exc)}
+        tools.append(spec.model_copy(update={"source": path}).model_dump(mode="json"))
+    return {"ok": True, "tools": tools}
 
 
 def _write_reply(fd: int, reply: dict[str, Any]) -> None:

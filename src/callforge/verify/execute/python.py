@@ -76,6 +76,7 @@ class PythonEngine:
         self.sandbox = Sandbox(
             limits, isolation=isolation, python=python, expose=(self.module.parent, *expose)
         )
+        self._described: tuple[ToolSpec, ...] | None = None
         self.functions: tuple[str, ...] = self._inspect()
         self._semaphores: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
             weakref.WeakKeyDictionary()
@@ -132,6 +133,34 @@ class PythonEngine:
             verdict=verdict,
             engine=self.name,
             latency_s=time.perf_counter() - started,
+        )
+
+    def describe(self) -> tuple[ToolSpec, ...]:
+        """The module's public functions as ToolSpecs, built in the sandbox (importing runs the module).
+
+        Type hints and docstrings become the specs exactly as `callforge.tools.tool_from_function`
+        makes them, and each spec's `source` is the module's path, so samplers group tools by file.
+
+        Raises:
+            ConfigError: A function cannot be described (a missing type hint, `*args`), naming it.
+        """
+        if self._described is not None:
+            return self._described
+        result = self.sandbox.run({**self._request, "op": "describe"})
+        reply = result.reply
+        if reply is not None and reply.get("ok"):
+            self._described = tuple(ToolSpec.model_validate(t) for t in reply.get("tools", ()))
+            return self._described
+        if reply is not None and isinstance(reply.get("error"), dict):
+            error = reply["error"]
+            where = f"function {reply['function']!r} of " if reply.get("function") else ""
+            raise ConfigError(
+                f"cannot describe {where}{self.module} as a tool: {error['type']}: {error['message']}; "
+                "give every parameter a type hint, or prefix helpers that are not tools with `_`"
+            )
+        raise ConfigError(
+            f"describing the tools of {self.module} failed in the sandbox ({_how_it_ended(result)}): "
+            f"{result.stderr_tail.strip()[-STDERR_EVIDENCE:]}"
         )
 
     def _inspect(self) -> tuple[str, ...]:

@@ -218,7 +218,7 @@ def bwrap_path() -> str | None:
 def tool_request(
     module: str | Path, op: str, *, function: str | None = None, arguments: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
-    """Build the child's request for `op` (`inspect` or `call`) on a tool module file.
+    """Build the child's request for `op` (`inspect`, `describe` or `call`) on a tool module file.
 
     The source travels with the request because the file may be unreadable to the sandbox user.
     """
