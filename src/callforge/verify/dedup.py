@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import random
 from collections import defaultdict
+from dataclasses import dataclass
 
 import orjson
 
@@ -76,15 +77,32 @@ class Deduper:
 
     def check(self, dialog: Dialog) -> Verdict | None:
         """A failing verdict when `dialog` repeats a remembered one, else None."""
-        text, calls = user_text(dialog), call_signature(dialog)
-        first = self._exact.get(text + "\0" + calls + "\0" + _tool_names(dialog))
+        return self._check(_Fingerprint.of(dialog))
+
+    def add(self, dialog: Dialog, id: str) -> None:
+        """Remember an accepted dialog."""
+        self._add(_Fingerprint.of(dialog), id)
+
+    def check_and_add(self, dialog: Dialog, id: str) -> Verdict | None:
+        """`check`, and `add` when it passes, fingerprinting the dialog once."""
+        fingerprint = _Fingerprint.of(dialog)
+        found = self._check(fingerprint)
+        if found is None:
+            self._add(fingerprint, id)
+        return found
+
+    def _check(self, fingerprint: _Fingerprint) -> Verdict | None:
+        first = self._exact.get(fingerprint.key)
         if first is not None:
             return Verdict.failed("dedup.exact", f"repeats dialog {first!r}: the same request and calls", duplicate_of=first)
-        shingles = _shingles(text)
-        tools = _tool_names(dialog)
-        for key in self._candidates(shingles):
+        seen: dict[str, None] = {}
+        for band in fingerprint.bands:
+            for key in self._bands.get(band, ()):
+                seen.setdefault(key, None)
+        shingles = fingerprint.shingles
+        for key in seen:
             other, other_tools = self._shingles[key]
-            if other_tools != tools:
+            if other_tools != fingerprint.tools:
                 continue
             similarity = len(shingles & other) / len(shingles | other) if shingles | other else 1.0
             if similarity >= self.threshold:
@@ -96,23 +114,29 @@ class Deduper:
                 )
         return None
 
-    def add(self, dialog: Dialog, id: str) -> None:
-        """Remember an accepted dialog."""
-        text, calls = user_text(dialog), call_signature(dialog)
-        self._exact.setdefault(text + "\0" + calls + "\0" + _tool_names(dialog), id)
-        shingles = _shingles(text)
-        self._shingles[id] = (shingles, _tool_names(dialog))
-        signature = _minhash(shingles)
-        for band in range(_BANDS):
-            self._bands[(band, tuple(signature[band * _ROWS : (band + 1) * _ROWS]))].append(id)
+    def _add(self, fingerprint: _Fingerprint, id: str) -> None:
+        self._exact.setdefault(fingerprint.key, id)
+        self._shingles[id] = (fingerprint.shingles, fingerprint.tools)
+        for band in fingerprint.bands:
+            self._bands[band].append(id)
 
-    def _candidates(self, shingles: set[int]) -> list[str]:
+
+@dataclass(frozen=True, slots=True)
+class _Fingerprint:
+    """What dedup compares, computed once per dialog: the exact key, the shingles, the LSH bands."""
+
+    key: str
+    tools: str
+    shingles: set[int]
+    bands: tuple[tuple[int, tuple[int, ...]], ...]
+
+    @classmethod
+    def of(cls, dialog: Dialog) -> _Fingerprint:
+        text, tools = user_text(dialog), _tool_names(dialog)
+        shingles = _shingles(text)
         signature = _minhash(shingles)
-        seen: dict[str, None] = {}
-        for band in range(_BANDS):
-            for key in self._bands.get((band, tuple(signature[band * _ROWS : (band + 1) * _ROWS])), ()):
-                seen.setdefault(key, None)
-        return list(seen)
+        bands = tuple((b, tuple(signature[b * _ROWS : (b + 1) * _ROWS])) for b in range(_BANDS))
+        return cls(text + "\0" + call_signature(dialog) + "\0" + tools, tools, shingles, bands)
 
 
 def _tool_names(dialog: Dialog) -> str:
@@ -136,8 +160,5 @@ class DedupStage:
 
     async def check(self, dialog: Dialog) -> StageResult:
         """Reject a repeat; otherwise remember the dialog (this stage runs last, so it is accepted)."""
-        found = self.deduper.check(dialog)
-        if found is not None:
-            return StageResult(stage=self.name, verdicts=(found,))
-        self.deduper.add(dialog, str(dialog.meta.get("id", len(self.deduper))))
-        return StageResult(stage=self.name)
+        found = self.deduper.check_and_add(dialog, str(dialog.meta.get("id", len(self.deduper))))
+        return StageResult(stage=self.name, verdicts=(found,) if found is not None else ())
