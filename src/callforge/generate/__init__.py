@@ -1,9 +1,19 @@
-"""Synthesize function-calling data: sample related tools, then (later) plan and play out scenarios.
+"""Synthesize function-calling data: sample related tools, plan a scenario, play it out, verify it.
 
-Samplers decide which tools one scenario uses and which it offers as distractors; each draws only
-from the seeded `random.Random` it is given, so a seed reproduces a run's samples.
+`generate(tools, n, out)` is the whole job: samplers choose tools, scenario kinds fix a plan of
+calls and values (proven on the engine), the user and assistant roles play it out, the cascade
+keeps what is correct, and a Run folder holds records, manifest and caches (see docs/generate.md).
+Samplers draw only from the seeded `random.Random` they are given, so a seed reproduces a run.
 """
 
+from callforge.generate.accounting import Tally
+from callforge.generate.api import GenerateProgress, GenerateReport, generate, generate_async
+from callforge.generate.kinds import DEFAULT_MIX, KINDS, Kind, PlanContext, breakages, parse_mix
+from callforge.generate.personas import PERSONAS, STYLES, Voice, draw_voice
+from callforge.generate.plan import Plan, PlannedCall, Turn, resolve
+from callforge.generate.planner import GenerationFailure, Planner, Slot
+from callforge.generate.play import Director
+from callforge.generate.roles import AssistantRole, UserRole
 from callforge.generate.sample import (
     SAMPLER_NAMES,
     ChainSampler,
@@ -18,18 +28,46 @@ from callforge.generate.sample import (
     domain_of,
     make_sampler,
 )
+from callforge.generate.setup import Toolbox, load_toolbox
 
 __all__ = [
+    "DEFAULT_MIX",
+    "KINDS",
+    "PERSONAS",
     "SAMPLER_NAMES",
+    "STYLES",
+    "AssistantRole",
     "ChainSampler",
+    "Director",
     "DomainSampler",
     "FanInSampler",
     "FanOutSampler",
+    "GenerateProgress",
+    "GenerateReport",
+    "GenerationFailure",
+    "Kind",
+    "Plan",
+    "PlanContext",
+    "PlannedCall",
+    "Planner",
     "RandomSampler",
     "Sampler",
     "SamplingError",
+    "Slot",
     "Span",
+    "Tally",
     "ToolSample",
+    "Toolbox",
+    "Turn",
+    "UserRole",
+    "Voice",
+    "breakages",
     "domain_of",
+    "draw_voice",
+    "generate",
+    "generate_async",
+    "load_toolbox",
     "make_sampler",
+    "parse_mix",
+    "resolve",
 ]

@@ -6,6 +6,7 @@ Engines: sandboxed Python and a simulating model; REST and MCP engines plug in t
 from callforge.verify.execute.base import Engine, Observation
 from callforge.verify.execute.cached import CachedEngine, ExecutionCache, call_key
 from callforge.verify.execute.python import PythonEngine
+from callforge.verify.execute.routed import RoutedEngine
 from callforge.verify.execute.sandbox import SandboxLimits, run_in_sandbox
 from callforge.verify.execute.simulated import SimulatedEngine
 from callforge.verify.execute.stage import ExecutionStage, error_payload
@@ -17,6 +18,7 @@ __all__ = [
     "ExecutionStage",
     "Observation",
     "PythonEngine",
+    "RoutedEngine",
     "SandboxLimits",
     "SimulatedEngine",
     "call_key",

@@ -10,6 +10,7 @@ import orjson
 from callforge.core import Dialog, ToolCall, ToolSpec, Verdict
 from callforge.verify.execute.base import Engine, Observation
 from callforge.verify.record import StageResult
+from callforge.verify.rules.base import injected_errors
 from callforge.verify.rules.schema import validator_for
 
 _ERROR_KEYS = ("error", "errors", "exception", "error_message", "errorMessage")
@@ -69,6 +70,7 @@ class ExecutionStage:
             return StageResult(stage=self.name, skipped=True, meta={"observations": []})
         observations = await asyncio.gather(*(self.engine.execute(call, tool) for _, call, tool in sites))
         recorded = _recorded_outputs(dialog) if self.compare_outputs else {}
+        injected = set(injected_errors(dialog))
         verdicts: list[Verdict] = []
         ran = 0
         for (index, call, tool), observation in zip(sites, observations, strict=True):
@@ -77,7 +79,10 @@ class ExecutionStage:
                     verdicts.append(observation.verdict)
                 continue
             ran += 1
-            verdicts.extend(_judge(index, call, tool, observation, recorded))
+            found = _judge(index, call, tool, observation, recorded)
+            if call.id is not None and call.id in injected:
+                found = _injected(index, call, observation, found)
+            verdicts.extend(found)
         return StageResult(
             stage=self.name,
             verdicts=tuple(verdicts),
@@ -121,6 +126,19 @@ def _judge(
                 )
             )
     return out
+
+
+def _injected(index: int, call: ToolCall, observation: Observation, found: list[Verdict]) -> list[Verdict]:
+    """A planted failing call must fail (that is the lesson); any failure of it is expected."""
+    failed = not observation.ok or any(v.code == "exec.error_payload" for v in found)
+    if failed:
+        return [v for v in found if v.code == "exec.output_mismatch"]
+    return [
+        Verdict.failed(
+            "exec.injected_error_passed",
+            f"{call.name} (message {index}): this call was planted to fail (meta injected_errors), but the tool accepted it",
+        )
+    ]
 
 
 def _recorded_outputs(dialog: Dialog) -> dict[str, Any]:

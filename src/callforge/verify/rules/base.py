@@ -33,12 +33,19 @@ class DialogView:
 
     @classmethod
     def of(cls, dialog: Dialog) -> DialogView:
-        """Index a dialog's tools and calls."""
+        """Index a dialog's tools and calls.
+
+        Calls named in `meta["injected_errors"]` are left out: a generator made them wrong on purpose
+        (error recovery), so rules would only report the planted defect; the execution stage checks
+        that they do fail.
+        """
+        injected = set(injected_errors(dialog))
         calls = [
             CallSite(i, j, call)
             for i, message in enumerate(dialog.messages)
             if message.role == "assistant"
             for j, call in enumerate(message.tool_calls)
+            if call.id is None or call.id not in injected
         ]
         return cls(dialog, {t.name: t for t in dialog.tools}, calls)
 
@@ -59,6 +66,12 @@ class DialogView:
                 haystack.add(message.content)
         self._sources[index] = haystack
         return haystack
+
+
+def injected_errors(dialog: Dialog) -> list[str]:
+    """Ids of the calls a generator made fail on purpose (`meta["injected_errors"]`)."""
+    found = dialog.meta.get("injected_errors")
+    return [str(i) for i in found] if isinstance(found, list) else []
 
 
 @runtime_checkable

@@ -10,7 +10,7 @@ from collections import Counter
 from typing import Any
 
 from callforge.core import Verdict
-from callforge.verify.rules.base import DialogView
+from callforge.verify.rules.base import DialogView, injected_errors
 from callforge.verify.rules.normalize import STOPWORDS, stem, words
 
 ONE_CALL = frozenset({"single", "simple", "multiple"})
@@ -30,6 +30,7 @@ class ScenarioCheck:
         "scenario.nested",
         "scenario.multi_turn",
         "scenario.plan_mismatch",
+        "scenario.error_recovery",
     )
 
     def check(self, view: DialogView) -> list[Verdict]:
@@ -64,10 +65,34 @@ class ScenarioCheck:
             )
         elif kind == "multi_turn" and sum(1 for m in view.messages if m.role == "user") < 2:
             out.append(Verdict.failed("scenario.multi_turn", "a multi-turn sample has at least 2 user messages"))
+        elif kind == "error_recovery":
+            out.extend(_recovery(view))
         plan = meta.get("plan")
         if isinstance(plan, list):
             out.extend(_plan(view, plan))
         return out
+
+
+def _recovery(view: DialogView) -> list[Verdict]:
+    """An error-recovery sample plants a failing call and then makes a call of the same tool after it."""
+    injected = set(injected_errors(view.dialog))
+    planted = [
+        (i, call.name)
+        for i, message in enumerate(view.messages)
+        if message.role == "assistant"
+        for call in message.tool_calls
+        if call.id in injected
+    ]
+    if not planted:
+        return [Verdict.failed("scenario.error_recovery", "an error-recovery sample needs a planted failing call (meta injected_errors)")]
+    index, name = planted[0]
+    if not any(site.message_index > index and site.call.name == name for site in view.calls):
+        return [
+            Verdict.failed(
+                "scenario.error_recovery", f"after the failed {name} call the assistant never called {name} again to correct it"
+            )
+        ]
+    return []
 
 
 def _clarify(view: DialogView, missing: Any) -> list[Verdict]:

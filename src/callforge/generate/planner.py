@@ -1,0 +1,153 @@
+"""The planner role: invent argument values for a plan's calls, then prove them by running the calls.
+
+Values come from a model under a JSON schema (one request fills every call of a plan), so they are
+schema-valid by construction. Each planned call is then executed on the engine: a value the tool
+rejects ends the attempt before any text is written, and a nested call's argument is read from the
+real output of the call before it. Nothing downstream is ever built on a call that cannot succeed.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from callforge.core import CallforgeError, ToolCall, ToolSpec
+from callforge.llm.backend import Backend
+from callforge.verify.execute import Engine, Observation, error_payload
+from callforge.verify.rules.schema import validator_for
+
+
+class GenerationFailure(CallforgeError):
+    """One attempt cannot become a dialog; `code` (`gen.*`) is recorded on the rejected record."""
+
+    def __init__(self, code: str, message: str, **evidence: Any) -> None:
+        super().__init__(message)
+        self.code = code
+        self.evidence = evidence
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One call to fill: the tool, and parameters the plan fills otherwise (from an earlier output)."""
+
+    tool: ToolSpec
+    exclude: frozenset[str] = frozenset()
+
+
+_SYSTEM = (
+    "You design test cases for an AI assistant that calls tools. For each call slot you are given, "
+    "invent the arguments a real person would plausibly need: specific, realistic and varied values "
+    "(real place names, names, amounts, dates near today), never placeholders such as 'string', "
+    "'example' or 'foo'. Use only values a person could say or type in a chat message. Different "
+    "slots should ask for different things. Answer with the JSON object only."
+)
+
+
+class Planner:
+    """Fills call slots with values (one constrained model request) and runs calls on the engine."""
+
+    def __init__(self, backend: Backend, engine: Engine, *, today: str, temperature: float = 0.9) -> None:
+        """Plan with `backend`; `today` anchors dates so a run is reproducible."""
+        self.backend = backend
+        self.engine = engine
+        self.today = today
+        self.temperature = temperature
+
+    def schema(self, slots: Sequence[Slot]) -> dict[str, Any]:
+        """The JSON schema of the answer: one property per slot, each the tool's parameters minus exclusions."""
+        properties = {f"call_{i + 1}": _without(s.tool.parameters, s.exclude) for i, s in enumerate(slots)}
+        return {
+            "type": "object",
+            "properties": properties,
+            "required": list(properties),
+            "additionalProperties": False,
+        }
+
+    def prompt(self, slots: Sequence[Slot], persona: str, topic: str, feedback: str = "") -> str:
+        """The request text: who asks, what the slots are, today's date, and why the last values failed."""
+        lines = [f"Today is {self.today}. The person: {persona}.", f"Theme for this case: {topic}.", "", "Call slots:"]
+        for i, slot in enumerate(slots):
+            params = _without(slot.tool.parameters, slot.exclude)
+            lines.append(f"- call_{i + 1}: {slot.tool.name}: {_first_sentence(slot.tool.description)}")
+            lines.append("  parameters: " + orjson.dumps(params).decode())
+        if feedback:
+            lines += ["", f"Your previous values were rejected by the tool: {feedback}", "Choose values the tool accepts."]
+        return "\n".join(lines)
+
+    async def arguments(
+        self, slots: Sequence[Slot], *, persona: str, topic: str, seed: int, feedback: str = ""
+    ) -> list[dict[str, Any]]:
+        """Argument values for every slot, schema-checked; a GenerationFailure when the model gives none.
+
+        `feedback` is the tool's complaint about the previous values: tools say what they accept
+        ("the latest trading day is 2025-12-31"), and a second try that reads it usually succeeds.
+        """
+        from callforge.core import Message
+
+        schema = self.schema(slots)
+        completion = await self.backend.complete(
+            [Message(role="system", content=_SYSTEM), Message(role="user", content=self.prompt(slots, persona, topic, feedback))],
+            temperature=self.temperature,
+            max_tokens=96 + 96 * len(slots),
+            seed=seed,
+            json_schema=schema,
+        )
+        try:
+            answer = orjson.loads(_unfence(completion.text))
+        except orjson.JSONDecodeError:
+            raise GenerationFailure(
+                "gen.plan_values", f"the planner's answer is not JSON: {completion.text[:160]!r}"
+            ) from None
+        issues = validator_for(schema)(answer)
+        if issues:
+            raise GenerationFailure(
+                "gen.plan_values",
+                f"the planner's values break the tools' schemas: {issues[0].message}",
+                values=answer,
+            )
+        return [dict(answer[f"call_{i + 1}"]) for i in range(len(slots))]
+
+    async def prove(self, call: ToolCall, tool: ToolSpec) -> Observation:
+        """Run a planned call; a GenerationFailure when the tool rejects it or reports an error."""
+        observation = await self.engine.execute(call, tool)
+        if not observation.ok:
+            raise GenerationFailure(
+                "gen.plan_rejected",
+                f"{call.name} rejects the planned values: {observation.verdict.message}",
+                arguments=call.arguments,
+            )
+        reason = error_payload(observation.output)
+        if reason is not None:
+            raise GenerationFailure(
+                "gen.plan_rejected", f"{call.name} reports an error for the planned values: {reason}", arguments=call.arguments
+            )
+        return observation
+
+
+def _without(parameters: dict[str, Any], exclude: frozenset[str]) -> dict[str, Any]:
+    schema: dict[str, Any] = copy.deepcopy(parameters) if parameters else {"type": "object", "properties": {}}
+    schema.setdefault("type", "object")
+    props = schema.setdefault("properties", {})
+    for name in exclude:
+        props.pop(name, None)
+    if "required" in schema:
+        schema["required"] = [r for r in schema["required"] if r not in exclude]
+    schema["additionalProperties"] = False
+    return dict(schema)
+
+
+def _first_sentence(text: str) -> str:
+    head = (text or "").strip().split("\n\n", 1)[0].replace("\n", " ")
+    return head if len(head) <= 240 else head[:237] + "..."
+
+
+def _unfence(text: str) -> str:
+    text = text.strip()
+    if text.startswith("```"):
+        text = text.split("\n", 1)[1] if "\n" in text else ""
+        text = text.rsplit("```", 1)[0]
+    return text.strip()

@@ -1,0 +1,110 @@
+"""Playing a plan out: user turns written from the plan, assistant turns from the model, tool turns from the engine.
+
+The Director is the only place that assembles generated messages. Per user turn it asks the user
+role for the request, replays any scripted (deliberately failing) calls, then lets the assistant
+call tools until it answers in text. Tool outputs come from the engine, never from the model
+playing the assistant, so a dialog's tool messages are what the tools really return.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+
+from callforge.core import Dialog, Message, ToolCall, ToolSpec
+from callforge.generate.personas import Voice
+from callforge.generate.plan import Plan
+from callforge.generate.planner import GenerationFailure
+from callforge.generate.roles import AssistantRole, UserRole
+from callforge.verify.execute import Engine
+
+
+class Director:
+    """Turns a Plan into a Dialog with the two roles and the engine."""
+
+    def __init__(self, user: UserRole, assistant: AssistantRole, engine: Engine, *, max_steps: int = 5) -> None:
+        """`max_steps` bounds assistant messages per user turn (a model looping on calls is cut off)."""
+        self.user = user
+        self.assistant = assistant
+        self.engine = engine
+        self.max_steps = max_steps
+
+    async def play(self, plan: Plan, voice: Voice, *, seed: int, meta: dict[str, Any] | None = None) -> Dialog:
+        """Play every turn of `plan`; raises GenerationFailure when a role gives nothing usable."""
+        tools = {t.name: t for t in plan.tools}
+        messages: list[Message] = [Message(role="system", content=self.assistant.system)]
+        injected: list[str] = []
+        ids = _Ids()
+        for number, turn in enumerate(plan.turns):
+            text = await self.user.write(turn, plan.tools, messages[1:], voice, seed=seed + 101 * number)
+            messages.append(Message(role="user", content=text))
+            for step in turn.steps:
+                if step and all(c.fails for c in step):  # scripted: the wrong call the assistant recovers from
+                    calls = tuple(ToolCall(name=c.name, arguments=c.arguments, id=ids.next()) for c in step)
+                    injected.extend(str(c.id) for c in calls)
+                    messages.append(Message(role="assistant", tool_calls=calls))
+                    messages.extend(await self._run(calls, tools))
+            last: list[tuple[str, bytes]] = []
+            for count in range(self.max_steps):
+                reply = await self.assistant.reply(messages, plan.tools, seed=seed + 101 * number + count + 1)
+                if not reply.tool_calls:
+                    messages.append(Message(role="assistant", content=reply.text.strip()))
+                    break
+                signature = sorted((c.name, orjson.dumps(c.arguments, option=orjson.OPT_SORT_KEYS)) for c in reply.tool_calls)
+                if signature == last:
+                    raise GenerationFailure(
+                        "gen.repeated_call",
+                        f"the assistant repeated the same call(s) after their results ({reply.tool_calls[0].name}); "
+                        "it is stuck",
+                    )
+                last = signature
+                calls = tuple(c.model_copy(update={"id": ids.next()}) for c in reply.tool_calls)
+                messages.append(Message(role="assistant", tool_calls=calls))
+                messages.extend(await self._run(calls, tools))
+            else:
+                raise GenerationFailure(
+                    "gen.max_steps",
+                    f"the assistant was still calling tools after {self.max_steps} messages in turn {number + 1}",
+                )
+        extra: dict[str, Any] = {"scenario": plan.kind, "plan": plan.expected()}
+        missing = [m for turn in plan.turns for m in turn.missing]
+        if missing:
+            extra["missing"] = missing
+        if injected:
+            extra["injected_errors"] = injected
+        return Dialog(tools=plan.tools, messages=tuple(messages), meta={**(meta or {}), **extra})
+
+    async def _run(self, calls: Sequence[ToolCall], tools: dict[str, ToolSpec]) -> list[Message]:
+        async def one(call: ToolCall) -> Message:
+            tool = tools.get(call.name)
+            if tool is None:
+                output: Any = {"error": f"unknown tool {call.name!r}; the tools are {', '.join(sorted(tools))}"}
+            else:
+                observation = await self.engine.execute(call, tool)
+                output = observation.output if observation.ok else {"error": observation.verdict.message}
+            return Message(role="tool", tool_call_id=call.id, name=call.name, content=_text(output))
+
+        return list(await asyncio.gather(*(one(c) for c in calls)))
+
+
+def _text(output: Any) -> str:
+    if isinstance(output, str):
+        return output
+    try:
+        return orjson.dumps(output).decode()
+    except TypeError:
+        return repr(output)
+
+
+class _Ids:
+    """Call ids unique within a dialog: `call_1`, `call_2`, ... (deterministic, so a re-run matches)."""
+
+    def __init__(self) -> None:
+        self.n = 0
+
+    def next(self) -> str:
+        self.n += 1
+        return f"call_{self.n}"

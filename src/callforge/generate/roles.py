@@ -1,0 +1,197 @@
+"""The user and assistant roles: one writes requests from a plan, the other answers them with tools.
+
+The two never share a prompt. The user role sees the plan (values to state, values to leave out)
+and writes prose; the assistant role sees only the conversation and the offered tools, exactly as
+a deployed model would. That separation is what lets the cascade compare the assistant's calls
+with the plan and call a mismatch a defect of the text, not a coincidence of shared context.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+
+from callforge.core import Message, ToolSpec
+from callforge.generate.personas import Voice
+from callforge.generate.plan import Turn
+from callforge.generate.planner import GenerationFailure
+from callforge.llm.backend import Backend, Completion
+
+_MESSAGE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"message": {"type": "string", "minLength": 3, "maxLength": 700}},
+    "required": ["message"],
+    "additionalProperties": False,
+}
+
+
+class UserRole:
+    """Writes the user's next message: the plan's values stated, the missing ones left out."""
+
+    def __init__(self, backend: Backend, *, temperature: float = 0.8) -> None:
+        """Write with `backend` at `temperature` (varied wording is the point)."""
+        self.backend = backend
+        self.temperature = temperature
+
+    def prompt(self, turn: Turn, tools: Sequence[ToolSpec], history: Sequence[Message], voice: Voice) -> list[Message]:
+        """The messages sent to the model for one user turn (public so tests can read the instructions)."""
+        system = (
+            f"You play the user in a chat with an AI assistant that can use tools. You are {voice.persona}. "
+            f"Writing style: {voice.instruction} Write only your own next message, in the first person, and "
+            'answer with JSON: {"message": "..."}.'
+        )
+        lines: list[str] = []
+        said = _transcript(history)
+        if said:
+            lines += ["The conversation so far:", said, "", "Write your next message, a follow-up that continues it."]
+        if turn.offtopic:
+            lines += _offtopic(tools, voice)
+        else:
+            lines += _asks(turn, {t.name: t for t in tools}, follow_up=bool(said))
+        return [Message(role="system", content=system), Message(role="user", content="\n".join(lines))]
+
+    async def write(
+        self, turn: Turn, tools: Sequence[ToolSpec], history: Sequence[Message], voice: Voice, *, seed: int
+    ) -> str:
+        """The user's message text; a GenerationFailure when the model gives nothing usable."""
+        completion = await self.backend.complete(
+            self.prompt(turn, tools, history, voice),
+            temperature=self.temperature,
+            max_tokens=220,
+            seed=seed,
+            json_schema=_MESSAGE_SCHEMA,
+        )
+        text = _message(completion).strip()
+        if len(text) < 3:
+            raise GenerationFailure("gen.user_text", f"the user role wrote no request: {completion.text[:160]!r}")
+        if _sounds_like_assistant(text):
+            raise GenerationFailure("gen.user_text", f"the user role answered like an assistant: {text[:160]!r}")
+        return text
+
+
+_ASSISTANT_OPENERS = (
+    "i'm sorry",
+    "i am sorry",
+    "as an ai",
+    "i can't assist",
+    "i cannot assist",
+    "i'm unable",
+    "sure, here",
+    "certainly!",
+    "how can i assist",
+    "how can i help",
+)
+
+
+def _sounds_like_assistant(text: str) -> bool:
+    """A user turn that opens or closes like an assistant's reply (small models swap roles)."""
+    lowered = text.casefold()
+    return lowered.startswith(_ASSISTANT_OPENERS) or lowered.rstrip("?!. ").endswith(("how can i assist you today", "how can i help you today"))
+
+
+def _asks(turn: Turn, tools: dict[str, ToolSpec], *, follow_up: bool) -> list[str]:
+    lines = ["Ask the assistant to do the following for you" + (" (in this message):" if follow_up else ":")]
+    for index, call in enumerate(turn.calls):
+        if call.fails:
+            continue
+        tool = tools.get(call.name)
+        what = _first_sentence(tool.description if tool else "") or call.name.replace("_", " ")
+        values = "; ".join(f"{k} = {_show(v)}" for k, v in call.arguments.items() if k not in call.refs)
+        line = f"{index + 1}. {what}"
+        if values:
+            line += f" (values: {values})"
+        if call.refs:
+            taken = ", ".join(sorted(call.refs))
+            line += f"; the {taken} will come from the result of the step before, so do not state it"
+        lines.append(line)
+    lines.append(
+        "Mention every value listed above exactly (dates and numbers may be written naturally, e.g. "
+        "'March 3, 2026' or '2,500'), in your own words. Never mention function names or parameter names."
+    )
+    if len([c for c in turn.calls if not c.fails]) > 1:
+        lines.append("Ask for all of it in this one message.")
+    if turn.missing:
+        gone = ", ".join(m.replace("_", " ") for m in turn.missing)
+        lines.append(
+            f"Important: you forgot to say the {gone}. Do not mention it or hint at it anywhere in your message."
+        )
+    return lines
+
+
+def _offtopic(tools: Sequence[ToolSpec], voice: Voice) -> list[str]:
+    listed = "\n".join(f"- {_first_sentence(t.description) or t.name}" for t in tools)
+    return [
+        "The assistant can only do these things:",
+        listed,
+        f"Ask it for something about {voice.theme} that none of these can do (for example advice, an "
+        "explanation, or information they do not provide). Do not ask for anything in the list.",
+    ]
+
+
+def _transcript(history: Sequence[Message]) -> str:
+    lines = []
+    for message in history:
+        if message.role == "user" and message.content:
+            lines.append(f"You: {message.content}")
+        elif message.role == "assistant" and message.content and not message.tool_calls:
+            lines.append(f"Assistant: {message.content}")
+    return "\n".join(lines)
+
+
+def _message(completion: Completion) -> str:
+    text = completion.text.strip()
+    try:
+        data = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return text if text and not text.startswith("{") else ""
+    if isinstance(data, dict) and isinstance(data.get("message"), str):
+        return str(data["message"])
+    return ""
+
+
+ASSISTANT_SYSTEM = (
+    "You are a helpful assistant that can call tools. Today is {today}. Call a tool when the request "
+    "needs it, with argument values taken from the conversation or from earlier tool results; make "
+    "independent calls together in one turn. If a required value is missing, ask the user for it "
+    "instead of guessing. If no tool fits the request, answer directly without calling a tool. When "
+    "tool results arrive, answer the user briefly from them."
+)
+
+
+class AssistantRole:
+    """The model under construction: sees the conversation and the offered tools, nothing of the plan."""
+
+    def __init__(self, backend: Backend, *, today: str, temperature: float = 0.0, max_tokens: int = 400) -> None:
+        """Answer with `backend`; `today` goes into the system prompt the dialog keeps."""
+        self.backend = backend
+        self.system = ASSISTANT_SYSTEM.format(today=today)
+        self.temperature = temperature
+        self.max_tokens = max_tokens
+
+    async def reply(self, messages: Sequence[Message], tools: Sequence[ToolSpec], *, seed: int) -> Completion:
+        """The assistant's next message; a GenerationFailure when its call attempt cannot be read."""
+        completion = await self.backend.complete(
+            messages, tools, temperature=self.temperature, max_tokens=self.max_tokens, seed=seed
+        )
+        if not completion.parse.ok:  # one more try, sampled: a small model's rare loop rarely repeats
+            completion = await self.backend.complete(
+                messages, tools, temperature=0.7, max_tokens=self.max_tokens, seed=seed + 1, sample=1
+            )
+        if not completion.parse.ok:
+            raise GenerationFailure(
+                "gen.assistant_parse",
+                f"the assistant's call could not be read ({completion.parse.code}): {completion.parse.message}",
+                text=completion.text[:400],
+            )
+        return completion
+
+
+def _show(value: Any) -> str:
+    return value if isinstance(value, str) else orjson.dumps(value).decode()
+
+
+def _first_sentence(text: str) -> str:
+    head = (text or "").strip().split("\n\n", 1)[0].replace("\n", " ").strip()
+    return head if len(head) <= 200 else head[:197] + "..."
