@@ -75,7 +75,7 @@ def _assistant(request: Request) -> Any:
     text = messages[last_user].content or ""
     groups = [_pairs(g) for g in text.removeprefix("Please help: ").split(" | ")] if "Please help:" in text else []
     after = messages[last_user + 1 :]
-    results = {m.tool_call_id: orjson.loads(m.content or "null") for m in messages if m.role == "tool"}
+    results = {m.tool_call_id: _json(m.content) for m in messages if m.role == "tool"}
     outputs = [o for o in results.values() if not (isinstance(o, dict) and "error" in o)]
     made = [c for m in after if m.role == "assistant" for c in m.tool_calls]
     done = [c for c in made if c.id in results and results[c.id] in outputs]
@@ -97,6 +97,13 @@ def _assistant(request: Request) -> Any:
     if not made:
         return f"Could you tell me the {_missing(groups, tools).replace('_', ' ')}?"
     return "Here is what I found: " + " ".join(m.content or "" for m in after if m.role == "tool")
+
+
+def _json(text: str | None) -> Any:
+    try:
+        return orjson.loads(text or "null")
+    except orjson.JSONDecodeError:
+        return text
 
 
 def _pairs(group: str) -> dict[str, str]:

@@ -1,0 +1,171 @@
+"""`callforge generate`: synthesize verified function-calling dialogs from tool files into a Run folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+
+def generate_command(
+    tools: Annotated[
+        list[Path],
+        typer.Option("--tools", "-t", help="Tool file: .py (functions run sandboxed) or a JSON spec. Repeat for more."),
+    ],
+    n: Annotated[int, typer.Option("--n", "-n", min=1, help="Accepted dialogs to produce.")] = 20,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Run folder (records, manifest, caches).")] = Path("runs/generate"),
+    model: Annotated[
+        str, typer.Option("--model", "-m", help="Model for the planner, user and assistant roles.")
+    ] = "local:qwen2.5-coder-0.5b",
+    judge_model: Annotated[
+        str | None, typer.Option("--judge-model", help="Add an LLM judge stage with this model (off by default).")
+    ] = None,
+    simulator_model: Annotated[
+        str | None, typer.Option("--simulator-model", help="Model that plays JSON-spec tools (default: --model).")
+    ] = None,
+    mix: Annotated[
+        str | None,
+        typer.Option("--mix", help="Scenario kinds and weights, e.g. single=2,nested=1 (default: the documented mix)."),
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Run seed: same seed, same tools, same model -> same run.")] = 0,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out (after a kill, or with a larger --n).")] = False,
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1, help="Dialogs in progress at once.")] = 4,
+    max_attempts: Annotated[
+        int | None, typer.Option("--max-attempts", min=1, help="Stop after this many attempts (default 20 x N).")
+    ] = None,
+    today: Annotated[
+        str | None, typer.Option("--today", help="The date the roles are told it is (default: today, kept on resume).")
+    ] = None,
+    dedup_threshold: Annotated[
+        float, typer.Option("--dedup-threshold", help="User-text similarity that counts as a near copy.")
+    ] = 0.8,
+    base_url: Annotated[str | None, typer.Option("--base-url", help="Endpoint for openai:<model> specs.")] = None,
+    api_key: Annotated[str | None, typer.Option("--api-key", help="API key for openai:<model> specs.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the manifest's counts and accounting as JSON.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Generate verified tool-calling dialogs: plan, play out with the model, verify, keep the accepted ones.
+
+    Accepted dialogs go to OUT/accepted/, rejected ones (with every verdict) to OUT/rejected/, and
+    OUT/manifest.json holds the config, counts and token accounting. A killed run continues with
+    the same command plus --resume, losing and repeating nothing.
+    """
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from callforge.generate import generate
+    from callforge.generate.api import GenerateProgress
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]generate[/bold]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[info]}"),
+        disable=quiet or as_json,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("generate", total=n, info="")
+
+        def show(state: GenerateProgress) -> None:
+            bar.update(task, completed=min(state.accepted, n), info=progress_line(state))
+
+        report = generate(
+            tools,
+            n,
+            out,
+            model=model,
+            judge_model=judge_model,
+            simulator_model=simulator_model,
+            mix=mix,
+            seed=seed,
+            resume=resume,
+            concurrency=concurrency,
+            max_attempts=max_attempts,
+            today=today,
+            dedup_threshold=dedup_threshold,
+            base_url=base_url,
+            api_key=api_key,
+            progress=show,
+        )
+    if as_json:
+        import orjson
+
+        typer.echo(orjson.dumps(report.tally.to_dict(), option=orjson.OPT_INDENT_2).decode())
+    else:
+        print_summary(report)
+
+
+def progress_line(state: Any) -> str:
+    """The live line: rejected with top reasons, tokens, ETA."""
+    reasons = ", ".join(f"{code} {count}" for code, count in state.top_reasons(2))
+    line = f"{state.rejected} rejected" + (f" ({reasons})" if reasons else "")
+    line += f" · {state.tokens:,} tokens"
+    eta = state.eta_s
+    if eta is not None:
+        line += f" · ETA {_duration(eta)}"
+    if state.errors:
+        line += f" · [red]{state.errors} endpoint errors[/red]"
+    return line
+
+
+def print_summary(report: Any) -> None:
+    """Yield per kind, top reasons and token accounting, then where the records are."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    tally = report.tally
+    attempts = tally.accepted + tally.rejected
+    kinds = Table(title=f"generate: {tally.accepted} accepted of {attempts} attempts (target {report.target})")
+    for column in ("kind", "attempts", "accepted", "yield"):
+        kinds.add_column(column, justify="left" if column == "kind" else "right")
+    for name, count in sorted(tally.kinds.items()):
+        kinds.add_row(name, str(count.attempts), str(count.accepted), f"{100 * count.yield_:.0f}%")
+    console.print(kinds)
+    if tally.reasons:
+        reasons = Table(title="top rejection reasons")
+        reasons.add_column("code")
+        reasons.add_column("dialogs", justify="right")
+        for code, count in tally.top_reasons(8):
+            reasons.add_row(code, str(count))
+        console.print(reasons)
+    usage = Table(title="model usage by role")
+    for column in ("role", "requests", "cached", "prompt tokens", "completion tokens", "seconds"):
+        usage.add_column(column, justify="left" if column == "role" else "right")
+    for role, spent in sorted(tally.roles.items()):
+        usage.add_row(
+            role, str(spent.requests), str(spent.cached), f"{spent.prompt_tokens:,}", f"{spent.completion_tokens:,}", f"{spent.seconds:.1f}"
+        )
+    console.print(usage)
+    console.print(
+        f"{tally.tokens:,} tokens, {tally.tokens_per_accepted:,.0f} per accepted dialog · wall time "
+        f"{_duration(report.wall_s)} (this session {_duration(report.session_wall_s)})"
+    )
+    if not report.complete:
+        console.print(f"[yellow]stopped before the target: {report.stop_reason}[/yellow]")
+    console.print(f"accepted: {report.out / 'accepted'}/   rejected: {report.out / 'rejected'}/   manifest: {report.manifest_path}")
+
+
+def _duration(seconds: float) -> str:
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole}s"
+    minutes, rest = divmod(whole, 60)
+    if minutes < 60:
+        return f"{minutes}m{rest:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def register(app: typer.Typer) -> None:
+    """Add the verb to the app."""
+    app.command("generate")(generate_command)

@@ -1,0 +1,368 @@
+"""Generation end to end: every scenario kind through the real sandbox and cascade, the Run folder, resume, kill -9."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from callforge.core import ConfigError, Dialog, Message, ToolCall, ToolSpec
+from callforge.generate import (
+    DEFAULT_MIX,
+    KINDS,
+    GenerationFailure,
+    Plan,
+    PlannedCall,
+    Turn,
+    breakages,
+    generate,
+    parse_mix,
+    resolve,
+)
+from callforge.generate.kinds import standalone
+from callforge.llm.backend import BackendError
+from callforge.llm.scripted import FunctionBackend, Request
+from callforge.tools.graph import ToolGraph
+from callforge.verify.execute import PythonEngine
+from tests.gen_world import world_backend
+
+HERE = Path(__file__).resolve().parent
+TOOLS = HERE / "data" / "gen_tools.py"
+
+
+def rows(out: Path, which: str) -> list[dict[str, Any]]:
+    found = []
+    for shard in sorted((out / which).glob("part-*.jsonl")):
+        for line in shard.read_text().splitlines():
+            if line.strip():
+                found.append(json.loads(line))
+    return found
+
+
+def comparable(row: dict[str, Any]) -> dict[str, Any]:
+    """A record's id, verdict and dialog, without what legitimately differs between two runs (timings)."""
+    meta = dict(row["dialog"]["meta"])
+    meta.pop("usage", None)
+    return {"id": row["id"], "ok": row["ok"], "dialog": {**row["dialog"], "meta": meta}}
+
+
+@pytest.fixture(scope="module")
+def tools() -> tuple[ToolSpec, ...]:
+    return PythonEngine(TOOLS).describe()
+
+
+@pytest.fixture(scope="module")
+def full_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("gen") / "run"
+    generate(TOOLS, 18, out, model=world_backend(), seed=1, concurrency=4)
+    return out
+
+
+# -- plans, mixes, values -------------------------------------------------------------------------
+
+
+def test_resolve_reads_paths_of_the_graph() -> None:
+    output = {"hotels": [{"hotel_id": "H-1"}, {"hotel_id": "H-2"}], "n": 2}
+    assert resolve(output, "hotels[].hotel_id") == "H-1"
+    assert resolve([{"id": 7}], "[].id") == 7
+    assert resolve(output, "$") is output
+    with pytest.raises(LookupError, match="non-empty list"):
+        resolve({"hotels": []}, "hotels[].hotel_id")
+    with pytest.raises(LookupError, match="no field 'price'"):
+        resolve(output, "price")
+
+
+def test_plan_expects_neither_planted_failures_nor_calls_of_a_turn_missing_a_value(tools: tuple[ToolSpec, ...]) -> None:
+    good = PlannedCall(name="get_weather", arguments={"city": "Paris"})
+    bad = PlannedCall(name="get_weather", arguments={"city": "Par"}, fails=True)
+    plan = Plan(kind="error_recovery", tools=tools, turns=(Turn(steps=((bad,), (good,))),))
+    assert plan.expected() == [{"name": "get_weather", "arguments": {"city": "Paris"}}]
+    clarify = Plan(kind="clarify", tools=tools, turns=(Turn(steps=((good,),), missing=("city",)),))
+    assert clarify.expected() == []
+
+
+def test_mix_parsing() -> None:
+    assert parse_mix(None) == DEFAULT_MIX
+    assert abs(sum(DEFAULT_MIX.values()) - 1) < 1e-9 and set(DEFAULT_MIX) == set(KINDS)
+    assert parse_mix("single=3,nested=1") == {"single": 0.75, "nested": 0.25}
+    assert parse_mix("single,parallel") == {"single": 0.5, "parallel": 0.5}
+    with pytest.raises(ConfigError, match="unknown scenario kind.*bogus"):
+        parse_mix("single=1,bogus=2")
+    with pytest.raises(ConfigError, match="no number"):
+        parse_mix("single=lots")
+    with pytest.raises(ConfigError, match="not all zero"):
+        parse_mix("single=0")
+
+
+def test_breakages_change_one_value_at_a_time(tools: tuple[ToolSpec, ...]) -> None:
+    import random
+
+    tool = next(t for t in tools if t.name == "search_hotels")
+    good = {"city": "Lisbon", "max_price": 120}
+    variants = breakages(good, tool, random.Random(0))
+    assert variants and good not in variants
+    for variant in variants:
+        changed = [k for k in good if variant.get(k, "<gone>") != good[k]]
+        assert len(changed) == 1, variant
+    assert {"max_price": 120} in variants  # a required value dropped
+    assert any(v.get("max_price", 0) < 0 for v in variants)
+
+
+def test_tools_fed_an_id_by_another_tool_are_not_standalone(tools: tuple[ToolSpec, ...]) -> None:
+    names = {t.name for t in standalone(tools, ToolGraph.build(tools))}
+    assert names == {"get_weather", "search_hotels"}  # book_hotel needs a hotel_id from search_hotels
+
+
+# -- a whole run ----------------------------------------------------------------------------------
+
+
+def test_every_kind_is_generated_and_verified(full_run: Path) -> None:
+    accepted = rows(full_run, "accepted")
+    assert len(accepted) == 18
+    kinds = {r["dialog"]["meta"]["scenario"] for r in accepted}
+    assert kinds == set(KINDS), f"kinds never accepted: {set(KINDS) - kinds}"
+    for row in accepted:
+        assert row["ok"] and [s["stage"] for s in row["stages"]] == ["rules", "exec", "dedup"]
+        meta = row["dialog"]["meta"]
+        assert meta["source"] == "callforge.generate" and meta["id"] == row["id"]
+        assert meta["usage"]["roles"]["user"]["requests"] >= 1
+
+
+def test_kinds_have_their_shape(full_run: Path) -> None:
+    by_kind: dict[str, Dialog] = {}
+    for row in rows(full_run, "accepted"):
+        by_kind.setdefault(row["dialog"]["meta"]["scenario"], Dialog.model_validate(row["dialog"]))
+
+    def calls(dialog: Dialog) -> list[list[ToolCall]]:
+        return [list(m.tool_calls) for m in dialog.messages if m.role == "assistant" and m.tool_calls]
+
+    assert [len(c) for c in calls(by_kind["parallel"])][0] >= 2
+    assert len({c.name for c in calls(by_kind["parallel"])[0]}) == 1
+    assert len({c.name for c in calls(by_kind["parallel_multiple"])[0]}) >= 2
+    nested = calls(by_kind["nested"])
+    assert len(nested) >= 2  # the second call waits for the first one's output
+    assert calls(by_kind["no_call"]) == [] and calls(by_kind["clarify"]) == []
+    assert (by_kind["clarify"].messages[-1].content or "").endswith("?")
+    assert by_kind["clarify"].meta["missing"]
+    assert sum(m.role == "user" for m in by_kind["multi_turn"].messages) >= 2
+    recovery = by_kind["error_recovery"]
+    planted = recovery.meta["injected_errors"]
+    tool_replies = {m.tool_call_id: m.content or "" for m in recovery.messages if m.role == "tool"}
+    assert "error" in tool_replies[planted[0]]
+    assert recovery.messages[0].role == "system"
+
+
+def test_manifest_accounts_for_every_record(full_run: Path) -> None:
+    manifest = json.loads((full_run / "manifest.json").read_text())
+    accepted, rejected = rows(full_run, "accepted"), rows(full_run, "rejected")
+    assert manifest["job"] == "generate" and manifest["status"] == "complete"
+    assert manifest["counts"]["accepted"] == len(accepted) == 18
+    assert manifest["counts"]["rejected"] == len(rejected)
+    kinds = manifest["accounting"]["kinds"]
+    assert sum(k["attempts"] for k in kinds.values()) == len(accepted) + len(rejected)
+    assert sum(k["accepted"] for k in kinds.values()) == 18
+    roles = manifest["accounting"]["roles"]
+    assert {"planner", "user", "assistant", "tool"} <= set(roles)
+    total = sum(r["prompt_tokens"] + r["completion_tokens"] for r in roles.values())
+    assert manifest["accounting"]["tokens"] == total > 0
+    assert manifest["accounting"]["tokens_per_accepted"] == pytest.approx(total / 18, abs=0.1)
+    assert manifest["config"]["seed"] == 1 and manifest["config"]["mix"] == DEFAULT_MIX
+    assert set(manifest["accounting"]["phase_seconds"]) == {"plan", "play", "verify"}
+    reasons = manifest["accounting"]["reasons"]
+    assert sum(reasons.values()) == len(rejected)
+    ids = [r["id"] for r in accepted + rejected]
+    assert len(ids) == len(set(ids))
+
+
+def test_the_plan_check_rejects_text_that_does_not_carry_the_plan(tmp_path: Path) -> None:
+    report = generate(
+        TOOLS, 3, tmp_path / "run", model=world_backend(broken_user=True), mix="single=1", max_attempts=6
+    )
+    assert report.accepted == 0 and not report.complete
+    assert "attempt budget" in report.stop_reason
+    codes = {code for code, _ in report.tally.top_reasons(10)}
+    assert codes & {"scenario.plan_mismatch", "scenario.call_count"}, codes
+
+
+def test_a_planner_without_json_is_a_recorded_rejection(tmp_path: Path) -> None:
+    def respond(request: Request) -> str:
+        return "I think Paris would be nice."
+
+    report = generate(TOOLS, 2, tmp_path / "run", model=FunctionBackend(respond), mix="single=1", max_attempts=3)
+    assert report.tally.reasons == {"gen.plan_values": 3}
+    (row,) = rows(tmp_path / "run", "rejected")[:1]
+    assert row["stages"][0]["stage"] == "generate"
+    assert "not JSON" in row["stages"][0]["verdicts"][0]["message"]
+
+
+def test_a_value_the_tool_rejects_is_retried_with_its_error(tmp_path: Path) -> None:
+    """The world's planner first proposes 'Atlantis' for some seeds; the tool's error names the real cities."""
+    backend = world_backend()
+    generate(TOOLS, 8, tmp_path / "run", model=backend, mix="single=1", seed=3)
+    planner_prompts = [r.messages[-1].content or "" for r in backend.requests if r.options.json_schema and "call_1" in r.options.json_schema["properties"]]
+    retried = [p for p in planner_prompts if "rejected by the tool" in p]
+    assert retried and all("known cities" in p for p in retried)
+
+
+def test_same_seed_same_dialogs(tmp_path: Path) -> None:
+    first = generate(TOOLS, 6, tmp_path / "a", model=world_backend(), seed=5, concurrency=1)
+    second = generate(TOOLS, 6, tmp_path / "b", model=world_backend(), seed=5, concurrency=1)
+    assert first.accepted == second.accepted == 6
+    assert [comparable(r) for r in rows(tmp_path / "a", "accepted")] == [comparable(r) for r in rows(tmp_path / "b", "accepted")]
+    other = generate(TOOLS, 6, tmp_path / "c", model=world_backend(), seed=6, concurrency=1)
+    assert other.accepted == 6
+    assert [comparable(r) for r in rows(tmp_path / "a", "accepted")] != [comparable(r) for r in rows(tmp_path / "c", "accepted")]
+
+
+# -- the Run folder: refuse, resume, extend ---------------------------------------------------------
+
+
+def test_an_existing_run_needs_resume_and_the_same_config(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    generate(TOOLS, 3, out, model=world_backend(), seed=2)
+    with pytest.raises(ConfigError, match="--resume"):
+        generate(TOOLS, 3, out, model=world_backend(), seed=2)
+    with pytest.raises(ConfigError, match="seed: was 2, now 9"):
+        generate(TOOLS, 3, out, model=world_backend(), seed=9, resume=True)
+    with pytest.raises(ConfigError, match="mix"):
+        generate(TOOLS, 3, out, model=world_backend(), seed=2, mix="single=1", resume=True)
+
+
+def test_resume_with_a_larger_n_adds_a_shard_and_no_duplicates(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    generate(TOOLS, 4, out, model=world_backend(), seed=4, concurrency=1)
+    again = generate(TOOLS, 4, out, model=world_backend(), seed=4, resume=True)
+    assert again.accepted == 4 and again.complete  # nothing to do
+    more = generate(TOOLS, 9, out, model=world_backend(), seed=4, resume=True, concurrency=1)
+    assert more.accepted == 9
+    assert len(list((out / "accepted").glob("part-*.jsonl"))) == 2
+    ids = [r["id"] for r in rows(out, "accepted") + rows(out, "rejected")]
+    assert len(ids) == len(set(ids))
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert len(manifest["sessions"]) == 3 and manifest["counts"]["accepted"] == 9
+    one_go = generate(TOOLS, 9, tmp_path / "one", model=world_backend(), seed=4, concurrency=1)
+    assert one_go.accepted == 9
+    assert sorted(comparable(r)["dialog"]["messages"].__repr__() for r in rows(out, "accepted")) == sorted(
+        comparable(r)["dialog"]["messages"].__repr__() for r in rows(tmp_path / "one", "accepted")
+    )
+
+
+def test_a_down_endpoint_stops_the_run_without_recording_anything(tmp_path: Path) -> None:
+    def respond(request: Request) -> Any:
+        raise BackendError("connection refused", retryable=True)
+
+    out = tmp_path / "run"
+    with pytest.raises(BackendError, match="in a row.*--resume"):
+        generate(TOOLS, 3, out, model=FunctionBackend(respond, model="world"), concurrency=1)
+    assert rows(out, "accepted") == rows(out, "rejected") == []
+    errors = (out / "errors.jsonl").read_text().splitlines()
+    assert len(errors) == 5 and "connection refused" in errors[0]
+    assert json.loads((out / "manifest.json").read_text())["status"] == "failed"
+    # the endpoint is back: the resumed run redoes those attempts
+    assert generate(TOOLS, 3, out, model=world_backend(), resume=True).accepted == 3
+
+
+def test_kinds_the_tools_cannot_make_are_dropped_from_the_default_mix_only(tmp_path: Path) -> None:
+    lone = tmp_path / "lone.py"
+    lone.write_text('def ping(host: str) -> str:\n    """Ping a host.\n\n    Args:\n        host: Host name.\n    """\n    return "pong " + host\n')
+    report = generate(lone, 2, tmp_path / "run", model=world_backend(), mix=None, max_attempts=10)
+    dropped = json.loads((tmp_path / "run" / "manifest.json").read_text())["kinds_dropped"]
+    assert {"nested", "parallel_multiple"} <= set(dropped)
+    assert report.tally.kinds.keys().isdisjoint(dropped)
+    with pytest.raises(ConfigError, match="--mix asks for nested"):
+        generate(lone, 2, tmp_path / "other", model=world_backend(), mix="nested=1")
+
+
+def test_bad_tool_files_name_the_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no such file"):
+        generate(tmp_path / "missing.py", 1, tmp_path / "run", model=world_backend())
+    with pytest.raises(ConfigError, match="defined in both"):
+        generate([TOOLS, TOOLS], 1, tmp_path / "run2", model=world_backend())
+
+
+# -- kill -9 ---------------------------------------------------------------------------------------
+
+_CHILD = """
+import asyncio, sys
+sys.path.insert(0, {tests!r})
+from tests.gen_world import world_backend
+from callforge.generate import generate
+from callforge.llm.scripted import FunctionBackend
+
+inner = world_backend()
+async def slow(request):
+    await asyncio.sleep(0.05)
+    return await inner.complete(request.messages, request.tools, **request.options.model_dump(exclude_none=True))
+
+generate({tools!r}, 14, {out!r}, model=FunctionBackend(slow, model="world"), seed=7, concurrency=3)
+"""
+
+
+def test_kill_9_then_resume_loses_nothing_and_duplicates_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    script = _CHILD.format(tests=str(HERE), tools=str(TOOLS), out=str(out))
+    child = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if len(rows(out, "accepted")) >= 4 if (out / "accepted").is_dir() else False:
+            break
+        if child.poll() is not None:
+            pytest.fail(f"the child ended before the kill: {child.stderr.read().decode()[-2000:] if child.stderr else ''}")
+        time.sleep(0.05)
+    else:
+        child.kill()
+        pytest.fail("the child wrote no records within 120 s")
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    assert child.returncode == -signal.SIGKILL
+    survived = {json.dumps(r, sort_keys=True) for r in rows(out, "accepted") + rows(out, "rejected")}
+    assert 4 <= len(rows(out, "accepted")) < 14
+
+    report = generate(TOOLS, 14, out, model=world_backend(), seed=7, resume=True, concurrency=3)
+    assert report.accepted == 14
+    accepted = rows(out, "accepted")
+    everything = accepted + rows(out, "rejected")
+    ids = [r["id"] for r in everything]
+    assert len(ids) == len(set(ids)), "an attempt was written twice"
+    assert len(accepted) == 14
+    # nothing lost: every record the killed session wrote is still there, unchanged
+    assert survived <= {json.dumps(r, sort_keys=True) for r in everything}
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["counts"]["accepted"] == 14 and len(manifest["sessions"]) == 2
+    assert manifest["counts"]["accepted"] + manifest["counts"]["rejected"] == len(everything)
+
+
+# -- roles ----------------------------------------------------------------------------------------
+
+
+def test_a_user_turn_that_sounds_like_the_assistant_is_rejected(tools: tuple[ToolSpec, ...]) -> None:
+    import asyncio
+
+    from callforge.generate import UserRole, Voice
+
+    backend = FunctionBackend(lambda r: '{"message": "I\'m sorry, but I can\'t assist with that. How can I help you today?"}')
+    turn = Turn(steps=((PlannedCall(name="get_weather", arguments={"city": "Paris"}),),))
+    voice = Voice("a nurse", "terse", "Short.", "a trip")
+    with pytest.raises(GenerationFailure) as caught:
+        asyncio.run(UserRole(backend).write(turn, tools, [], voice, seed=1))
+    assert caught.value.code == "gen.user_text"
+
+
+def test_the_user_prompt_states_values_and_hides_the_missing_one(tools: tuple[ToolSpec, ...]) -> None:
+    from callforge.generate import UserRole, Voice
+
+    call = PlannedCall(name="search_hotels", arguments={"city": "Lima", "max_price": 90})
+    voice = Voice("a nurse", "terse", "Short.", "a trip")
+    prompt = UserRole(world_backend()).prompt(Turn(steps=((call,),), missing=("max_price",)), tools, [], voice)
+    text = prompt[-1].content or ""
+    assert "city = Lima" in text and "forgot to say the max price" in text
+    history = [Message(role="user", content="hi"), Message(role="assistant", content="Hello!")]
+    follow = UserRole(world_backend()).prompt(Turn(steps=((call,),)), tools, history, voice)[-1].content or ""
+    assert "You: hi" in follow and "Assistant: Hello!" in follow
