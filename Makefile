@@ -3,7 +3,7 @@ PYTHON ?= python3
 DEMO_VENV := .venv
 DEV_VENV := .venv-dev
 
-.PHONY: demo test lint bench clean
+.PHONY: demo demo-eval test lint bench clean
 
 $(DEMO_VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(DEMO_VENV)
@@ -18,6 +18,11 @@ $(DEV_VENV)/.installed: pyproject.toml
 	touch $@
 
 demo: $(DEMO_VENV)/.installed
+	$(DEMO_VENV)/bin/callforge generate --tools examples/tools/travel.py --tools examples/tools/finance.py \
+		--tools examples/tools/shop.py --tools examples/tools/calendar_tools.py \
+		--n 8 --out out/demo-generate --resume
+
+demo-eval: $(DEMO_VENV)/.installed
 	$(DEMO_VENV)/bin/callforge eval --model local:qwen2.5-coder-0.5b --data examples/bfcl-mini/data \
 		--style prompting --out out/demo-live
 	$(DEMO_VENV)/bin/callforge eval --data examples/bfcl-mini/data --results examples/bfcl-mini/results/prompting \

@@ -93,7 +93,7 @@ def test_mix_parsing() -> None:
     assert abs(sum(DEFAULT_MIX.values()) - 1) < 1e-9 and set(DEFAULT_MIX) == set(KINDS)
     assert parse_mix("single=3,nested=1") == {"single": 0.75, "nested": 0.25}
     assert parse_mix("single,parallel") == {"single": 0.5, "parallel": 0.5}
-    with pytest.raises(ConfigError, match="unknown scenario kind.*bogus"):
+    with pytest.raises(ConfigError, match=r"unknown scenario kind.*bogus"):
         parse_mix("single=1,bogus=2")
     with pytest.raises(ConfigError, match="no number"):
         parse_mix("single=lots")
@@ -143,7 +143,7 @@ def test_kinds_have_their_shape(full_run: Path) -> None:
     def calls(dialog: Dialog) -> list[list[ToolCall]]:
         return [list(m.tool_calls) for m in dialog.messages if m.role == "assistant" and m.tool_calls]
 
-    assert [len(c) for c in calls(by_kind["parallel"])][0] >= 2
+    assert len(calls(by_kind["parallel"])[0]) >= 2
     assert len({c.name for c in calls(by_kind["parallel"])[0]}) == 1
     assert len({c.name for c in calls(by_kind["parallel_multiple"])[0]}) >= 2
     nested = calls(by_kind["nested"])
@@ -259,7 +259,7 @@ def test_a_down_endpoint_stops_the_run_without_recording_anything(tmp_path: Path
         raise BackendError("connection refused", retryable=True)
 
     out = tmp_path / "run"
-    with pytest.raises(BackendError, match="in a row.*--resume"):
+    with pytest.raises(BackendError, match=r"in a row.*--resume"):
         generate(TOOLS, 3, out, model=FunctionBackend(respond, model="world"), concurrency=1)
     assert rows(out, "accepted") == rows(out, "rejected") == []
     errors = (out / "errors.jsonl").read_text().splitlines()
@@ -366,3 +366,25 @@ def test_the_user_prompt_states_values_and_hides_the_missing_one(tools: tuple[To
     history = [Message(role="user", content="hi"), Message(role="assistant", content="Hello!")]
     follow = UserRole(world_backend()).prompt(Turn(steps=((call,),)), tools, history, voice)[-1].content or ""
     assert "You: hi" in follow and "Assistant: Hello!" in follow
+
+
+def test_a_repeated_call_ends_the_calling_phase_with_an_answer_without_tools(tmp_path: Path) -> None:
+    """Small models re-call after every result; the Director then asks for the answer with calling off."""
+    world = world_backend()
+
+    async def looping(request: Request) -> Any:
+        if request.options.tool_choice == "none":
+            return "Here it is: " + (request.messages[-1].content or "")
+        if request.tools and request.messages[-1].role == "tool":  # call the same thing again
+            previous = next(m for m in reversed(request.messages) if m.role == "assistant" and m.tool_calls)
+            return [ToolCall(name=c.name, arguments=c.arguments) for c in previous.tool_calls]
+        return await world.complete(request.messages, request.tools, **request.options.model_dump(exclude_none=True))
+
+    backend = FunctionBackend(looping, model="world")
+    report = generate(TOOLS, 2, tmp_path / "run", model=backend, mix="single=1", seed=11)
+    assert report.accepted == 2, report.tally.reasons
+    for row in rows(tmp_path / "run", "accepted"):
+        dialog = Dialog.model_validate(row["dialog"])
+        assert sum(bool(m.tool_calls) for m in dialog.messages) == 1  # the repeat is not recorded
+        assert (dialog.messages[-1].content or "").startswith("Here it is: {")
+    assert any(r.options.tool_choice == "none" for r in backend.requests)

@@ -528,7 +528,10 @@ def _failed(id: str, failure: GenerationFailure, plan: Plan | None, meta: dict[s
     extra: dict[str, Any] = {"usage": meter.to_dict()}
     if plan is not None:
         extra["plan"] = plan.expected()
-    dialog = Dialog(tools=plan.tools if plan else (), meta={**meta, **extra})
+    if failure.partial is not None:
+        dialog = failure.partial.model_copy(update={"meta": {**failure.partial.meta, **extra}})
+    else:
+        dialog = Dialog(tools=plan.tools if plan else (), meta={**meta, **extra})
     verdict = Verdict.failed(failure.code, str(failure), **failure.evidence)
     return Checked(id=id, ok=False, stages=(StageResult(stage="generate", verdicts=(verdict,)),), dialog=dialog)
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from callforge.core import CallforgeError, ToolCall, ToolSpec
+from callforge.core import CallforgeError, Dialog, ToolCall, ToolSpec
 from callforge.llm.backend import Backend
 from callforge.verify.execute import Engine, Observation, error_payload
 from callforge.verify.rules.schema import validator_for
@@ -24,10 +24,11 @@ from callforge.verify.rules.schema import validator_for
 class GenerationFailure(CallforgeError):
     """One attempt cannot become a dialog; `code` (`gen.*`) is recorded on the rejected record."""
 
-    def __init__(self, code: str, message: str, **evidence: Any) -> None:
+    def __init__(self, code: str, message: str, *, partial: Dialog | None = None, **evidence: Any) -> None:
         super().__init__(message)
         self.code = code
         self.evidence = evidence
+        self.partial = partial
 
 
 @dataclass(frozen=True)

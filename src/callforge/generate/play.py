@@ -33,10 +33,24 @@ class Director:
         self.max_steps = max_steps
 
     async def play(self, plan: Plan, voice: Voice, *, seed: int, meta: dict[str, Any] | None = None) -> Dialog:
-        """Play every turn of `plan`; raises GenerationFailure when a role gives nothing usable."""
-        tools = {t.name: t for t in plan.tools}
+        """Play every turn of `plan`; raises GenerationFailure (with the dialog so far) when a role fails."""
         messages: list[Message] = [Message(role="system", content=self.assistant.system)]
         injected: list[str] = []
+        try:
+            await self._turns(plan, voice, seed, messages, injected)
+        except GenerationFailure as failure:
+            failure.partial = _partial(plan, messages, meta)
+            raise
+        extra: dict[str, Any] = {"scenario": plan.kind, "plan": plan.expected()}
+        missing = [m for turn in plan.turns for m in turn.missing]
+        if missing:
+            extra["missing"] = missing
+        if injected:
+            extra["injected_errors"] = injected
+        return Dialog(tools=plan.tools, messages=tuple(messages), meta={**(meta or {}), **extra})
+
+    async def _turns(self, plan: Plan, voice: Voice, seed: int, messages: list[Message], injected: list[str]) -> None:
+        tools = {t.name: t for t in plan.tools}
         ids = _Ids()
         for number, turn in enumerate(plan.turns):
             text = await self.user.write(turn, plan.tools, messages[1:], voice, seed=seed + 101 * number)
@@ -47,20 +61,19 @@ class Director:
                     injected.extend(str(c.id) for c in calls)
                     messages.append(Message(role="assistant", tool_calls=calls))
                     messages.extend(await self._run(calls, tools))
-            last: list[tuple[str, bytes]] = []
+            made: set[tuple[str, bytes]] = set()
             for count in range(self.max_steps):
-                reply = await self.assistant.reply(messages, plan.tools, seed=seed + 101 * number + count + 1)
+                step_seed = seed + 101 * number + count + 1
+                reply = await self.assistant.reply(messages, plan.tools, seed=step_seed)
+                signatures = {_signature(c) for c in reply.tool_calls}
+                if signatures & made:
+                    # Calling again for results it already has: small models loop here instead of
+                    # answering. The calling phase is over; ask for the answer with tools withheld.
+                    reply = await self.assistant.answer(messages, plan.tools, seed=step_seed)
                 if not reply.tool_calls:
                     messages.append(Message(role="assistant", content=reply.text.strip()))
                     break
-                signature = sorted((c.name, orjson.dumps(c.arguments, option=orjson.OPT_SORT_KEYS)) for c in reply.tool_calls)
-                if signature == last:
-                    raise GenerationFailure(
-                        "gen.repeated_call",
-                        f"the assistant repeated the same call(s) after their results ({reply.tool_calls[0].name}); "
-                        "it is stuck",
-                    )
-                last = signature
+                made |= signatures
                 calls = tuple(c.model_copy(update={"id": ids.next()}) for c in reply.tool_calls)
                 messages.append(Message(role="assistant", tool_calls=calls))
                 messages.extend(await self._run(calls, tools))
@@ -69,13 +82,6 @@ class Director:
                     "gen.max_steps",
                     f"the assistant was still calling tools after {self.max_steps} messages in turn {number + 1}",
                 )
-        extra: dict[str, Any] = {"scenario": plan.kind, "plan": plan.expected()}
-        missing = [m for turn in plan.turns for m in turn.missing]
-        if missing:
-            extra["missing"] = missing
-        if injected:
-            extra["injected_errors"] = injected
-        return Dialog(tools=plan.tools, messages=tuple(messages), meta={**(meta or {}), **extra})
 
     async def _run(self, calls: Sequence[ToolCall], tools: dict[str, ToolSpec]) -> list[Message]:
         async def one(call: ToolCall) -> Message:
@@ -88,6 +94,15 @@ class Director:
             return Message(role="tool", tool_call_id=call.id, name=call.name, content=_text(output))
 
         return list(await asyncio.gather(*(one(c) for c in calls)))
+
+
+def _signature(call: ToolCall) -> tuple[str, bytes]:
+    return call.name, orjson.dumps(call.arguments, option=orjson.OPT_SORT_KEYS)
+
+
+def _partial(plan: Plan, messages: list[Message], meta: dict[str, Any] | None) -> Dialog:
+    """The dialog as far as it got, kept on the rejected record so a failure can be read."""
+    return Dialog(tools=plan.tools, messages=tuple(messages), meta={**(meta or {}), "scenario": plan.kind, "plan": plan.expected()})
 
 
 def _text(output: Any) -> str:

@@ -21,7 +21,7 @@ from callforge.llm.backend import Backend, Completion
 
 _MESSAGE_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "properties": {"message": {"type": "string", "minLength": 3, "maxLength": 700}},
+    "properties": {"message": {"type": "string", "minLength": 3, "maxLength": 450}},
     "required": ["message"],
     "additionalProperties": False,
 }
@@ -59,7 +59,7 @@ class UserRole:
         completion = await self.backend.complete(
             self.prompt(turn, tools, history, voice),
             temperature=self.temperature,
-            max_tokens=220,
+            max_tokens=300,
             seed=seed,
             json_schema=_MESSAGE_SCHEMA,
         )
@@ -107,8 +107,8 @@ def _asks(turn: Turn, tools: dict[str, ToolSpec], *, follow_up: bool) -> list[st
             line += f"; the {taken} will come from the result of the step before, so do not state it"
         lines.append(line)
     lines.append(
-        "Mention every value listed above exactly (dates and numbers may be written naturally, e.g. "
-        "'March 3, 2026' or '2,500'), in your own words. Never mention function names or parameter names."
+        "Mention every value listed above exactly (a date or a number may be written the way people write "
+        "them), in your own words. Never mention function names or parameter names."
     )
     if len([c for c in turn.calls if not c.fails]) > 1:
         lines.append("Ask for all of it in this one message.")
@@ -169,6 +169,12 @@ class AssistantRole:
         self.system = ASSISTANT_SYSTEM.format(today=today)
         self.temperature = temperature
         self.max_tokens = max_tokens
+
+    async def answer(self, messages: Sequence[Message], tools: Sequence[ToolSpec], *, seed: int) -> Completion:
+        """The final text answer, with calling switched off (`tool_choice="none"`)."""
+        return await self.backend.complete(
+            messages, tools, temperature=self.temperature, max_tokens=self.max_tokens, seed=seed, tool_choice="none"
+        )
 
     async def reply(self, messages: Sequence[Message], tools: Sequence[ToolSpec], *, seed: int) -> Completion:
         """The assistant's next message; a GenerationFailure when its call attempt cannot be read."""
