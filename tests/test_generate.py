@@ -388,3 +388,21 @@ def test_a_repeated_call_ends_the_calling_phase_with_an_answer_without_tools(tmp
         assert sum(bool(m.tool_calls) for m in dialog.messages) == 1  # the repeat is not recorded
         assert (dialog.messages[-1].content or "").startswith("Here it is: {")
     assert any(r.options.tool_choice == "none" for r in backend.requests)
+
+
+def test_chains_start_at_a_tool_callable_on_its_own() -> None:
+    import random
+
+    from callforge.generate import load_toolbox
+    from callforge.generate.kinds import Nested
+
+    examples = HERE.parent / "examples" / "tools"
+    toolbox = load_toolbox([examples / "calendar_tools.py", examples / "shop.py"])
+    graph = ToolGraph.build(toolbox.tools)
+    starts = {t.name for t in standalone(toolbox.tools, graph)}
+    assert "cancel_event" not in starts and "get_order_status" not in starts
+    sampler = Nested().sampler(toolbox.tools, graph)
+    for seed in range(60):
+        sample = sampler.sample(random.Random(seed))
+        assert sample.tools[0].name in starts
+        assert {(e.source, e.target) for e in sample.chain} == set(zip([t.name for t in sample.tools], [t.name for t in sample.tools[1:]], strict=False))

@@ -54,3 +54,12 @@ def test_execution_requires_the_planted_call_to_fail() -> None:
     assert failing.ok, failing.failures
     passing = asyncio.run(stage.check(recovery({"city": "Lima", "unit": "C"}, {"city": "Tokyo", "unit": "C"})))
     assert [v.code for v in passing.failures] == ["exec.injected_error_passed"]
+
+
+def test_a_call_written_as_text_in_the_answer_is_a_defect() -> None:
+    call = '{"name": "get_weather", "arguments": {"city": "Tokyo"}}'
+    dialog = recovery({"city": "Tok", "unit": "C"}, {"city": "Tokyo", "unit": "C"})
+    written = dialog.model_copy(update={"messages": (*dialog.messages[:-1], Message(role="assistant", content=call))})
+    assert "dialog.call_as_text" in codes(written)
+    prose = dialog.model_copy(update={"messages": (*dialog.messages[:-1], Message(role="assistant", content='Use {"name": "x"} in JSON.'))})
+    assert "dialog.call_as_text" not in codes(prose)

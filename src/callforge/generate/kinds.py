@@ -182,6 +182,35 @@ class ParallelMultiple(_Base):
         return self.made(sample, ctx, Turn(steps=(tuple(step),)))
 
 
+class StandaloneStart:
+    """A chain sampler whose chains start at a standalone tool: the first call has nothing to feed it.
+
+    Draws again (up to 50 times, from the same rng, so a seed still fixes the result) when the
+    chain starts at a tool that needs an id from elsewhere, such as `cancel_event(event_id)`.
+    """
+
+    def __init__(self, inner: Sampler, starts: Sequence[ToolSpec]) -> None:
+        """Wrap `inner`; `starts` are the tools a chain may begin with."""
+        self.inner = inner
+        self.starts = frozenset(t.name for t in starts)
+        self.strategy = getattr(inner, "strategy", "chain")
+
+    def sample(self, rng: random.Random) -> ToolSample:
+        """A chain of `inner` that starts at a standalone tool."""
+        for _ in range(50):
+            found = self.inner.sample(rng)
+            if found.tools[0].name in self.starts:
+                return found
+        raise SamplingError("no chain of the tool graph starts at a tool callable on its own")
+
+
+def _chains(tools: Sequence[ToolSpec], graph: ToolGraph, length: tuple[int, int], distractors: tuple[int, int]) -> Sampler:
+    starts = standalone(tools, graph)
+    if not any(graph.neighbors(t.name) for t in starts):
+        raise SamplingError("no edge of the tool graph leaves a tool callable on its own, so no chain can start")
+    return StandaloneStart(ChainSampler(graph, length, distractors=distractors), starts)
+
+
 class Nested(_Base):
     """A chain of the tool graph: each call takes an argument from the previous call's real output."""
 
@@ -192,7 +221,7 @@ class Nested(_Base):
 
     def sampler(self, tools: Sequence[ToolSpec], graph: ToolGraph) -> Sampler:
         """Draw the tools this kind needs (the class docstring says which)."""
-        return ChainSampler(graph, self.length, distractors=(1, 2))
+        return _chains(tools, graph, self.length, (1, 2))
 
     async def plan(self, sample: ToolSample, ctx: PlanContext) -> Plan:
         """Fix this kind's calls and values, proven on the engine."""
@@ -201,10 +230,16 @@ class Nested(_Base):
 
 
 async def chain_calls(sample: ToolSample, ctx: PlanContext, kind: _Base) -> list[PlannedCall]:
-    """Calls along the sample's chain: values for the free parameters, fed ones read from real outputs."""
-    feeds = {edge.target: edge for edge in sample.chain}
+    """Calls along the sample's chain: values for the free parameters, fed ones read from real outputs.
+
+    Every edge from a tool to the next one feeds its parameter (`find_airports` may feed both an
+    airport code and a city to `search_flights`); the planner is asked only for the rest.
+    """
+    feeds: dict[str, list[Any]] = {}
+    for edge in sample.chain:
+        feeds.setdefault(edge.target, []).append(edge)
     slots = [
-        Slot(t, frozenset({feeds[t.name].parameter}) if t.name in feeds and i else frozenset())
+        Slot(t, frozenset(e.parameter for e in feeds.get(t.name, ())) if i else frozenset())
         for i, t in enumerate(sample.tools)
     ]
     filled = await kind.values(ctx, slots)
@@ -212,15 +247,14 @@ async def chain_calls(sample: ToolSample, ctx: PlanContext, kind: _Base) -> list
     previous: Any = None
     for i, (tool, arguments) in enumerate(zip(sample.tools, filled, strict=True)):
         refs: dict[str, str] = {}
-        edge = feeds.get(tool.name)
-        if i and edge is not None:
+        for edge in feeds.get(tool.name, ()) if i else ():
             try:
                 arguments = {**arguments, edge.parameter: resolve(previous, edge.output_path)}
             except LookupError as exc:
                 raise GenerationFailure(
                     "gen.plan_chain", f"{edge.source} gave no {edge.output_path} to feed {tool.name}: {exc}"
                 ) from None
-            refs = {edge.parameter: edge.output_path}
+            refs[edge.parameter] = edge.output_path
         observation = await ctx.planner.prove(ToolCall(name=tool.name, arguments=arguments), tool)
         previous = observation.output
         calls.append(PlannedCall(name=tool.name, arguments=arguments, refs=refs))
@@ -281,7 +315,7 @@ class MultiTurn(_Base):
     def sampler(self, tools: Sequence[ToolSpec], graph: ToolGraph) -> Sampler:
         """Draw the tools this kind needs (the class docstring says which)."""
         try:
-            return ChainSampler(graph, self.turns, distractors=(0, 1))
+            return _chains(tools, graph, self.turns, (0, 1))
         except SamplingError:
             return DomainSampler(tools, self.turns, distractors=(0, 1))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from callforge.core import Verdict
@@ -20,6 +21,7 @@ class StructureCheck:
         "dialog.empty",
         "dialog.role_order",
         "dialog.empty_message",
+        "dialog.call_as_text",
         "dialog.no_reply",
         "dialog.missing_call_id",
         "dialog.duplicate_call_id",
@@ -47,6 +49,17 @@ class StructureCheck:
                     out.append(_order(i, "the first user message must come before any assistant or tool message"))
             elif role == "assistant" and not (message.content and message.content.strip()) and not message.tool_calls:
                 out.append(Verdict.failed("dialog.empty_message", f"message {i}: the assistant says nothing and calls nothing"))
+            elif role == "assistant" and message.content and not message.tool_calls:
+                written = _call_in_text(message.content, view.tools)
+                if written:
+                    out.append(
+                        Verdict.failed(
+                            "dialog.call_as_text",
+                            f"message {i}: the assistant writes a call of {written} as text instead of making it; "
+                            "a model trained on this prints calls instead of calling",
+                            message_index=i,
+                        )
+                    )
             if role == "tool":
                 out.extend(self._tool_message(i, message.tool_call_id, pending, answered, pending_at))
                 continue
@@ -118,6 +131,20 @@ class StructureCheck:
             ]
         answered.add(call_id)
         return []
+
+
+_WRITTEN_CALL = re.compile(r'"name"\s*:\s*"([^"]+)"\s*,\s*"(?:arguments|parameters)"\s*:|<tool_call>')
+
+
+def _call_in_text(text: str, tools: dict[str, Any]) -> str | None:
+    """The offered tool a text message writes a call of (JSON call objects or `<tool_call>` tags), if any."""
+    for match in _WRITTEN_CALL.finditer(text):
+        name = match.group(1)
+        if name is None:
+            return "a tool"
+        if name in tools:
+            return name
+    return None
 
 
 def _order(i: int, rule: str) -> Verdict:
