@@ -1,7 +1,7 @@
 """A rule-based fake model that plays every generation role for tests (planner, user, assistant).
 
 It is deliberately simple and transparent: the planner picks values from a small table, the user
-writes the planned values as `key value` groups separated by ` | `, and the assistant reads those
+writes the planned values (single words in this world) as `key value` groups separated by ` | `, and the assistant reads those
 groups back into calls (taking ids from earlier tool outputs). Good enough to drive every scenario
 kind through the real pipeline (sandboxed tools, the cascade, the Run folder) without a model.
 """
@@ -62,8 +62,8 @@ def _user(request: Request, broken: bool) -> str:
     forgot = re.search(r"you forgot to say the ([\w ]+?)\.", prompt)
     gone = forgot.group(1).replace(" ", "_") if forgot else None
     groups = []
-    for values in re.findall(r"\(values: ([^)]*)\)", prompt):
-        pairs = [p.split(" = ", 1) for p in values.split("; ")]
+    for values in re.findall(r"^- [^(\n]*\(([^)]*)\)", prompt, flags=re.M):
+        pairs = [(p.rsplit(" ", 1)[0].replace(" ", "_"), p.rsplit(" ", 1)[1]) for p in values.split(", ")]
         groups.append(", ".join(f"{k} {v}" for k, v in pairs if k != gone and not broken))
     return orjson.dumps({"message": "Please help: " + " | ".join(groups)}).decode()
 

@@ -55,13 +55,14 @@ class Director:
         for number, turn in enumerate(plan.turns):
             text = await self.user.write(turn, plan.tools, messages[1:], voice, seed=seed + 101 * number)
             messages.append(Message(role="user", content=text))
+            made: set[tuple[str, bytes]] = set()
             for step in turn.steps:
                 if step and all(c.fails for c in step):  # scripted: the wrong call the assistant recovers from
                     calls = tuple(ToolCall(name=c.name, arguments=c.arguments, id=ids.next()) for c in step)
                     injected.extend(str(c.id) for c in calls)
+                    made |= {_signature(c) for c in calls}  # repeating the planted error ends the calling
                     messages.append(Message(role="assistant", tool_calls=calls))
                     messages.extend(await self._run(calls, tools))
-            made: set[tuple[str, bytes]] = set()
             for count in range(self.max_steps):
                 step_seed = seed + 101 * number + count + 1
                 reply = await self.assistant.reply(messages, plan.tools, seed=step_seed)

@@ -40,7 +40,7 @@ class UserRole:
         system = (
             f"You play the user in a chat with an AI assistant that can use tools. You are {voice.persona}. "
             f"Writing style: {voice.instruction} Write only your own next message, in the first person, and "
-            'answer with JSON: {"message": "..."}.'
+            'answer with JSON, for example: {"message": "Hi! Could you check whether my parcel to Oslo has shipped?"}'
         )
         lines: list[str] = []
         said = _transcript(history)
@@ -92,25 +92,26 @@ def _sounds_like_assistant(text: str) -> bool:
 
 
 def _asks(turn: Turn, tools: dict[str, ToolSpec], *, follow_up: bool) -> list[str]:
-    lines = ["Ask the assistant to do the following for you" + (" (in this message):" if follow_up else ":")]
-    for index, call in enumerate(turn.calls):
-        if call.fails:
-            continue
+    asks = [c for c in turn.calls if not c.fails]
+    lines = ["What you want the assistant to do" + (" now:" if follow_up else ":")]
+    for call in asks:
         tool = tools.get(call.name)
         what = _first_sentence(tool.description if tool else "") or call.name.replace("_", " ")
-        values = "; ".join(f"{k} = {_show(v)}" for k, v in call.arguments.items() if k not in call.refs)
-        line = f"{index + 1}. {what}"
-        if values:
-            line += f" (values: {values})"
+        values = ", ".join(
+            f"{k.replace('_', ' ')} {_show(v)}" for k, v in call.arguments.items() if k not in call.refs and v is not None
+        )
+        line = f"- {what.rstrip('.')}" + (f" ({values})" if values else "")
         if call.refs:
-            taken = ", ".join(sorted(call.refs))
-            line += f"; the {taken} will come from the result of the step before, so do not state it"
+            taken = ", ".join(k.replace("_", " ") for k in sorted(call.refs))
+            line += f"; use the {taken} from the previous result (you do not know it, so do not state it)"
         lines.append(line)
-    lines.append(
-        "Mention every value listed above exactly (a date or a number may be written the way people write "
-        "them), in your own words. Never mention function names or parameter names."
-    )
-    if len([c for c in turn.calls if not c.fails]) > 1:
+    lines += [
+        "",
+        "Write your message as a real person describing their own need. State every value in brackets "
+        "exactly as given (a date or number may be written the way people write them). Do not copy the "
+        "descriptions word for word, and never name functions or fields like a programmer would.",
+    ]
+    if len(asks) > 1:
         lines.append("Ask for all of it in this one message.")
     if turn.missing:
         gone = ", ".join(m.replace("_", " ") for m in turn.missing)
