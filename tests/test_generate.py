@@ -27,6 +27,7 @@ from callforge.generate import (
     resolve,
 )
 from callforge.generate.kinds import standalone
+from callforge.generate.roles import ANSWER_NUDGE
 from callforge.llm.backend import BackendError
 from callforge.llm.scripted import FunctionBackend, Request
 from callforge.tools.graph import ToolGraph
@@ -374,7 +375,8 @@ def test_a_repeated_call_ends_the_calling_phase_with_an_answer_without_tools(tmp
 
     async def looping(request: Request) -> Any:
         if request.options.tool_choice == "none":
-            return "Here it is: " + (request.messages[-1].content or "")
+            assert request.messages[-1].content == ANSWER_NUDGE  # asked for words; the nudge is not recorded
+            return "Here it is: " + (request.messages[-2].content or "")
         if request.tools and request.messages[-1].role == "tool":  # call the same thing again
             previous = next(m for m in reversed(request.messages) if m.role == "assistant" and m.tool_calls)
             return [ToolCall(name=c.name, arguments=c.arguments) for c in previous.tool_calls]
@@ -387,6 +389,7 @@ def test_a_repeated_call_ends_the_calling_phase_with_an_answer_without_tools(tmp
         dialog = Dialog.model_validate(row["dialog"])
         assert sum(bool(m.tool_calls) for m in dialog.messages) == 1  # the repeat is not recorded
         assert (dialog.messages[-1].content or "").startswith("Here it is: {")
+        assert all(m.content != ANSWER_NUDGE for m in dialog.messages)
     assert any(r.options.tool_choice == "none" for r in backend.requests)
 
 

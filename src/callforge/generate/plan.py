@@ -91,7 +91,7 @@ def resolve(output: Any, path: str) -> Any:
         key = match.group(1)
         if key is None:
             if not isinstance(value, list) or not value:
-                raise LookupError(f"{path}: expected a non-empty list, got {_kind(value)}")
+                raise LookupError(f"{path}: expected a non-empty list, got {'an empty list' if value == [] else _kind(value)}")
             value = value[0]
         elif isinstance(value, dict) and key in value:
             value = value[key]

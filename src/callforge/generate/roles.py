@@ -40,7 +40,7 @@ class UserRole:
         system = (
             f"You play the user in a chat with an AI assistant that can use tools. You are {voice.persona}. "
             f"Writing style: {voice.instruction} Write only your own next message, in the first person, and "
-            'answer with JSON, for example: {"message": "Hi! Could you check whether my parcel to Oslo has shipped?"}'
+            'answer with JSON: {"message": "<your message>"}.'
         )
         lines: list[str] = []
         said = _transcript(history)
@@ -161,6 +161,9 @@ ASSISTANT_SYSTEM = (
 )
 
 
+ANSWER_NUDGE = "Now answer my request in plain words, using the tool results above. Do not call any tool."
+
+
 class AssistantRole:
     """The model under construction: sees the conversation and the offered tools, nothing of the plan."""
 
@@ -172,9 +175,14 @@ class AssistantRole:
         self.max_tokens = max_tokens
 
     async def answer(self, messages: Sequence[Message], tools: Sequence[ToolSpec], *, seed: int) -> Completion:
-        """The final text answer, with calling switched off (`tool_choice="none"`)."""
+        """The final text answer, with calling switched off (`tool_choice="none"`).
+
+        The request ends with one more user line asking for the answer in words; it is not part of the
+        dialog. Without it, small models that see calls in the history keep writing calls as text.
+        """
+        nudge = Message(role="user", content=ANSWER_NUDGE)
         return await self.backend.complete(
-            messages, tools, temperature=self.temperature, max_tokens=self.max_tokens, seed=seed, tool_choice="none"
+            [*messages, nudge], tools, temperature=self.temperature, max_tokens=self.max_tokens, seed=seed, tool_choice="none"
         )
 
     async def reply(self, messages: Sequence[Message], tools: Sequence[ToolSpec], *, seed: int) -> Completion:
