@@ -186,7 +186,7 @@ async def generate_async(
     if earlier.get("config"):
         _same_config(earlier["config"], config, folder.path)
     session = Session(folder, toolbox, config, n=n, concurrency=concurrency, max_attempts=max_attempts or 20 * n)
-    backends = _Backends(model, judge_model, simulator_model, base_url, api_key, folder.path)
+    backends = _Backends(model, judge_model, simulator_model, base_url, api_key, folder.path, concurrency)
     try:
         return await session.run(backends, progress)
     finally:
@@ -276,7 +276,7 @@ class Session:
         exhausted = False
         try:
             while True:
-                while not fatal and not exhausted and len(pending) < self.concurrency and self.tally.accepted < self.n:
+                while not fatal and not exhausted and len(pending) < self.concurrency and self._short_of_target(len(pending)):
                     index = next(indices, None)
                     if index is None:
                         exhausted = True
@@ -330,6 +330,16 @@ class Session:
         if fatal:
             raise fatal[0]
         return self._report(started, sessions, self.tally.accepted >= self.n, stop_reason)
+
+    def _short_of_target(self, in_flight: int) -> bool:
+        """Whether another attempt is needed: the attempts in flight, at the yield seen so far, fall short of n.
+
+        Starting more than that only makes attempts that are cancelled when the target is reached.
+        Until 10 attempts are judged the yield is taken as 1, so a run never starts more than it needs.
+        """
+        judged = self.tally.accepted + self.tally.rejected
+        rate = self.tally.accepted / judged if judged >= 10 else 1.0
+        return self.tally.accepted + in_flight * max(rate, 0.02) < self.n
 
     async def attempt(self, index: int, planner: Planner, director: Director, cascade: Cascade) -> Checked:
         """Plan, play and judge attempt `index`; a generation failure becomes a rejected record."""
@@ -422,8 +432,11 @@ class _Backends:
         base_url: str | None,
         api_key: str | None,
         folder: Path,
+        concurrency: int,
     ) -> None:
         self._built: dict[str, Backend] = {}
+        # every attempt in progress may have one request out, plus the judge's and the simulator's
+        self.concurrency = max(16, concurrency)
         self._specs = {"model": model, "judge": judge_model, "simulator": simulator_model or model}
         self.base_url = base_url
         self.api_key = api_key
@@ -441,7 +454,9 @@ class _Backends:
 
             folder = self.cache.parent
             folder.mkdir(parents=True, exist_ok=True)
-            found = make_backend(spec, base_url=self.base_url, api_key=self.api_key, cache=self.cache)
+            found = make_backend(
+                spec, base_url=self.base_url, api_key=self.api_key, cache=self.cache, concurrency=self.concurrency
+            )
         self._built[which] = found
         return found
 
