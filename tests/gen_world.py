@@ -157,3 +157,39 @@ def _find(value: Any, key: str) -> Any:
             if found is not None:
                 return found
     return None
+
+
+class WorldPolicy:
+    """The same fake behind the fake OpenAI server, so the CLI can be driven end to end over HTTP."""
+
+    def __init__(self) -> None:
+        self.backend = world_backend(model="world")
+        self.respond = self.backend._respond
+
+    def reply(self, request: dict[str, Any]) -> Any:
+        from callforge.core import Message
+        from callforge.llm.backend import parse_options
+        from callforge.llm.fake_server import Reply
+        from callforge.llm.scripted import as_completion
+        from callforge.tools.openai import tool_from_openai
+
+        messages = []
+        for raw in request.get("messages", []):
+            calls = tuple(
+                ToolCall(name=c["function"]["name"], arguments=orjson.loads(c["function"]["arguments"] or "{}"), id=c.get("id"))
+                for c in raw.get("tool_calls") or ()
+            )
+            messages.append(
+                Message(role=raw["role"], content=raw.get("content"), tool_calls=calls, tool_call_id=raw.get("tool_call_id"))
+            )
+        schema = ((request.get("response_format") or {}).get("json_schema") or {}).get("schema")
+        options = parse_options(
+            {k: v for k, v in {"seed": request.get("seed"), "json_schema": schema, "tool_choice": request.get("tool_choice")}.items() if v is not None}
+        )
+        tools = tuple(tool_from_openai(t) for t in request.get("tools") or ())
+        if options.tool_choice == "none":
+            tools = ()
+        completion = as_completion(self.respond(Request(tuple(messages), tools, options)), "world")
+        if completion.tool_calls:
+            return Reply(tool_calls=completion.tool_calls)
+        return Reply(text=completion.text)

@@ -30,3 +30,27 @@ def test_bad_input_is_one_clear_line(tmp_path: Path) -> None:
     assert mix.returncode == 2 and "unknown scenario kind(s) wizardry" in mix.stderr
     model = cli("generate", "--tools", str(TOOLS), "--model", "openai:", "--out", str(tmp_path / "run2"))
     assert model.returncode == 2 and "no model name" in model.stderr
+
+
+def test_a_whole_run_over_http_prints_the_summary_and_resumes(tmp_path: Path) -> None:
+    from callforge.llm.fake_server import FakeOpenAIServer
+    from tests.gen_world import WorldPolicy
+
+    out = tmp_path / "run"
+    with FakeOpenAIServer(WorldPolicy(), capacity=8) as server:
+        args = ["generate", "--tools", str(TOOLS), "--model", "openai:world", "--base-url", server.base_url]
+        args += ["--api-key", "x", "--out", str(out), "--seed", "3", "--quiet"]
+        run = cli(*args, "--n", "6")
+        assert run.returncode == 0, run.stderr
+        assert "6 accepted of" in run.stdout and "tokens per accepted dialog" not in run.stderr
+        for word in ("kind", "yield", "assistant", "planner", "manifest"):
+            assert word in run.stdout
+        refused = cli(*args, "--n", "8")
+        assert refused.returncode == 2 and "--resume" in refused.stderr
+        more = cli(*args, "--n", "8", "--resume", "--json")
+        assert more.returncode == 0, more.stderr
+    import json
+
+    counts = json.loads(more.stdout)
+    assert counts["accepted"] == 8 and set(counts["roles"]) >= {"planner", "user", "assistant", "tool"}
+    assert (out / "llm-cache.sqlite").is_file() and len(list((out / "accepted").glob("part-*.jsonl"))) == 2
