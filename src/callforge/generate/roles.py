@@ -98,7 +98,9 @@ def _asks(turn: Turn, tools: dict[str, ToolSpec], *, follow_up: bool) -> list[st
         tool = tools.get(call.name)
         what = _first_sentence(tool.description if tool else "") or call.name.replace("_", " ")
         values = ", ".join(
-            f"{k.replace('_', ' ')} {_show(v)}" for k, v in call.arguments.items() if k not in call.refs and v is not None
+            f"{k.replace('_', ' ')} {_show(v)}"
+            for k, v in call.arguments.items()
+            if k not in call.refs and k not in turn.missing and v is not None
         )
         line = f"- {what.rstrip('.')}" + (f" ({values})" if values else "")
         if call.refs:
