@@ -409,3 +409,29 @@ def test_chains_start_at_a_tool_callable_on_its_own() -> None:
         sample = sampler.sample(random.Random(seed))
         assert sample.tools[0].name in starts
         assert {(e.source, e.target) for e in sample.chain} == set(zip([t.name for t in sample.tools], [t.name for t in sample.tools[1:]], strict=False))
+
+
+def test_a_rejected_dialog_is_replayed_from_its_plan(tmp_path: Path) -> None:
+    """The user drops every value the first time a prompt is seen; the replay of the same plan succeeds."""
+    good, broken = world_backend(), world_backend(broken_user=True)
+    seen: set[str] = set()
+
+    async def flaky(request: Request) -> Any:
+        options = request.options.model_dump(exclude_none=True)
+        schema = request.options.json_schema or {}
+        if "message" in (schema.get("properties") or {}):
+            prompt = request.messages[-1].content or ""
+            if prompt not in seen:
+                seen.add(prompt)
+                return await broken.complete(request.messages, request.tools, **options)
+        return await good.complete(request.messages, request.tools, **options)
+
+    report = generate(TOOLS, 3, tmp_path / "run", model=FunctionBackend(flaky, model="world"), mix="single=1", seed=21)
+    assert report.accepted == 3
+    for row in rows(tmp_path / "run", "accepted"):
+        meta = row["dialog"]["meta"]
+        assert meta["replays"] and meta["replays"][0] in ("scenario.plan_mismatch", "scenario.call_count")
+        assert meta["usage"]["roles"]["user"]["requests"] == 2 and meta["usage"]["roles"]["planner"]["requests"] == 1
+    seen.clear()
+    none = generate(TOOLS, 3, tmp_path / "run0", model=FunctionBackend(flaky, model="world"), mix="single=1", seed=21, replays=0, max_attempts=3)
+    assert none.accepted == 0

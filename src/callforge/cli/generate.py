@@ -40,6 +40,9 @@ def generate_command(
     dedup_threshold: Annotated[
         float, typer.Option("--dedup-threshold", help="User-text similarity that counts as a near copy.")
     ] = 0.8,
+    replays: Annotated[
+        int, typer.Option("--replays", min=0, help="Replay a plan whose dialog the rules reject, with new seeds, up to N times.")
+    ] = 1,
     base_url: Annotated[str | None, typer.Option("--base-url", help="Endpoint for openai:<model> specs.")] = None,
     api_key: Annotated[str | None, typer.Option("--api-key", help="API key for openai:<model> specs.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the manifest's counts and accounting as JSON.")] = False,
@@ -92,6 +95,7 @@ def generate_command(
             max_attempts=max_attempts,
             today=today,
             dedup_threshold=dedup_threshold,
+            replays=replays,
             base_url=base_url,
             api_key=api_key,
             progress=show,

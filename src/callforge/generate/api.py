@@ -41,6 +41,7 @@ def generate(
     max_attempts: int | None = None,
     today: str | None = None,
     dedup_threshold: float = 0.8,
+    replays: int = 1,
     base_url: str | None = None,
     api_key: str | None = None,
     progress: Callable[[GenerateProgress], None] | None = None,
@@ -50,7 +51,10 @@ def generate(
     `model` plays planner, user and assistant; `judge_model` adds the judge stage; JSON specs
     without code run on `simulator_model` (default: `model`). `resume=True` continues a run in
     `out` (a killed one, or with a larger `n`); the rest of the config must match. Returns when `n`
-    dialogs are accepted or `max_attempts` (default 20·n) attempts are spent.
+    dialogs are accepted or `max_attempts` (default 20·n) attempts are spent. A plan whose dialog
+    the rules or execution reject is played out again, up to `replays` times, with new seeds for
+    the user text and the assistant's sampling: the plan and its proven calls are the expensive
+    part, and a weak model's next wording often carries the plan.
     """
     return asyncio.run(
         generate_async(
@@ -67,6 +71,7 @@ def generate(
             max_attempts=max_attempts,
             today=today,
             dedup_threshold=dedup_threshold,
+            replays=replays,
             base_url=base_url,
             api_key=api_key,
             progress=progress,
@@ -89,6 +94,7 @@ async def generate_async(
     max_attempts: int | None = None,
     today: str | None = None,
     dedup_threshold: float = 0.8,
+    replays: int = 1,
     base_url: str | None = None,
     api_key: str | None = None,
     progress: Callable[[GenerateProgress], None] | None = None,
@@ -96,6 +102,8 @@ async def generate_async(
     """The async core of `generate`, for callers already inside an event loop."""
     if n < 1:
         raise ConfigError(f"n must be at least 1, got {n}")
+    if replays < 0:
+        raise ConfigError(f"replays must be 0 or more, got {replays}")
     if concurrency < 1:
         raise ConfigError(f"concurrency must be at least 1, got {concurrency}")
     folder = RunFolder(out, job="generate")
@@ -116,6 +124,7 @@ async def generate_async(
         "seed": seed,
         "today": today or (earlier.get("config") or {}).get("today") or datetime.date.today().isoformat(),
         "dedup_threshold": dedup_threshold,
+        "replays": replays,
     }
     if earlier.get("config"):
         _same_config(earlier["config"], config, folder.path)

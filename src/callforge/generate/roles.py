@@ -82,6 +82,11 @@ _ASSISTANT_OPENERS = (
     "certainly!",
     "how can i assist",
     "how can i help",
+    "i'm here to help",
+    "i am here to help",
+    "i can help you",
+    "i am an ai",
+    "i'm an ai",
 )
 
 

@@ -37,6 +37,8 @@ from callforge.verify.execute import Engine, ExecutionStage
 from callforge.verify.record import Checked, Stage, StageResult
 
 _GIVE_UP_AFTER = 5  # consecutive attempts lost to a down endpoint before the run stops
+_REPLAYABLE = frozenset({"gen.user_text", "gen.assistant_parse", "gen.max_steps"})
+"""Generation failures of the roles' text, which a replay of the same plan with new seeds may not repeat."""
 
 
 @dataclass
@@ -256,19 +258,35 @@ class Session:
         meter = Meter()
         token = metering(meter)
         plan: Plan | None = None
+        replays: list[str] = []
         try:
+            clock = time.perf_counter()
             try:
-                clock = time.perf_counter()
                 plan = await _plan(kind, sample, PlanContext(planner, rng, voice, seed))
-                meter.timed("plan", time.perf_counter() - clock)
-                clock = time.perf_counter()
-                dialog = await director.play(plan, voice, seed=seed, meta=meta)
-                meter.timed("play", time.perf_counter() - clock)
             except GenerationFailure as failure:
                 return _failed(id, failure, plan, meta, meter)
-            clock = time.perf_counter()
-            checked = await cascade.check(dialog, id)
-            meter.timed("verify", time.perf_counter() - clock)
+            finally:
+                meter.timed("plan", time.perf_counter() - clock)
+            for round in range(1 + int(self.config.get("replays", 0))):
+                last = round == int(self.config.get("replays", 0))
+                if replays:
+                    meta = {**meta, "replays": list(replays)}
+                clock = time.perf_counter()
+                try:
+                    dialog = await director.play(plan, voice, seed=seed + 7919 * round, meta=meta)
+                except GenerationFailure as failure:
+                    if last or failure.code not in _REPLAYABLE:
+                        return _failed(id, failure, plan, meta, meter)
+                    replays.append(failure.code)
+                    continue
+                finally:
+                    meter.timed("play", time.perf_counter() - clock)
+                clock = time.perf_counter()
+                checked = await cascade.check(dialog, id)
+                meter.timed("verify", time.perf_counter() - clock)
+                if checked.ok or last or checked.rejected_by not in ("rules", "exec"):
+                    break
+                replays.append(checked.failures[0].code)
         finally:
             stop_metering(token)
         usage = meter.to_dict()
