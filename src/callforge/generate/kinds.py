@@ -27,6 +27,7 @@ from callforge.generate.sample import (
     ToolSample,
 )
 from callforge.tools.graph import ToolGraph
+from callforge.verify.execute import error_payload
 
 
 @dataclass
@@ -347,8 +348,6 @@ class ErrorRecovery(_Base):
         tool = sample.tools[0]
         for arguments in breakages(good.arguments, tool, ctx.rng)[:4]:
             observation = await ctx.planner.engine.execute(ToolCall(name=tool.name, arguments=arguments), tool)
-            from callforge.verify.execute import error_payload
-
             if not observation.ok or error_payload(observation.output) is not None:
                 bad = PlannedCall(name=tool.name, arguments=arguments, fails=True)
                 return self.made(sample, ctx, Turn(steps=((bad,), (good,))))

@@ -87,13 +87,19 @@ _ASSISTANT_OPENERS = (
     "i can help you",
     "i am an ai",
     "i'm an ai",
+    "sure, i'd be happy",
+    "i'd be happy to help",
+    "i'm not able to",
+    "i am not able to",
+    "what do you need help with",
 )
 
 
 def _sounds_like_assistant(text: str) -> bool:
     """A user turn that opens or closes like an assistant's reply (small models swap roles)."""
-    lowered = text.casefold()
-    return lowered.startswith(_ASSISTANT_OPENERS) or lowered.rstrip("?!. ").endswith(("how can i assist you today", "how can i help you today"))
+    lowered = text.casefold().replace("\u2019", "'")
+    closers = ("how can i assist you today", "how can i help you today", "what do you need help with")
+    return lowered.startswith(_ASSISTANT_OPENERS) or lowered.rstrip("?!. ").endswith(closers)
 
 
 def _asks(turn: Turn, tools: dict[str, ToolSpec], *, follow_up: bool) -> list[str]:
