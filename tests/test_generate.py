@@ -435,3 +435,25 @@ def test_a_rejected_dialog_is_replayed_from_its_plan(tmp_path: Path) -> None:
     seen.clear()
     none = generate(TOOLS, 3, tmp_path / "run0", model=FunctionBackend(flaky, model="world"), mix="single=1", seed=21, replays=0, max_attempts=3)
     assert none.accepted == 0
+
+
+def test_a_request_too_long_for_the_model_is_a_rejected_attempt_not_a_crash(tmp_path: Path) -> None:
+    from callforge.llm.backend import RequestRejected
+
+    world = world_backend()
+
+    async def short_context(request: Request) -> Any:
+        if request.tools and request.messages[-1].role == "tool":
+            raise RequestRejected("the request is 5997 tokens but the context window holds 4096")
+        return await world.complete(request.messages, request.tools, **request.options.model_dump(exclude_none=True))
+
+    report = generate(TOOLS, 1, tmp_path / "run", model=FunctionBackend(short_context, model="world"), mix="single=1", max_attempts=3)
+    assert report.tally.reasons == {"gen.request_rejected": 3} and not report.complete
+    (row,) = [r for r in rows(tmp_path / "run", "rejected") if r["stages"][0]["verdicts"][0]["code"] == "gen.request_rejected"][:1]
+    assert row["dialog"]["meta"]["usage"]["roles"]["planner"]["requests"] == 1  # what it spent before is kept
+
+    def always(request: Request) -> Any:
+        raise RequestRejected("HTTP 400: unknown parameter 'seed'")
+
+    with pytest.raises(BackendError, match="refused 5 attempts in a row"):
+        generate(TOOLS, 1, tmp_path / "run2", model=FunctionBackend(always, model="world"), mix="single=1")

@@ -28,7 +28,7 @@ from callforge.generate.play import Director
 from callforge.generate.roles import AssistantRole, UserRole
 from callforge.generate.sample import Sampler, SamplingError, ToolSample
 from callforge.generate.setup import Toolbox
-from callforge.llm.backend import BackendError
+from callforge.llm.backend import BackendError, RequestRejected
 from callforge.llm.metered import Meter, metering, stop_metering
 from callforge.run import RunFolder
 from callforge.tools.graph import ToolGraph
@@ -158,6 +158,7 @@ class Session:
         writers = self.folder.writers(number)
         fatal: list[BaseException] = []
         lost_in_a_row = 0
+        refused_in_a_row = 0
         last_save = time.monotonic()
 
         async def attempt(index: int) -> tuple[int, Checked | None]:
@@ -202,6 +203,14 @@ class Session:
                             )
                         continue
                     lost_in_a_row = 0
+                    refused_in_a_row = refused_in_a_row + 1 if _code(checked) == "gen.request_rejected" else 0
+                    if refused_in_a_row >= _GIVE_UP_AFTER:
+                        fatal.append(
+                            BackendError(
+                                f"the model refused {refused_in_a_row} attempts in a row ({checked.failures[0].message}); "
+                                "this looks like a setup problem, not one long dialog"
+                            )
+                        )
                     if checked.ok and self.tally.accepted >= self.n:
                         continue  # surplus from attempts in flight when the target was reached: not recorded
                     row = checked.model_dump(mode="json")
@@ -287,6 +296,8 @@ class Session:
                 if checked.ok or last or checked.rejected_by not in ("rules", "exec"):
                     break
                 replays.append(checked.failures[0].code)
+        except RequestRejected as exc:  # this request only (longer than the context): a rejected record
+            return _failed(id, GenerationFailure("gen.request_rejected", str(exc)), plan, meta, meter)
         finally:
             stop_metering(token)
         usage = meter.to_dict()
@@ -369,6 +380,11 @@ async def _plan(kind: Kind, sample: ToolSample, ctx: PlanContext) -> Plan:
         ctx.rng.setstate(state)  # the retry draws what the first try drew; only the values change
         ctx.feedback = str(failure)
         return await kind.plan(sample, ctx)
+
+
+def _code(checked: Checked) -> str | None:
+    failures = checked.failures
+    return failures[0].code if failures else None
 
 
 def _failed(id: str, failure: GenerationFailure, plan: Plan | None, meta: dict[str, Any], meter: Meter) -> Checked:

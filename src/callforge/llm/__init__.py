@@ -10,7 +10,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from callforge.llm.backend import Backend, BackendError, Completion, Options, Usage
+    from callforge.llm.backend import Backend, BackendError, Completion, Options, RequestRejected, Usage
     from callforge.llm.cache import CachedBackend, ResponseCache
     from callforge.llm.fuzz import SchemaFuzzBackend, schema_instance
     from callforge.llm.local import LocalBackend
@@ -25,6 +25,7 @@ _EXPORTS = {
     "Completion": "callforge.llm.backend",
     "Options": "callforge.llm.backend",
     "Usage": "callforge.llm.backend",
+    "RequestRejected": "callforge.llm.backend",
     "CachedBackend": "callforge.llm.cache",
     "ResponseCache": "callforge.llm.cache",
     "SchemaFuzzBackend": "callforge.llm.fuzz",
@@ -49,6 +50,7 @@ __all__ = [
     "OpenAIBackend",
     "Options",
     "ParsedText",
+    "RequestRejected",
     "ResponseCache",
     "SchemaFuzzBackend",
     "ScriptError",

@@ -113,6 +113,14 @@ class BackendError(CallforgeError):
         self.retryable = retryable
 
 
+class RequestRejected(BackendError):
+    """The server refused this one request (longer than the context, a schema it cannot compile, HTTP 400/413/422).
+
+    Other requests may still succeed, so a run records the item that needed this request as failed
+    and goes on, instead of stopping as it does for a setup error (a bad key, an unknown model).
+    """
+
+
 def parse_options(options: dict[str, Any]) -> Options:
     """Validate `**options` once, at the edge, so a typo'd type fails before any request is sent."""
     from pydantic import ValidationError

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from callforge.core import ConfigError, Message, ToolSpec, Verdict
-from callforge.llm.backend import BackendError, Completion, Options, parse_options
+from callforge.llm.backend import BackendError, Completion, Options, RequestRejected, parse_options
 from callforge.llm.weights import DEFAULT_MODEL, resolve_model
 from callforge.llm.wire import messages_to_openai, native_tool_calls, tools_to_openai, usage_from_openai
 
@@ -238,7 +238,7 @@ class LocalBackend:
             try:
                 data = self._server.handle_chat_completions(body)
             except Exception as exc:  # xllamacpp raises ValueError/RuntimeError for bad schemas etc.
-                raise BackendError(
+                raise RequestRejected(
                     f"{self.model}: llama.cpp rejected the request: {exc}; check the tool schemas and "
                     "json_schema (llama.cpp's constraint engine supports most, not all, of JSON Schema)",
                     model=self.model,
@@ -247,7 +247,10 @@ class LocalBackend:
         if not isinstance(data, dict):
             raise BackendError(f"{self.model}: llama.cpp returned {type(data).__name__}, not a JSON object")
         if "error" in data:
-            raise BackendError(self._error_message(data["error"]), model=self.model)
+            error = data["error"]
+            too_long = isinstance(error, dict) and error.get("type") == "exceed_context_size_error"
+            kind = RequestRejected if too_long else BackendError
+            raise kind(self._error_message(error), model=self.model)
         choices = data.get("choices")
         if not isinstance(choices, list) or not choices:
             raise BackendError(

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import orjson
 
 from callforge.core import ConfigError, Message, ToolSpec, Verdict
-from callforge.llm.backend import BackendError, Completion, Options, parse_options
+from callforge.llm.backend import BackendError, Completion, Options, RequestRejected, parse_options
 from callforge.llm.limits import RETRYABLE_STATUS, RateLimiter, RetryPolicy, retry_after_seconds
 from callforge.llm.wire import messages_to_openai, native_tool_calls, tools_to_openai, usage_from_openai
 
@@ -205,7 +205,8 @@ class OpenAIBackend:
                 headers = dict(exc.response.headers) if exc.response is not None else None
                 raise _Retry(f"HTTP {status}", retry_after_seconds(headers)) from None
             hint = _STATUS_HINTS.get(status, "the server refused the request")
-            raise BackendError(
+            kind = RequestRejected if status in (400, 413, 422) else BackendError
+            raise kind(
                 f"{self.model} at {self.base_url}: HTTP {status}: {_server_message(exc)}; {hint}",
                 model=self.model,
             ) from None
