@@ -8,7 +8,7 @@ DEV_VENV := .venv-dev
 $(DEMO_VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(DEMO_VENV)
 	$(DEMO_VENV)/bin/pip install -q --upgrade pip
-	$(DEMO_VENV)/bin/pip install -q '.[local]'
+	$(DEMO_VENV)/bin/pip install -q '.[local,local-large]'
 	touch $@
 
 $(DEV_VENV)/.installed: pyproject.toml
@@ -20,7 +20,7 @@ $(DEV_VENV)/.installed: pyproject.toml
 demo: $(DEMO_VENV)/.installed
 	$(DEMO_VENV)/bin/callforge generate --tools examples/tools/travel.py --tools examples/tools/finance.py \
 		--tools examples/tools/shop.py --tools examples/tools/calendar_tools.py \
-		--n 8 --today 2025-12-31 --out out/demo-generate --resume
+		--model local:qwen2.5-coder-1.5b --n 3 --today 2025-12-31 --out out/demo-generate --resume
 
 demo-eval: $(DEMO_VENV)/.installed
 	$(DEMO_VENV)/bin/callforge eval --model local:qwen2.5-coder-0.5b --data examples/bfcl-mini/data \

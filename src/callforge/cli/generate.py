@@ -16,8 +16,9 @@ def generate_command(
     n: Annotated[int, typer.Option("--n", "-n", min=1, help="Accepted dialogs to produce.")] = 20,
     out: Annotated[Path, typer.Option("--out", "-o", help="Run folder (records, manifest, caches).")] = Path("runs/generate"),
     model: Annotated[
-        str, typer.Option("--model", "-m", help="Model for the planner, user and assistant roles.")
-    ] = "local:qwen2.5-coder-0.5b",
+        str,
+        typer.Option("--model", "-m", help="Model for the planner, user and assistant roles (1.5B: callforge[local-large])."),
+    ] = "local:qwen2.5-coder-1.5b",
     judge_model: Annotated[
         str | None, typer.Option("--judge-model", help="Add an LLM judge stage with this model (off by default).")
     ] = None,

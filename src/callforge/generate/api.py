@@ -23,7 +23,9 @@ from callforge.generate.setup import load_toolbox
 from callforge.llm.backend import Backend
 from callforge.run import RunFolder
 
-DEFAULT_MODEL = "local:qwen2.5-coder-0.5b"
+DEFAULT_MODEL = "local:qwen2.5-coder-1.5b"
+"""Generation's default: the 1.5B embedded model (`callforge[local-large]`). The 0.5B default of the
+other verbs writes unusable user turns (docs/generate.md, "Measured"), so it is no default here."""
 
 
 def generate(
