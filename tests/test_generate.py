@@ -457,3 +457,19 @@ def test_a_request_too_long_for_the_model_is_a_rejected_attempt_not_a_crash(tmp_
 
     with pytest.raises(BackendError, match="refused 5 attempts in a row"):
         generate(TOOLS, 1, tmp_path / "run2", model=FunctionBackend(always, model="world"), mix="single=1")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Sure! What do you want me to do? I can help you with that.",
+        "Sure, I'd be happy to help with that. What do you need help with?",
+        "I'm not able to do that.",
+        "Hello there! How can I assist you today?",
+    ],
+)
+def test_role_swapped_user_turns_seen_in_real_runs_are_refused(text: str) -> None:
+    from callforge.generate.roles import _sounds_like_assistant
+
+    assert _sounds_like_assistant(text)
+    assert not _sounds_like_assistant("Could you check the weather in Lisbon for the next 3 days? I can help you carry the bags.")

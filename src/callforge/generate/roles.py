@@ -98,8 +98,17 @@ _ASSISTANT_OPENERS = (
 def _sounds_like_assistant(text: str) -> bool:
     """A user turn that opens or closes like an assistant's reply (small models swap roles)."""
     lowered = text.casefold().replace("\u2019", "'")
-    closers = ("how can i assist you today", "how can i help you today", "what do you need help with")
-    return lowered.startswith(_ASSISTANT_OPENERS) or lowered.rstrip("?!. ").endswith(closers)
+    return lowered.startswith(_ASSISTANT_OPENERS) or any(phrase in lowered for phrase in _ASSISTANT_PHRASES)
+
+
+_ASSISTANT_PHRASES = (
+    "how can i assist you",
+    "how can i help you",
+    "what do you need help with",
+    "what do you want me to do",
+    "i can help you with that",
+    "as an ai",
+)
 
 
 def _asks(turn: Turn, tools: dict[str, ToolSpec], *, follow_up: bool) -> list[str]:
