@@ -95,3 +95,29 @@ def test_stage_checks_and_remembers_in_one_step() -> None:
     d = ask(BASE, "a", city="Paris")
     assert asyncio.run(stage.check(d)).ok
     assert not asyncio.run(stage.check(d)).ok
+
+
+def test_a_limit_on_dialogs_making_exactly_the_same_calls() -> None:
+    from callforge.core import Dialog, Message, ToolCall
+    from callforge.verify.dedup import Deduper
+
+    def asked(text: str, city: str = "Paris") -> Dialog:
+        call = ToolCall(name="get_weather", arguments={"city": city}, id="c1")
+        return Dialog(
+            messages=(
+                Message(role="user", content=text),
+                Message(role="assistant", tool_calls=(call,)),
+                Message(role="tool", tool_call_id="c1", content="{}"),
+                Message(role="assistant", content="Done."),
+            )
+        )
+
+    limited = Deduper(max_same_calls=2)
+    assert limited.check_and_add(asked("weather in paris please"), "a") is None
+    assert limited.check_and_add(asked("how warm is it in Paris today, friend?"), "b") is None
+    third = limited.check_and_add(asked("tell me about the Paris sky right now"), "c")
+    assert third is not None and third.code == "dedup.same_calls" and third.evidence["duplicate_of"] == "a"
+    assert limited.check_and_add(asked("tell me about the Lyon sky right now", "Lyon"), "d") is None
+    unlimited = Deduper()
+    for n, text in enumerate(("weather in paris please", "how warm is it in Paris today?", "the Paris sky now")):
+        assert unlimited.check_and_add(asked(text), str(n)) is None

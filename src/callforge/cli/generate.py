@@ -41,6 +41,9 @@ def generate_command(
     dedup_threshold: Annotated[
         float, typer.Option("--dedup-threshold", help="User-text similarity that counts as a near copy.")
     ] = 0.8,
+    max_same_calls: Annotated[
+        int, typer.Option("--max-same-calls", min=1, help="At most this many accepted dialogs may make exactly the same calls.")
+    ] = 2,
     replays: Annotated[
         int, typer.Option("--replays", min=0, help="Replay a plan whose dialog the rules reject, with new seeds, up to N times.")
     ] = 1,
@@ -96,6 +99,7 @@ def generate_command(
             max_attempts=max_attempts,
             today=today,
             dedup_threshold=dedup_threshold,
+            max_same_calls=max_same_calls,
             replays=replays,
             base_url=base_url,
             api_key=api_key,

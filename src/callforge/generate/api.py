@@ -43,6 +43,7 @@ def generate(
     max_attempts: int | None = None,
     today: str | None = None,
     dedup_threshold: float = 0.8,
+    max_same_calls: int = 2,
     replays: int = 1,
     base_url: str | None = None,
     api_key: str | None = None,
@@ -56,7 +57,8 @@ def generate(
     dialogs are accepted or `max_attempts` (default 20·n) attempts are spent. A plan whose dialog
     the rules or execution reject is played out again, up to `replays` times, with new seeds for
     the user text and the assistant's sampling: the plan and its proven calls are the expensive
-    part, and a weak model's next wording often carries the plan.
+    part, and a weak model's next wording often carries the plan. At most `max_same_calls` accepted
+    dialogs may make exactly the same calls (`dedup.same_calls`).
     """
     return asyncio.run(
         generate_async(
@@ -73,6 +75,7 @@ def generate(
             max_attempts=max_attempts,
             today=today,
             dedup_threshold=dedup_threshold,
+            max_same_calls=max_same_calls,
             replays=replays,
             base_url=base_url,
             api_key=api_key,
@@ -96,6 +99,7 @@ async def generate_async(
     max_attempts: int | None = None,
     today: str | None = None,
     dedup_threshold: float = 0.8,
+    max_same_calls: int = 2,
     replays: int = 1,
     base_url: str | None = None,
     api_key: str | None = None,
@@ -126,6 +130,7 @@ async def generate_async(
         "seed": seed,
         "today": today or (earlier.get("config") or {}).get("today") or datetime.date.today().isoformat(),
         "dedup_threshold": dedup_threshold,
+        "max_same_calls": max_same_calls,
         "replays": replays,
     }
     if earlier.get("config"):

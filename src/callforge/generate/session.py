@@ -313,7 +313,8 @@ class Session:
             from callforge.verify.judge import LLMJudge
 
             stages.append(LLMJudge(judge))
-        stages.append(DedupStage(float(self.config["dedup_threshold"])))
+        same = self.config.get("max_same_calls")
+        stages.append(DedupStage(float(self.config["dedup_threshold"]), max_same_calls=int(same) if same else None))
         return Cascade(stages)
 
     def _save(self, sessions: list[dict[str, Any]], started: float, status: str) -> None:

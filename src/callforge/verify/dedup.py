@@ -4,7 +4,8 @@ Two tests, both on what a model learns from: the tools offered, the user text an
 `dedup.exact` is the same user text (normalised) with the same calls (canonical JSON, argument
 order ignored) among the same offered tools; `dedup.near` is user text whose word 3-gram Jaccard
 similarity with an accepted dialog's reaches the threshold (0.8 by default) while calling the
-same tools from the same offer. Near copies are found with
+same tools from the same offer; `dedup.same_calls` (off unless `max_same_calls` is set, as
+generation does) is one more dialog making exactly the same calls than allowed. Near copies are found with
 MinHash and banded LSH (64 hashes, 16 bands), then confirmed on the exact Jaccard, so the cost
 stays flat as the set grows.
 
@@ -61,13 +62,22 @@ def _minhash(shingles: set[int]) -> list[int]:
 class Deduper:
     """Remembers accepted dialogs and says whether a new one repeats one of them."""
 
-    def __init__(self, threshold: float = 0.8) -> None:
-        """`threshold`: the user-text Jaccard similarity (word 3-grams) at which two dialogs are near copies."""
-        if not 0 < threshold <= 1:
-            from callforge.core import ConfigError
+    def __init__(self, threshold: float = 0.8, *, max_same_calls: int | None = None) -> None:
+        """`threshold`: the user-text Jaccard similarity (word 3-grams) at which two dialogs are near copies.
 
+        `max_same_calls`: how many accepted dialogs may make exactly the same calls (canonical call
+        signature), however differently worded; None for no limit. Generation sets it, because a
+        model that plans the same values again produces paraphrases of one lesson, not new ones.
+        """
+        from callforge.core import ConfigError
+
+        if not 0 < threshold <= 1:
             raise ConfigError(f"dedup threshold must be in (0, 1], got {threshold}")
+        if max_same_calls is not None and max_same_calls < 1:
+            raise ConfigError(f"max_same_calls must be at least 1, got {max_same_calls}")
         self.threshold = threshold
+        self.max_same_calls = max_same_calls
+        self._calls: dict[str, list[str]] = defaultdict(list)
         self._exact: dict[str, str] = {}
         self._shingles: dict[str, tuple[set[int], str]] = {}
         self._bands: dict[tuple[int, tuple[int, ...]], list[str]] = defaultdict(list)
@@ -95,6 +105,14 @@ class Deduper:
         first = self._exact.get(fingerprint.key)
         if first is not None:
             return Verdict.failed("dedup.exact", f"repeats dialog {first!r}: the same request and calls", duplicate_of=first)
+        same = self._calls.get(fingerprint.calls, []) if fingerprint.calls else []
+        if self.max_same_calls is not None and len(same) >= self.max_same_calls:
+            return Verdict.failed(
+                "dedup.same_calls",
+                f"makes exactly the calls of {len(same)} accepted dialog(s) ({', '.join(map(repr, same[:3]))}); "
+                f"at most {self.max_same_calls} may",
+                duplicate_of=same[0],
+            )
         seen: dict[str, None] = {}
         for band in fingerprint.bands:
             for key in self._bands.get(band, ()):
@@ -116,6 +134,8 @@ class Deduper:
 
     def _add(self, fingerprint: _Fingerprint, id: str) -> None:
         self._exact.setdefault(fingerprint.key, id)
+        if fingerprint.calls:
+            self._calls[fingerprint.calls].append(id)
         self._shingles[id] = (fingerprint.shingles, fingerprint.tools)
         for band in fingerprint.bands:
             self._bands[band].append(id)
@@ -126,6 +146,7 @@ class _Fingerprint:
     """What dedup compares, computed once per dialog: the exact key, the shingles, the LSH bands."""
 
     key: str
+    calls: str
     tools: str
     shingles: set[int]
     bands: tuple[tuple[int, tuple[int, ...]], ...]
@@ -136,7 +157,8 @@ class _Fingerprint:
         shingles = _shingles(text)
         signature = _minhash(shingles)
         bands = tuple((b, tuple(signature[b * _ROWS : (b + 1) * _ROWS])) for b in range(_BANDS))
-        return cls(text + "\0" + call_signature(dialog) + "\0" + tools, tools, shingles, bands)
+        calls = call_signature(dialog)
+        return cls(text + "\0" + calls + "\0" + tools, calls, tools, shingles, bands)
 
 
 def _tool_names(dialog: Dialog) -> str:
@@ -150,9 +172,9 @@ class DedupStage:
 
     name = "dedup"
 
-    def __init__(self, threshold: float = 0.8) -> None:
-        """Reject exact repeats and near copies at `threshold` user-text similarity."""
-        self.deduper = Deduper(threshold)
+    def __init__(self, threshold: float = 0.8, *, max_same_calls: int | None = None) -> None:
+        """Reject exact repeats, near copies at `threshold` user-text similarity, and (optionally) call repeats."""
+        self.deduper = Deduper(threshold, max_same_calls=max_same_calls)
 
     def remember(self, dialog: Dialog, id: str) -> None:
         """Register a dialog accepted before (a resumed run), so its copies are still caught."""
