@@ -5,7 +5,8 @@ DEV_VENV := .venv-dev
 
 .PHONY: demo demo-eval test lint bench clean
 
-$(DEMO_VENV)/.installed: pyproject.toml
+# The demo venv holds a copy of callforge (not editable), so it is reinstalled when the source changes.
+$(DEMO_VENV)/.installed: pyproject.toml $(shell find src -name '*.py')
 	$(PYTHON) -m venv $(DEMO_VENV)
 	$(DEMO_VENV)/bin/pip install -q --upgrade pip
 	$(DEMO_VENV)/bin/pip install -q '.[local,local-large]'
