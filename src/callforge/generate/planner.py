@@ -17,6 +17,7 @@ import orjson
 
 from callforge.core import CallforgeError, Dialog, ToolCall, ToolSpec
 from callforge.llm.backend import Backend
+from callforge.llm.parse import strip_fence
 from callforge.verify.execute import Engine, Observation, error_payload
 from callforge.verify.rules.schema import validator_for
 
@@ -73,7 +74,7 @@ class Planner:
         lines = [f"Today is {self.today}. The person: {persona}.", f"Theme for this case: {topic}.", "", "Call slots:"]
         for i, slot in enumerate(slots):
             params = _without(slot.tool.parameters, slot.exclude)
-            lines.append(f"- call_{i + 1}: {slot.tool.name}: {_first_sentence(slot.tool.description)}")
+            lines.append(f"- call_{i + 1}: {slot.tool.name}: {first_sentence(slot.tool.description)}")
             lines.append("  parameters: " + orjson.dumps(params).decode())
         if feedback:
             lines += ["", f"Your previous values were rejected by the tool: {feedback}", "Choose values the tool accepts."]
@@ -98,7 +99,7 @@ class Planner:
             json_schema=schema,
         )
         try:
-            answer = orjson.loads(_unfence(completion.text))
+            answer = orjson.loads(strip_fence(completion.text))
         except orjson.JSONDecodeError:
             raise GenerationFailure(
                 "gen.plan_values", f"the planner's answer is not JSON: {completion.text[:160]!r}"
@@ -141,14 +142,7 @@ def _without(parameters: dict[str, Any], exclude: frozenset[str]) -> dict[str, A
     return dict(schema)
 
 
-def _first_sentence(text: str) -> str:
-    head = (text or "").strip().split("\n\n", 1)[0].replace("\n", " ")
-    return head if len(head) <= 240 else head[:237] + "..."
-
-
-def _unfence(text: str) -> str:
-    text = text.strip()
-    if text.startswith("```"):
-        text = text.split("\n", 1)[1] if "\n" in text else ""
-        text = text.rsplit("```", 1)[0]
-    return text.strip()
+def first_sentence(text: str, limit: int = 240) -> str:
+    """A tool description's first paragraph on one line, cut at `limit` characters: enough for a prompt."""
+    head = (text or "").strip().split("\n\n", 1)[0].replace("\n", " ").strip()
+    return head if len(head) <= limit else head[: limit - 3] + "..."

@@ -16,7 +16,7 @@ import orjson
 from callforge.core import Message, ToolSpec
 from callforge.generate.personas import Voice
 from callforge.generate.plan import Turn
-from callforge.generate.planner import GenerationFailure
+from callforge.generate.planner import GenerationFailure, first_sentence
 from callforge.llm.backend import Backend, Completion
 
 _MESSAGE_SCHEMA: dict[str, Any] = {
@@ -116,7 +116,7 @@ def _asks(turn: Turn, tools: dict[str, ToolSpec], *, follow_up: bool) -> list[st
     lines = ["What you want the assistant to do" + (" now:" if follow_up else ":")]
     for call in asks:
         tool = tools.get(call.name)
-        what = _first_sentence(tool.description if tool else "") or call.name.replace("_", " ")
+        what = first_sentence(tool.description if tool else "", 200) or call.name.replace("_", " ")
         values = ", ".join(
             f"{k.replace('_', ' ')} {_show(v)}"
             for k, v in call.arguments.items()
@@ -144,7 +144,7 @@ def _asks(turn: Turn, tools: dict[str, ToolSpec], *, follow_up: bool) -> list[st
 
 
 def _offtopic(tools: Sequence[ToolSpec], voice: Voice) -> list[str]:
-    listed = "\n".join(f"- {_first_sentence(t.description) or t.name}" for t in tools)
+    listed = "\n".join(f"- {first_sentence(t.description, 200) or t.name}" for t in tools)
     return [
         "The assistant can only do these things:",
         listed,
@@ -227,8 +227,3 @@ class AssistantRole:
 
 def _show(value: Any) -> str:
     return value if isinstance(value, str) else orjson.dumps(value).decode()
-
-
-def _first_sentence(text: str) -> str:
-    head = (text or "").strip().split("\n\n", 1)[0].replace("\n", " ").strip()
-    return head if len(head) <= 200 else head[:197] + "..."

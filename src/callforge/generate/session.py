@@ -276,8 +276,9 @@ class Session:
                 return _failed(id, failure, plan, meta, meter)
             finally:
                 meter.timed("plan", time.perf_counter() - clock)
-            for round in range(1 + int(self.config.get("replays", 0))):
-                last = round == int(self.config.get("replays", 0))
+            rounds = 1 + int(self.config.get("replays", 0))
+            for round in range(rounds):
+                last = round == rounds - 1
                 if replays:
                     meta = {**meta, "replays": list(replays)}
                 clock = time.perf_counter()
@@ -402,13 +403,9 @@ def _failed(id: str, failure: GenerationFailure, plan: Plan | None, meta: dict[s
 
 def _prime(cascade: Cascade, folder: RunFolder) -> None:
     """Dedup remembers what earlier sessions accepted, so a resumed run never accepts a copy of them."""
-    stages = [remember for s in cascade.stages if callable(remember := getattr(s, "remember", None))]
-    if not stages:
-        return
-    for row in folder.records("accepted"):
-        dialog = Dialog.model_validate(row["dialog"])
-        for remember in stages:
-            remember(dialog, str(row["id"]))
+    if any(hasattr(s, "remember") for s in cascade.stages):
+        for row in folder.records("accepted"):
+            cascade.remember(Dialog.model_validate(row["dialog"]), str(row["id"]))
 
 
 def _update(state: GenerateProgress, tally: Tally, checked: Checked) -> None:

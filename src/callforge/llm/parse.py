@@ -811,3 +811,12 @@ def _message(fmt: str, broken: _Broken) -> str:
         f"the Python call {broken.snippet!r} could not be read ({broken.error}); write calls as "
         f"{_HINT['python']} with literal values only: strings, numbers, True/False/None, lists, dicts"
     )
+
+
+def strip_fence(text: str) -> str:
+    """A whole reply wrapped in a Markdown code fence, unwrapped (models fence JSON they were asked for bare)."""
+    text = text.strip()
+    if text.startswith("```"):
+        body = text.split("\n", 1)[1] if "\n" in text else ""
+        text = body.rsplit("```", 1)[0]
+    return text.strip()

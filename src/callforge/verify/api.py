@@ -173,16 +173,13 @@ def _run_sync(
 
 def _prime(cascade: Cascade, out: Path | None) -> None:
     """Give stages that remember accepted dialogs (dedup) what earlier runs of this folder accepted."""
-    stages = [remember for s in cascade.stages if callable(remember := getattr(s, "remember", None))]
-    if not stages or out is None or not (out / ACCEPTED).is_file():
+    if not any(hasattr(s, "remember") for s in cascade.stages) or out is None or not (out / ACCEPTED).is_file():
         return
     with (out / ACCEPTED).open("rb") as fh:
         for line in fh:
             if line.strip():
                 row = orjson.loads(line)
-                dialog = Dialog.model_validate(row["dialog"])
-                for remember in stages:
-                    remember(dialog, str(row["id"]))
+                cascade.remember(Dialog.model_validate(row["dialog"]), str(row["id"]))
 
 
 def _dialogs(data: str | Path | Iterable[Dialog], format: str, limit: int | None) -> Iterator[Dialog]:

@@ -35,6 +35,13 @@ class Cascade:
         """True when every stage is a rule stage, so `check_sync` can skip the event loop."""
         return all(isinstance(s, RuleStage) for s in self.stages)
 
+    def remember(self, dialog: Dialog, id: str) -> None:
+        """Tell stages that remember accepted dialogs (dedup) about one accepted before, e.g. by a killed run."""
+        for stage in self.stages:
+            remember = getattr(stage, "remember", None)
+            if callable(remember):
+                remember(dialog, id)
+
     async def check(self, dialog: Dialog, id: str | None = None) -> Checked:
         """Judge one dialog; stops at the first stage that rejects it."""
         results: list[StageResult] = []

@@ -14,6 +14,7 @@ import orjson
 
 from callforge.core import Message, ToolCall, ToolSpec, Verdict
 from callforge.llm.backend import Backend
+from callforge.llm.parse import strip_fence
 from callforge.verify.execute.base import Observation
 
 _SYSTEM = (
@@ -61,7 +62,7 @@ class SimulatedEngine:
         latency = time.perf_counter() - start
         text = completion.text.strip()
         try:
-            output = orjson.loads(_unfence(text))
+            output = orjson.loads(strip_fence(text))
         except orjson.JSONDecodeError:
             shown = text if len(text) <= 200 else text[:197] + "..."
             return Observation(
@@ -77,9 +78,4 @@ class SimulatedEngine:
         return Observation(call=call, output=output, engine=self.name, latency_s=latency)
 
 
-def _unfence(text: str) -> str:
-    if text.startswith("```"):
-        body = text.split("\n", 1)[1] if "\n" in text else ""
-        return body.rsplit("```", 1)[0]
-    return text
 
