@@ -1,5 +1,6 @@
 """The shared vocabulary: records with no I/O and no model calls, imported by every stage."""
 
+from callforge.core.binding import Binding, HttpAuth, HttpBinding, HttpParam, McpBinding, McpServer
 from callforge.core.case import OMITTED, Case, ExpectedCall
 from callforge.core.dialog import Dialog
 from callforge.core.errors import CallforgeError, ConfigError, DataError, DecodeError, SpecError
@@ -10,6 +11,7 @@ from callforge.core.verdict import OK, Verdict
 __all__ = [
     "OK",
     "OMITTED",
+    "Binding",
     "CallforgeError",
     "Case",
     "ConfigError",
@@ -17,6 +19,11 @@ __all__ = [
     "DecodeError",
     "Dialog",
     "ExpectedCall",
+    "HttpAuth",
+    "HttpBinding",
+    "HttpParam",
+    "McpBinding",
+    "McpServer",
     "Message",
     "Role",
     "SpecError",

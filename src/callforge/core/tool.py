@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from callforge.core.binding import Binding
+
 
 class ToolSpec(BaseModel):
     """One tool: a name, a description and a JSON Schema object for its arguments.
@@ -13,7 +15,9 @@ class ToolSpec(BaseModel):
     `parameters` is always standard JSON Schema so validators and chat templates can use it as is.
     Where the tool came from a dialect with its own type names (BFCL's `dict`, `float`, `tuple`,
     `any`, Java and JavaScript types), `dialect` names it and `original` keeps the spec as given,
-    because BFCL-exact scoring depends on those original type names.
+    because BFCL-exact scoring depends on those original type names. `domain` is the topic the
+    tool belongs to when its source knows one (a synthesized pool's domain, an OpenAPI tag, an MCP
+    server); `binding` says how an engine reaches a tool that runs elsewhere (REST, MCP).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -25,6 +29,8 @@ class ToolSpec(BaseModel):
     source: str = "unknown"
     dialect: str = "json_schema"
     original: dict[str, Any] | None = None
+    domain: str | None = None
+    binding: Binding | None = None
 
     @property
     def properties(self) -> dict[str, Any]:

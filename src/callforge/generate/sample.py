@@ -84,7 +84,8 @@ class Sampler(Protocol):
 def domain_of(tool: ToolSpec) -> str:
     """The tool's domain, used to keep a domain sample (and its distractors) on one topic.
 
-    Rules, first match wins: (1) a `source` naming a file (a path, or a name ending in .py,
+    Rules, first match wins: (0) the tool's own `domain` (synthesized pools, OpenAPI tags, MCP
+    servers set it); (1) a `source` naming a file (a path, or a name ending in .py,
     .json, .jsonl, .yaml, .yml, optionally followed by `:line`) gives the file's stem, so the
     tools of `travel.py` form the domain `travel`; (2) a name with a namespace (`weather.forecast`,
     MCP-style `github__create_issue`, `a/b`, `a:b`) gives the part before it; (3) otherwise the
@@ -93,6 +94,8 @@ def domain_of(tool: ToolSpec) -> str:
     `get_current_flight_status` → `flight`; `get_book_details` → `book`; `spotify_play` → `spotify`;
     `geocode` → `geocode`). Pass another function as `domain_key` where a catalogue has real categories.
     """
+    if tool.domain:
+        return tool.domain.lower()
     source = tool.source.rsplit(":", 1)[0] if re.search(r":\d+$", tool.source) else tool.source
     if "/" in source or "\\" in source or source.lower().endswith(_FILE_SUFFIXES):
         return PurePath(source.replace("\\", "/")).stem.lower()
