@@ -2,7 +2,8 @@
 
 Shapes accepted, in a JSON document or one per line of JSON Lines: a list of tools; `{"tools": [...]}`;
 the legacy `{"functions": [...]}`; one OpenAI tool `{"type": "function", "function": {...}}`; one
-bare function object; a BFCL entry `{"id", "question", "function": [...]}`.
+bare function object; a BFCL entry `{"id", "question", "function": [...]}`; a callforge pool file
+(`{"format": "callforge.pool/1", ...}`, see tools/pool.py), read whole so bindings and domains survive.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any, Literal, get_args
 from callforge.core import ConfigError, ToolSpec
 from callforge.tools.bfcl import BfclLanguage, detect_language, language_from_id, tool_from_bfcl
 from callforge.tools.openai import Where, kind_of, tool_from_openai
+from callforge.tools.pool import is_pool, pool_tools
 
 ToolFormat = Literal["auto", "openai", "bfcl"]
 
@@ -66,6 +68,11 @@ def load_tools(
         documents = [(src, root)]
     found: list[_Found] = []
     toolless_entries = 0
+    pools = [(value, where) for value, where in documents if is_pool(value)]
+    if pools:
+        if len(pools) != len(documents):
+            root.fail("a pool file mixed with other tool documents", "one pool file per path")
+        return [tool for value, where in pools for tool in pool_tools(value, where)]
     for value, where in documents:
         toolless_entries += _collect(value, where, format, found)
     tools = _convert(found, typing.cast("BfclLanguage | None", language))

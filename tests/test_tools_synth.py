@@ -1,0 +1,406 @@
+"""API pool synthesis: drafts, validation, evolution, dedup, determinism, resume and the pool file."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from callforge.core import ConfigError, ToolSpec
+from callforge.llm.backend import BackendError
+from callforge.llm.cache import CachedBackend, ResponseCache
+from callforge.llm.scripted import FunctionBackend, Request
+from callforge.tools import load_tools
+from callforge.tools.synth import (
+    ApiDraft,
+    ApiIndex,
+    DraftField,
+    PoolSynthesizer,
+    check_draft,
+    check_schema,
+    features,
+    synthesize_pool_async,
+    to_toolspec,
+)
+from callforge.tools.synth.draft import snake_case
+
+_WORDS = [
+    "apple",
+    "bridge",
+    "candle",
+    "dragon",
+    "engine",
+    "forest",
+    "garden",
+    "harbor",
+    "island",
+    "jungle",
+    "kettle",
+    "lantern",
+    "meadow",
+    "needle",
+    "orchard",
+    "pepper",
+    "quartz",
+    "river",
+    "saddle",
+    "timber",
+    "umbrella",
+    "velvet",
+    "walnut",
+    "yogurt",
+    "zephyr",
+    "anchor",
+    "basket",
+    "canyon",
+    "desert",
+    "ember",
+    "falcon",
+    "glacier",
+    "hammer",
+    "ivory",
+    "jasmine",
+    "kayak",
+    "lemon",
+    "marble",
+    "nectar",
+    "oyster",
+    "pebble",
+    "quiver",
+    "ribbon",
+    "spruce",
+    "tulip",
+    "violet",
+    "willow",
+    "yarrow",
+    "zinnia",
+    "acorn",
+    "bamboo",
+    "cactus",
+]
+
+
+def _user(request: Request) -> str:
+    return request.messages[-1].content or ""
+
+
+def _system(request: Request) -> str:
+    return request.messages[0].content or ""
+
+
+def world(request: Request) -> str:
+    """A rule-based model: answers each synthesis prompt from its text, deterministically.
+
+    Functionalities named "...broken..." draft an invalid API; "...again..." repeat another API's
+    name and description (a duplicate); evolution adds a bounded optional parameter.
+    """
+    text = _user(request)
+    system = _system(request)
+    if "catalogue has these domains" in text:
+        return json.dumps(
+            {
+                "domains": [
+                    {"name": "Space Travel", "description": "rockets"},
+                    {"name": "finance", "description": "dup"},
+                ]
+            }
+        )
+    if "functionalities" in system:
+        domain = re.search(r"Domain: (\w+)", text).group(1)  # type: ignore[union-attr]
+        round_marker = "more " if "Already covered" in text else ""
+        count = int(re.search(r"List (\d+)", text).group(1))  # type: ignore[union-attr]
+        items = [f"{round_marker}{domain} task {i}" for i in range(count)]
+        if domain == "travel" and not round_marker:
+            items[1] = "broken travel thing"
+            items[2] = "travel task 0 again"
+        return json.dumps({"functionalities": items})
+    if text.startswith("API: "):
+        api = json.loads(text[len("API: ") : text.index("\nInstruction:")])
+        api["parameters"].append(
+            {
+                "name": "page_size",
+                "type": "integer",
+                "description": "results per page",
+                "default": 10,
+                "minimum": 1,
+                "maximum": 50,
+            }
+        )
+        api["name"] = "renamedByEvolution"
+        return json.dumps(api)
+    functionality = re.search(r"Functionality: (.+)\.\n", text).group(1)  # type: ignore[union-attr]
+    if "broken" in functionality:
+        return json.dumps(
+            {
+                "name": "brokenApi",
+                "description": "x",
+                "parameters": [{"name": "a", "type": "object", "description": "an a"}],
+                "returns": [],
+            }
+        )
+    base = functionality.replace(" again", "")
+    name = "get_" + snake_case(base)
+    words = random.Random(base).sample(_WORDS, 5)
+    return json.dumps(
+        {
+            "name": name,
+            "description": f"Handles {base} with {' '.join(words)}.",
+            "parameters": [
+                {
+                    "name": "record_id",
+                    "type": "string",
+                    "description": "the record identifier",
+                    "required": True,
+                },
+                {
+                    "name": "mode",
+                    "type": "string",
+                    "description": "how much to return",
+                    "enum": ["short", "full"],
+                    "default": "short",
+                },
+                {
+                    "name": "filters",
+                    "type": "array<object>",
+                    "description": "conditions to apply",
+                    "fields": [
+                        {"name": "field", "type": "string", "description": "the field", "required": True}
+                    ],
+                },
+            ],
+            "returns": [{"name": "state", "type": "string", "description": "the state"}],
+        }
+    )
+
+
+def _run(backend: Any, n: int, **kwargs: Any) -> Any:
+    synth_kwargs = {
+        k: kwargs.pop(k) for k in ("seed", "evolve_rate", "similarity", "concurrency") if k in kwargs
+    }
+    return asyncio.run(PoolSynthesizer(backend, **synth_kwargs).run(n, **kwargs))
+
+
+def test_pool_reaches_n_with_valid_unique_schemas() -> None:
+    backend = FunctionBackend(world)
+    pool = _run(backend, 8, domains=["finance", "travel"], evolve_rate=0.0)
+    assert len(pool.tools) == 8
+    assert len({t.name for t in pool.tools}) == 8
+    for tool in pool.tools:
+        Draft202012Validator.check_schema(tool.parameters)
+        Draft202012Validator.check_schema(tool.returns)
+        assert tool.source == "synthesized" and tool.domain in ("finance", "travel")
+    report = pool.report
+    assert report.kept == 8 and report.requested == 8
+    assert report.domains == {
+        "finance": 5,
+        "travel": 3,
+    }  # round-robin: travel lost its broken draft and its repeat
+    # the broken draft fails validation and the repeat is caught by dedup
+    assert report.invalid == {
+        "pool.description": 1
+    }  # its first problem; the name was only camelCase, which is fixed
+    assert report.duplicates == {"dedup.name": 1}
+    assert {"enum", "default", "array_of_objects"} <= set(report.features)
+    assert report.requests == backend.requests.__len__()
+    assert 0 < report.schema_validity < 1
+
+
+def test_draft_prompts_carry_a_feature_plan_and_the_domain() -> None:
+    backend = FunctionBackend(world)
+    _run(backend, 3, domains=["weather"], evolve_rate=0.0)
+    drafts = [r for r in backend.requests if "Functionality:" in _user(r)]
+    assert drafts and all("Domain: weather (forecasts" in _user(r) and "Include " in _user(r) for r in drafts)
+    assert all(r.options.json_schema is not None for r in backend.requests)
+
+
+def test_evolution_keeps_the_name_and_adds_what_it_was_asked() -> None:
+    pool = _run(FunctionBackend(world), 4, domains=["finance"], evolve_rate=1.0)
+    assert sum(pool.report.evolved.values()) == 4
+    for tool in pool.tools:
+        assert tool.name.startswith("get_finance_task")
+        assert tool.properties["page_size"] == {
+            "description": "results per page",
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 50,
+            "default": 10,
+        }
+
+
+def test_same_seed_same_pool_whatever_the_concurrency() -> None:
+    one = _run(
+        FunctionBackend(world),
+        10,
+        domains=["finance", "travel", "weather"],
+        seed=3,
+        concurrency=1,
+        evolve_rate=0.5,
+    )
+    four = _run(
+        FunctionBackend(world),
+        10,
+        domains=["finance", "travel", "weather"],
+        seed=3,
+        concurrency=4,
+        evolve_rate=0.5,
+    )
+    assert one.tools == four.tools
+
+
+def test_more_rounds_of_functionalities_when_the_first_is_not_enough() -> None:
+    pool = _run(FunctionBackend(world), 5, domains=["finance"], evolve_rate=0.0)
+    # 5 needed x 1.5 overdraft = 8 functionalities in round one: enough; ask for 20 to force a second round
+    big = _run(FunctionBackend(world), 40, domains=["finance"], evolve_rate=0.0)
+    assert len(pool.tools) == 5
+    assert len(big.tools) == 40
+    assert any(t.name.startswith("get_more_finance") for t in big.tools)
+
+
+def test_expansion_adds_new_domains_only() -> None:
+    pool = _run(FunctionBackend(world), 6, domains=["finance"], expand=2, evolve_rate=0.0)
+    assert [d.name for d in pool.domains] == ["finance", "space_travel"]
+    assert set(pool.report.domains) == {"finance", "space_travel"}
+
+
+def test_killed_run_resumes_from_the_cache_without_new_requests(tmp_path: Path) -> None:
+    calls = {"n": 0}
+
+    def dying(request: Request) -> str:
+        calls["n"] += 1
+        if calls["n"] > 6:
+            raise BackendError("connection lost", model="world")
+        return world(request)
+
+    cache = tmp_path / "cache.sqlite"
+    with pytest.raises(BackendError):
+        _run(
+            CachedBackend(FunctionBackend(dying), ResponseCache(cache)),
+            6,
+            domains=["finance", "travel"],
+            evolve_rate=0.3,
+        )
+    fresh = FunctionBackend(world)
+    resumed = _run(
+        CachedBackend(fresh, ResponseCache(cache)), 6, domains=["finance", "travel"], evolve_rate=0.3
+    )
+    reference = _run(FunctionBackend(world), 6, domains=["finance", "travel"], evolve_rate=0.3)
+    assert resumed.tools == reference.tools
+    assert (
+        len(fresh.requests) == reference.report.requests - 6
+    )  # the six answered before the kill are replayed
+    assert resumed.report.cached_requests == 6
+
+
+def test_pool_file_round_trips_through_load_tools(tmp_path: Path) -> None:
+    out = tmp_path / "pool.json"
+    pool = asyncio.run(
+        synthesize_pool_async(4, model=FunctionBackend(world), domains=["finance"], out=out, evolve_rate=0.0)
+    )
+    document = json.loads(out.read_text())
+    assert document["format"] == "callforge.pool/1" and document["report"]["kept"] == 4
+    assert document["report"]["domain_descriptions"]["finance"].startswith("banking")
+    assert tuple(load_tools(out)) == pool.tools
+
+
+def test_bad_pool_file_names_the_tool_and_field(tmp_path: Path) -> None:
+    out = tmp_path / "pool.json"
+    out.write_text(
+        json.dumps({"format": "callforge.pool/1", "tools": [{"name": "a"}, {"name": "b", "parameters": 3}]})
+    )
+    with pytest.raises(Exception, match=r"\$\.tools\[1\]\.parameters") as info:
+        load_tools(out)
+    assert "pool.json" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("field", "code"),
+    [
+        (DraftField(name="n", type="integer", description="a count", enum=("a", "b")), "pool.enum"),
+        (DraftField(name="n", type="string", description="a mode", enum=("a",)), "pool.enum"),
+        (DraftField(name="n", type="integer", description="a count", default="ten"), "pool.default"),
+        (
+            DraftField(name="n", type="string", description="a mode", enum=("a", "b"), default="c"),
+            "pool.default",
+        ),
+        (DraftField(name="n", type="number", description="a price", minimum=5, maximum=1), "pool.bounds"),
+        (DraftField(name="n", type="string", description="a code", minimum=1), "pool.bounds"),
+        (DraftField(name="n", type="string", description="a code", pattern="(["), "pool.pattern"),
+        (DraftField(name="n", type="integer", description="a count", format="date"), "pool.format"),
+        (DraftField(name="n", type="object", description="an object"), "pool.empty_object"),
+        (DraftField(name="n", type="string", description="x"), "pool.field_description"),
+        (DraftField(name="Bad Name", type="string", description="a name"), "pool.field_name"),
+    ],
+)
+def test_each_validation_rule(field: DraftField, code: str) -> None:
+    good = DraftField(name="ok", type="string", description="a fine field")
+    draft = ApiDraft(
+        name="get_thing", description="Return the thing for an id.", parameters=(good, field), returns=(good,)
+    )
+    assert [v.code for v in check_draft(draft)] == [code]
+
+
+def test_a_clean_draft_converts_to_a_valid_tool_with_its_features() -> None:
+    draft = ApiDraft(
+        name="search_flights",
+        description="Find flights between two airports on a date.",
+        parameters=(
+            DraftField(
+                name="origin", type="string", description="IATA code", required=True, pattern="^[A-Z]{3}$"
+            ),
+            DraftField(name="date", type="string", description="travel date", required=True, format="date"),
+            DraftField(
+                name="max_stops", type="integer", description="stops allowed", minimum=0, maximum=3, default=1
+            ),
+            DraftField(
+                name="passengers",
+                type="array<object>",
+                description="who flies",
+                fields=(DraftField(name="age", type="integer", description="age in years", required=True),),
+            ),
+        ),
+        returns=(DraftField(name="flights", type="array<string>", description="flight numbers"),),
+    )
+    assert check_draft(draft) == []
+    tool = to_toolspec(draft, domain="travel")
+    assert check_schema(tool) == []
+    assert tool.required == ["origin", "date"]
+    assert tool.properties["max_stops"] == {
+        "description": "stops allowed",
+        "type": "integer",
+        "minimum": 0,
+        "maximum": 3,
+        "default": 1,
+    }
+    assert tool.properties["passengers"]["items"]["required"] == ["age"]
+    assert features(tool) == {"pattern", "format", "bounds", "default", "array_of_objects"}
+
+
+def test_index_finds_reworded_duplicates_but_not_different_apis() -> None:
+    index = ApiIndex(0.6)
+    index.add(
+        ToolSpec(
+            name="get_weather_forecast", description="Get the weather forecast for a city for the next days."
+        )
+    )
+    near = ToolSpec(
+        name="fetch_weather_forecast", description="Fetch the weather forecasts of a city for next days."
+    )
+    other = ToolSpec(
+        name="book_hotel_room", description="Reserve a hotel room in a city for the given nights."
+    )
+    assert index.check(near).code == "dedup.description"  # type: ignore[union-attr]
+    assert index.check(other) is None
+    assert index.check(ToolSpec(name="get_weather_forecast")).code == "dedup.name"  # type: ignore[union-attr]
+
+
+def test_bad_settings_are_config_errors() -> None:
+    with pytest.raises(ConfigError, match="evolve_rate"):
+        PoolSynthesizer(FunctionBackend(world), evolve_rate=2)
+    with pytest.raises(ConfigError, match="n must be"):
+        _run(FunctionBackend(world), 0)
