@@ -24,27 +24,26 @@ def _type_label(schema: object) -> str:
 
 @tools_app.command("show")
 def show(
-    paths: Annotated[
-        list[Path],
-        typer.Argument(help="Tool files: OpenAI tools JSON, BFCL JSON/JSONL, or Python modules (.py, read in the sandbox)."),
-    ],
-    format: Annotated[str, typer.Option("--format", "-f", help="auto, openai or bfcl.")] = "auto",
+    sources: Annotated[list[str], typer.Argument(help="Tool sources: files, OpenAPI specs, MCP configs, 'mcp:COMMAND' or MCP URLs, pool files.")],
+    format: Annotated[str, typer.Option("--format", "-f", help="JSON tool files only: auto, openai or bfcl.")] = "auto",
     language: Annotated[
         str | None, typer.Option(help="BFCL only: python, java or javascript (default: detected).")
     ] = None,
+    prefix: Annotated[bool, typer.Option("--prefix", help="Name MCP tools <server>__<tool>.")] = False,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print OpenAI `tools` JSON instead of a table.")
     ] = False,
 ) -> None:
-    """Load tool files, validate them, and list the tools (errors name file, tool and JSON path).
+    """Load tool sources, validate them, and list the tools (errors name file, tool and JSON path).
 
     A Python module's public functions become tools from their type hints and docstrings; the
     module is imported in the sandbox (see docs/sandbox.md), because importing runs its code.
+    OpenAPI operations and MCP server tools show where they run (method and path, or server).
     """
     from rich.console import Console
     from rich.table import Table
 
-    specs = [spec for path in paths for spec in _load(path, format, language)]
+    specs = [spec for src in sources for spec in _load(src, format, language, prefix=prefix)]
     if as_json:
         typer.echo(json.dumps([s.to_openai() for s in specs], indent=2, ensure_ascii=False))
         return
@@ -59,22 +58,149 @@ def show(
             f"{name}{'*' if name in required else ''}: {_type_label(schema)}"
             for name, schema in spec.properties.items()
         )
-        source = (
-            spec.source if spec.dialect in ("json_schema", spec.source) else f"{spec.source} ({spec.dialect})"
-        )
-        table.add_row(spec.name, source, params, spec.description)
+        table.add_row(spec.name, _source_label(spec), params, spec.description)
     Console().print(table)
 
 
-def _load(path: Path, format: str, language: str | None) -> list[Any]:
-    """JSON tool files load here; a Python module is imported only inside the sandbox, never in-process."""
-    if path.suffix == ".py":
-        from callforge.verify.execute import PythonEngine
+def _source_label(spec: Any) -> str:
+    label = spec.source if spec.dialect in ("json_schema", spec.source) else f"{spec.source} ({spec.dialect})"
+    binding = spec.binding
+    if binding is not None and binding.kind == "http":
+        label += f"\n{binding.method.upper()} {binding.path}"
+    elif binding is not None and binding.kind == "mcp":
+        label += f"\nserver {binding.server.name}"
+    if spec.domain:
+        label += f"\ndomain {spec.domain}"
+    return str(label)
 
-        return list(PythonEngine(path).describe())
-    from callforge.tools import load_tools
 
-    return load_tools(path, format=format, language=language)  # type: ignore[arg-type]
+@tools_app.command("import")
+def import_command(
+    sources: Annotated[list[str], typer.Argument(help="Tool sources: OpenAPI/Swagger specs, MCP configs, 'mcp:COMMAND', MCP URLs, .py modules, JSON tool files.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Pool file to write (JSON; keeps bindings and domains).")],
+    prefix: Annotated[bool, typer.Option("--prefix", help="Name MCP tools <server>__<tool> (needed when servers share tool names).")] = False,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds an MCP server may take to start and list its tools.")] = 30.0,
+) -> None:
+    """Import tools from every source into one pool file that `generate --tools` and `tools show` read.
+
+    The pool keeps what each tool needs to run for real: the HTTP method, path, parameter
+    locations and auth scheme of an OpenAPI operation, the command or URL of an MCP server.
+    Secrets are not written: API credentials and MCP server environment values are read from the
+    environment when a call runs (see docs/tools.md).
+    """
+    from callforge.tools.pool import save_pool
+    from callforge.tools.sources import read_sources
+
+    found = read_sources(sources, prefix=prefix, timeout=timeout)
+    save_pool(out, found.tools)
+    counts: dict[str, int] = {}
+    for kind in found.kinds.values():
+        counts[kind] = counts.get(kind, 0) + 1
+    summary = ", ".join(f"{count} {kind}" for kind, count in sorted(counts.items()))
+    typer.echo(f"wrote {len(found.tools)} tools ({summary}) to {out}")
+    if found.mcp_env:
+        names = sorted({k for env in found.mcp_env.values() for k in env})
+        typer.echo(
+            f"note: the MCP config's environment values ({', '.join(names)}) were not written; "
+            "export them before running the tools from this pool",
+            err=True,
+        )
+
+
+@tools_app.command("synth")
+def synth_command(
+    n: Annotated[int, typer.Option("--n", "-n", min=1, help="APIs to synthesize.")] = 50,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Pool file to write.")] = Path("pool.json"),
+    domains: Annotated[
+        str | None, typer.Option("--domains", help="Comma-separated domains (default: the 30 built-in seed domains).")
+    ] = None,
+    expand: Annotated[int, typer.Option("--expand", min=0, help="Domains the model adds to the list.")] = 0,
+    evolve_rate: Annotated[
+        float, typer.Option("--evolve-rate", min=0.0, max=1.0, help="Share of APIs given one evolution pass.")
+    ] = 0.3,
+    similarity: Annotated[
+        float, typer.Option("--similarity", min=0.01, max=1.0, help="Name+description word overlap that counts as a duplicate.")
+    ] = 0.6,
+    model: Annotated[str, typer.Option("--model", "-m", help="Model that drafts the APIs (1.5B: callforge[local-large]).")] = "local:qwen2.5-coder-1.5b",
+    seed: Annotated[int, typer.Option("--seed", help="Same seed, same model -> same pool.")] = 0,
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1, help="Requests in flight.")] = 4,
+    base_url: Annotated[str | None, typer.Option("--base-url", help="Endpoint for openai:<model> specs.")] = None,
+    api_key: Annotated[str | None, typer.Option("--api-key", help="API key for openai:<model> specs.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Synthesize an API pool (ToolACE-style): domains -> functionalities -> drafted, evolved, validated, deduplicated APIs.
+
+    Requests are cached in OUT.cache.sqlite: re-running a killed synthesis with the same options
+    replays what was done and continues. Synthesized tools have no code; `generate` plays them
+    with the simulated engine.
+    """
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from callforge.tools.synth import synthesize_pool
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]synth[/bold]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        disable=quiet or as_json,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("synth", total=n)
+        pool = synthesize_pool(
+            n,
+            model=model,
+            domains=[d for d in domains.split(",") if d.strip()] if domains else None,
+            expand=expand,
+            out=out,
+            seed=seed,
+            evolve_rate=evolve_rate,
+            similarity=similarity,
+            concurrency=concurrency,
+            base_url=base_url,
+            api_key=api_key,
+            progress=lambda kept, total: bar.update(task, completed=kept),
+        )
+    report = pool.report
+    if as_json:
+        typer.echo(json.dumps(report.model_dump(mode="json"), indent=2))
+        return
+    typer.echo(
+        f"wrote {report.kept} APIs ({report.kept}/{report.requested} requested) over {len(report.domains)} domains to {out}\n"
+        f"drafts {report.drafts}, schema-valid {report.valid} ({report.schema_validity:.1%}), "
+        f"duplicates removed {sum(report.duplicates.values())}, evolved {sum(report.evolved.values())}\n"
+        f"invalid: {_counts(report.invalid)}\nduplicates: {_counts(report.duplicates)}\n"
+        f"features: {_counts(report.features)}\n"
+        f"{report.requests} requests ({report.cached_requests} cached), "
+        f"{report.prompt_tokens + report.completion_tokens:,} tokens, {report.seconds:.0f} s"
+    )
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in counts.items()) or "none"
+
+
+def _load(src: str | Path, format: str = "auto", language: str | None = None, *, prefix: bool = False) -> list[Any]:
+    """Any source loads here (see `callforge.tools.sources`); `format`/`language` force a JSON tools file's dialect.
+
+    A Python module is imported only inside the sandbox, never in-process.
+    """
+    if format != "auto" or language is not None:
+        from callforge.tools import load_tools
+
+        return load_tools(src, format=format, language=language)  # type: ignore[arg-type]
+    from callforge.tools.sources import read_sources
+
+    return list(read_sources([str(src)], prefix=prefix).tools)
 
 
 def register(app: typer.Typer) -> None:
