@@ -28,7 +28,7 @@ from callforge.core import CallforgeError, ConfigError, SpecError, ToolSpec
 from callforge.core.binding import McpBinding, McpServer
 from callforge.tools.load import read_json
 from callforge.tools.openai import Where, check_parameters, copy_json, kind_of
-from callforge.tools.python import _inline, _strip_titles
+from callforge.tools.python import inline_refs, strip_titles
 
 if TYPE_CHECKING:
     from mcp import Client
@@ -634,7 +634,7 @@ def normalize_schema(schema: dict[str, Any]) -> dict[str, Any]:
     if isinstance(defs, dict) and defs:
         kept: dict[str, Any] = {}
         try:
-            inlined = _inline(copied, defs, (), kept)
+            inlined = inline_refs(copied, defs, (), kept)
         except (KeyError, RecursionError):
             copied["$defs"] = defs
         else:
@@ -643,7 +643,7 @@ def normalize_schema(schema: dict[str, Any]) -> dict[str, Any]:
                 copied["$defs"] = kept
     elif defs is not None:
         copied["$defs"] = defs
-    stripped: dict[str, Any] = _strip_titles(copied)
+    stripped: dict[str, Any] = strip_titles(copied)
     return stripped
 
 

@@ -172,13 +172,18 @@ def _schemas(
         ) from exc
     defs: dict[str, Any] = top.get("$defs", {})
     kept: dict[str, Any] = {}
-    schemas = {key: _strip_titles(_inline(schema, defs, (), kept)) for (key, _), schema in keyed.items()}
-    return schemas, {name: _strip_titles(schema) for name, schema in kept.items()}
+    schemas = {key: strip_titles(inline_refs(schema, defs, (), kept)) for (key, _), schema in keyed.items()}
+    return schemas, {name: strip_titles(schema) for name, schema in kept.items()}
 
 
-def _inline(node: Any, defs: dict[str, Any], stack: tuple[str, ...], kept: dict[str, Any]) -> Any:
+def inline_refs(node: Any, defs: dict[str, Any], stack: tuple[str, ...], kept: dict[str, Any]) -> Any:
+    """Inline `#/$defs/` refs; a cyclic one stays a ref and its definition goes to `kept`.
+
+    Small models and chat templates read an inlined schema far better than a maze of refs, but a
+    recursive type cannot be inlined, so only the cycles keep `$defs` (pydantic and MCP schemas alike).
+    """
     if isinstance(node, list):
-        return [_inline(item, defs, stack, kept) for item in node]
+        return [inline_refs(item, defs, stack, kept) for item in node]
     if not isinstance(node, dict):
         return node
     ref = node.get("$ref")
@@ -188,13 +193,13 @@ def _inline(node: Any, defs: dict[str, Any], stack: tuple[str, ...], kept: dict[
         if name in stack:
             if name not in kept:
                 kept[name] = {}
-                kept[name] = _inline(defs[name], defs, (name,), kept)
+                kept[name] = inline_refs(defs[name], defs, (name,), kept)
             return node
-        return {**_inline(defs[name], defs, (*stack, name), kept), **_inline(siblings, defs, stack, kept)}
-    return {key: _inline(value, defs, stack, kept) for key, value in node.items()}
+        return {**inline_refs(defs[name], defs, (*stack, name), kept), **inline_refs(siblings, defs, stack, kept)}
+    return {key: inline_refs(value, defs, stack, kept) for key, value in node.items()}
 
 
-def _strip_titles(schema: Any) -> Any:
+def strip_titles(schema: Any) -> Any:
     """Drop pydantic's `title` keywords (noise in a prompt) without touching data such as defaults."""
     if not isinstance(schema, dict):
         return schema
@@ -203,11 +208,11 @@ def _strip_titles(schema: Any) -> Any:
         if key == "title":
             continue
         if key in _SCHEMA:
-            out[key] = _strip_titles(value)
+            out[key] = strip_titles(value)
         elif key in _SCHEMA_LISTS and isinstance(value, list):
-            out[key] = [_strip_titles(item) for item in value]
+            out[key] = [strip_titles(item) for item in value]
         elif key in _SCHEMA_MAPS and isinstance(value, dict):
-            out[key] = {name: _strip_titles(sub) for name, sub in value.items()}
+            out[key] = {name: strip_titles(sub) for name, sub in value.items()}
         else:
             out[key] = value
     return out
