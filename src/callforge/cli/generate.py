@@ -10,8 +10,12 @@ import typer
 
 def generate_command(
     tools: Annotated[
-        list[Path],
-        typer.Option("--tools", "-t", help="Tool file: .py (functions run sandboxed) or a JSON spec. Repeat for more."),
+        list[str],
+        typer.Option(
+            "--tools",
+            "-t",
+            help="Tool source: .py (run sandboxed), OpenAPI spec, MCP config, 'mcp:COMMAND' or URL, JSON spec or pool file. Repeat for more.",
+        ),
     ],
     n: Annotated[int, typer.Option("--n", "-n", min=1, help="Accepted dialogs to produce.")] = 20,
     out: Annotated[Path, typer.Option("--out", "-o", help="Run folder (records, manifest, caches).")] = Path("runs/generate"),
@@ -49,6 +53,9 @@ def generate_command(
     ] = 1,
     base_url: Annotated[str | None, typer.Option("--base-url", help="Endpoint for openai:<model> specs.")] = None,
     api_key: Annotated[str | None, typer.Option("--api-key", help="API key for openai:<model> specs.")] = None,
+    rest_base_url: Annotated[
+        str | None, typer.Option("--rest-base-url", help="Server for OpenAPI tools (default: the spec's first server).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the manifest's counts and accounting as JSON.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
@@ -103,6 +110,7 @@ def generate_command(
             replays=replays,
             base_url=base_url,
             api_key=api_key,
+            rest_base_url=rest_base_url,
             progress=show,
         )
     if as_json:

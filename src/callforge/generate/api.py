@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import hashlib
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -47,9 +48,14 @@ def generate(
     replays: int = 1,
     base_url: str | None = None,
     api_key: str | None = None,
+    rest_base_url: str | None = None,
     progress: Callable[[GenerateProgress], None] | None = None,
 ) -> GenerateReport:
-    """Generate `n` verified dialogs from `tools` (Python tool files run sandboxed, or JSON specs) into `out`.
+    """Generate `n` verified dialogs from `tools` into `out`.
+
+    `tools` are tool sources (`callforge.tools.sources`): Python files (run sandboxed), OpenAPI
+    specs (run against `rest_base_url` or the spec's server), MCP configs, commands and URLs (run
+    on the server), JSON specs and pool files (played by the simulator).
 
     `model` plays planner, user and assistant; `judge_model` adds the judge stage; JSON specs
     without code run on `simulator_model` (default: `model`). `resume=True` continues a run in
@@ -79,6 +85,7 @@ def generate(
             replays=replays,
             base_url=base_url,
             api_key=api_key,
+            rest_base_url=rest_base_url,
             progress=progress,
         )
     )
@@ -103,6 +110,7 @@ async def generate_async(
     replays: int = 1,
     base_url: str | None = None,
     api_key: str | None = None,
+    rest_base_url: str | None = None,
     progress: Callable[[GenerateProgress], None] | None = None,
 ) -> GenerateReport:
     """The async core of `generate`, for callers already inside an event loop."""
@@ -118,10 +126,10 @@ async def generate_async(
         raise ConfigError(
             f"{folder.path} already holds a generation run; pass --resume to continue it, or choose another --out"
         )
-    paths = [Path(tools)] if isinstance(tools, str | Path) else [Path(t) for t in tools]
-    toolbox = load_toolbox(paths)
+    paths = [os.fspath(tools)] if isinstance(tools, str | Path) else [os.fspath(t) for t in tools]
+    toolbox = load_toolbox(paths, rest_base_url=rest_base_url)
     config = {
-        "tools": [str(p) for p in paths],
+        "tools": paths,
         "tool_digest": _digest([t.model_dump(mode="json", exclude={"source"}) for t in toolbox.tools]),
         "model": _name(model),
         "judge_model": _name(judge_model),
@@ -141,6 +149,7 @@ async def generate_async(
         return await session.run(backends, progress)
     finally:
         await backends.close()
+        await toolbox.aclose()
 
 
 def _same_config(before: dict[str, Any], now: dict[str, Any], path: Path) -> None:

@@ -1,66 +1,101 @@
-"""The tools a generation run works with, and the engine that runs them.
+"""The tools a generation run works with, and the engine that runs each of them.
 
-A `.py` file is described and executed in the sandbox (never imported here), so its tools run for
-real. A JSON spec has no code: its tools are played by a simulating model. One run may mix both;
-each tool is routed to the engine that can run it.
+Every source `callforge.tools.sources` reads is accepted. Each tool runs where it really lives:
+a `.py` file's functions in the sandbox (never imported here), an OpenAPI operation against its
+REST server, an MCP tool on its server; tools with no implementation (JSON specs, synthesized
+pools) are played by a simulating model. One run may mix them all.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from callforge.core import ConfigError, ToolSpec
+from callforge.core import ConfigError, HttpBinding, McpBinding, ToolSpec
 from callforge.llm.backend import Backend
 from callforge.verify.execute import Engine, PythonEngine, RoutedEngine, SimulatedEngine
 
 
 @dataclass
 class Toolbox:
-    """Every tool of the run, the Python engine of each file, and the names that need a simulator."""
+    """Every tool of the run and how each one runs: sandboxed Python, REST, MCP or a simulator."""
 
     tools: tuple[ToolSpec, ...]
     python: dict[str, PythonEngine] = field(default_factory=dict)
     simulated: frozenset[str] = frozenset()
+    rest: frozenset[str] = frozenset()
+    mcp: frozenset[str] = frozenset()
+    mcp_env: Mapping[str, Mapping[str, str]] = field(default_factory=dict, repr=False)
+    rest_base_url: str | None = None
+    _open: list[Any] = field(default_factory=list, repr=False)
 
     def engine(self, simulator: Backend | None) -> Engine:
-        """One engine for all tools; `simulator` plays the tools that have no code."""
+        """One engine for all tools; `simulator` plays the tools that have no implementation."""
         if self.simulated and simulator is None:
             raise ConfigError(
-                f"{len(self.simulated)} tool(s) have no Python implementation ({', '.join(sorted(self.simulated)[:5])}); "
-                "give a simulator model or pass their .py file"
+                f"{len(self.simulated)} tool(s) have no implementation ({', '.join(sorted(self.simulated)[:5])}); "
+                "give a simulator model or pass their .py file, OpenAPI spec or MCP server"
             )
+        routes: dict[str, Engine] = dict(self.python)
+        if self.rest:
+            from callforge.verify.execute.rest import RestEngine
+
+            rest = RestEngine(self.rest_base_url)
+            self._open.append(rest)
+            routes.update(dict.fromkeys(self.rest, rest))
+        if self.mcp:
+            from callforge.verify.execute.mcp import McpEngine
+
+            mcp = McpEngine(env=self.mcp_env)
+            self._open.append(mcp)
+            routes.update(dict.fromkeys(self.mcp, mcp))
         fallback = SimulatedEngine(simulator) if self.simulated and simulator is not None else None
-        return RoutedEngine(self.python, fallback)
+        return RoutedEngine(routes, fallback)
+
+    async def aclose(self) -> None:
+        """Close the REST clients and MCP server sessions the engines opened."""
+        while self._open:
+            await self._open.pop().aclose()
 
 
-def load_toolbox(paths: Sequence[Path]) -> Toolbox:
-    """Load tool files: `.py` (sandboxed describe), `.json`/`.jsonl` specs; names must be unique across files."""
-    if not paths:
+def load_toolbox(sources: Sequence[str | os.PathLike[str]], *, rest_base_url: str | None = None) -> Toolbox:
+    """Load tool sources (see `callforge.tools.sources`); names must be unique across them.
+
+    `rest_base_url` overrides the servers an OpenAPI spec declares (a staging or local server).
+    A pool file's tool whose `source` is an existing `.py` file runs in that file's sandbox.
+    """
+    if not sources:
         raise ConfigError("no tool files given; pass --tools FILE.py (or a JSON spec), e.g. examples/tools/travel.py")
-    tools: list[ToolSpec] = []
-    python: dict[str, PythonEngine] = {}
-    simulated: set[str] = set()
-    where: dict[str, Path] = {}
-    for path in paths:
-        if not path.is_file():
-            raise ConfigError(f"--tools {path}: no such file")
-        if path.suffix == ".py":
-            engine = PythonEngine(path)
-            found = list(engine.describe())
-            for tool in found:
-                python[tool.name] = engine
-        else:
-            from callforge.tools import load_tools
+    from callforge.tools.sources import read_sources
 
-            found = [t if t.source != "unknown" else t.model_copy(update={"source": str(path)}) for t in load_tools(path)]
-            simulated.update(t.name for t in found)
-        for tool in found:
-            if tool.name in where:
-                raise ConfigError(f"tool {tool.name!r} is defined in both {where[tool.name]} and {path}; rename one")
-            where[tool.name] = path
-        if not found:
-            raise ConfigError(f"--tools {path}: no tools found in it")
-        tools.extend(found)
-    return Toolbox(tuple(tools), python, frozenset(simulated))
+    found = read_sources([os.fspath(s) for s in sources])
+    python: dict[str, PythonEngine] = {}
+    by_file: dict[str, PythonEngine] = {}
+    simulated: set[str] = set()
+    rest: set[str] = set()
+    mcp: set[str] = set()
+    for tool in found.tools:
+        module = found.origins[tool.name] if found.kinds[tool.name] == "python" else tool.source
+        if isinstance(tool.binding, HttpBinding):
+            rest.add(tool.name)
+        elif isinstance(tool.binding, McpBinding):
+            mcp.add(tool.name)
+        elif module.endswith(".py") and Path(module).is_file():
+            engine = by_file.get(module)
+            if engine is None:
+                engine = by_file[module] = PythonEngine(Path(module))
+            python[tool.name] = engine
+        else:
+            simulated.add(tool.name)
+    return Toolbox(
+        found.tools,
+        python,
+        frozenset(simulated),
+        frozenset(rest),
+        frozenset(mcp),
+        found.mcp_env,
+        rest_base_url,
+    )
