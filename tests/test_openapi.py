@@ -409,7 +409,18 @@ def test_openapi_31_with_escaped_pointers_and_mutual_recursion() -> None:
             },
             "/things/{id}~old": {
                 "get": {
-                    "parameters": [{"$ref": "#/components/parameters/Thing.Id"}],
+                    "parameters": [
+                        {"$ref": "#/components/parameters/Thing.Id"},
+                        {
+                            "name": "filter",
+                            "in": "query",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"type": "object", "properties": {"q": {"type": "string"}}}
+                                }
+                            },
+                        },
+                    ],
                     "responses": ok({"$ref": "#/components/schemas/Label", "description": "beside a $ref"}),
                 }
             },
@@ -462,6 +473,7 @@ def test_openapi_31_with_escaped_pointers_and_mutual_recursion() -> None:
     assert add.returns is not None
     jsonschema.Draft202012Validator(add.returns).validate(graph["edges"][0])
     assert thing.properties["id"] == {"const": 1}
+    assert thing.properties["filter"] == {"type": "object", "properties": {"q": {"type": "string"}}}
     assert thing.returns == {"type": "string", "examples": ["x"], "description": "beside a $ref"}
     assert same.returns == thing.returns
 

@@ -149,6 +149,17 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/slow":
             time.sleep(0.6)
             return 200, {"done": True}, json_type
+        if path.startswith("/echo"):
+            return (
+                200,
+                {
+                    "path": seen.path,
+                    "content_type": seen.headers.get("content-type"),
+                    "body": seen.body.decode(),
+                    "cookie": seen.headers.get("cookie"),
+                },
+                json_type,
+            )
         if path == "/broken":
             return 200, b"{not json", json_type
         return 500, b"<html>Internal Server Error</html>", "text/html"
@@ -344,6 +355,44 @@ def test_basic_and_query_api_key(library: Library) -> None:
     binding = binding.model_copy(update={"path": "/api/v1/books/99"})
     obs = run(engine_for(library, env={"K": "sekrit"}), ToolSpec(name="secured", binding=binding))
     assert "api_key=***" in obs.verdict.message and "sekrit" not in obs.verdict.message
+
+
+def test_multipart_text_body_and_cookie_key(library: Library) -> None:
+    multipart = HttpBinding(
+        method="POST",
+        path="/api/v1/echo",
+        body_fields=("caption", "tags"),
+        content_type="multipart/form-data",
+    )
+    obs = run(
+        engine_for(library), ToolSpec(name="upload", binding=multipart), caption="a cat", tags=["x", "y"]
+    )
+    assert obs.output["content_type"].startswith("multipart/form-data; boundary=")
+    body = obs.output["body"]
+    assert 'name="caption"' in body and "a cat" in body and body.count('name="tags"') == 2
+    text = HttpBinding(
+        method="POST",
+        path="/api/v1/echo",
+        body_arg="note",
+        content_type="text/plain",
+        auth=(HttpAuth(scheme="c", type="api_key", location="cookie", wire="sid", env="SID"),),
+    )
+    obs = run(engine_for(library, env={"SID": "s-9"}), ToolSpec(name="note", binding=text), note="hello")
+    assert obs.output["content_type"] == "text/plain" and obs.output["body"] == "hello"
+    assert obs.output["cookie"] == "sid=s-9"
+
+
+def test_base_url_replaces_an_absolute_server(library: Library) -> None:
+    binding = HttpBinding(method="GET", path="/api/v1/echo/x", servers=("https://api.example/v9",))
+    obs = run(engine_for(library), ToolSpec(name="echo", binding=binding))
+    assert obs.output["path"] == "/api/v1/echo/x"
+
+
+def test_arguments_that_are_not_json(library: Library) -> None:
+    binding = HttpBinding(method="POST", path="/api/v1/echo", body_arg="body")
+    obs = run(engine_for(library), ToolSpec(name="echo", binding=binding), body={1, 2})
+    assert obs.verdict.code == "exec.exception"
+    assert "cannot be sent as JSON" in obs.verdict.message
 
 
 def test_dead_endpoint_is_unavailable(tools: dict[str, ToolSpec]) -> None:

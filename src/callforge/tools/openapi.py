@@ -3,7 +3,8 @@
 The mapping rules (names, body flattening, references and cycles, returns, auth) are in
 docs/openapi.md. The spec is checked by openapi-spec-validator when the `openapi` extra is
 installed; without it, the structural checks done while converting still name the JSON path of
-anything unusable. References are resolved by callforge itself (tools/openapi_refs.py).
+anything unusable. Reading and validation live in tools/openapi_read.py, `$ref` resolution and
+schema conversion in tools/openapi_refs.py, servers and auth in tools/openapi_http.py.
 """
 
 from __future__ import annotations
@@ -97,6 +98,7 @@ class _Importer:
         self.servers = self.http.servers(doc, root) or ()
 
     def tools(self) -> list[ToolSpec]:
+        """One ToolSpec per operation, in document order (paths, then methods as written)."""
         paths = self.doc.get("paths")
         where = self.root.at("paths")
         if paths is None:

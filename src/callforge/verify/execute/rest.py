@@ -16,6 +16,7 @@ import os
 import time
 import weakref
 from collections.abc import Mapping
+from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
@@ -29,7 +30,21 @@ if TYPE_CHECKING:
     import httpx2
 
 EXCERPT = 300
+EVIDENCE = 2000
 _EMPTY_STATUSES = frozenset({204, 205, 304})
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """One call as the request to send, plus the query names whose values are secrets."""
+
+    url: str
+    params: list[tuple[str, str]]
+    headers: dict[str, str]
+    content: bytes | None
+    data: dict[str, Any] | None
+    files: list[tuple[str, tuple[None, bytes]]] | None
+    secret_params: set[str]
 
 
 class _CallError(Exception):
@@ -148,17 +163,20 @@ class RestEngine:
             request = self._request(call, tool, binding)
         except _CallError as exc:
             return self._observe(call, started, verdict=exc.verdict)
-        shown = _redact(request["url"], request["params"], request["secret_params"])
+        except (TypeError, ValueError) as exc:  # arguments that are not JSON values
+            message = f"{tool.name}: the arguments cannot be sent as JSON ({exc})"
+            return self._observe(call, started, verdict=Verdict.failed("exec.exception", message))
+        shown = _redact(request.url, request.params, request.secret_params)
         target = f"{binding.method} {shown}"
         try:
             response = await self._client().request(
                 binding.method,
-                request["url"],
-                params=request["params"],
-                headers=request["headers"],
-                content=request["content"],
-                data=request["data"],
-                files=request["files"],
+                request.url,
+                params=tuple(request.params),
+                headers=request.headers,
+                content=request.content,
+                data=request.data,
+                files=request.files,
             )
         except httpx2.TimeoutException:
             return self._observe(
@@ -177,7 +195,7 @@ class RestEngine:
                 started,
                 verdict=Verdict.failed(
                     "exec.unavailable",
-                    f"cannot reach {target} ({exc or type(exc).__name__}); start the server, or pass the "
+                    f"cannot reach {target} ({str(exc) or type(exc).__name__}); start the server, or pass the "
                     "URL where it runs as RestEngine(base_url=...)",
                     url=shown,
                 ),
@@ -200,6 +218,8 @@ class RestEngine:
         media = response.headers.get("content-type", "").split(";")[0].strip().lower()
         if status >= 400:
             body = _body_value(response, media)
+            if len(orjson.dumps(body)) > EVIDENCE:  # a page of HTML is not worth keeping whole
+                body = response.text[:EVIDENCE]
             text = response.text.strip() if response.content else ""
             excerpt = " ".join(text.split())
             if len(excerpt) > EXCERPT:
@@ -245,7 +265,7 @@ class RestEngine:
 
     # ------------------------------------------------------------------ building the request
 
-    def _request(self, call: ToolCall, tool: ToolSpec, binding: HttpBinding) -> dict[str, Any]:
+    def _request(self, call: ToolCall, tool: ToolSpec, binding: HttpBinding) -> _Prepared:
         """URL, query, headers and body for one call; raises _CallError when it cannot be built."""
         args = call.arguments
         path = binding.path
@@ -273,15 +293,9 @@ class RestEngine:
         if cookies:
             headers["Cookie"] = "; ".join(cookies)
         content, data, files = _body(binding, args, headers)
-        return {
-            "url": self._base(tool, binding) + path,
-            "params": params,
-            "headers": headers,
-            "content": content,
-            "data": data,
-            "files": files,
-            "secret_params": secret_params,
-        }
+        return _Prepared(
+            self._base(tool, binding) + path, params, headers, content, data, files, secret_params
+        )
 
     def _base(self, tool: ToolSpec, binding: HttpBinding) -> str:
         """The URL the path template goes under: base_url (+ a relative server path), else the spec's server."""
@@ -392,7 +406,7 @@ def _query(name: str, value: Any) -> list[tuple[str, str]]:
 
 def _body(
     binding: HttpBinding, args: Mapping[str, Any], headers: dict[str, str]
-) -> tuple[bytes | None, Any, Any]:
+) -> tuple[bytes | None, dict[str, Any] | None, list[tuple[str, tuple[None, bytes]]] | None]:
     """The request body as (content, form data, multipart files), encoded as the binding's media type."""
     if binding.body_arg is not None:
         if binding.body_arg not in args:
