@@ -29,6 +29,7 @@ from callforge.generate import (
     domain_of,
     make_sampler,
 )
+from callforge.generate.sample import DagSampler, MixedSampler
 from callforge.tools import ToolGraph
 
 
@@ -344,6 +345,7 @@ def test_make_sampler_builds_each_kind() -> None:
         "chain": ChainSampler,
         "fan_out": FanOutSampler,
         "fan_in": FanInSampler,
+        "dag": DagSampler,
     }
     assert all(isinstance(make_sampler(n, TOOLS), Sampler) for n in SAMPLER_NAMES)
     strict = make_sampler("chain", TOOLS, threshold=1.0)
@@ -359,3 +361,125 @@ def test_tool_sample_checks_itself() -> None:
         ToolSample(tools=(), strategy="random")
     with pytest.raises(ValidationError, match="leaves the sampled tools"):
         ToolSample(tools=(weather,), chain=GRAPH.edges_from("geocode")[:1], strategy="chain")
+    with pytest.raises(ValidationError, match="runs backwards: list tools in call order"):
+        ToolSample(
+            tools=(weather, geocode), chain=GRAPH.edges_between("geocode", "get_weather"), strategy="chain"
+        )
+
+
+DIAMOND = {"geocode", "get_weather", "get_air_quality", "outdoor_advice"}
+
+
+def shape_of(sample: ToolSample) -> tuple[dict[str, int], dict[str, int]]:
+    """Distinct successors and predecessors of each tool, within the sample."""
+    pairs = {(e.source, e.target) for e in sample.chain}
+    outs = {n: sum(1 for s, _ in pairs if s == n) for n in sample.names}
+    ins = {n: sum(1 for _, t in pairs if t == n) for n in sample.names}
+    return outs, ins
+
+
+def test_dag_sampler_draws_forks_and_joins_in_call_order() -> None:
+    dags = DagSampler(GRAPH, distractors=0)
+    samples = [dags.sample(random.Random(seed)) for seed in range(80)]
+    assert {len(s.tools) for s in samples} == {3, 4}  # no 5 tools are joined in this graph
+    assert {frozenset(s.names) for s in samples if len(s.tools) == 4} == {frozenset(DIAMOND)}
+    for sample in samples:
+        assert sample.strategy == "dag" and set(sample.names) <= DIAMOND
+        outs, ins = shape_of(sample)
+        assert max(outs.values()) >= 2 or max(ins.values()) >= 2  # a plain path is the chain sampler's
+        position = {n: i for i, n in enumerate(sample.names)}
+        assert all(position[e.source] < position[e.target] for e in sample.chain)
+        fed = [(e.target, e.parameter) for e in sample.chain]
+        assert len(fed) == len(set(fed))  # one feeding edge per parameter
+        assert all(e in GRAPH.edges for e in sample.chain)
+        joined = {e.source for e in sample.chain} | {e.target for e in sample.chain}
+        assert joined == set(sample.names)
+    diamond = next(s for s in samples if len(s.tools) == 4)
+    assert diamond.names[0] == "geocode" and diamond.names[-1] == "outdoor_advice"
+    assert {(e.source, e.target) for e in diamond.chain} == {
+        ("geocode", "get_weather"),
+        ("geocode", "get_air_quality"),
+        ("get_weather", "outdoor_advice"),
+        ("get_air_quality", "outdoor_advice"),
+    }
+    # a size drawn bigger than any DAG gives the biggest there is
+    assert {len(DagSampler(GRAPH, size=(4, 5)).sample(random.Random(s)).tools) for s in range(10)} == {4}
+
+
+def test_dag_sampler_errors_say_what_is_missing() -> None:
+    flights = [t for t in TOOLS if t.name in ("search_flights", "book_flight", "cancel_booking")]
+    with pytest.raises(SamplingError, match=r"no DAG with a fork or a join.*use the chain sampler"):
+        DagSampler(ToolGraph.build(flights))
+    with pytest.raises(SamplingError, match=r"no DAG of 5 tools in the tool graph \(the largest has 4\)"):
+        DagSampler(GRAPH, size=5)
+    with pytest.raises(SamplingError, match="no DAGs: among 2 tools"):
+        make_sampler("dag", [tool("a", {}), tool("b", {})])
+    with pytest.raises(ConfigError, match="size=2"):
+        DagSampler(GRAPH, size=2)
+
+
+NEEDS = {
+    "book_flight": {"flight_id"},
+    "cancel_booking": {"booking_id"},
+    "outdoor_advice": {"temperature", "aqi"},
+}
+
+
+def test_needs_are_fed_inside_every_sample() -> None:
+    # a tool with needs never starts a sample, and the sample feeds every need of its tools
+    for sampler_ in (
+        ChainSampler(GRAPH, length=(2, 3), needs=NEEDS),
+        FanOutSampler(GRAPH, needs=NEEDS),
+        FanInSampler(GRAPH, needs=NEEDS),
+        DagSampler(GRAPH, needs=NEEDS),
+    ):
+        for seed in range(40):
+            sample = sampler_.sample(random.Random(seed))
+            assert sample.names[0] not in NEEDS
+            for name in sample.names:
+                fed = {e.parameter for e in sample.chain if e.target == name}
+                assert NEEDS.get(name, set()) <= fed, (sampler_, sample.names)
+    # get_weather alone feeds no `aqi`: a chain ending at outdoor_advice needs three tools
+    chains = {ChainSampler(GRAPH, length=2, needs=NEEDS).sample(random.Random(s)).names for s in range(60)}
+    assert ("get_weather", "outdoor_advice") not in chains
+    assert ("search_flights", "book_flight") in chains
+    assert {FanInSampler(GRAPH, needs=NEEDS).sample(random.Random(s)).names[-1] for s in range(20)} == {
+        "outdoor_advice"
+    }
+    # needs nothing can feed: the message says so rather than "no edges"
+    starved = {**NEEDS, "geocode": {"address"}, "search_flights": {"origin"}}
+    with pytest.raises(SamplingError, match="has every input it needs"):
+        ChainSampler(GRAPH, needs=starved)
+    with pytest.raises(SamplingError, match="has every input it needs"):
+        FanOutSampler(GRAPH, needs=starved)
+
+
+def test_needs_none_leaves_every_draw_as_it_was() -> None:
+    for name in ("chain", "fan_out", "fan_in", "dag"):
+        plain = make_sampler(name, TOOLS, graph=GRAPH)
+        empty = type(plain)(GRAPH, needs={})  # type: ignore[call-arg]
+        assert [plain.sample(random.Random(s)) for s in range(20)] == [
+            empty.sample(random.Random(s)) for s in range(20)
+        ]
+
+
+def test_mixed_sampler_draws_each_by_weight() -> None:
+    mixed = MixedSampler([(ChainSampler(GRAPH), 3.0), (DagSampler(GRAPH), 1.0), (FanInSampler(GRAPH), 0.0)])
+    drawn = [mixed.sample(random.Random(seed)).strategy for seed in range(400)]
+    assert set(drawn) == {"chain", "dag"}
+    assert 250 < drawn.count("chain") < 350
+    assert [mixed.sample(random.Random(5)) for _ in range(3)] == [mixed.sample(random.Random(5))] * 3
+    with pytest.raises(ConfigError, match="at least one sampler"):
+        MixedSampler([])
+    with pytest.raises(ConfigError, match="non-negative weights"):
+        MixedSampler([(ChainSampler(GRAPH), -1.0)])
+
+
+def test_domain_of_moved_to_the_graph_and_is_still_importable_here() -> None:
+    from callforge.generate import sample
+    from callforge.tools import graph
+
+    assert sample.domain_of is graph.domain_of and domain_of is graph.domain_of
+    assert sample.DomainKey is graph.DomainKey
+    declared = ToolSpec(name="search_flights", source="travel.py", domain="Airlines")
+    assert domain_of(declared) == "airlines"  # a declared domain wins over the file and the name

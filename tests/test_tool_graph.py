@@ -422,3 +422,110 @@ def test_the_word_index_misses_no_edge(
         (e.source, e.target, e.parameter, e.score) for e in ToolGraph.build(tools, threshold=threshold).edges
     }
     assert built == expected
+
+
+# --- same-domain edges ------------------------------------------------------------------------
+
+
+def test_domains_are_kept_apart_from_data_edges() -> None:
+    from callforge.tools.graph import DomainEdge, domain_of
+
+    travel = [t.model_copy(update={"source": "travel.py"}) for t in (GEOCODE, WEATHER, SEARCH, BOOK)]
+    joke = JOKE.model_copy(update={"domain": "Fun"})
+    graph = ToolGraph.build([*travel, joke])
+    assert graph.domains == {
+        "fun": ("tell_joke",),
+        "travel": ("book_flight", "geocode", "get_weather", "search_flights"),
+    }
+    assert graph.domain("tell_joke") == "fun" == domain_of(joke)
+    assert graph.same_domain("geocode") == ("book_flight", "get_weather", "search_flights")
+    assert graph.same_domain("tell_joke") == ()
+    edges = graph.domain_edges()
+    assert len(edges) == 6  # 4 travel tools: 4·3/2 pairs; a lone tool has none
+    assert edges[0] == DomainEdge(a="book_flight", b="geocode", domain="travel")
+    assert all(e.a < e.b for e in edges)
+    # data edges are what they were: a shared domain adds no dataflow
+    assert graph.edges == ToolGraph.build(TOOLS).edges
+    assert graph.neighbors("book_flight") == ()
+    graph.domains["travel"] = ()  # a copy
+    assert graph.domain("geocode") == "travel"
+
+
+def test_domain_key_is_pluggable() -> None:
+    graph = ToolGraph.build(TOOLS, domain_key=lambda t: "flights" if "flight" in t.name else "other")
+    assert graph.domains["flights"] == ("book_flight", "search_flights")
+    assert ToolGraph(tools=TOOLS, edges=()).domain("geocode") == "geocode"  # domain_of by default
+
+
+# --- pluggable name similarity ----------------------------------------------------------------
+
+
+class Synonyms:
+    """A deterministic stand-in for a model: every name is 1.0 to itself, pairs from a table, else 0."""
+
+    def __init__(self, pairs: dict[frozenset[str], float]) -> None:
+        self.pairs = pairs
+        self.asked: list[tuple[str, str]] = []
+
+    def __call__(self, a: str, b: str) -> float:
+        self.asked.append((a, b))
+        return self.pairs.get(frozenset((a, b)), 0.0)
+
+
+def test_a_pluggable_scorer_replaces_name_similarity() -> None:
+    town = tool("find_town", {"postcode": STR}, obj(town=STR, population=INT))
+    weather = tool("get_weather", {"city": STR, "days": INT})
+    assert ToolGraph.build([town, weather]).edges == ()  # no word in common: lexically unrelated
+    scorer = Synonyms({frozenset(("town", "city")): 0.9, frozenset(("population", "days")): 0.99})
+    graph = ToolGraph.build([town, weather], similarity=scorer)
+    # edges are sorted by parameter: city before days; type compatibility is still the first factor
+    assert [(e.output_path, e.parameter, e.score) for e in graph.edges] == [
+        ("town", "city", 0.9),
+        ("population", "days", 0.99),
+    ]
+    assert len(scorer.asked) == len(set(scorer.asked))  # each distinct pair once
+    # a string never feeds an integer, whatever the scorer says
+    assert ("town", "days") not in scorer.asked
+    # values out of 0..1 are clamped; NaN is an error that names the pair
+    loud = ToolGraph.build([town, weather], similarity=lambda a, b: 7.0)
+    assert {e.score for e in loud.edges} == {1.0}
+    with pytest.raises(ConfigError, match=r"gave NaN for 'population' and 'days'; it must return 0\.\.1"):
+        ToolGraph.build([town, weather], similarity=lambda a, b: float("nan"))
+
+
+def test_a_batch_scorer_is_prepared_with_every_name_once() -> None:
+    prepared: list[list[str]] = []
+
+    class Batch(Synonyms):
+        def prepare(self, names: Any) -> None:
+            prepared.append(list(names))
+
+    ToolGraph.build(TOOLS, similarity=Batch({}))
+    (names,) = prepared
+    assert names == sorted(set(names))
+    assert {"latitude", "flight_id", "origin", "topic"} <= set(names)
+
+
+# --- hub damping --------------------------------------------------------------------------------
+
+
+def test_parameters_that_many_tools_feed_are_damped() -> None:
+    # a dozen bookings all return a currency: each "feeds" portfolio_value, none of them means it
+    bookings = [
+        tool(f"book_{k}", {"guest": STR}, obj(currency=STR, **{f"{k}_id": STR})) for k in "abcdefghijkl"
+    ]
+    value = tool("portfolio_value", {"currency": STR})
+    cancel = tool("cancel_a", {"a_id": STR})
+    tools = [*bookings, value, cancel]
+    raw = ToolGraph.build(tools, hub_limit=None)
+    assert len(raw.edges_to("portfolio_value")) == 12
+    damped = ToolGraph.build(tools)  # auto: max(5, 2% of 14 tools) = 5; 1.0 × 5/12 = 0.42 < 0.6
+    assert damped.hub_limit == 5
+    assert damped.edges_to("portfolio_value") == ()
+    assert damped.edges_to("cancel_a") == raw.edges_to("cancel_a")  # one feeder: untouched
+    gentle = ToolGraph.build(tools, hub_limit=10)
+    assert {e.score for e in gentle.edges_to("portfolio_value")} == {round(10 / 12, 4)}
+    assert ToolGraph.build(tools, hub_limit=12).edges == raw.edges
+    for bad in (0, -1, True, "all"):
+        with pytest.raises(ConfigError, match="hub_limit="):
+            ToolGraph.build(tools, hub_limit=bad)  # type: ignore[arg-type]

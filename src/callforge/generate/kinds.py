@@ -1,8 +1,8 @@
 """Scenario kinds: small strategy objects, each choosing its tools and fixing a Plan of calls and values.
 
 A kind answers two questions. `sampler(tools, graph)`: which tools a scenario of this kind draws
-(one tool, a domain, a chain of the tool graph) and how many distractors ride along. `plan(sample,
-ctx)`: which calls, with which values, in which order, and what the user must leave out. Every
+(one tool, a domain, a chain, fan or DAG of the tool graph) and how many distractors ride along.
+`plan(sample, ctx)`: which calls, with which values, in which order, and what the user must leave out. Every
 plan is proven on the engine while it is built (see `Planner`), so a kind never hands the roles a
 call that cannot succeed. The default mix and how to change it are in docs/generate.md.
 """
@@ -20,13 +20,18 @@ from callforge.generate.plan import Plan, PlannedCall, Turn, resolve
 from callforge.generate.planner import GenerationFailure, Planner, Slot
 from callforge.generate.sample import (
     ChainSampler,
+    DagSampler,
     DomainSampler,
+    FanInSampler,
+    FanOutSampler,
+    MixedSampler,
     RandomSampler,
     Sampler,
     SamplingError,
     ToolSample,
 )
-from callforge.tools.graph import ToolGraph
+from callforge.tools.graph import Edge, ToolGraph
+from callforge.tools.graph_shapes import DAG_SIZES
 from callforge.verify.execute import error_payload
 
 
@@ -87,11 +92,22 @@ def standalone(tools: Sequence[ToolSpec], graph: ToolGraph) -> list[ToolSpec]:
     `book_flight(flight_id)` is fed by `search_flights`; asked alone, its id would be invented and
     the tool would reject it. Such tools appear in chains (nested, multi_turn) instead.
     """
-    out = []
+    wanted = needs(tools, graph)
+    return [tool for tool in tools if tool.name not in wanted]
+
+
+def needs(tools: Sequence[ToolSpec], graph: ToolGraph) -> dict[str, frozenset[str]]:
+    """Per tool, its required identifiers that another tool returns: values a sample must feed it.
+
+    Only identifiers count: a planner can invent a city, not a booking id the tool will accept.
+    Tools without such parameters are left out, so they are exactly the `standalone` ones.
+    """
+    out: dict[str, frozenset[str]] = {}
     for tool in tools:
         fed = {e.parameter for e in graph.edges_to(tool.name)}
-        if not any(p in fed and _identifier(p) for p in tool.required):
-            out.append(tool)
+        found = frozenset(p for p in tool.required if p in fed and _identifier(p))
+        if found:
+            out[tool.name] = found
     return out
 
 
@@ -183,81 +199,123 @@ class ParallelMultiple(_Base):
         return self.made(sample, ctx, Turn(steps=(tuple(step),)))
 
 
-class StandaloneStart:
-    """A chain sampler whose chains start at a standalone tool: the first call has nothing to feed it.
+NESTED_SHAPES: dict[str, float] = {"chain": 0.4, "fan_out": 0.2, "fan_in": 0.2, "dag": 0.2}
+"""How often `nested` draws each shape of dependent calls; a shape the graph lacks is left out."""
 
-    Draws again (up to 50 times, from the same rng, so a seed still fixes the result) when the
-    chain starts at a tool that needs an id from elsewhere, such as `cancel_event(event_id)`.
+
+def graph_sampler(
+    tools: Sequence[ToolSpec],
+    graph: ToolGraph,
+    shapes: dict[str, float],
+    *,
+    length: tuple[int, int] = (2, 3),
+    distractors: tuple[int, int] = (1, 2),
+) -> Sampler:
+    """Dependent calls of the given shapes, mixed by weight, each starting at tools callable on their own.
+
+    Every tool's required ids that another tool returns (`needs`) are fed inside the sample, so
+    its roots (the first tool of a chain, the hub of a fan-out, the producers of a fan-in, the
+    sources of a DAG) are standalone, and no later call gets an invented id: a chain starting at
+    `cancel_event(event_id)`, or reaching `plan_outing(forecast_id, venue_id)` from the venue
+    search alone, is never drawn. A shape the graph cannot make is left out; a SamplingError says
+    why each one failed when none can be made.
     """
-
-    def __init__(self, inner: Sampler, starts: Sequence[ToolSpec]) -> None:
-        """Wrap `inner`; `starts` are the tools a chain may begin with."""
-        self.inner = inner
-        self.starts = frozenset(t.name for t in starts)
-        self.strategy = getattr(inner, "strategy", "chain")
-
-    def sample(self, rng: random.Random) -> ToolSample:
-        """A chain of `inner` that starts at a standalone tool."""
-        for _ in range(50):
-            found = self.inner.sample(rng)
-            if found.tools[0].name in self.starts:
-                return found
-        raise SamplingError("no chain of the tool graph starts at a tool callable on its own")
-
-
-def _chains(tools: Sequence[ToolSpec], graph: ToolGraph, length: tuple[int, int], distractors: tuple[int, int]) -> Sampler:
-    starts = standalone(tools, graph)
-    if not any(graph.neighbors(t.name) for t in starts):
-        raise SamplingError("no edge of the tool graph leaves a tool callable on its own, so no chain can start")
-    return StandaloneStart(ChainSampler(graph, length, distractors=distractors), starts)
+    wanted = needs(tools, graph)
+    makers: dict[str, Callable[[], Sampler]] = {
+        "chain": lambda: ChainSampler(graph, length, distractors=distractors, needs=wanted),
+        "fan_out": lambda: FanOutSampler(graph, 2, distractors=distractors, needs=wanted),
+        "fan_in": lambda: FanInSampler(graph, 2, distractors=distractors, needs=wanted),
+        "dag": lambda: DagSampler(graph, DAG_SIZES, distractors=distractors, needs=wanted),
+    }
+    unknown = sorted(set(shapes) - set(makers))
+    if unknown:
+        raise ConfigError(f"unknown shape(s) {', '.join(unknown)}; the shapes are {', '.join(makers)}")
+    choices: list[tuple[Sampler, float]] = []
+    reasons: list[str] = []
+    for name, weight in shapes.items():
+        if weight <= 0:
+            continue
+        try:
+            choices.append((makers[name](), weight))
+        except SamplingError as exc:
+            reasons.append(f"{name}: {exc}")
+    if not choices:
+        raise SamplingError("no dependent calls in the tool graph: " + "; ".join(reasons))
+    return choices[0][0] if len(choices) == 1 else MixedSampler(choices)
 
 
 class Nested(_Base):
-    """A chain of the tool graph: each call takes an argument from the previous call's real output."""
+    """Dependent calls along the tool graph: each fed argument is read from an earlier call's real output.
+
+    The tools are a chain, a fan-out, a fan-in or a small DAG (weights in `shapes`, by default
+    NESTED_SHAPES), so the data teaches one result feeding the next, one result feeding several
+    calls, and several results filling one call. Calls that wait on nothing but done calls go out
+    in one step (a fan-out's consumers together, after the hub).
+    """
 
     name = "nested"
 
-    def __init__(self, length: tuple[int, int] = (2, 3)) -> None:
+    def __init__(self, length: tuple[int, int] = (2, 3), shapes: dict[str, float] | None = None) -> None:
         self.length = length
+        self.shapes = dict(NESTED_SHAPES if shapes is None else shapes)
 
     def sampler(self, tools: Sequence[ToolSpec], graph: ToolGraph) -> Sampler:
         """Draw the tools this kind needs (the class docstring says which)."""
-        return _chains(tools, graph, self.length, (1, 2))
+        return graph_sampler(tools, graph, self.shapes, length=self.length, distractors=(1, 2))
 
     async def plan(self, sample: ToolSample, ctx: PlanContext) -> Plan:
         """Fix this kind's calls and values, proven on the engine."""
         calls = await chain_calls(sample, ctx, self)
-        return self.made(sample, ctx, Turn(steps=tuple((c,) for c in calls)))
+        return self.made(sample, ctx, Turn(steps=_layers(sample, calls)))
+
+
+def _feeds(sample: ToolSample) -> dict[str, dict[str, Edge]]:
+    """Per tool, the edge that feeds each of its parameters; the first in `sample.chain` wins a tie."""
+    feeds: dict[str, dict[str, Edge]] = {}
+    for edge in sample.chain:
+        feeds.setdefault(edge.target, {}).setdefault(edge.parameter, edge)
+    return feeds
+
+
+def _layers(sample: ToolSample, calls: Sequence[PlannedCall]) -> tuple[tuple[PlannedCall, ...], ...]:
+    """Calls grouped into steps: a call goes one step after the last call that feeds it."""
+    feeds = _feeds(sample)
+    depth: dict[str, int] = {}
+    for tool in sample.tools:  # in call order, so every producer has its depth already
+        depth[tool.name] = 1 + max((depth[e.source] for e in feeds.get(tool.name, {}).values()), default=-1)
+    steps: dict[int, list[PlannedCall]] = {}
+    for call in calls:
+        steps.setdefault(depth[call.name], []).append(call)
+    return tuple(tuple(steps[d]) for d in sorted(steps))
 
 
 async def chain_calls(sample: ToolSample, ctx: PlanContext, kind: _Base) -> list[PlannedCall]:
-    """Calls along the sample's chain: values for the free parameters, fed ones read from real outputs.
+    """Calls along the sample's edges: values for the free parameters, fed ones read from real outputs.
 
-    Every edge from a tool to the next one feeds its parameter (`find_airports` may feed both an
-    airport code and a city to `search_flights`); the planner is asked only for the rest.
+    Every edge into a tool feeds its parameter from the output of the call that produced it (the
+    previous call of a chain, the hub of a fan-out, each producer of a fan-in or DAG), so
+    `find_airports` may feed both an airport code and a city to `search_flights`; the planner is
+    asked only for the rest. The sample lists tools in call order, so each output is there when
+    it is needed. Where two edges feed one parameter (producers of a fan-in that both carry it),
+    the first edge of `sample.chain` is used.
     """
-    feeds: dict[str, list[Any]] = {}
-    for edge in sample.chain:
-        feeds.setdefault(edge.target, []).append(edge)
-    slots = [
-        Slot(t, frozenset(e.parameter for e in feeds.get(t.name, ())) if i else frozenset())
-        for i, t in enumerate(sample.tools)
-    ]
+    feeds = _feeds(sample)
+    slots = [Slot(t, frozenset(feeds.get(t.name, {}))) for t in sample.tools]
     filled = await kind.values(ctx, slots)
     calls: list[PlannedCall] = []
-    previous: Any = None
-    for i, (tool, arguments) in enumerate(zip(sample.tools, filled, strict=True)):
+    outputs: dict[str, Any] = {}
+    for tool, arguments in zip(sample.tools, filled, strict=True):
         refs: dict[str, str] = {}
-        for edge in feeds.get(tool.name, ()) if i else ():
+        for parameter, edge in feeds.get(tool.name, {}).items():
             try:
-                arguments = {**arguments, edge.parameter: resolve(previous, edge.output_path)}
+                arguments = {**arguments, parameter: resolve(outputs[edge.source], edge.output_path)}
             except LookupError as exc:
                 raise GenerationFailure(
                     "gen.plan_chain", f"{edge.source} gave no {edge.output_path} to feed {tool.name}: {exc}"
                 ) from None
-            refs[edge.parameter] = edge.output_path
+            refs[parameter] = edge.output_path
         observation = await ctx.planner.prove(ToolCall(name=tool.name, arguments=arguments), tool)
-        previous = observation.output
+        outputs[tool.name] = observation.output
         calls.append(PlannedCall(name=tool.name, arguments=arguments, refs=refs))
     return calls
 
@@ -306,7 +364,11 @@ class Clarify(_Base):
 
 
 class MultiTurn(_Base):
-    """2–3 user turns, one call each; later turns build on earlier results when the tools chain."""
+    """2–3 user turns, one call each; later turns build on earlier results when the tools chain.
+
+    A chain of the tool graph spread over the turns is preferred (each turn's request uses what
+    the last one found); tools with no chain starting at a standalone tool fall back to a domain.
+    """
 
     name = "multi_turn"
 
@@ -316,7 +378,7 @@ class MultiTurn(_Base):
     def sampler(self, tools: Sequence[ToolSpec], graph: ToolGraph) -> Sampler:
         """Draw the tools this kind needs (the class docstring says which)."""
         try:
-            return _chains(tools, graph, self.turns, (0, 1))
+            return graph_sampler(tools, graph, {"chain": 1.0}, length=self.turns, distractors=(0, 1))
         except SamplingError:
             return DomainSampler(tools, self.turns, distractors=(0, 1))
 

@@ -10,25 +10,23 @@ from __future__ import annotations
 
 import itertools
 import random
-import re
-from collections.abc import Callable, Iterable, Sequence
-from pathlib import PurePath
+from collections.abc import Iterable, Sequence
 from typing import Protocol, Self, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from callforge.core import CallforgeError, ConfigError, SpecError, ToolSpec
-from callforge.tools.graph import DEFAULT_THRESHOLD, Edge, ToolGraph, main_noun, name_keys, name_similarity
+from callforge.tools.graph import DEFAULT_THRESHOLD, Edge, ToolGraph, name_keys, name_similarity
+
+# Re-exported: both moved to callforge.tools.graph, which needs them and must not import generate.
+from callforge.tools.graph import DomainKey as DomainKey
+from callforge.tools.graph import domain_of as domain_of
+from callforge.tools.graph_shapes import DAG_SIZES, Needs, grow_dag
 
 Span = int | tuple[int, int]
 """A count or an inclusive range `(low, high)` drawn uniformly per sample."""
 
-DomainKey = Callable[[ToolSpec], str]
-
-SAMPLER_NAMES = ("random", "domain", "chain", "fan_out", "fan_in")
-
-_FILE_SUFFIXES = (".py", ".json", ".jsonl", ".yaml", ".yml")
-_NAMESPACE = re.compile(r"\.|__|/|:")
+SAMPLER_NAMES = ("random", "domain", "chain", "fan_out", "fan_in", "dag")
 
 
 class SamplingError(CallforgeError):
@@ -40,9 +38,12 @@ class ToolSample(BaseModel):
 
     `tools` are the ones the scenario means to call, in call order for dependent samples;
     `distractors` are offered alongside but not meant to be called, so a model learns to choose;
-    `chain` lists the edges joining consecutive `tools` (empty unless the sampler followed the
-    tool graph), so the planner knows which result feeds which argument; `strategy` names the
-    sampler that produced it ("random" when the domain sampler had to fall back).
+    `chain` lists the data edges the calls pass values along (empty unless the sampler followed
+    the tool graph): between consecutive tools for a chain, from the hub or into it for a fan,
+    along the DAG for a DAG. Every edge goes from an earlier tool to a later one, so the planner
+    can run the calls in order and read each fed argument from an output it already has.
+    `strategy` names the sampler that produced it ("random" when the domain sampler had to fall
+    back).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -60,10 +61,14 @@ class ToolSample(BaseModel):
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:
             raise ValueError(f"tool names repeat within one sample: {', '.join(repeated)}")
-        used = {t.name for t in self.tools}
+        position = {t.name: i for i, t in enumerate(self.tools)}
         for edge in self.chain:
-            if edge.source not in used or edge.target not in used:
+            if edge.source not in position or edge.target not in position:
                 raise ValueError(f"chain edge {edge.source}→{edge.target} leaves the sampled tools")
+            if position[edge.source] > position[edge.target]:
+                raise ValueError(
+                    f"chain edge {edge.source}→{edge.target} runs backwards: list tools in call order"
+                )
         return self
 
     @property
@@ -79,30 +84,6 @@ class Sampler(Protocol):
     def sample(self, rng: random.Random) -> ToolSample:
         """Draw one sample using only `rng`, so a seed reproduces it."""
         ...
-
-
-def domain_of(tool: ToolSpec) -> str:
-    """The tool's domain, used to keep a domain sample (and its distractors) on one topic.
-
-    Rules, first match wins: (0) the tool's own `domain` (synthesized pools, OpenAPI tags, MCP
-    servers set it); (1) a `source` naming a file (a path, or a name ending in .py,
-    .json, .jsonl, .yaml, .yml, optionally followed by `:line`) gives the file's stem, so the
-    tools of `travel.py` form the domain `travel`; (2) a name with a namespace (`weather.forecast`,
-    MCP-style `github__create_issue`, `a/b`, `a:b`) gives the part before it; (3) otherwise the
-    name's main noun (`callforge.tools.graph.main_noun`): its first word once a leading verb and
-    modifiers are skipped, singularised (`search_flights`, `book_flight` and
-    `get_current_flight_status` → `flight`; `get_book_details` → `book`; `spotify_play` → `spotify`;
-    `geocode` → `geocode`). Pass another function as `domain_key` where a catalogue has real categories.
-    """
-    if tool.domain:
-        return tool.domain.lower()
-    source = tool.source.rsplit(":", 1)[0] if re.search(r":\d+$", tool.source) else tool.source
-    if "/" in source or "\\" in source or source.lower().endswith(_FILE_SUFFIXES):
-        return PurePath(source.replace("\\", "/")).stem.lower()
-    parts = _NAMESPACE.split(tool.name, maxsplit=1)
-    if len(parts) == 2 and parts[0] and parts[1]:
-        return parts[0].lower()
-    return main_noun(tool.name)
 
 
 def _span(value: Span, what: str, minimum: int) -> tuple[int, int]:
@@ -242,7 +223,11 @@ class DomainSampler:
 
 
 class ChainSampler:
-    """A path of 2..n tools in the ToolGraph, so each call can use the previous call's output."""
+    """A path of 2..n tools in the ToolGraph, so each call can use the previous call's output.
+
+    With `needs` (see `callforge.tools.graph_shapes.Needs`), a path starts at a tool without
+    needs and each next tool's needs are fed by the one before it.
+    """
 
     strategy = "chain"
 
@@ -253,18 +238,22 @@ class ChainSampler:
         *,
         distractors: Span = (1, 3),
         domain_key: DomainKey = domain_of,
+        needs: Needs | None = None,
     ) -> None:
         self.graph = graph
         self.length = _span(length, "length", 2)
-        self._starts = tuple(n for n in graph.names if graph.neighbors(n))
+        self.needs = _needs(needs)
+        self._starts = tuple(n for n in graph.names if graph.neighbors(n) and n not in self.needs)
         if not self._starts:
-            raise SamplingError(_no_edges(graph, "chains"))
+            raise SamplingError(_no_edges(graph, "chains") if not graph.edges else _unmet("chain"))
         # Which sizes have a path is settled here, once, so that sample() never spends draws on a
         # search that fails: a draw then depends on the seed alone, not on earlier samples.
         probe = random.Random(0)  # backtracking finds a path whenever one exists, whatever the order
         self._sizes = tuple(n for n in range(self.length[0], self.length[1] + 1) if self._path(n, probe))
         if not self._sizes:
-            longest = next(n for n in range(self.length[0] - 1, 1, -1) if self._path(n, probe))
+            longest = next((n for n in range(self.length[0] - 1, 1, -1) if self._path(n, probe)), 0)
+            if not longest:
+                raise SamplingError(_unmet("chain"))
             raise SamplingError(
                 f"no chain of {self.length[0]} tools in the tool graph (the longest has {longest});"
                 f" lower length to ({longest}, ...) or add tools whose results feed the chain's last tool"
@@ -299,16 +288,24 @@ class ChainSampler:
     def _extend(self, path: tuple[str, ...], size: int, rng: random.Random) -> tuple[str, ...]:
         if len(path) == size:
             return path
-        nexts = [n for n in self.graph.neighbors(path[-1]) if n not in path]
+        nexts = [n for n in self.graph.neighbors(path[-1]) if n not in path and self._fed(path[-1], n)]
         for nxt in rng.sample(nexts, len(nexts)):
             found = self._extend((*path, nxt), size, rng)
             if found:
                 return found
         return ()
 
+    def _fed(self, source: str, target: str) -> bool:
+        return _feeds(self.graph, self.needs, source, target)
+
 
 class _FanSampler:
-    """One tool joined to `width` others through the graph: fan-out (feeds) or fan-in (fed by)."""
+    """One tool joined to `width` others through the graph: fan-out (feeds) or fan-in (fed by).
+
+    With `needs` (see `callforge.tools.graph_shapes.Needs`), a fan-out's hub has none and feeds
+    every need of its consumers; a fan-in's producers have none and together feed every need of
+    their consumer.
+    """
 
     strategy = ""
 
@@ -319,25 +316,37 @@ class _FanSampler:
         *,
         distractors: Span = (1, 3),
         domain_key: DomainKey = domain_of,
+        needs: Needs | None = None,
     ) -> None:
         self.graph = graph
         self.width = _span(width, "width", 2)[0]
-        self._hubs = tuple(n for n in graph.names if len(self._others(n)) >= self.width)
+        self.needs = _needs(needs)
+        self._hubs = self._find_hubs(self.needs)
         if not self._hubs:
-            raise SamplingError(self._none_message())
+            unmet = self.needs and self._find_hubs({})
+            raise SamplingError(_unmet(self.strategy.replace("_", "-")) if unmet else self._none_message())
         self._distractors = _Distractors(graph.tools, distractors, domain_key)
 
     def sample(self, rng: random.Random) -> ToolSample:
         """Draw a hub, then `width` of the tools it is joined to."""
         hub = rng.choice(self._hubs)
-        others = rng.sample(self._others(hub), self.width)
+        others = self._pick(hub, rng)
         tools, chain = self._arrange(hub, others)
         specs = tuple(self.graph.tool(n) for n in tools)
         return ToolSample(
             tools=specs, distractors=self._distractors.pick(specs, rng), chain=chain, strategy=self.strategy
         )
 
-    def _others(self, name: str) -> tuple[str, ...]:
+    def _find_hubs(self, needs: dict[str, frozenset[str]]) -> tuple[str, ...]:
+        return tuple(n for n in self.graph.names if self._fits(n, needs))
+
+    def _fits(self, hub: str, needs: dict[str, frozenset[str]]) -> bool:
+        return len(self._others(hub, needs)) >= self.width
+
+    def _pick(self, hub: str, rng: random.Random) -> Sequence[str]:
+        return rng.sample(self._others(hub, self.needs), self.width)
+
+    def _others(self, name: str, needs: dict[str, frozenset[str]]) -> tuple[str, ...]:
         raise NotImplementedError
 
     def _arrange(self, hub: str, others: Sequence[str]) -> tuple[tuple[str, ...], tuple[Edge, ...]]:
@@ -352,8 +361,10 @@ class FanOutSampler(_FanSampler):
 
     strategy = "fan_out"
 
-    def _others(self, name: str) -> tuple[str, ...]:
-        return self.graph.neighbors(name)
+    def _others(self, name: str, needs: dict[str, frozenset[str]]) -> tuple[str, ...]:
+        if name in needs:
+            return ()
+        return tuple(n for n in self.graph.neighbors(name) if _feeds(self.graph, needs, name, n))
 
     def _arrange(self, hub: str, others: Sequence[str]) -> tuple[tuple[str, ...], tuple[Edge, ...]]:
         edges = tuple(e for other in others for e in self.graph.edges_between(hub, other))
@@ -370,8 +381,25 @@ class FanInSampler(_FanSampler):
 
     strategy = "fan_in"
 
-    def _others(self, name: str) -> tuple[str, ...]:
-        return self.graph.predecessors(name)
+    def _others(self, name: str, needs: dict[str, frozenset[str]]) -> tuple[str, ...]:
+        return tuple(n for n in self.graph.predecessors(name) if n not in needs)
+
+    def _fits(self, hub: str, needs: dict[str, frozenset[str]]) -> bool:
+        return bool(self._covers(hub, needs)) if hub in needs else super()._fits(hub, needs)
+
+    def _pick(self, hub: str, rng: random.Random) -> Sequence[str]:
+        if hub not in self.needs:
+            return super()._pick(hub, rng)
+        return rng.choice(self._covers(hub, self.needs))
+
+    def _covers(self, hub: str, needs: dict[str, frozenset[str]]) -> list[tuple[str, ...]]:
+        """Sets of `width` producers that together feed every need of `hub`, in a fixed order."""
+        fed = {n: {e.parameter for e in self.graph.edges_between(n, hub)} for n in self._others(hub, needs)}
+        return [
+            group
+            for group in itertools.combinations(sorted(fed), self.width)
+            if needs[hub] <= set().union(*(fed[n] for n in group))
+        ]
 
     def _arrange(self, hub: str, others: Sequence[str]) -> tuple[tuple[str, ...], tuple[Edge, ...]]:
         edges = tuple(e for other in others for e in self.graph.edges_between(other, hub))
@@ -381,6 +409,115 @@ class FanInSampler(_FanSampler):
         if not self.graph.edges:
             return _no_edges(self.graph, "fan-ins")
         return f"no tool takes results from {self.width} other tools in the tool graph; use the chain sampler"
+
+
+class DagSampler:
+    """3–5 tools whose data edges fork or join: fan-out and fan-in mixed in one request.
+
+    Geocode a city, search hotels and the weather there, then plan the day from both: a DAG of
+    the tool graph with at least one tool feeding two others or fed by two others (a plain path
+    is the chain sampler's). Each fed parameter has exactly one edge, and `tools` are in call
+    order. Grown by `callforge.tools.graph_shapes.grow_dag`; which sizes exist is settled when
+    the sampler is built, like ChainSampler's lengths, so a draw depends on its seed alone.
+    """
+
+    strategy = "dag"
+
+    def __init__(
+        self,
+        graph: ToolGraph,
+        size: Span = DAG_SIZES,
+        *,
+        distractors: Span = (1, 3),
+        domain_key: DomainKey = domain_of,
+        needs: Needs | None = None,
+    ) -> None:
+        self.graph = graph
+        self.size = _span(size, "size", 3)
+        self.needs = _needs(needs)
+        probe = random.Random(0)  # the search backtracks, so it finds a DAG whenever one exists
+        low, high = self.size
+        self._sizes = tuple(n for n in range(low, high + 1) if grow_dag(graph, n, probe, needs=self.needs))
+        if not self._sizes:
+            raise SamplingError(self._none_message())
+        self._distractors = _Distractors(graph.tools, distractors, domain_key)
+
+    def sample(self, rng: random.Random) -> ToolSample:
+        """Draw a size, then a DAG of that many tools (the nearest size there is if none is that big)."""
+        wanted = rng.randint(*self.size)
+        size = max((n for n in self._sizes if n <= wanted), default=self._sizes[0])
+        dag = grow_dag(self.graph, size, rng, needs=self.needs)
+        if dag is None:  # cannot happen: the size was found when the sampler was built
+            raise SamplingError(f"no DAG of {size} tools in the tool graph")
+        tools = tuple(self.graph.tool(n) for n in dag.tools)
+        return ToolSample(
+            tools=tools,
+            distractors=self._distractors.pick(tools, rng),
+            chain=dag.edges,
+            strategy=self.strategy,
+        )
+
+    def _none_message(self) -> str:
+        if not self.graph.edges:
+            return _no_edges(self.graph, "DAGs")
+        low, high = self.size
+        probe = random.Random(0)
+        if self.needs and any(grow_dag(self.graph, n, probe) for n in range(3, high + 1)):
+            return _unmet("DAG")
+        largest = next(
+            (n for n in range(low - 1, 2, -1) if grow_dag(self.graph, n, probe, needs=self.needs)), 0
+        )
+        if largest:
+            return (
+                f"no DAG of {low} tools in the tool graph (the largest has {largest});"
+                f" lower size to ({largest}, ...) or add tools that join its branches"
+            )
+        return (
+            "no DAG with a fork or a join in the tool graph: no tool's result feeds two others, and none"
+            " takes results from two others into different parameters; use the chain sampler"
+        )
+
+
+class MixedSampler:
+    """Each draw from one of several samplers, chosen by weight: one scenario kind, many shapes.
+
+    `nested` mixes chains, fans and DAGs this way; the sample's `strategy` names the sampler that
+    drew it, so a run's records say which shape each one has.
+    """
+
+    strategy = "mixed"
+
+    def __init__(self, choices: Sequence[tuple[Sampler, float]]) -> None:
+        """Draw from each sampler with probability proportional to its weight."""
+        if not choices or any(w < 0 for _, w in choices) or sum(w for _, w in choices) <= 0:
+            raise ConfigError(
+                "a mixed sampler needs at least one sampler and non-negative weights, not all zero"
+            )
+        self.samplers = tuple(s for s, _ in choices)
+        self.weights = tuple(float(w) for _, w in choices)
+
+    def sample(self, rng: random.Random) -> ToolSample:
+        """Choose a sampler by weight, then draw from it with the same rng."""
+        (chosen,) = rng.choices(self.samplers, weights=self.weights)
+        return chosen.sample(rng)
+
+
+def _needs(needs: Needs | None) -> dict[str, frozenset[str]]:
+    """`needs` without the tools that have none, so `name in needs` says whether a tool has any."""
+    return {name: frozenset(params) for name, params in sorted((needs or {}).items()) if params}
+
+
+def _feeds(graph: ToolGraph, needs: dict[str, frozenset[str]], source: str, target: str) -> bool:
+    """Whether `source` alone feeds every need of `target`."""
+    wanted = needs.get(target)
+    return not wanted or wanted <= {e.parameter for e in graph.edges_between(source, target)}
+
+
+def _unmet(what: str) -> str:
+    return (
+        f"no {what} of the tool graph has every input it needs: each one would start at a tool, or reach"
+        " one, that needs an id which none of its other tools returns"
+    )
 
 
 def _no_edges(graph: ToolGraph, what: str) -> str:
@@ -405,6 +542,7 @@ def make_sampler(
     k: Span = (1, 3),
     length: Span = (2, 3),
     width: int = 2,
+    size: Span = DAG_SIZES,
     distractors: Span = (1, 3),
     threshold: float = DEFAULT_THRESHOLD,
     graph: ToolGraph | None = None,
@@ -412,8 +550,9 @@ def make_sampler(
 ) -> Sampler:
     """Build a sampler by name, the way a config file or CLI flag names one.
 
-    `k` applies to `random` and `domain`, `length` to `chain`, `width` to `fan_out`/`fan_in`.
-    Graph samplers build a ToolGraph from `tools` with `threshold` unless `graph` is given.
+    `k` applies to `random` and `domain`, `length` to `chain`, `width` to `fan_out`/`fan_in`,
+    `size` to `dag`. Graph samplers build a ToolGraph from `tools` with `threshold` unless `graph`
+    is given.
     """
     if name == "random":
         return RandomSampler(tools, k, distractors=distractors, domain_key=domain_key)
@@ -424,5 +563,7 @@ def make_sampler(
     built = graph if graph is not None else ToolGraph.build(tools, threshold=threshold)
     if name == "chain":
         return ChainSampler(built, length, distractors=distractors, domain_key=domain_key)
+    if name == "dag":
+        return DagSampler(built, size, distractors=distractors, domain_key=domain_key)
     fan = FanOutSampler if name == "fan_out" else FanInSampler
     return fan(built, width, distractors=distractors, domain_key=domain_key)

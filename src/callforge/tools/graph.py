@@ -1,11 +1,14 @@
 """The tool graph: which tool's output can feed which tool's input, scored without any model.
 
-An edge A→B means "a field of A's `returns` can be passed as a parameter of B", so a dialog can
-call A and then B with A's result: the dependent (nested) calls that chain and fan-out samplers
-need. The score of an edge is `type compatibility × name similarity`, both rule-based, so the
-graph is pure, fast and the same on every machine. (DiGiT scores names with sentence
-embeddings; names and abbreviations cover the common cases without a model, and the type rules
-are the same.) See docs/generate.md, section "Tool graph".
+A data edge A→B means "a field of A's `returns` can be passed as a parameter of B", so a dialog
+can call A and then B with A's result: the dependent (nested) calls that chain, fan and DAG
+samplers need. The score of an edge is `type compatibility × name similarity`, both rule-based by
+default, so the graph is pure, fast and the same on every machine. (DiGiT scores names with
+sentence embeddings; names and abbreviations cover the common cases without a model, and an
+embedding scorer can be plugged in, see `graph_embed`.) Tools of one domain are also related:
+the graph keeps them as groups (`domains`, `domain_edges()`), apart from the data edges, so
+samplers that follow data never mistake a shared topic for a dataflow.
+See docs/generate.md, section "Tool graph".
 """
 
 from __future__ import annotations
@@ -14,9 +17,11 @@ import functools
 import itertools
 import math
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import PurePath
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
@@ -26,6 +31,11 @@ DEFAULT_THRESHOLD = 0.6
 """Edges scoring below this are dropped. 0.6 keeps a partial name match (0.8) of same-typed fields,
 an exact name across integer→number (0.8) and both at once (0.64); it drops a word overlap of one
 word in two (0.5), any match to an unknown type (≤ 0.3) and disjoint objects (≤ 0.5)."""
+
+HUB_MIN_FEEDERS = 5
+HUB_SHARE = 0.02
+"""With `hub_limit="auto"`, a parameter is a hub when more than max(HUB_MIN_FEEDERS, HUB_SHARE × tools)
+tools can feed it (5 for up to 250 tools, 38 for 1,853)."""
 
 # Type compatibility of an output (source) with a parameter (target).
 TYPE_SAME = 1.0
@@ -87,6 +97,11 @@ _DIALECT_TYPES = {
 _KINDS = ("string", "integer", "number", "boolean", "object", "array")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _NON_ALNUM = re.compile(r"[^0-9A-Za-z]+")
+_FILE_SUFFIXES = (".py", ".json", ".jsonl", ".yaml", ".yml")
+_NAMESPACE = re.compile(r"\.|__|/|:")
+
+DomainKey = Callable[[ToolSpec], str]
+"""A function giving a tool's domain; `domain_of` by default."""
 
 
 class Edge(BaseModel):
@@ -104,6 +119,37 @@ class Edge(BaseModel):
     output_path: str
     parameter: str
     score: float
+
+
+class DomainEdge(BaseModel):
+    """Two tools of one domain (see `domain_of`): related by topic, not by data.
+
+    Undirected, so `a` < `b`; kept apart from `Edge` because nothing flows along it: samplers of
+    dependent calls follow data edges only, while distractor and topic choices use domains.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    a: str
+    b: str
+    domain: str
+
+
+class NameScorer(Protocol):
+    """How likely two field names mean the same thing, from 0 to 1 (`name_similarity` by default)."""
+
+    def __call__(self, a: str, b: str) -> float:
+        """Score names `a` (an output) and `b` (a parameter)."""
+        ...
+
+
+@runtime_checkable
+class BatchNameScorer(NameScorer, Protocol):
+    """A scorer that wants every name up front (an embedding model encodes them in one batch)."""
+
+    def prepare(self, names: Sequence[str]) -> None:
+        """Called once by `ToolGraph.build` with every distinct name it will score, sorted."""
+        ...
 
 
 # --- type compatibility -----------------------------------------------------------------------
@@ -286,7 +332,7 @@ def main_noun(name: str) -> str:
 
     `search_flights`, `book_flight` and `get_current_flight_status` → `flight`; `get_book_details`
     → `book`; `geocode` → `geocode`. Used to read generic field names in context and, in
-    `callforge.generate`, to group tools into domains.
+    `domain_of`, to group tools into domains.
     """
     words = _tokens(name)
     if not words:
@@ -295,6 +341,31 @@ def main_noun(name: str) -> str:
     while lead < len(words) - 1 and words[lead] in _MODIFIERS:
         lead += 1
     return words[lead]
+
+
+def domain_of(tool: ToolSpec) -> str:
+    """The tool's domain: what same-domain edges, domain samples and distractors group by.
+
+    Rules, first match wins: (0) the tool's own `domain` (synthesized pools, OpenAPI tags, MCP
+    servers set it); (1) a `source` naming a file (a path, or a name ending in .py,
+    .json, .jsonl, .yaml, .yml, optionally followed by `:line`) gives the file's stem, so the
+    tools of `travel.py` form the domain `travel`; (2) a name with a namespace (`weather.forecast`,
+    MCP-style `github__create_issue`, `a/b`, `a:b`) gives the part before it; (3) otherwise the
+    name's main noun (`main_noun`): its first word once a leading verb and modifiers are skipped,
+    singularised (`search_flights`, `book_flight` and `get_current_flight_status` → `flight`;
+    `get_book_details` → `book`; `spotify_play` → `spotify`; `geocode` → `geocode`). Pass another
+    function as `domain_key` where a catalogue has real categories. It lives here, not in
+    `callforge.generate`, because the graph needs it and `tools` must not import `generate`.
+    """
+    if tool.domain:
+        return tool.domain.lower()
+    source = tool.source.rsplit(":", 1)[0] if re.search(r":\d+$", tool.source) else tool.source
+    if "/" in source or "\\" in source or source.lower().endswith(_FILE_SUFFIXES):
+        return PurePath(source.replace("\\", "/")).stem.lower()
+    parts = _NAMESPACE.split(tool.name, maxsplit=1)
+    if len(parts) == 2 and parts[0] and parts[1]:
+        return parts[0].lower()
+    return main_noun(tool.name)
 
 
 def _index_key(token: str) -> str:
@@ -444,11 +515,11 @@ def _parameters(tool: ToolSpec) -> list[_Field]:
     ]
 
 
-def _score(output: _Field, parameter: _Field) -> float:
+def _score(output: _Field, parameter: _Field, similarity: NameScorer = name_similarity) -> float:
     typ = _compat(output.type, parameter.type)
     if not typ:
         return 0.0
-    name = name_similarity(output.name, parameter.name)
+    name = similarity(output.name, parameter.name)
     if output.qualified or parameter.qualified:
         name = min(name, NAME_NORMALISED)  # a match through context is not an exact one
     return round(typ * name, 4)
@@ -469,11 +540,15 @@ class ToolGraph:
     tools: tuple[ToolSpec, ...]
     edges: tuple[Edge, ...]
     threshold: float = DEFAULT_THRESHOLD
+    hub_limit: int | None = None
+    domain_key: DomainKey = field(default=domain_of, repr=False)
     _by_name: dict[str, ToolSpec] = field(init=False, repr=False, compare=False)
     _out: dict[str, tuple[Edge, ...]] = field(init=False, repr=False, compare=False)
     _in: dict[str, tuple[Edge, ...]] = field(init=False, repr=False, compare=False)
     _succ: dict[str, tuple[str, ...]] = field(init=False, repr=False, compare=False)
     _pred: dict[str, tuple[str, ...]] = field(init=False, repr=False, compare=False)
+    _domain: dict[str, str] = field(init=False, repr=False, compare=False)
+    _members: dict[str, tuple[str, ...]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         by_name: dict[str, ToolSpec] = {}
@@ -504,30 +579,59 @@ class ToolGraph:
         object.__setattr__(self, "_in", {k: tuple(v) for k, v in into.items()})
         object.__setattr__(self, "_succ", {k: tuple(sorted({e.target for e in v})) for k, v in out.items()})
         object.__setattr__(self, "_pred", {k: tuple(sorted({e.source for e in v})) for k, v in into.items()})
+        domain = {name: self.domain_key(by_name[name]) for name in sorted(by_name)}
+        members: dict[str, list[str]] = {}
+        for name, key in domain.items():
+            members.setdefault(key, []).append(name)
+        object.__setattr__(self, "_domain", domain)
+        object.__setattr__(self, "_members", {k: tuple(members[k]) for k in sorted(members)})
 
     @classmethod
-    def build(cls, tools: Sequence[ToolSpec], *, threshold: float = DEFAULT_THRESHOLD) -> ToolGraph:
+    def build(
+        cls,
+        tools: Sequence[ToolSpec],
+        *,
+        threshold: float = DEFAULT_THRESHOLD,
+        similarity: NameScorer | None = None,
+        hub_limit: int | Literal["auto"] | None = "auto",
+        domain_key: DomainKey = domain_of,
+    ) -> ToolGraph:
         """Score every output of every tool against every parameter of every other tool.
 
         For each (source, target, parameter) only the best-scoring output is kept (ties go to the
         shorter, then alphabetically first path), so an edge says which field to pass. Edges with
         score ≥ `threshold` stay; a score of 0 never does. Candidate pairs come from a word index
         (see `_Candidates`), so thousands of tools build in seconds, not hours.
+
+        `similarity` replaces `name_similarity` (an embedding scorer, see `graph_embed`); since a
+        model can match names that share no word, every type-compatible pair is then scored, once
+        per distinct pair of names. `hub_limit` damps generic parameters: when k tools can feed a
+        parameter and k exceeds the limit, their edges into it are scaled by limit / k (then the
+        threshold applies again), so `currency`, which a dozen results carry, stops linking every
+        booking to `portfolio_value`. "auto" is max(HUB_MIN_FEEDERS, HUB_SHARE × tools); None
+        turns it off. `domain_key` groups tools into domains (`domain_of` by default).
         """
         if not 0.0 <= threshold <= 1.0:
             raise ConfigError(f"threshold={threshold} is outside 0..1; the default is {DEFAULT_THRESHOLD}")
+        limit = _hub_limit(hub_limit, len(tools))
         ordered = sorted(tools, key=lambda t: t.name)
         outputs = {tool.name: _outputs(tool) for tool in ordered}
         params = [(tool.name, param) for tool in ordered for param in _parameters(tool)]
-        finder = _Candidates(params, [f for fields in outputs.values() for f in fields], threshold)
+        scorer: NameScorer = name_similarity
+        finder: _Candidates | None = None
+        if similarity is None:
+            finder = _Candidates(params, [f for fields in outputs.values() for f in fields], threshold)
+        else:  # a model may match names that share no word: no index, every pair
+            names = {f.name for fields in outputs.values() for f in fields} | {p.name for _, p in params}
+            scorer = _Cached(similarity, sorted(names))
         edges: list[Edge] = []
         for tool in ordered:
             best: dict[tuple[str, str], tuple[float, str]] = {}
             for output in outputs[tool.name]:
-                for target, param in finder.for_output(output):
+                for target, param in finder.for_output(output) if finder else params:
                     if target == tool.name:
                         continue
-                    score = _score(output, param)
+                    score = _score(output, param, scorer)
                     if score <= 0 or score < threshold:
                         continue
                     slot = (target, param.path)
@@ -538,7 +642,15 @@ class ToolGraph:
                 Edge(source=tool.name, target=target, output_path=path, parameter=param, score=score)
                 for (target, param), (score, path) in best.items()
             )
-        return cls(tools=tuple(tools), edges=tuple(edges), threshold=threshold)
+        if limit is not None:
+            edges = _damp_hubs(edges, limit, threshold)
+        return cls(
+            tools=tuple(tools),
+            edges=tuple(edges),
+            threshold=threshold,
+            hub_limit=limit,
+            domain_key=domain_key,
+        )
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -613,6 +725,32 @@ class ToolGraph:
                 yield longer
                 yield from self._paths(longer, max_len)
 
+    def domain(self, name: str) -> str:
+        """The domain of the tool called `name` (by the graph's `domain_key`)."""
+        self._check(name)
+        return self._domain[name]
+
+    @property
+    def domains(self) -> dict[str, tuple[str, ...]]:
+        """Each domain and its tools, both sorted; a copy, so changing it changes nothing here."""
+        return dict(self._members)
+
+    def same_domain(self, name: str) -> tuple[str, ...]:
+        """The other tools of `name`'s domain, sorted: its same-domain neighbours."""
+        return tuple(n for n in self._members[self.domain(name)] if n != name)
+
+    def domain_edges(self) -> tuple[DomainEdge, ...]:
+        """Every pair of tools that share a domain, sorted by (domain, a, b).
+
+        A domain of k tools gives k(k−1)/2 pairs, so a big pool has many; `domains` answers the
+        same question in k names per domain, and is what samplers and reports use.
+        """
+        return tuple(
+            DomainEdge(a=a, b=b, domain=key)
+            for key, names in self._members.items()
+            for a, b in itertools.combinations(names, 2)
+        )
+
     def _check(self, name: str) -> None:
         if name not in self._by_name:
             raise KeyError(f"no tool named {name!r} in this graph")
@@ -668,6 +806,52 @@ class _Candidates:
         keys = sorted((self.counts.get(_index_key(t), 0), _index_key(t)) for t in _tokens(name))
         needed = max(1, math.ceil(self.fraction * len(keys) - 1e-9))
         return sorted({key for _, key in keys[: len(keys) - needed + 1]})
+
+
+class _Cached:
+    """A pluggable scorer, primed with every name once and asked once per distinct pair, clamped to 0..1."""
+
+    def __init__(self, inner: NameScorer, names: Sequence[str]) -> None:
+        self.inner = inner
+        self.seen: dict[tuple[str, str], float] = {}
+        if isinstance(inner, BatchNameScorer):
+            inner.prepare(names)
+
+    def __call__(self, a: str, b: str) -> float:
+        key = (a, b)
+        if key not in self.seen:
+            value = NAME_EXACT if a == b else float(self.inner(a, b))
+            if math.isnan(value):
+                raise ConfigError(f"the similarity scorer gave NaN for {a!r} and {b!r}; it must return 0..1")
+            self.seen[key] = min(1.0, max(0.0, value))
+        return self.seen[key]
+
+
+def _hub_limit(value: int | Literal["auto"] | None, count: int) -> int | None:
+    if value is None:
+        return None
+    if value == "auto":
+        return max(HUB_MIN_FEEDERS, math.ceil(HUB_SHARE * count))
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(
+            f"hub_limit={value!r}: use a number of tools ≥ 1, 'auto', or None to turn damping off"
+        )
+    return value
+
+
+def _damp_hubs(edges: Sequence[Edge], limit: int, threshold: float) -> list[Edge]:
+    """Scale the edges into each parameter that more than `limit` tools feed by limit / feeders."""
+    feeders = Counter((e.target, e.parameter) for e in edges)
+    kept: list[Edge] = []
+    for edge in edges:
+        count = feeders[(edge.target, edge.parameter)]
+        if count > limit:
+            score = round(edge.score * limit / count, 4)
+            if score <= 0 or score < threshold:
+                continue
+            edge = edge.model_copy(update={"score": score})
+        kept.append(edge)
+    return kept
 
 
 def _better(score: float, path: str, held_score: float, held_path: str) -> bool:
