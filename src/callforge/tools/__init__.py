@@ -1,22 +1,36 @@
-"""Bring tools in: OpenAI `tools` JSON, BFCL/Gorilla JSON and Python functions, all as ToolSpecs.
+"""Bring tools in as ToolSpecs: OpenAI and BFCL JSON, Python functions, OpenAPI specs, MCP servers, pool files.
 
 Every loader checks what it reads and raises `callforge.core.SpecError` naming the file, the tool
 and the JSON path at fault, so a bad spec fails at load time instead of deep inside a run.
-`ToolGraph` says which tool's output can feed which tool's input (see docs/generate.md).
+`read_sources` takes any of them by content; `tools.synth` grows a pool from a domain list;
+`ToolGraph` says which tool's output can feed which tool's input (see docs/tools.md, docs/generate.md).
 """
 
 from callforge.tools.bfcl import BfclLanguage, tool_from_bfcl
 from callforge.tools.graph import Edge, ToolGraph
 from callforge.tools.load import ToolFormat, load_tools
+from callforge.tools.mcp import McpConfig, load_mcp, load_mcp_async, read_mcp_config
 from callforge.tools.openai import tool_from_openai
+from callforge.tools.openapi import load_openapi
+from callforge.tools.pool import POOL_FORMAT, save_pool
 from callforge.tools.python import tool_from_function, tools_from_functions
+from callforge.tools.sources import SourceTools, read_sources
 
 __all__ = [
+    "POOL_FORMAT",
     "BfclLanguage",
     "Edge",
+    "McpConfig",
+    "SourceTools",
     "ToolFormat",
     "ToolGraph",
+    "load_mcp",
+    "load_mcp_async",
+    "load_openapi",
     "load_tools",
+    "read_mcp_config",
+    "read_sources",
+    "save_pool",
     "tool_from_bfcl",
     "tool_from_function",
     "tool_from_openai",
