@@ -205,4 +205,7 @@ def _load(src: str | Path, format: str = "auto", language: str | None = None, *,
 
 def register(app: typer.Typer) -> None:
     """Add the `tools` group to the app."""
+    from callforge.cli.tools_graph import register_graph
+
+    register_graph(tools_app)
     app.add_typer(tools_app, name="tools")

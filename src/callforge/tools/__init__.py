@@ -7,7 +7,9 @@ and the JSON path at fault, so a bad spec fails at load time instead of deep ins
 """
 
 from callforge.tools.bfcl import BfclLanguage, tool_from_bfcl
-from callforge.tools.graph import Edge, ToolGraph
+from callforge.tools.graph import DomainEdge, Edge, ToolGraph, domain_of
+from callforge.tools.graph_embed import EmbeddingSimilarity, sentence_transformer_similarity
+from callforge.tools.graph_report import GraphStats, graph_stats, to_dot
 from callforge.tools.load import ToolFormat, load_tools
 from callforge.tools.mcp import McpConfig, load_mcp, load_mcp_async, read_mcp_config
 from callforge.tools.openai import tool_from_openai
@@ -19,11 +21,16 @@ from callforge.tools.sources import SourceTools, read_sources
 __all__ = [
     "POOL_FORMAT",
     "BfclLanguage",
+    "DomainEdge",
     "Edge",
+    "EmbeddingSimilarity",
+    "GraphStats",
     "McpConfig",
     "SourceTools",
     "ToolFormat",
     "ToolGraph",
+    "domain_of",
+    "graph_stats",
     "load_mcp",
     "load_mcp_async",
     "load_openapi",
@@ -31,6 +38,8 @@ __all__ = [
     "read_mcp_config",
     "read_sources",
     "save_pool",
+    "sentence_transformer_similarity",
+    "to_dot",
     "tool_from_bfcl",
     "tool_from_function",
     "tool_from_openai",
