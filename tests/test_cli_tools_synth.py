@@ -35,7 +35,14 @@ def test_synth_writes_a_pool_that_generate_and_show_accept(tmp_path: Path) -> No
 
 def test_import_merges_sources_into_one_pool(tmp_path: Path) -> None:
     out = tmp_path / "pool.json"
-    run = cli("tools", "import", str(REPO / "examples" / "tools" / "travel.py"), str(REPO / "examples" / "tools" / "finance.py"), "-o", str(out))
+    run = cli(
+        "tools",
+        "import",
+        str(REPO / "examples" / "tools" / "travel.py"),
+        str(REPO / "examples" / "tools" / "finance.py"),
+        "-o",
+        str(out),
+    )
     assert run.returncode == 0, run.stderr
     document = json.loads(out.read_text())
     assert document["format"] == "callforge.pool/1"
@@ -52,7 +59,14 @@ def test_import_errors_name_the_source(tmp_path: Path) -> None:
     notspec = cli("tools", "import", str(yaml_file), "-o", str(tmp_path / "p.json"))
     assert notspec.returncode == 2 and 'no top-level "openapi" or "swagger" key' in notspec.stderr
     assert not (tmp_path / "p.json").exists()
-    twice = cli("tools", "import", str(REPO / "tests" / "data" / "gen_tools.py"), str(REPO / "tests" / "data" / "gen_tools.py"), "-o", str(tmp_path / "p.json"))
+    twice = cli(
+        "tools",
+        "import",
+        str(REPO / "tests" / "data" / "gen_tools.py"),
+        str(REPO / "tests" / "data" / "gen_tools.py"),
+        "-o",
+        str(tmp_path / "p.json"),
+    )
     assert twice.returncode == 2 and "defined in both" in twice.stderr
 
 
@@ -61,3 +75,41 @@ def test_synth_bad_options_are_clear(tmp_path: Path) -> None:
     assert run.returncode == 2 and "no model name" in run.stderr
     rate = cli("tools", "synth", "--evolve-rate", "3", "--out", str(tmp_path / "p.json"))
     assert rate.returncode == 2 and "evolve-rate" in rate.stderr
+
+
+def test_import_openapi_and_mcp_into_one_pool(tmp_path: Path) -> None:
+    import pytest
+
+    pytest.importorskip("mcp")
+    import shlex
+    import sys
+
+    out = tmp_path / "pool.json"
+    spec = REPO / "tests" / "data" / "openapi" / "library.yaml"
+    server = "mcp:" + shlex.join([sys.executable, str(REPO / "tests" / "data" / "mcp_server.py")])
+    run = cli("tools", "import", str(spec), server, "-o", str(out), "--prefix")
+    assert run.returncode == 0, run.stderr
+    assert "openapi" in run.stdout and "mcp" in run.stdout
+    tools = {t["name"]: t for t in json.loads(out.read_text())["tools"]}
+    assert tools["getBook"]["binding"]["kind"] == "http" and tools["getBook"]["binding"]["path"].endswith(
+        "{bookId}"
+    )
+    assert tools["mcp_server__greet"]["binding"]["kind"] == "mcp"
+    import os
+    import subprocess
+
+    shown = subprocess.run(
+        [sys.executable, "-m", "callforge", "tools", "show", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+        env={**os.environ, "COLUMNS": "250"},
+    )
+    assert "GET /books/{bookId}" in shown.stdout and "server mcp_server" in shown.stdout
+    blockfrost = REPO / "tests" / "data" / "openapi" / "blockfrost-0.1.93.yaml"
+    strict = cli("tools", "import", str(blockfrost), "-o", str(tmp_path / "b.json"))
+    assert strict.returncode == 2 and "blockfrost-0.1.93.yaml" in strict.stderr and "at $." in strict.stderr
+    lenient = cli("tools", "import", str(blockfrost), "-o", str(tmp_path / "b.json"), "--validate", "off")
+    assert lenient.returncode == 0, lenient.stderr
+    assert len(json.loads((tmp_path / "b.json").read_text())["tools"]) == 129

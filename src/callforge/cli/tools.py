@@ -80,6 +80,9 @@ def import_command(
     out: Annotated[Path, typer.Option("--out", "-o", help="Pool file to write (JSON; keeps bindings and domains).")],
     prefix: Annotated[bool, typer.Option("--prefix", help="Name MCP tools <server>__<tool> (needed when servers share tool names).")] = False,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds an MCP server may take to start and list its tools.")] = 30.0,
+    validate: Annotated[
+        str, typer.Option("--validate", help="OpenAPI specs: schema (official JSON Schema), full (+ semantic checks) or off.")
+    ] = "schema",
 ) -> None:
     """Import tools from every source into one pool file that `generate --tools` and `tools show` read.
 
@@ -91,7 +94,7 @@ def import_command(
     from callforge.tools.pool import save_pool
     from callforge.tools.sources import read_sources
 
-    found = read_sources(sources, prefix=prefix, timeout=timeout)
+    found = read_sources(sources, prefix=prefix, timeout=timeout, validate=_validate(validate))
     save_pool(out, found.tools)
     counts: dict[str, int] = {}
     for kind in found.kinds.values():
@@ -183,6 +186,15 @@ def synth_command(
         f"{report.requests} requests ({report.cached_requests} cached), "
         f"{report.prompt_tokens + report.completion_tokens:,} tokens, {report.seconds:.0f} s"
     )
+
+
+def _validate(value: str) -> Any:
+    choices = {"schema": True, "full": "full", "off": False}
+    if value not in choices:
+        from callforge.core import ConfigError
+
+        raise ConfigError(f"--validate {value!r}: use schema, full or off")
+    return choices[value]
 
 
 def _counts(counts: dict[str, int]) -> str:

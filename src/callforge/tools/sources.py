@@ -12,7 +12,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from callforge.core import ConfigError, ToolSpec
 
@@ -92,11 +92,19 @@ def _peek(path: Path) -> Any:
         return None
 
 
-def read_sources(sources: Sequence[str | os.PathLike[str]], *, prefix: bool = False, timeout: float = 30.0) -> SourceTools:
+def read_sources(
+    sources: Sequence[str | os.PathLike[str]],
+    *,
+    prefix: bool = False,
+    timeout: float = 30.0,
+    validate: bool | Literal["full"] = True,
+) -> SourceTools:
     """Load every source; tool names must be unique across all of them.
 
     `prefix` names MCP tools `<server>__<tool>`, which keeps servers that offer the same tool
-    name apart. `timeout` bounds each MCP server's start and listing.
+    name apart. `timeout` bounds each MCP server's start and listing. `validate` is
+    `load_openapi`'s: True checks OpenAPI specs against their official schema, "full" adds the
+    semantic checks, False imports specs with small errors anyway.
     """
     if not sources:
         raise ConfigError(f"no tool sources given; give {SOURCE_HELP}")
@@ -107,7 +115,7 @@ def read_sources(sources: Sequence[str | os.PathLike[str]], *, prefix: bool = Fa
     for raw in sources:
         src = os.fspath(raw)
         kind = source_kind(src)
-        found, env = _load(src, kind, prefix=prefix, timeout=timeout)
+        found, env = _load(src, kind, prefix=prefix, timeout=timeout, validate=validate)
         if not found:
             raise ConfigError(f"tool source {src!r}: no tools found in it")
         mcp_env.update(env)
@@ -121,7 +129,9 @@ def read_sources(sources: Sequence[str | os.PathLike[str]], *, prefix: bool = Fa
     return SourceTools(tuple(tools), kinds, origins, mcp_env)
 
 
-def _load(src: str, kind: str, *, prefix: bool, timeout: float) -> tuple[list[ToolSpec], dict[str, Mapping[str, str]]]:
+def _load(
+    src: str, kind: str, *, prefix: bool, timeout: float, validate: bool | Literal["full"]
+) -> tuple[list[ToolSpec], dict[str, Mapping[str, str]]]:
     if kind == "python":
         from callforge.verify.execute import PythonEngine
 
@@ -129,7 +139,7 @@ def _load(src: str, kind: str, *, prefix: bool, timeout: float) -> tuple[list[To
     if kind == "openapi":
         from callforge.tools.openapi import load_openapi
 
-        return load_openapi(src), {}
+        return load_openapi(src, validate=validate), {}
     if kind == "mcp":
         from callforge.tools.mcp import is_mcp_config, load_mcp, read_mcp_config
 
