@@ -255,3 +255,15 @@ def test_bad_settings_are_config_errors() -> None:
         PoolSynthesizer(FunctionBackend(world), evolve_rate=2)
     with pytest.raises(ConfigError, match="n must be"):
         _run(FunctionBackend(world), 0)
+
+
+def test_the_shipped_real_pool_is_valid_and_varied() -> None:
+    path = Path(__file__).resolve().parents[1] / "examples" / "pools" / "synth-200.json"
+    tools = load_tools(path)
+    assert len(tools) == len({t.name for t in tools}) == 200
+    assert all(check_schema(t) == [] for t in tools)
+    assert len({t.domain for t in tools}) >= 30
+    used = set().union(*(features(t) for t in tools))
+    assert {"enum", "default", "format", "bounds", "nested_object", "array_of_objects"} <= used
+    report = json.loads(path.read_text())["report"]
+    assert report["kept"] == 200 and report["valid"] >= 200
