@@ -1,0 +1,120 @@
+"""Dialogs as training records: OpenAI chat-completions JSONL and LLaMA-Factory ShareGPT.
+
+Each writer is one function from a Dialog to one JSON-able record, so every format streams and the
+formats readers (`callforge.formats`) read each record back into the same Dialog: the round trip
+is what the tests hold the writers to. A call a generator made fail on purpose (error recovery,
+`meta["injected_errors"]`) must not be learned as a good call: the OpenAI record gives its
+assistant message `"weight": 0` (OpenAI fine-tuning's per-message switch), and formats with no
+such switch cannot say it, so the export refuses those dialogs there unless told to keep them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from callforge.core import Dialog, Message, ToolSpec
+
+
+def injected_calls(dialog: Dialog) -> set[str]:
+    """Ids of the calls made wrong on purpose, which a trainer must not learn from."""
+    found = dialog.meta.get("injected_errors")
+    return {str(i) for i in found} if isinstance(found, list) else set()
+
+
+def _tool_json(tool: ToolSpec) -> dict[str, Any]:
+    return tool.to_openai()
+
+
+def to_openai(dialog: Dialog) -> dict[str, Any]:
+    """`{"messages", "tools"}` in the chat-completions shape TRL's SFTTrainer and OpenAI fine-tuning take.
+
+    Arguments become JSON strings (the wire shape); an assistant message carrying an injected
+    wrong call gets `"weight": 0`.
+    """
+    injected = injected_calls(dialog)
+    messages: list[dict[str, Any]] = []
+    for message in dialog.messages:
+        row: dict[str, Any] = {"role": message.role, "content": message.content}
+        if message.tool_calls:
+            row["tool_calls"] = [
+                {
+                    "id": call.id,
+                    "type": "function",
+                    "function": {"name": call.name, "arguments": orjson.dumps(call.arguments).decode()},
+                }
+                for call in message.tool_calls
+            ]
+            if any(call.id in injected for call in message.tool_calls):
+                row["weight"] = 0
+        if message.role == "tool":
+            row["tool_call_id"] = message.tool_call_id
+            if message.name:
+                row["name"] = message.name
+        messages.append(row)
+    record: dict[str, Any] = {"messages": messages, "tools": [_tool_json(t) for t in dialog.tools]}
+    if "id" in dialog.meta:
+        record["id"] = dialog.meta["id"]
+    return record
+
+
+def to_sharegpt(dialog: Dialog) -> dict[str, Any]:
+    """LLaMA-Factory's ShareGPT tool format: `conversations` of human/gpt/function_call/observation turns.
+
+    `tools` is a JSON string and the system message moves to `system`, as LLaMA-Factory expects.
+    Parallel calls go in one `function_call` turn as a JSON list, their results in one
+    `observation` turn as a JSON list of the outputs, in call order.
+    """
+    system = [m.content or "" for m in dialog.messages if m.role == "system"]
+    turns: list[dict[str, str]] = []
+    pending: list[Message] = []
+
+    def flush() -> None:
+        if not pending:
+            return
+        outputs = [m.content or "" for m in pending]
+        value = outputs[0] if len(outputs) == 1 else orjson.dumps(outputs).decode()
+        turns.append({"from": "observation", "value": value})
+        pending.clear()
+
+    for message in dialog.messages:
+        if message.role == "system":
+            continue
+        if message.role == "tool":
+            pending.append(message)
+            continue
+        flush()
+        if message.role == "user":
+            turns.append({"from": "human", "value": message.content or ""})
+        elif message.tool_calls:
+            calls = [{"name": c.name, "arguments": c.arguments} for c in message.tool_calls]
+            turns.append({"from": "function_call", "value": orjson.dumps(calls[0] if len(calls) == 1 else calls).decode()})
+        else:
+            turns.append({"from": "gpt", "value": message.content or ""})
+    flush()
+    record: dict[str, Any] = {
+        "conversations": turns,
+        "tools": orjson.dumps([t.to_openai()["function"] for t in dialog.tools]).decode(),
+    }
+    if system:
+        record["system"] = "\n\n".join(system)
+    if "id" in dialog.meta:
+        record["id"] = dialog.meta["id"]
+    return record
+
+
+SHAREGPT_DATASET_INFO = {
+    "formatting": "sharegpt",
+    "columns": {"messages": "conversations", "system": "system", "tools": "tools"},
+    "tags": {
+        "role_tag": "from",
+        "content_tag": "value",
+        "user_tag": "human",
+        "assistant_tag": "gpt",
+        "observation_tag": "observation",
+        "function_tag": "function_call",
+        "system_tag": "system",
+    },
+}
+"""The `dataset_info.json` entry LLaMA-Factory needs to read the ShareGPT export (file_name added per export)."""
