@@ -133,3 +133,49 @@ def test_cli_export_converts_a_run(tmp_path: Path) -> None:
     assert "wrote 1 dialogs (sharegpt)" in done.stdout and "skipped 1" in done.stdout
     again = cli("export", str(run), "--out", str(tmp_path / "sg"), "--format", "sharegpt")
     assert again.returncode == 2 and "already exists" in again.stderr
+
+
+def _single(calls: tuple[ToolCall, ...], tools: tuple[ToolSpec, ...], id: str) -> Dialog:
+    messages = [Message(role="user", content="Please help with Oslo.")]
+    if calls:
+        messages.append(Message(role="assistant", tool_calls=calls))
+        messages += [Message(role="tool", tool_call_id=c.id, content="{}") for c in calls]
+    messages.append(Message(role="assistant", content="Done."))
+    return Dialog(tools=tools, messages=tuple(messages), meta={"id": id})
+
+
+def _python_call(call: ToolCall) -> str:
+    return f"{call.name}({', '.join(f'{k}={v!r}' for k, v in call.arguments.items())})"
+
+
+def test_bfcl_export_is_an_eval_set_the_dialogs_own_calls_pass(tmp_path: Path) -> None:
+    from callforge.evaluate import load_bfcl_suite, make_scorer
+
+    w = lambda city, i: ToolCall(name="get_weather", arguments={"city": city}, id=f"w{i}")  # noqa: E731
+    dialogs = [
+        _single((w("Oslo", 1),), (WEATHER,), "a"),
+        _single((ToolCall(name="get_time", arguments={"city": "Oslo"}, id="t"),), (WEATHER, TIME), "b"),
+        _single((w("Oslo", 2), w("Rome", 3)), (WEATHER,), "c"),
+        _single((w("Oslo", 4), ToolCall(name="get_time", arguments={"city": "Oslo", "h24": True}, id="t2")), (WEATHER, TIME), "d"),
+        _single((), (WEATHER,), "e"),
+        _parallel(),  # two user turns: no single-turn category
+        _recovery(),  # a planted wrong call: not an eval case
+    ]
+    run = _run_folder(tmp_path, dialogs)
+    report = export(run, tmp_path / "bfcl", format="bfcl")
+    assert report.categories == {"irrelevance": 1, "multiple": 1, "parallel": 1, "parallel_multiple": 1, "simple_python": 1}
+    assert report.skipped == {"not_single_turn": 2}
+    cases = {c.id: c for c in load_bfcl_suite(tmp_path / "bfcl")}
+    assert set(cases) == {"simple_python_0", "multiple_0", "parallel_0", "parallel_multiple_0", "irrelevance_0"}
+    scorer = make_scorer("bfcl", "prompting")
+    by_case = {"simple_python_0": dialogs[0], "multiple_0": dialogs[1], "parallel_0": dialogs[2], "parallel_multiple_0": dialogs[3]}
+    for case_id, dialog in by_case.items():
+        calls = dialog.messages[1].tool_calls
+        verdict = scorer.score(cases[case_id], "[" + ", ".join(_python_call(c) for c in calls) + "]")
+        assert verdict.ok, (case_id, verdict)
+    # get_time's optional h24 may be left out, and a wrong value fails
+    assert scorer.score(cases["multiple_0"], "[get_time(city='Oslo', h24=False)]").ok is False
+    assert scorer.score(cases["simple_python_0"], "[get_weather(city='Rome')]").ok is False
+    assert scorer.score(cases["irrelevance_0"], "I cannot help with that.").ok
+    cli_run = cli("export", str(run), "--format", "bfcl", "--out", str(tmp_path / "bfcl2"))
+    assert cli_run.returncode == 0 and "as irrelevance 1, multiple 1" in cli_run.stdout, cli_run.stderr

@@ -11,7 +11,7 @@ import typer
 def export_command(
     src: Annotated[Path, typer.Argument(help="A run folder (its accepted dialogs) or a dataset file callforge reads.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write data.jsonl (and dataset_info.json) into.")],
-    format: Annotated[str, typer.Option("--format", "-f", help="openai (messages + tools, TRL/OpenAI) or sharegpt (LLaMA-Factory).")] = "openai",
+    format: Annotated[str, typer.Option("--format", "-f", help="openai (messages + tools, TRL/OpenAI), sharegpt (LLaMA-Factory) or bfcl (an eval set for callforge eval).")] = "openai",
     keep_injected: Annotated[
         bool, typer.Option("--keep-injected", help="sharegpt: keep error-recovery dialogs although their wrong call cannot be masked.")
     ] = False,
@@ -24,7 +24,11 @@ def export_command(
     from callforge.export import export
 
     report = export(src, out, format=format, keep_injected=keep_injected)
-    line = f"wrote {report.written} dialogs ({report.format}) to {', '.join(str(f) for f in report.files)}"
+    line = f"wrote {report.written} dialogs ({report.format}) to {report.path if report.categories else ', '.join(str(f) for f in report.files)}"
+    if report.categories:
+        line += " as " + ", ".join(f"{c} {n}" for c, n in report.categories.items())
+    if report.skipped:
+        line += "; left out " + ", ".join(f"{n} {reason}" for reason, n in report.skipped.items())
     if report.skipped_injected:
         line += f"; skipped {report.skipped_injected} with an unmaskable injected wrong call (--keep-injected keeps them)"
     typer.echo(line)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -13,7 +13,7 @@ from callforge.core import ConfigError, Dialog
 from callforge.export.writers import SHAREGPT_DATASET_INFO, injected_calls, to_openai, to_sharegpt
 from callforge.run.jsonl import JsonlWriter
 
-ExportFormat = Literal["openai", "sharegpt"]
+ExportFormat = Literal["openai", "sharegpt", "bfcl"]
 EXPORT_FORMATS: tuple[str, ...] = get_args(ExportFormat)
 DATA_FILE = "data.jsonl"
 _WRITERS: dict[str, Callable[[Dialog], dict[str, Any]]] = {"openai": to_openai, "sharegpt": to_sharegpt}
@@ -28,6 +28,10 @@ class ExportReport:
     written: int
     skipped_injected: int
     files: tuple[Path, ...]
+    categories: dict[str, int] = field(default_factory=dict)
+    """bfcl: cases per BFCL category."""
+    skipped: dict[str, int] = field(default_factory=dict)
+    """bfcl: dialogs left out, by reason (`not_single_turn`, `unknown_tool`)."""
 
 
 def iter_dialogs(src: str | os.PathLike[str]) -> Iterator[Dialog]:
@@ -38,7 +42,9 @@ def iter_dialogs(src: str | os.PathLike[str]) -> Iterator[Dialog]:
 
         shards = sorted((path / "accepted").glob("part-*.jsonl"))
         if not (path / "manifest.json").is_file():
-            raise ConfigError(f"{path}: not a run folder (no manifest.json); give a run folder or a dataset file")
+            raise ConfigError(
+                f"{path}: not a run folder (no manifest.json); give a run folder or a dataset file"
+            )
         for shard in shards:
             yield from read_dialogs(shard, format="callforge")
         return
@@ -58,12 +64,27 @@ def export(
 ) -> ExportReport:
     """Write `src`'s dialogs to the folder `out` as `data.jsonl` in `format` (plus LLaMA-Factory's `dataset_info.json` for sharegpt).
 
+    `bfcl` writes a BFCL-format eval set instead (question files and `possible_answer/`, see
+    `callforge.export.bfcl`), which `callforge eval --data OUT` scores any model on.
+
     A dialog with a call made wrong on purpose (error recovery) keeps it masked in `openai`
     (`"weight": 0`); `sharegpt` cannot mask a turn, so such dialogs are skipped unless
     `keep_injected` (then the wrong call is trained on, like any other).
     """
+    if format == "bfcl":
+        from callforge.export.bfcl import write_bfcl
+
+        done = write_bfcl(iter_dialogs(src), Path(out))
+        written_files = sorted(Path(out).glob("*.json")) + sorted(
+            (Path(out) / "possible_answer").glob("*.json")
+        )
+        return ExportReport(
+            format, Path(out), sum(done.cases.values()), 0, tuple(written_files), done.cases, done.skipped
+        )
     if format not in _WRITERS:
-        raise ConfigError(f"export format {format!r} is not supported; use one of {', '.join(EXPORT_FORMATS)}")
+        raise ConfigError(
+            f"export format {format!r} is not supported; use one of {', '.join(EXPORT_FORMATS)}"
+        )
     folder = Path(out)
     target = folder / DATA_FILE
     if target.exists():
@@ -90,6 +111,8 @@ def export(
     files = [target]
     if format == "sharegpt":
         info = folder / "dataset_info.json"
-        info.write_text(json.dumps({"callforge": {"file_name": DATA_FILE, **SHAREGPT_DATASET_INFO}}, indent=2) + "\n")
+        info.write_text(
+            json.dumps({"callforge": {"file_name": DATA_FILE, **SHAREGPT_DATASET_INFO}}, indent=2) + "\n"
+        )
         files.append(info)
     return ExportReport(format, folder, written, skipped, tuple(files))
