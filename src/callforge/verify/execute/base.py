@@ -7,6 +7,7 @@ every engine is judged by the same rules.
 
 from __future__ import annotations
 
+import time
 from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
@@ -35,6 +36,15 @@ class Observation(BaseModel):
     engine: str = ""
     latency_s: float = 0.0
     cached: bool = False
+
+    @classmethod
+    def timed(
+        cls, call: ToolCall, engine: str, started: float, *, output: Any = None, verdict: Verdict = EXEC_OK
+    ) -> Observation:
+        """The observation of a call that started at `started` (a `time.perf_counter()` reading): every engine's one way to report."""
+        return cls(
+            call=call, output=output, verdict=verdict, engine=engine, latency_s=time.perf_counter() - started
+        )
 
     @property
     def ok(self) -> bool:

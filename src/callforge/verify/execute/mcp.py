@@ -88,16 +88,16 @@ class McpEngine:
                 "callforge.tools.load_mcp, or route it to another engine",
                 tool=tool.name,
             )
-            return self._observe(call, None, verdict, started)
+            return Observation.timed(call, self.name, started, output=None, verdict=verdict)
         session = self._session(binding.server)
         client = await session.client()
         if client is None:
             verdict = Verdict.failed(
                 "exec.unavailable", session.failure, server=binding.server.name, tool=binding.tool
             )
-            return self._observe(call, None, verdict, started)
+            return Observation.timed(call, self.name, started, output=None, verdict=verdict)
         output, verdict = await self._call(session, client, binding, call)
-        return self._observe(call, output, verdict, started)
+        return Observation.timed(call, self.name, started, output=output, verdict=verdict)
 
     async def aclose(self) -> None:
         """Close every session this event loop opened, stopping stdio servers (waits for them to exit)."""
@@ -169,14 +169,6 @@ class McpEngine:
             )
         return output_of(result), Verdict.passed()
 
-    def _observe(self, call: ToolCall, output: Any, verdict: Verdict, started: float) -> Observation:
-        return Observation(
-            call=call,
-            output=output,
-            verdict=verdict,
-            engine=self.name,
-            latency_s=time.perf_counter() - started,
-        )
 
 
 def output_of(result: CallToolResult) -> Any:

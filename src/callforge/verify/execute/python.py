@@ -100,7 +100,7 @@ class PythonEngine:
         started = time.perf_counter()
         if call.name not in self.functions:
             verdict = self._unavailable(call.name, self.functions)
-            return self._observe(call, None, verdict, started)
+            return Observation.timed(call, self.name, started, output=None, verdict=verdict)
         try:
             orjson.dumps(call.arguments)
         except TypeError as exc:
@@ -109,12 +109,12 @@ class PythonEngine:
                 f"arguments of {call.name} are not JSON-serialisable ({exc}); a tool call carries JSON values only",
                 {"type": "TypeError", "message": str(exc), "traceback": ""},
             )
-            return self._observe(call, None, verdict, started)
+            return Observation.timed(call, self.name, started, output=None, verdict=verdict)
         request = {**self._request, "op": "call", "function": call.name, "arguments": call.arguments}
         async with self._semaphore():
             result = await asyncio.to_thread(self.sandbox.run, request)
         output, verdict = self._judge(call.name, result)
-        return self._observe(call, output, verdict, started)
+        return Observation.timed(call, self.name, started, output=output, verdict=verdict)
 
     # ------------------------------------------------------------------ internals
 
@@ -126,14 +126,6 @@ class PythonEngine:
             semaphore = self._semaphores[loop] = asyncio.Semaphore(self.concurrency)
         return semaphore
 
-    def _observe(self, call: ToolCall, output: Any, verdict: Verdict, started: float) -> Observation:
-        return Observation(
-            call=call,
-            output=output,
-            verdict=verdict,
-            engine=self.name,
-            latency_s=time.perf_counter() - started,
-        )
 
     def describe(self) -> tuple[ToolSpec, ...]:
         """The module's public functions as ToolSpecs, built in the sandbox (importing runs the module).

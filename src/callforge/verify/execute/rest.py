@@ -150,8 +150,9 @@ class RestEngine:
         started = time.perf_counter()
         binding = tool.binding
         if not isinstance(binding, HttpBinding):
-            return self._observe(
+            return Observation.timed(
                 call,
+                self.name,
                 started,
                 verdict=Verdict.failed(
                     "exec.unavailable",
@@ -162,10 +163,12 @@ class RestEngine:
         try:
             request = self._request(call, tool, binding)
         except _CallError as exc:
-            return self._observe(call, started, verdict=exc.verdict)
+            return Observation.timed(call, self.name, started, verdict=exc.verdict)
         except (TypeError, ValueError) as exc:  # arguments that are not JSON values
             message = f"{tool.name}: the arguments cannot be sent as JSON ({exc})"
-            return self._observe(call, started, verdict=Verdict.failed("exec.exception", message))
+            return Observation.timed(
+                call, self.name, started, verdict=Verdict.failed("exec.exception", message)
+            )
         shown = _redact(request.url, request.params, request.secret_params)
         target = f"{binding.method} {shown}"
         try:
@@ -179,8 +182,9 @@ class RestEngine:
                 files=request.files,
             )
         except httpx2.TimeoutException:
-            return self._observe(
+            return Observation.timed(
                 call,
+                self.name,
                 started,
                 verdict=Verdict.failed(
                     "exec.timeout",
@@ -190,8 +194,9 @@ class RestEngine:
                 ),
             )
         except (httpx2.ConnectError, httpx2.UnsupportedProtocol, httpx2.InvalidURL) as exc:
-            return self._observe(
+            return Observation.timed(
                 call,
+                self.name,
                 started,
                 verdict=Verdict.failed(
                     "exec.unavailable",
@@ -201,8 +206,9 @@ class RestEngine:
                 ),
             )
         except httpx2.HTTPError as exc:
-            return self._observe(
+            return Observation.timed(
                 call,
+                self.name,
                 started,
                 verdict=Verdict.failed(
                     "exec.exception", f"{target} failed: {type(exc).__name__}: {exc}", url=shown
@@ -225,8 +231,9 @@ class RestEngine:
             if len(excerpt) > EXCERPT:
                 excerpt = excerpt[: EXCERPT - 3] + "..."
             code = f"{status} {response.reason_phrase}" if response.reason_phrase else str(status)
-            return self._observe(
+            return Observation.timed(
                 call,
+                self.name,
                 started,
                 verdict=Verdict.failed(
                     "exec.exception",
@@ -237,14 +244,15 @@ class RestEngine:
                 ),
             )
         if status in _EMPTY_STATUSES or not response.content:
-            return self._observe(call, started, output=None)
+            return Observation.timed(call, self.name, started, output=None)
         if "json" in media or not media:
             try:
-                return self._observe(call, started, output=orjson.loads(response.content))
+                return Observation.timed(call, self.name, started, output=orjson.loads(response.content))
             except orjson.JSONDecodeError as exc:
                 if media:
-                    return self._observe(
+                    return Observation.timed(
                         call,
+                        self.name,
                         started,
                         verdict=Verdict.failed(
                             "exec.bad_output",
@@ -253,15 +261,7 @@ class RestEngine:
                             url=shown,
                         ),
                     )
-        return self._observe(call, started, output=_body_value(response, media))
-
-    def _observe(
-        self, call: ToolCall, started: float, *, output: Any = None, verdict: Verdict | None = None
-    ) -> Observation:
-        latency = time.perf_counter() - started
-        if verdict is None:
-            return Observation(call=call, output=output, engine=self.name, latency_s=latency)
-        return Observation(call=call, verdict=verdict, engine=self.name, latency_s=latency)
+        return Observation.timed(call, self.name, started, output=_body_value(response, media))
 
     # ------------------------------------------------------------------ building the request
 
