@@ -92,16 +92,7 @@ def read_json(path: Path) -> list[tuple[Any, Where]]:
     `file:line`.
     """
     where = Where(source=str(path))
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        where.fail("file not found", "a path to a .json or .jsonl file")
-    except IsADirectoryError:
-        where.fail("is a directory", "a path to a .json or .jsonl file")
-    except UnicodeDecodeError as exc:
-        where.fail(f"not UTF-8 text ({exc.reason} at byte {exc.start})")
-    except OSError as exc:
-        where.fail(f"cannot read the file: {exc.strerror}")
+    text = where.read_text(path, "a path to a .json or .jsonl file")
     if path.suffix.lower() != ".jsonl":
         try:
             return [(json.loads(text), where)]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, NoReturn
 
 from callforge.core import SpecError, ToolSpec
@@ -62,6 +63,22 @@ class Where:
     def named(self, tool: str) -> Where:
         """The same location, attributed to the tool called `tool`."""
         return Where(self.source, tool, self.steps)
+
+    def read_text(self, path: Path, expected: str) -> str:
+        """The text of `path` (UTF-8, BOM dropped); a missing, unreadable or binary file fails here, naming it.
+
+        `expected` says what the file should have been ("a path to a .json or .jsonl file").
+        """
+        try:
+            return path.read_text(encoding="utf-8-sig")
+        except FileNotFoundError:
+            self.fail("file not found", expected)
+        except IsADirectoryError:
+            self.fail("is a directory", expected)
+        except UnicodeDecodeError as exc:
+            self.fail(f"not UTF-8 text ({exc.reason} at byte {exc.start})")
+        except OSError as exc:
+            self.fail(f"cannot read the file: {exc.strerror}")
 
     def fail(self, problem: str, expected: str | None = None) -> NoReturn:
         """Raise the SpecError for a problem found here."""

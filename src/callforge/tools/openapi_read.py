@@ -45,16 +45,7 @@ def spec_version(doc: Any, where: Where) -> Version:
 
 def read_spec(path: Path, where: Where) -> dict[str, Any]:
     """Parse a JSON or YAML spec file; a problem reading it is a SpecError naming the file."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        where.fail("file not found", "a path to an OpenAPI spec (.yaml, .yml or .json)")
-    except IsADirectoryError:
-        where.fail("is a directory", "a path to an OpenAPI spec (.yaml, .yml or .json)")
-    except UnicodeDecodeError as exc:
-        where.fail(f"not UTF-8 text ({exc.reason} at byte {exc.start})")
-    except OSError as exc:
-        where.fail(f"cannot read the file: {exc.strerror}")
+    text = where.read_text(path, "a path to an OpenAPI spec (.yaml, .yml or .json)")
     if path.suffix.lower() == ".json" or text.lstrip().startswith("{"):
         try:
             return orjson.loads(text)  # type: ignore[no-any-return]
