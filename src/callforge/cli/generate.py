@@ -65,28 +65,11 @@ def generate_command(
     OUT/manifest.json holds the config, counts and token accounting. A killed run continues with
     the same command plus --resume, losing and repeating nothing.
     """
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        SpinnerColumn,
-        TextColumn,
-        TimeElapsedColumn,
-    )
-
+    from callforge.cli.progress import progress_bar
     from callforge.generate import generate
     from callforge.generate.api import GenerateProgress
 
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("[bold]generate[/bold]"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.fields[info]}"),
-        disable=quiet or as_json,
-        transient=True,
-    ) as bar:
+    with progress_bar("generate", disable=quiet or as_json, info=True) as bar:
         task = bar.add_task("generate", total=n, info="")
 
         def show(state: GenerateProgress) -> None:

@@ -138,26 +138,10 @@ def synth_command(
     replays what was done and continues. Synthesized tools have no code; `generate` plays them
     with the simulated engine.
     """
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        SpinnerColumn,
-        TextColumn,
-        TimeElapsedColumn,
-    )
-
+    from callforge.cli.progress import progress_bar
     from callforge.tools.synth import synthesize_pool
 
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("[bold]synth[/bold]"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        disable=quiet or as_json,
-        transient=True,
-    ) as bar:
+    with progress_bar("synth", disable=quiet or as_json) as bar:
         task = bar.add_task("synth", total=n)
         pool = synthesize_pool(
             n,
