@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from callforge.core import ConfigError, Dialog, Message, ToolCall, ToolSpec
-from callforge.export import export, to_openai, to_sharegpt
+from callforge.export import export, iter_dialogs, to_openai, to_sharegpt
 from callforge.formats import read_dialogs
 from tests.test_cli_generate import cli
 
@@ -179,3 +179,68 @@ def test_bfcl_export_is_an_eval_set_the_dialogs_own_calls_pass(tmp_path: Path) -
     assert scorer.score(cases["irrelevance_0"], "I cannot help with that.").ok
     cli_run = cli("export", str(run), "--format", "bfcl", "--out", str(tmp_path / "bfcl2"))
     assert cli_run.returncode == 0 and "as irrelevance 1, multiple 1" in cli_run.stdout, cli_run.stderr
+
+
+# -- hf (Parquet), steps, chat through export() ----------------------------------------------------
+
+
+def test_hf_parquet_loads_with_datasets_and_reads_back(tmp_path: Path) -> None:
+    datasets = pytest.importorskip("datasets")
+    run = _run_folder(tmp_path, [_parallel(), _recovery()])
+    report = export(run, tmp_path / "hf", format="hf", keep_injected=True)
+    assert report.written == 2 and report.files == (tmp_path / "hf" / "data.parquet",)
+    loaded = datasets.load_dataset("parquet", data_files=str(report.files[0]), split="train")
+    assert loaded.column_names == ["id", "messages", "tools"] and loaded.num_rows == 2
+    assert json.loads(loaded[0]["tools"])[1]["function"]["name"] == "get_time"
+    call = loaded[0]["messages"][2]["tool_calls"][0]["function"]
+    assert call["name"] == "get_weather" and json.loads(call["arguments"]) == {"city": "Oslo"}
+    assert loaded[1]["messages"][1]["weight"] == 0
+    back = list(iter_dialogs(tmp_path / "hf"))
+    assert [_shape(d) for d in back] == [_shape(_parallel()), _shape(_recovery())]
+    assert back[0].tools[1].parameters == TIME.parameters
+    skipped = export(run, tmp_path / "hf2", format="hf")
+    assert (skipped.written, skipped.skipped_injected) == (1, 1)
+
+
+def test_hf_push_needs_credentials_and_keeps_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    datasets = pytest.importorskip("datasets")
+    import callforge.export.hf as hf
+
+    run = _run_folder(tmp_path, [_parallel()])
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.delenv("HUGGING_FACE_HUB_TOKEN", raising=False)
+    monkeypatch.setattr(hf, "_logged_in", lambda: False)
+    with pytest.raises(ConfigError, match="HF_TOKEN"):
+        export(run, tmp_path / "a", format="hf", push_to_hub="me/tools")
+    assert (tmp_path / "a" / "data.parquet").is_file()
+    pushed: list[tuple[str, str | None]] = []
+    monkeypatch.setenv("HF_TOKEN", "hf_test")
+    monkeypatch.setattr(datasets.Dataset, "push_to_hub", lambda self, repo, token=None: pushed.append((repo, token)))
+    export(run, tmp_path / "b", format="hf", push_to_hub="me/tools")
+    assert pushed == [("me/tools", "hf_test")]
+
+
+def test_steps_give_one_example_per_assistant_turn_and_read_back(tmp_path: Path) -> None:
+    run = _run_folder(tmp_path, [_parallel(), _recovery()])
+    report = export(run, tmp_path / "steps", format="steps")
+    records = [json.loads(line) for line in (tmp_path / "steps" / "data.jsonl").read_text().splitlines()]
+    # parallel: 4 assistant turns; recovery: 3, less the planted wrong call
+    assert report.written == 2 and report.records == len(records) == 6
+    assert [r["id"] for r in records[:4]] == ["d1:2", "d1:5", "d1:7", "d1:9"]
+    assert all(len(r["completion"]) == 1 and r["completion"][0]["role"] == "assistant" for r in records)
+    assert records[4]["prompt"][1]["tool_calls"][0]["function"]["arguments"] == '{"city":"Pariss"}'  # context, not target
+    back = list(read_dialogs(tmp_path / "steps" / "data.jsonl"))
+    assert len(back) == 6 and not any(d.meta.get("read_errors") for d in back)
+    assert _shape(back[3]) == _shape(_parallel())  # the last step holds the whole dialog
+    assert _shape(back[5]) == _shape(_recovery())
+
+
+def test_chat_renders_text_and_skips_what_it_cannot_mask(tmp_path: Path) -> None:
+    run = _run_folder(tmp_path, [_parallel(), _recovery()])
+    report = export(run, tmp_path / "chat", format="chat", template="qwen2.5")
+    assert (report.written, report.skipped_injected) == (1, 1)
+    record = json.loads((tmp_path / "chat" / "data.jsonl").read_text())
+    assert record["id"] == "d1" and record["text"].startswith("<|im_start|>system\nYou are helpful.")
+    assert '<tool_call>\n{"name": "get_time", "arguments": {"city": "Oslo", "h24": true}}\n</tool_call>' in record["text"]
+    with pytest.raises(ConfigError, match=r"qwen2\.5"):
+        export(run, tmp_path / "bad", format="chat", template="no-such-template")

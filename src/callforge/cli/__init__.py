@@ -38,12 +38,14 @@ def _register() -> None:
     from callforge.cli import eval as eval_verb
     from callforge.cli import export as export_verb
     from callforge.cli import generate as generate_verb
+    from callforge.cli import learn as learn_verb
     from callforge.cli import tools as tools_verb
     from callforge.cli import verify as verify_verb
 
     eval_verb.register(app)
     export_verb.register(app)
     generate_verb.register(app)
+    learn_verb.register(app)
     tools_verb.register(app)
     verify_verb.register(app)
 

@@ -7,30 +7,47 @@ from typing import Annotated
 
 import typer
 
+_FORMATS_HELP = (
+    "openai (messages + tools, TRL/OpenAI), sharegpt (LLaMA-Factory), hf (Parquet for datasets), "
+    "steps (one example per assistant turn), chat (text rendered by a chat template), tasks (Granite's "
+    "granular tasks), dpo (preference pairs) or bfcl (an eval set for callforge eval)."
+)
+
 
 def export_command(
-    src: Annotated[Path, typer.Argument(help="A run folder (its accepted dialogs) or a dataset file callforge reads.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write data.jsonl (and dataset_info.json) into.")],
-    format: Annotated[str, typer.Option("--format", "-f", help="openai (messages + tools, TRL/OpenAI), sharegpt (LLaMA-Factory) or bfcl (an eval set for callforge eval).")] = "openai",
+    src: Annotated[Path, typer.Argument(help="A run folder (its accepted dialogs: generate, refine or select) or a dataset file callforge reads.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write into (data.jsonl, data.parquet or BFCL files).")],
+    format: Annotated[str, typer.Option("--format", "-f", help=_FORMATS_HELP)] = "openai",
+    template: Annotated[
+        str, typer.Option("--template", help="chat: qwen2.5, hermes, llama3.1, a .jinja file, hf:TOKENIZER_DIR, gguf:FILE or local:MODEL.")
+    ] = "qwen2.5",
+    push_to_hub: Annotated[
+        str | None, typer.Option("--push-to-hub", help="hf: also push the dataset to this Hub repo (needs HF_TOKEN or `hf auth login`).")
+    ] = None,
     keep_injected: Annotated[
-        bool, typer.Option("--keep-injected", help="sharegpt: keep error-recovery dialogs although their wrong call cannot be masked.")
+        bool, typer.Option("--keep-injected", help="sharegpt, chat, hf: keep dialogs with a wrong call although it cannot be masked.")
     ] = False,
 ) -> None:
-    """Export dialogs for training; every format reads back (`callforge verify OUT/data.jsonl`) into the same dialogs.
+    """Export dialogs for training or evaluation; JSON Lines formats read back (`callforge verify OUT/data.jsonl`).
 
-    In `openai`, a call made wrong on purpose (error recovery) is masked with `"weight": 0`;
-    `sharegpt` cannot mask a turn, so those dialogs are skipped unless --keep-injected.
+    A call made wrong on purpose (error recovery) or a corrected mistake (refinement) is masked in
+    openai (`"weight": 0`) and never a target in steps, tasks or dpo; sharegpt, chat and hf cannot
+    mask it, so those dialogs are skipped unless --keep-injected.
     """
     from callforge.export import export
 
-    report = export(src, out, format=format, keep_injected=keep_injected)
-    line = f"wrote {report.written} dialogs ({report.format}) to {report.path if report.categories else ', '.join(str(f) for f in report.files)}"
+    report = export(src, out, format=format, keep_injected=keep_injected, template=template, push_to_hub=push_to_hub)
+    unit = "cases" if report.format == "bfcl" else "dialogs"
+    line = f"wrote {report.written} {unit} ({report.format}"
+    if report.records != report.written:
+        line += f", {report.records} records"
+    line += f") to {report.path if report.format == 'bfcl' else ', '.join(str(f) for f in report.files)}"
     if report.categories:
         line += " as " + ", ".join(f"{c} {n}" for c, n in report.categories.items())
     if report.skipped:
         line += "; left out " + ", ".join(f"{n} {reason}" for reason, n in report.skipped.items())
     if report.skipped_injected:
-        line += f"; skipped {report.skipped_injected} with an unmaskable injected wrong call (--keep-injected keeps them)"
+        line += f"; skipped {report.skipped_injected} with an unmaskable wrong call (--keep-injected keeps them)"
     typer.echo(line)
 
 

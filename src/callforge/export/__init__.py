@@ -1,12 +1,20 @@
-"""Export: verified dialogs in the formats trainers read (OpenAI chat JSONL for TRL, ShareGPT for LLaMA-Factory).
+"""Export: verified dialogs in the formats trainers and evaluators read.
 
-Every format round-trips: `callforge.formats.read_dialogs` reads an export back into the same
-dialogs. More formats (HF datasets, chat templates, BFCL eval sets, per-step) and the learning
-signal from rejected dialogs are issue 7's remaining work.
+`export(src, out, format=...)` writes OpenAI chat JSONL (TRL), ShareGPT (LLaMA-Factory), Parquet
+for `datasets` (hf), one example per assistant turn (steps), chat-template text (chat), Granite's
+granular tasks (tasks), DPO preference pairs (dpo) or a BFCL eval set (bfcl). The JSON Lines
+formats and the Parquet file read back through `callforge.formats` into the same dialogs.
 """
 
 from callforge.export.api import EXPORT_FORMATS, ExportFormat, ExportReport, export, iter_dialogs
-from callforge.export.writers import SHAREGPT_DATASET_INFO, injected_calls, to_openai, to_sharegpt
+from callforge.export.writers import (
+    SHAREGPT_DATASET_INFO,
+    injected_calls,
+    openai_message,
+    to_openai,
+    to_sharegpt,
+    to_steps,
+)
 
 __all__ = [
     "EXPORT_FORMATS",
@@ -16,6 +24,8 @@ __all__ = [
     "export",
     "injected_calls",
     "iter_dialogs",
+    "openai_message",
     "to_openai",
     "to_sharegpt",
+    "to_steps",
 ]

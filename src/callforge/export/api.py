@@ -1,22 +1,58 @@
-"""`export`: a Run's accepted dialogs (or any dataset callforge reads) written in a trainer's format."""
+"""`export`: a Run's accepted dialogs (or any dataset callforge reads) written in a trainer's format.
+
+Every JSON Lines format is one function from a Dialog to its records, registered in `_FORMATS`
+with whether it can mask a wrong call; `hf` (Parquet) and `bfcl` (an eval set folder) write
+their own files. Adding a format is one entry, not a branch.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
 
 from callforge.core import ConfigError, Dialog
-from callforge.export.writers import SHAREGPT_DATASET_INFO, injected_calls, to_openai, to_sharegpt
+from callforge.export.writers import SHAREGPT_DATASET_INFO, injected_calls, to_openai, to_sharegpt, to_steps
 from callforge.run.jsonl import JsonlWriter
 
-ExportFormat = Literal["openai", "sharegpt", "bfcl"]
+ExportFormat = Literal["openai", "sharegpt", "hf", "steps", "chat", "tasks", "dpo", "bfcl"]
 EXPORT_FORMATS: tuple[str, ...] = get_args(ExportFormat)
 DATA_FILE = "data.jsonl"
-_WRITERS: dict[str, Callable[[Dialog], dict[str, Any]]] = {"openai": to_openai, "sharegpt": to_sharegpt}
+Records = Callable[[Dialog], list[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class _Format:
+    records: Records
+    masks: bool
+    """True when the format can keep a wrong call out of training; if not, such dialogs are skipped."""
+    counted_by: str | None = None
+    """A record field whose values the report counts (the task of `tasks`, the origin of `dpo`)."""
+
+
+def _pairs(dialog: Dialog) -> list[dict[str, Any]]:
+    from callforge.learn.pairs import preference_pairs
+
+    return preference_pairs(dialog)
+
+
+def _tasks(dialog: Dialog) -> list[dict[str, Any]]:
+    from callforge.export.tasks import granular_tasks
+
+    return granular_tasks(dialog)
+
+
+_FORMATS: dict[str, _Format] = {
+    "openai": _Format(lambda d: [to_openai(d)], masks=True),
+    "sharegpt": _Format(lambda d: [to_sharegpt(d)], masks=False),
+    "steps": _Format(to_steps, masks=True),
+    "tasks": _Format(_tasks, masks=True, counted_by="task"),
+    "dpo": _Format(_pairs, masks=True, counted_by="origin"),
+}
 
 
 @dataclass(frozen=True)
@@ -26,17 +62,28 @@ class ExportReport:
     format: str
     path: Path
     written: int
+    """Dialogs written (bfcl: cases)."""
     skipped_injected: int
     files: tuple[Path, ...]
     categories: dict[str, int] = field(default_factory=dict)
-    """bfcl: cases per BFCL category."""
+    """Records by kind: BFCL category (bfcl), task (tasks), origin (dpo)."""
     skipped: dict[str, int] = field(default_factory=dict)
-    """bfcl: dialogs left out, by reason (`not_single_turn`, `unknown_tool`)."""
+    """Dialogs left out, by reason (bfcl: `not_single_turn`, `unknown_tool`; dpo: `no_pair`)."""
+    records: int = 0
+    """Records written: one per dialog, except steps (one per turn), tasks and dpo (several per dialog)."""
 
 
 def iter_dialogs(src: str | os.PathLike[str]) -> Iterator[Dialog]:
-    """The accepted dialogs of a Run folder, or every dialog of a dataset file in a format callforge reads."""
+    """The accepted dialogs of a Run folder, or every dialog of a dataset file in a format callforge reads.
+
+    A Parquet file from `--format hf` (or its folder) reads back too.
+    """
     path = Path(src)
+    if path.suffix == ".parquet" or (path.is_dir() and (path / "data.parquet").is_file() and not (path / "manifest.json").exists()):
+        from callforge.export.hf import read_hf_dialogs
+
+        yield from read_hf_dialogs(path / "data.parquet" if path.is_dir() else path)
+        return
     if path.is_dir():
         from callforge.formats import read_dialogs
 
@@ -61,47 +108,60 @@ def export(
     *,
     format: str = "openai",
     keep_injected: bool = False,
+    template: str = "qwen2.5",
+    push_to_hub: str | None = None,
 ) -> ExportReport:
-    """Write `src`'s dialogs to the folder `out` as `data.jsonl` in `format` (plus LLaMA-Factory's `dataset_info.json` for sharegpt).
+    """Write `src`'s dialogs to the folder `out` in `format` (see docs/export.md for each one).
 
-    `bfcl` writes a BFCL-format eval set instead (question files and `possible_answer/`, see
-    `callforge.export.bfcl`), which `callforge eval --data OUT` scores any model on.
+    JSON Lines formats write `data.jsonl` (sharegpt adds LLaMA-Factory's `dataset_info.json`);
+    `hf` writes `data.parquet` (and pushes it to the Hub repo `push_to_hub` if given); `chat`
+    renders with `template` (a shipped name, a .jinja file, `hf:DIR`, `gguf:FILE`, `local:MODEL`);
+    `bfcl` writes an eval set that `callforge eval --data OUT` scores any model on.
 
-    A dialog with a call made wrong on purpose (error recovery) keeps it masked in `openai`
-    (`"weight": 0`); `sharegpt` cannot mask a turn, so such dialogs are skipped unless
-    `keep_injected` (then the wrong call is trained on, like any other).
+    A call made wrong on purpose (error recovery) or a model's corrected mistake (refinement) is
+    masked where the format can (`"weight": 0` in openai, left out as a target in steps, tasks
+    and dpo); sharegpt, chat and hf's consumers cannot mask, so those dialogs are skipped there
+    unless `keep_injected`.
     """
-    if format == "bfcl":
-        from callforge.export.bfcl import write_bfcl
-
-        done = write_bfcl(iter_dialogs(src), Path(out))
-        written_files = sorted(Path(out).glob("*.json")) + sorted(
-            (Path(out) / "possible_answer").glob("*.json")
-        )
-        return ExportReport(
-            format, Path(out), sum(done.cases.values()), 0, tuple(written_files), done.cases, done.skipped
-        )
-    if format not in _WRITERS:
-        raise ConfigError(
-            f"export format {format!r} is not supported; use one of {', '.join(EXPORT_FORMATS)}"
-        )
     folder = Path(out)
+    if format == "bfcl":
+        return _bfcl(src, folder)
+    if format == "hf":
+        return _hf(src, folder, keep_injected, push_to_hub)
+    if format == "chat":
+        from callforge.export.chat import load_template, to_chat
+
+        chat = load_template(template)
+        spec = _Format(lambda d: [to_chat(d, chat)], masks=False)
+    elif format in _FORMATS:
+        spec = _FORMATS[format]
+    else:
+        raise ConfigError(f"export format {format!r} is not supported; use one of {', '.join(EXPORT_FORMATS)}")
     target = folder / DATA_FILE
     if target.exists():
         raise ConfigError(f"{target} already exists; choose another --out or remove it")
     folder.mkdir(parents=True, exist_ok=True)
-    write = _WRITERS[format]
-    written = skipped = 0
+    written = skipped = records = 0
+    counts: Counter[str] = Counter()
+    empty: Counter[str] = Counter()
     tmp = folder / f".{DATA_FILE}.partial"
     tmp.unlink(missing_ok=True)
     writer = JsonlWriter(tmp, sync_s=5.0)
     try:
         for dialog in iter_dialogs(src):
-            if format != "openai" and injected_calls(dialog) and not keep_injected:
+            if not spec.masks and injected_calls(dialog) and not keep_injected:
                 skipped += 1
                 continue
-            writer.write(write(dialog))
+            rows = spec.records(dialog)
+            if not rows:
+                empty[f"no_{format}_record"] += 1
+                continue
+            for row in rows:
+                writer.write(row)
+                if spec.counted_by:
+                    counts[str(row.get(spec.counted_by))] += 1
             written += 1
+            records += len(rows)
     except BaseException:
         writer.close()
         tmp.unlink(missing_ok=True)
@@ -115,4 +175,32 @@ def export(
             json.dumps({"callforge": {"file_name": DATA_FILE, **SHAREGPT_DATASET_INFO}}, indent=2) + "\n"
         )
         files.append(info)
-    return ExportReport(format, folder, written, skipped, tuple(files))
+    return ExportReport(format, folder, written, skipped, tuple(files), dict(sorted(counts.items())), dict(empty), records)
+
+
+def _bfcl(src: str | os.PathLike[str], out: Path) -> ExportReport:
+    from callforge.export.bfcl import write_bfcl
+
+    done = write_bfcl(iter_dialogs(src), out)
+    files = sorted(out.glob("*.json")) + sorted((out / "possible_answer").glob("*.json"))
+    cases = sum(done.cases.values())
+    return ExportReport("bfcl", out, cases, 0, tuple(files), done.cases, done.skipped, cases)
+
+
+def _hf(src: str | os.PathLike[str], out: Path, keep_injected: bool, push_to_hub: str | None) -> ExportReport:
+    from callforge.export.hf import PARQUET_FILE, write_parquet
+
+    if (out / PARQUET_FILE).exists():
+        raise ConfigError(f"{out / PARQUET_FILE} already exists; choose another --out or remove it")
+    skipped = 0
+
+    def dialogs() -> Iterator[Dialog]:
+        nonlocal skipped
+        for dialog in iter_dialogs(src):
+            if injected_calls(dialog) and not keep_injected:
+                skipped += 1  # `weight` survives in the rows, but most Hub trainers ignore it
+                continue
+            yield dialog
+
+    written, files = write_parquet(dialogs(), out, push_to_hub=push_to_hub)
+    return ExportReport("hf", out, written, skipped, tuple(files), records=written)

@@ -18,13 +18,42 @@ from callforge.core import Dialog, Message, ToolSpec
 
 
 def injected_calls(dialog: Dialog) -> set[str]:
-    """Ids of the calls made wrong on purpose, which a trainer must not learn from."""
-    found = dialog.meta.get("injected_errors")
-    return {str(i) for i in found} if isinstance(found, list) else set()
+    """Ids of the calls a trainer must not learn from: planted on purpose, or a model's real mistake.
+
+    Error-recovery dialogs plant theirs (`meta["injected_errors"]`); refinement trajectories keep
+    the rejected step the model corrected (`meta["wrong_calls"]`). Both are lessons to see, not to copy.
+    """
+    found: set[str] = set()
+    for key in ("injected_errors", "wrong_calls"):
+        ids = dialog.meta.get(key)
+        if isinstance(ids, list):
+            found |= {str(i) for i in ids}
+    return found
 
 
 def _tool_json(tool: ToolSpec) -> dict[str, Any]:
     return tool.to_openai()
+
+
+def openai_message(message: Message, masked: set[str] | frozenset[str] = frozenset()) -> dict[str, Any]:
+    """One message in the chat-completions wire shape; `"weight": 0` when it carries a call in `masked`."""
+    row: dict[str, Any] = {"role": message.role, "content": message.content}
+    if message.tool_calls:
+        row["tool_calls"] = [
+            {
+                "id": call.id,
+                "type": "function",
+                "function": {"name": call.name, "arguments": orjson.dumps(call.arguments).decode()},
+            }
+            for call in message.tool_calls
+        ]
+        if any(call.id in masked for call in message.tool_calls):
+            row["weight"] = 0
+    if message.role == "tool":
+        row["tool_call_id"] = message.tool_call_id
+        if message.name:
+            row["name"] = message.name
+    return row
 
 
 def to_openai(dialog: Dialog) -> dict[str, Any]:
@@ -34,29 +63,36 @@ def to_openai(dialog: Dialog) -> dict[str, Any]:
     wrong call gets `"weight": 0`.
     """
     injected = injected_calls(dialog)
-    messages: list[dict[str, Any]] = []
-    for message in dialog.messages:
-        row: dict[str, Any] = {"role": message.role, "content": message.content}
-        if message.tool_calls:
-            row["tool_calls"] = [
-                {
-                    "id": call.id,
-                    "type": "function",
-                    "function": {"name": call.name, "arguments": orjson.dumps(call.arguments).decode()},
-                }
-                for call in message.tool_calls
-            ]
-            if any(call.id in injected for call in message.tool_calls):
-                row["weight"] = 0
-        if message.role == "tool":
-            row["tool_call_id"] = message.tool_call_id
-            if message.name:
-                row["name"] = message.name
-        messages.append(row)
+    messages = [openai_message(m, injected) for m in dialog.messages]
     record: dict[str, Any] = {"messages": messages, "tools": [_tool_json(t) for t in dialog.tools]}
     if "id" in dialog.meta:
         record["id"] = dialog.meta["id"]
     return record
+
+
+def to_steps(dialog: Dialog) -> list[dict[str, Any]]:
+    """One example per assistant turn (ActionStudio-style), in TRL's conversational prompt-completion shape.
+
+    `prompt` is the conversation before the turn, `completion` the turn, so a trainer learns every
+    step once and never the context. A turn carrying a call made wrong on purpose is no example
+    (it stays in later prompts, where it is context).
+    """
+    injected = injected_calls(dialog)
+    tools = [_tool_json(t) for t in dialog.tools]
+    base = str(dialog.meta.get("id", "dialog"))
+    out = []
+    for index, message in enumerate(dialog.messages):
+        if message.role != "assistant" or any(c.id in injected for c in message.tool_calls):
+            continue
+        out.append(
+            {
+                "id": f"{base}:{index}",
+                "prompt": [openai_message(m) for m in dialog.messages[:index]],
+                "completion": [openai_message(message)],
+                "tools": tools,
+            }
+        )
+    return out
 
 
 def to_sharegpt(dialog: Dialog) -> dict[str, Any]:

@@ -80,6 +80,8 @@ def format_of_record(value: Any) -> DatasetFormat | None:
             return "toolace"
         return "sharegpt"
     messages = value.get("messages")
+    if messages is None and isinstance(value.get("prompt"), list) and isinstance(value.get("completion"), list):
+        messages = value["prompt"] + value["completion"]  # TRL's conversational prompt-completion
     if isinstance(messages, list):
         first = next((m for m in messages if isinstance(m, dict)), {})
         if "from" in first:

@@ -1,4 +1,7 @@
-"""OpenAI chat-completions records (`{"messages": [...], "tools": [...]}`, the SFT/TRL layout) as Dialogs."""
+"""OpenAI chat-completions records (`{"messages": [...], "tools": [...]}`, the SFT/TRL layout) as Dialogs.
+
+TRL's prompt-completion records (`{"prompt": [...], "completion": [...]}`) read as their messages joined.
+"""
 
 from __future__ import annotations
 
@@ -77,6 +80,8 @@ def dialog_from_openai(value: Any, record: Record, cache: ToolCache | None = Non
     if not isinstance(value, dict):
         raise RecordError(f"a record must be an object, not {kind_of(value)}")
     messages = value.get("messages")
+    if messages is None and isinstance(value.get("prompt"), list) and isinstance(value.get("completion"), list):
+        messages = value["prompt"] + value["completion"]  # TRL's prompt-completion shape (`export --format steps`)
     if not isinstance(messages, list):
         raise RecordError(f'"messages" must be a list, not {kind_of(messages)}')
     builder = DialogBuilder(record.where)

@@ -51,7 +51,7 @@ class Director:
 
     async def _turns(self, plan: Plan, voice: Voice, seed: int, messages: list[Message], injected: list[str]) -> None:
         tools = {t.name: t for t in plan.tools}
-        ids = _Ids()
+        ids = CallIds()
         for number, turn in enumerate(plan.turns):
             text = await self.user.write(turn, plan.tools, messages[1:], voice, seed=seed + 101 * number)
             messages.append(Message(role="user", content=text))
@@ -60,29 +60,46 @@ class Director:
                 if step and all(c.fails for c in step):  # scripted: the wrong call the assistant recovers from
                     calls = tuple(ToolCall(name=c.name, arguments=c.arguments, id=ids.next()) for c in step)
                     injected.extend(str(c.id) for c in calls)
-                    made |= {_signature(c) for c in calls}  # repeating the planted error ends the calling
+                    made |= {signature(c) for c in calls}  # repeating the planted error ends the calling
                     messages.append(Message(role="assistant", tool_calls=calls))
                     messages.extend(await self._run(calls, tools))
-            for count in range(self.max_steps):
-                step_seed = seed + 101 * number + count + 1
-                reply = await self.assistant.reply(messages, plan.tools, seed=step_seed)
-                signatures = {_signature(c) for c in reply.tool_calls}
-                if signatures & made:
-                    # Calling again for results it already has: small models loop here instead of
-                    # answering. The calling phase is over; ask for the answer with tools withheld.
-                    reply = await self.assistant.answer(messages, plan.tools, seed=step_seed)
-                if not reply.tool_calls:
-                    messages.append(Message(role="assistant", content=reply.text.strip()))
-                    break
-                made |= signatures
-                calls = tuple(c.model_copy(update={"id": ids.next()}) for c in reply.tool_calls)
-                messages.append(Message(role="assistant", tool_calls=calls))
-                messages.extend(await self._run(calls, tools))
-            else:
-                raise GenerationFailure(
-                    "gen.max_steps",
-                    f"the assistant was still calling tools after {self.max_steps} messages in turn {number + 1}",
-                )
+            await self.respond(messages, plan.tools, ids, made, seed=seed + 101 * number, turn=number + 1)
+
+    async def respond(
+        self,
+        messages: list[Message],
+        tools: Sequence[ToolSpec],
+        ids: CallIds,
+        made: set[tuple[str, bytes]],
+        *,
+        seed: int,
+        turn: int,
+    ) -> None:
+        """Let the assistant call tools (run by the engine) until it answers in text; appends to `messages`.
+
+        Refinement reuses this to replay a dialog from a rejected step, so both paths stop looping
+        models the same way.
+        """
+        by_name = {t.name: t for t in tools}
+        for count in range(self.max_steps):
+            step_seed = seed + count + 1
+            reply = await self.assistant.reply(messages, tools, seed=step_seed)
+            signatures = {signature(c) for c in reply.tool_calls}
+            if signatures & made:
+                # Calling again for results it already has: small models loop here instead of
+                # answering. The calling phase is over; ask for the answer with tools withheld.
+                reply = await self.assistant.answer(messages, tools, seed=step_seed)
+            if not reply.tool_calls:
+                messages.append(Message(role="assistant", content=reply.text.strip()))
+                return
+            made |= signatures
+            calls = tuple(c.model_copy(update={"id": ids.next()}) for c in reply.tool_calls)
+            messages.append(Message(role="assistant", tool_calls=calls))
+            messages.extend(await self._run(calls, by_name))
+        raise GenerationFailure(
+            "gen.max_steps",
+            f"the assistant was still calling tools after {self.max_steps} messages in turn {turn}",
+        )
 
     async def _run(self, calls: Sequence[ToolCall], tools: dict[str, ToolSpec]) -> list[Message]:
         async def one(call: ToolCall) -> Message:
@@ -97,7 +114,8 @@ class Director:
         return list(await asyncio.gather(*(one(c) for c in calls)))
 
 
-def _signature(call: ToolCall) -> tuple[str, bytes]:
+def signature(call: ToolCall) -> tuple[str, bytes]:
+    """A call's name and canonical arguments: what "the same call again" means."""
     return call.name, orjson.dumps(call.arguments, option=orjson.OPT_SORT_KEYS)
 
 
@@ -115,12 +133,14 @@ def _text(output: Any) -> str:
         return repr(output)
 
 
-class _Ids:
+class CallIds:
     """Call ids unique within a dialog: `call_1`, `call_2`, ... (deterministic, so a re-run matches)."""
 
-    def __init__(self) -> None:
-        self.n = 0
+    def __init__(self, start: int = 0) -> None:
+        """Number from `start + 1`, past the ids a dialog already holds."""
+        self.n = start
 
     def next(self) -> str:
+        """The next unused id."""
         self.n += 1
         return f"call_{self.n}"

@@ -79,7 +79,7 @@ class ExecutionStage:
                     verdicts.append(observation.verdict)
                 continue
             ran += 1
-            found = _judge(index, call, tool, observation, recorded)
+            found = [_located(v, index, call) for v in _judge(index, call, tool, observation, recorded)]
             if call.id is not None and call.id in injected:
                 found = _injected(index, call, observation, found)
             verdicts.extend(found)
@@ -126,6 +126,11 @@ def _judge(
                 )
             )
     return out
+
+
+def _located(verdict: Verdict, index: int, call: ToolCall) -> Verdict:
+    """Name the message and call a failure belongs to, as the rules do, so refinement can find the step."""
+    return verdict.model_copy(update={"evidence": {**verdict.evidence, "message_index": index, "call": call.name}})
 
 
 def _injected(index: int, call: ToolCall, observation: Observation, found: list[Verdict]) -> list[Verdict]:

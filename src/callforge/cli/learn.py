@@ -1,0 +1,101 @@
+"""`callforge refine` and `callforge select`: learning signal from a run (trajectories, hard examples)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+_BASE_URL = typer.Option("--base-url", help="Endpoint for openai:<model> specs.")
+_API_KEY = typer.Option("--api-key", help="API key for openai:<model> specs.")
+_QUIET = typer.Option("--quiet", "-q", help="No progress bar.")
+_JSON = typer.Option("--json", help="Print the report as JSON.")
+
+
+def refine_command(
+    run: Annotated[Path, typer.Argument(help="A generation run folder: its rejected dialogs are refined.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Run folder for the trajectories (accepted) and failed corrections.")],
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Assistant model (default: the run's).")] = None,
+    tools: Annotated[list[str] | None, typer.Option("--tools", "-t", help="Tool sources (default: the run's).")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Read at most this many rejected records.")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue a refinement in --out.")] = False,
+    base_url: Annotated[str | None, _BASE_URL] = None,
+    api_key: Annotated[str | None, _API_KEY] = None,
+    rest_base_url: Annotated[str | None, typer.Option("--rest-base-url", help="Server for OpenAPI tools.")] = None,
+    as_json: Annotated[bool, _JSON] = False,
+    quiet: Annotated[bool, _QUIET] = False,
+) -> None:
+    """Redo each rejected dialog's failing step with the verifier's feedback; keep the verified "wrong -> feedback -> right".
+
+    Export the result with `callforge export OUT --format openai` (the wrong step masked) or
+    `--format dpo` (one preference pair per trajectory).
+    """
+    from callforge.cli.progress import progress_bar
+    from callforge.learn import RefineProgress, refine
+
+    with progress_bar("refine", disable=quiet or as_json) as bar:
+        task = bar.add_task("refine", total=None)
+
+        def show(state: RefineProgress) -> None:
+            bar.update(task, total=state.total, completed=state.done)
+
+        report = refine(
+            run, out, model=model, tools=tools, base_url=base_url, api_key=api_key,
+            rest_base_url=rest_base_url, limit=limit, resume=resume, progress=show,
+        )
+    if as_json:
+        typer.echo(json.dumps(asdict(report), default=str, indent=2))
+        return
+    typer.echo(
+        f"refined {report.refined} of {report.attempted} refinable rejected dialogs ({report.read} read) into {report.out}"
+    )
+    if report.codes:
+        typer.echo("  corrected: " + ", ".join(f"{c} {n}" for c, n in report.codes.items()))
+    if report.still_failing:
+        typer.echo("  still failing: " + ", ".join(f"{c} {n}" for c, n in report.still_failing.items()))
+    if report.skipped:
+        typer.echo("  not refinable: " + ", ".join(f"{c} {n}" for c, n in sorted(report.skipped.items())))
+
+
+def select_command(
+    src: Annotated[Path, typer.Argument(help="Candidate dialogs: a run folder (its accepted dialogs) or a dataset file.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Run folder: the kept dialogs (accepted) and the solved ones (rejected).")],
+    model: Annotated[str, typer.Option("--model", "-m", help="The target model, the one to be trained.")] = "local:qwen2.5-coder-0.5b",
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Try at most this many dialogs.")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue a selection in --out.")] = False,
+    base_url: Annotated[str | None, _BASE_URL] = None,
+    api_key: Annotated[str | None, _API_KEY] = None,
+    as_json: Annotated[bool, _JSON] = False,
+    quiet: Annotated[bool, _QUIET] = False,
+) -> None:
+    """Keep the dialogs the target model still gets wrong (ToolACE-R's model-aware selection)."""
+    from callforge.cli.progress import progress_bar
+    from callforge.learn import SelectProgress, select
+
+    with progress_bar("select", disable=quiet or as_json) as bar:
+        task = bar.add_task("select", total=None)
+
+        def show(state: SelectProgress) -> None:
+            bar.update(task, completed=state.done)
+
+        report = select(src, out, model=model, base_url=base_url, api_key=api_key, limit=limit, resume=resume, progress=show)
+    if as_json:
+        typer.echo(json.dumps(asdict(report), default=str, indent=2))
+        return
+    typer.echo(
+        f"kept {report.kept} of {report.evaluated} dialogs that {report.model} gets wrong "
+        f"({report.steps_wrong} of {report.steps} steps wrong; {report.solved} solved) in {report.out}"
+    )
+    if report.codes:
+        typer.echo("  its failures: " + ", ".join(f"{c} {n}" for c, n in report.codes.items()))
+    if report.errors:
+        typer.echo(f"  {report.errors} dialogs lost to endpoint errors; --resume retries them")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `refine` and `select` verbs to the app."""
+    app.command("refine")(refine_command)
+    app.command("select")(select_command)

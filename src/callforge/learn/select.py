@@ -1,0 +1,219 @@
+"""Model-aware selection (ToolACE-R): keep the dialogs a target model still gets wrong.
+
+Training a model on what it already does right spends compute on nothing. `select` asks the
+target model for every call step of every candidate dialog (the conversation up to the step,
+the dialog's tools, native function calling), scores its calls against the step's calls with
+callforge's semantic rules, and keeps a dialog when the model misses at least one step. A
+dialog whose right answer is not to call (no-call, clarify) is one step scored as irrelevance.
+
+The output is a Run folder (job `select`): `accepted/` holds the kept dialogs, each with the
+model's failing verdicts; `rejected/` the ones it solved (`select.solved`), so nothing is lost and
+a killed selection resumes. `callforge export OUT --format openai` trains on what was kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from callforge.core import Case, ConfigError, Dialog, ExpectedCall, Verdict
+from callforge.evaluate.check import Style, make_scorer
+from callforge.evaluate.live import result_value
+from callforge.export.api import iter_dialogs
+from callforge.export.bfcl import possible_answer
+from callforge.export.writers import injected_calls
+from callforge.llm.backend import Backend, BackendError
+from callforge.run import RunFolder
+from callforge.verify.record import Checked, StageResult
+
+SOLVED = "select.solved"
+
+
+@dataclass(frozen=True)
+class SelectReport:
+    """How many dialogs and steps the target model was tried on, and what it got wrong."""
+
+    out: Path
+    model: str
+    evaluated: int
+    kept: int
+    solved: int
+    steps: int
+    steps_wrong: int
+    codes: dict[str, int]
+    """The model's failure codes over the wrong steps (`match.value`, `match.missing_call` ...)."""
+    by_scenario: dict[str, tuple[int, int]]
+    """Per scenario kind: (kept, evaluated)."""
+    errors: int = 0
+    wall_s: float = 0.0
+
+
+@dataclass
+class SelectProgress:
+    """Live counts for a progress bar."""
+
+    done: int = 0
+    kept: int = 0
+
+
+def step_cases(dialog: Dialog, id: str) -> Iterator[tuple[int, Case]]:
+    """One Case per call step (or one irrelevance case for a dialog that never calls), with the step's index."""
+    tools = {t.name: t for t in dialog.tools}
+    planted = injected_calls(dialog)
+    steps = [(i, m) for i, m in enumerate(dialog.messages) if m.role == "assistant" and m.tool_calls]
+    if not steps:
+        first = next((i for i, m in enumerate(dialog.messages) if m.role == "assistant"), None)
+        if first is not None and dialog.tools:
+            yield first, Case(id=f"{id}#{first}", category="irrelevance", messages=dialog.messages[:first], tools=dialog.tools)
+        return
+    for index, message in steps:
+        calls = message.tool_calls
+        if any(c.id in planted for c in calls) or any(c.name not in tools for c in calls):
+            continue
+        expected = tuple(
+            ExpectedCall(name=c.name, arguments=possible_answer(c, tools[c.name])[c.name]) for c in calls
+        )
+        if len(calls) == 1:
+            category = "simple_python" if len(dialog.tools) == 1 else "multiple"
+        else:
+            category = "parallel" if len({c.name for c in calls}) == 1 else "parallel_multiple"
+        yield index, Case(id=f"{id}#{index}", category=category, messages=dialog.messages[:index], tools=dialog.tools, expected=expected)
+
+
+def select(
+    src: str | Path,
+    out: str | Path,
+    *,
+    model: str | Backend,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    limit: int | None = None,
+    resume: bool = False,
+    progress: Callable[[SelectProgress], None] | None = None,
+) -> SelectReport:
+    """Keep the dialogs of `src` (a Run folder or dataset) that `model` gets wrong, in the Run folder `out`."""
+    return asyncio.run(
+        select_async(src, out, model=model, base_url=base_url, api_key=api_key, limit=limit, resume=resume, progress=progress)
+    )
+
+
+async def select_async(
+    src: str | Path,
+    out: str | Path,
+    *,
+    model: str | Backend,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    limit: int | None = None,
+    resume: bool = False,
+    progress: Callable[[SelectProgress], None] | None = None,
+) -> SelectReport:
+    """The async core of `select`."""
+    started = time.perf_counter()
+    folder = RunFolder(out, job="select")
+    if folder.exists and not resume:
+        raise ConfigError(f"{folder.path} already holds a selection; pass --resume to continue it, or choose another --out")
+    name = model if isinstance(model, str) else model.model
+    before = folder.manifest().get("config") or {}
+    if before and before.get("model") != name:
+        raise ConfigError(f"{folder.path} selected for {before.get('model')!r}, not {name!r}; use the same --model or another --out")
+    done = {str(r["id"]) for which in ("accepted", "rejected") for r in folder.records(which)}
+    backend = _backend(model, base_url, api_key, folder.path)
+    scorer = make_scorer("semantic", Style.FC)
+    header = {"source": str(src), "config": {"model": name}}
+    folder.write_manifest({**header, "status": "running"})
+    writers = folder.writers(folder.next_session())
+    state = SelectProgress()
+    errors = 0
+    try:
+        for number, dialog in enumerate(iter_dialogs(src)):
+            if limit is not None and number >= limit:
+                break
+            id = str(dialog.meta.get("id") or f"d{number:06d}")
+            if id in done:
+                continue
+            try:
+                verdicts = [await _try(backend, scorer, index, case) for index, case in step_cases(dialog, id)]
+            except BackendError as exc:
+                if not exc.retryable:
+                    raise
+                folder.log_error(id, exc)
+                errors += 1
+                continue
+            if not verdicts:
+                continue
+            wrong = tuple(v for v in verdicts if not v.ok)
+            kept = bool(wrong)
+            stage = StageResult(
+                stage="select",
+                verdicts=wrong or (Verdict.failed(SOLVED, f"{name} solves every step of this dialog"),),
+                meta={"model": name, "steps": len(verdicts), "wrong": len(wrong)},
+            )
+            record = Checked(id=id, ok=kept, stages=(stage,), dialog=dialog)
+            writers["accepted" if kept else "rejected"].write(record.model_dump(mode="json"))
+            state.done += 1
+            state.kept += kept
+            if progress is not None:
+                progress(state)
+    finally:
+        for writer in writers.values():
+            writer.close()
+        closer = getattr(backend, "aclose", None)
+        if closer is not None:
+            await closer()
+    report = _report(folder, name, errors, time.perf_counter() - started)
+    folder.write_manifest({**header, "status": "complete", "counts": {"evaluated": report.evaluated, "kept": report.kept, "solved": report.solved}})
+    return report
+
+
+async def _try(backend: Backend, scorer: Any, index: int, case: Case) -> Verdict:
+    completion = await backend.complete(list(case.messages), list(case.tools), temperature=0.0, max_tokens=400, seed=0)
+    verdict: Verdict = scorer.score(case, result_value(completion, Style.FC))
+    return verdict.model_copy(update={"evidence": {**verdict.evidence, "message_index": index, "category": case.category}})
+
+
+def _backend(model: str | Backend, base_url: str | None, api_key: str | None, folder: Path) -> Backend:
+    if not isinstance(model, str):
+        return model
+    from callforge.llm.registry import make_backend
+
+    folder.mkdir(parents=True, exist_ok=True)
+    return make_backend(model, base_url=base_url, api_key=api_key, cache=folder / "llm-cache.sqlite")
+
+
+def _report(folder: RunFolder, model: str, errors: int, wall_s: float) -> SelectReport:
+    codes: Counter[str] = Counter()
+    scenarios: dict[str, list[int]] = {}
+    kept = solved = steps = wrong = 0
+    for which in ("accepted", "rejected"):
+        for row in folder.records(which):
+            checked = Checked.model_validate(row)
+            stage = checked.stages[0]
+            steps += int(stage.meta.get("steps", 0))
+            wrong += int(stage.meta.get("wrong", 0))
+            tally = scenarios.setdefault(str(checked.dialog.meta.get("scenario", "unknown")), [0, 0])
+            tally[1] += 1
+            if checked.ok:
+                kept += 1
+                tally[0] += 1
+                codes.update(v.code for v in stage.verdicts)
+            else:
+                solved += 1
+    return SelectReport(
+        folder.path,
+        model,
+        kept + solved,
+        kept,
+        solved,
+        steps,
+        wrong,
+        dict(codes.most_common()),
+        {k: (v[0], v[1]) for k, v in sorted(scenarios.items())},
+        errors,
+        wall_s,
+    )
