@@ -17,10 +17,10 @@ from callforge.export.chat import (
     chat_writer,
     hf_messages,
     load_template,
-    read_chat,
     split_parallel_calls,
     to_chat,
 )
+from callforge.export.chat_read import read_chat
 from callforge.export.gguf import GgufArray, read_metadata
 from callforge.llm.weights import MODELS
 from tests.test_export import TIME, WEATHER, _parallel, _recovery, _shape
