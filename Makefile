@@ -12,9 +12,12 @@ $(DEMO_VENV)/.installed: pyproject.toml $(shell find src -name '*.py')
 	$(DEMO_VENV)/bin/pip install -q '.[local,local-large]'
 	touch $@
 
+# torch first, pinned: pip takes the CPU wheel from its find-links (/opt/wheels) instead of a multi-GB CUDA build
+# that '.[dev]' (it includes [train]) would otherwise pull from PyPI. See docs/train.md.
 $(DEV_VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(DEV_VENV)
 	$(DEV_VENV)/bin/pip install -q --upgrade pip
+	$(DEV_VENV)/bin/pip install -q torch==2.13.0
 	$(DEV_VENV)/bin/pip install -q -e '.[dev]'
 	touch $@
 

@@ -170,7 +170,7 @@ def test_failed_step_and_feedback_name_the_call_and_the_code(flawed_run: Path) -
         feedback = feedback_messages(step, found.verdicts)
         assert [m.tool_call_id for m in feedback] == [c.id for c in step.tool_calls]
         body = json.loads(feedback[0].content or "")
-        assert "call.missing_required" in body["codes"] and "required" in body["error"]
+        assert "call.missing_required" in body["codes"] and "required" in body["problem"]
     assert located == len(records)
 
 
@@ -196,7 +196,7 @@ def test_refinement_turns_rejected_dialogs_into_verified_trajectories(flawed_run
         assert wrong[0].role == "assistant" and [c.id for c in wrong[0].tool_calls] == dialog.meta["wrong_calls"]
         feedback = [json.loads(m.content or "") for m in wrong[1:]]
         assert [m.role for m in wrong[1:]] == ["tool"] * len(wrong[0].tool_calls)
-        assert "call.missing_required" in feedback[0]["codes"] and all(f["note"].startswith("not run") for f in feedback)
+        assert "call.missing_required" in feedback[0]["codes"] and all(f["status"].startswith("not run") for f in feedback)
         assert rest[0].role == "assistant" and rest[0].tool_calls and rest[-1].role == "assistant" and rest[-1].content
         ids = [c.id for m in dialog.messages for c in m.tool_calls]
         assert len(ids) == len(set(ids))

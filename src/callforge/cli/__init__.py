@@ -40,6 +40,7 @@ def _register() -> None:
     from callforge.cli import generate as generate_verb
     from callforge.cli import learn as learn_verb
     from callforge.cli import tools as tools_verb
+    from callforge.cli import train as train_verb
     from callforge.cli import verify as verify_verb
 
     eval_verb.register(app)
@@ -47,6 +48,7 @@ def _register() -> None:
     generate_verb.register(app)
     learn_verb.register(app)
     tools_verb.register(app)
+    train_verb.register(app)
     verify_verb.register(app)
 
 

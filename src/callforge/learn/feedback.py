@@ -22,10 +22,16 @@ _STEP_CODES = ("call.", "arg.", "exec.", "scenario.")
 _PLAIN = {
     "scenario.parallel": "The request needs several independent calls; make them together in one step.",
     "scenario.call_count": "The number of calls does not fit the request; make exactly the calls it needs.",
-    "scenario.no_call": "No tool fits this request; answer in words instead of calling a tool.",
-    "scenario.clarify": "The request lacks a value the tool needs; ask the user for it instead of guessing.",
+    "scenario.no_call": "No tool fits this request.",
+    "scenario.clarify": "The request lacks a value the tool needs; a guessed value is wrong.",
 }
 """Dialog-level findings reworded for the model: the verifier's own text speaks of samples and plans."""
+
+_ANSWER_INSTEAD = {
+    "scenario.clarify": "Do not call a tool: ask the user for the missing value.",
+    "scenario.no_call": "Do not call a tool: answer the user in words.",
+}
+"""Findings whose fix is a text reply, not another call."""
 
 
 @dataclass(frozen=True)
@@ -70,15 +76,20 @@ def feedback_messages(step: Message, verdicts: tuple[Verdict, ...]) -> list[Mess
     the model must see why none of its calls ran.
     """
     step_level = [v for v in verdicts if v.evidence.get("call") is None]
+    if any(v.code in _ANSWER_INSTEAD for v in step_level):  # "do not call" says all a mismatch would
+        step_level = [v for v in step_level if v.code != "scenario.plan_mismatch"]
+    codes = {v.code for v in verdicts}
+    answer = next((_ANSWER_INSTEAD[c] for c in _ANSWER_INSTEAD if c in codes), None)
     out = []
     for position, call in enumerate(step.tool_calls):
         own = [v for v in verdicts if v.evidence.get("call") is not None and _names(v, position, call.name)]
         found = own + step_level
         texts = [_plain(v) for v in found] or ["Another call of this step was rejected."]
         body = {
-            "error": " ".join(texts),
+            "status": "not run: this step was rejected",
+            "problem": " ".join(texts),
+            "next": answer or "Call again now with the fix; keep every value the user gave.",
             "codes": list(dict.fromkeys(v.code for v in found)),
-            "note": "not run: the verifier rejected this step; send the corrected step",
         }
         out.append(Message(role="tool", tool_call_id=call.id, name=call.name, content=orjson.dumps(body).decode()))
     return out

@@ -1,0 +1,224 @@
+"""`train`: LoRA SFT or DPO on a callforge export, from data file to saved adapter and report."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from callforge.core import ConfigError, DataError
+from callforge.train.config import TrainConfig, require_train_extra
+from callforge.train.data import TrainData, read_train_data
+from callforge.train.model import load_model, load_tokenizer, resolve_dtype
+from callforge.train.report import LogPoint, TrainReport, log_points
+from callforge.train.tokens import Tokenised, check_tokenizer, tokenise
+
+
+def train(
+    data: str | os.PathLike[str],
+    *,
+    model: str,
+    out: str | os.PathLike[str],
+    method: str = "sft",
+    lora_r: int = 16,
+    lora_alpha: int = 32,
+    lora_dropout: float = 0.05,
+    epochs: float = 1.0,
+    max_steps: int | None = None,
+    lr: float | None = None,
+    batch_size: int = 4,
+    grad_accum: int = 1,
+    max_length: int = 2048,
+    beta: float = 0.1,
+    seed: int = 0,
+    dtype: str = "auto",
+    gradient_checkpointing: bool = False,
+    logging_steps: int | None = None,
+    chat_template: str | os.PathLike[str] | None = None,
+    overwrite: bool = False,
+    on_log: Callable[[LogPoint], None] | None = None,
+) -> TrainReport:
+    """Train a LoRA adapter on `data` and save it (with the tokenizer and `train_report.json`) in `out`.
+
+    `method="sft"` learns the assistant turns of `messages` records (never those marked
+    `"weight": 0`), the completion of `prompt`/`completion` records, or whole `text` records; `method="dpo"` learns to prefer `chosen` over
+    `rejected`, the base model (adapter off) serving as the reference. Everything that can be
+    checked without the model (options, data shape, the output folder) is checked before it loads.
+    `chat_template` (a Jinja file) replaces the tokenizer's template, in training and in the saved
+    tokenizer. `on_log` receives each logged step, for progress output.
+    """
+    require_train_extra()
+    cfg = TrainConfig(
+        method=method,
+        model=model,
+        out=Path(out),
+        lora_r=lora_r,
+        lora_alpha=lora_alpha,
+        lora_dropout=lora_dropout,
+        epochs=epochs,
+        max_steps=max_steps,
+        lr=lr,
+        batch_size=batch_size,
+        grad_accum=grad_accum,
+        max_length=max_length,
+        beta=beta,
+        seed=seed,
+        dtype=dtype,
+        gradient_checkpointing=gradient_checkpointing,
+        logging_steps=logging_steps,
+        chat_template=Path(chat_template) if chat_template is not None else None,
+        overwrite=overwrite,
+    )
+    _check_out(cfg)
+    train_data = read_train_data(data)
+    _check_method(cfg, train_data)
+
+    tokenizer = load_tokenizer(cfg.model)
+    if cfg.chat_template is not None:
+        tokenizer.chat_template = cfg.chat_template.read_text(encoding="utf-8")
+    check_tokenizer(tokenizer, conversational=train_data.shape != "text", model=cfg.model)
+    tokens = tokenise(tokenizer, train_data.examples, max_length=cfg.max_length)
+    kept = _kept(cfg, tokens, train_data)
+
+    from transformers import set_seed
+
+    set_seed(cfg.seed)
+    torch_dtype = resolve_dtype(cfg.dtype)
+    base = load_model(cfg.model, torch_dtype)
+    trainer = _trainer(cfg, base, tokenizer, tokens, kept, torch_dtype)
+    _quiet_printing(trainer)
+    if on_log is not None:
+        trainer.add_callback(_echo(on_log))
+
+    started = time.perf_counter()
+    result = trainer.train()
+    runtime = time.perf_counter() - started
+    cfg.out.mkdir(parents=True, exist_ok=True)
+    trainer.save_model(str(cfg.out))
+    report = TrainReport(
+        method=cfg.method,
+        model=cfg.model,
+        data=train_data.path,
+        out=cfg.out,
+        steps=int(trainer.state.global_step),
+        examples=kept,
+        dropped=tokens.dropped,
+        losses=log_points(trainer.state.log_history),
+        train_loss=float(result.training_loss) if result.training_loss is not None else None,
+        runtime_s=round(runtime, 3),
+        config={k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items()},
+        dropped_ids=tokens.dropped_ids,
+    )
+    report.write(cfg.out)
+    return report
+
+
+def _kept(cfg: TrainConfig, tokens: Tokenised, data: TrainData) -> int:
+    """How many examples survived tokenising; none is an error that names every reason."""
+    kept = len(tokens.dpo) if cfg.method == "dpo" else len(tokens.sft)
+    if kept:
+        return kept
+    reasons = ", ".join(f"{n} {reason}" for reason, n in tokens.dropped.items())
+    hint = ""
+    if any(reason.startswith("chat template") for reason in tokens.dropped):
+        hint = (
+            "; the model's chat template cannot be used for training as it is: pass --chat-template "
+            "with a training template that renders every turn the same wherever it stands (see docs/train.md)"
+        )
+    raise DataError(f"{data.path}: no example left to train on ({reasons}){hint}")
+
+
+def _check_out(cfg: TrainConfig) -> None:
+    if cfg.out.exists() and not cfg.out.is_dir():
+        raise ConfigError(f"{cfg.out}: exists and is not a folder; give --out a folder for the adapter")
+    if cfg.out.is_dir() and any(cfg.out.iterdir()) and not cfg.overwrite:
+        raise ConfigError(f"{cfg.out}: folder is not empty; choose another --out or pass --overwrite")
+
+
+def _check_method(cfg: TrainConfig, data: TrainData) -> None:
+    if cfg.method == "sft" and data.shape == "preference":
+        raise ConfigError(
+            f"{data.path} holds DPO pairs (prompt/chosen/rejected); train them with --method dpo, "
+            "or export SFT data with --format openai"
+        )
+    if cfg.method == "dpo" and data.shape != "preference":
+        raise ConfigError(
+            f"{data.path} holds SFT records ({data.shape}); --method dpo needs prompt/chosen/rejected pairs "
+            "from callforge export --format dpo"
+        )
+
+
+def _lora(cfg: TrainConfig) -> Any:
+    from peft import LoraConfig
+
+    modules = cfg.target_modules if isinstance(cfg.target_modules, str) else list(cfg.target_modules)
+    return LoraConfig(
+        r=cfg.lora_r,
+        lora_alpha=cfg.lora_alpha,
+        lora_dropout=cfg.lora_dropout,
+        target_modules=modules,
+        task_type="CAUSAL_LM",
+    )
+
+
+def _trainer(cfg: TrainConfig, base: Any, tokenizer: Any, tokens: Tokenised, kept: int, torch_dtype: Any) -> Any:
+    import torch
+
+    args: dict[str, Any] = {
+        "output_dir": str(cfg.out),
+        "num_train_epochs": cfg.epochs,
+        "max_steps": cfg.max_steps if cfg.max_steps is not None else -1,
+        "learning_rate": cfg.learning_rate,
+        "per_device_train_batch_size": cfg.batch_size,
+        "gradient_accumulation_steps": cfg.grad_accum,
+        "logging_steps": cfg.log_every(kept),
+        "logging_first_step": True,
+        "save_strategy": "no",
+        "report_to": "none",
+        "seed": cfg.seed,
+        "bf16": torch_dtype == torch.bfloat16,
+        "fp16": torch_dtype == torch.float16,
+        _checkpointing_field(): cfg.gradient_checkpointing,
+        "disable_tqdm": True,
+        "dataloader_pin_memory": torch.cuda.is_available(),
+    }
+    if cfg.method == "dpo":
+        from callforge.train.dpo import dpo_trainer
+
+        return dpo_trainer(
+            model=base, tokenizer=tokenizer, tokens=tokens.dpo, args=args, peft_config=_lora(cfg), beta=cfg.beta
+        )
+    from callforge.train.sft import sft_trainer
+
+    return sft_trainer(model=base, tokenizer=tokenizer, tokens=tokens.sft, args=args, peft_config=_lora(cfg))
+
+
+def _checkpointing_field() -> str:
+    """The name of the checkpointing flag: transformers 5 renamed it (and warns on the old one), older ones know only the old."""
+    import dataclasses
+
+    from transformers import TrainingArguments
+
+    names = {f.name for f in dataclasses.fields(TrainingArguments)}
+    return "activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing"
+
+
+def _quiet_printing(trainer: Any) -> None:
+    """Drop the Trainer's raw dict printer; progress goes through `on_log` instead."""
+    from transformers.trainer_callback import PrinterCallback
+
+    trainer.remove_callback(PrinterCallback)
+
+
+def _echo(on_log: Callable[[LogPoint], None]) -> Any:
+    from transformers import TrainerCallback
+
+    class _Echo(TrainerCallback):
+        def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kwargs: Any) -> None:
+            for point in log_points([{**(logs or {}), "step": state.global_step}]):
+                on_log(point)
+
+    return _Echo()

@@ -1,0 +1,86 @@
+"""What a training run did: the loss curve, the examples used and dropped, where the adapter went."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPORT_FILE = "train_report.json"
+
+
+@dataclass(frozen=True)
+class LogPoint:
+    """One logging step of the trainer; DPO adds how often and by how much chosen beats rejected."""
+
+    step: int
+    loss: float
+    reward_accuracy: float | None = None
+    reward_margin: float | None = None
+
+
+@dataclass(frozen=True)
+class TrainReport:
+    """The outcome of `callforge.train.train`, also written to OUT/train_report.json."""
+
+    method: str
+    model: str
+    data: Path
+    out: Path
+    steps: int
+    examples: int
+    dropped: dict[str, int]
+    """Examples left out, by reason (`longer than max_length`, `no assistant turn to learn`, ...)."""
+    losses: tuple[LogPoint, ...]
+    train_loss: float | None
+    """The trainer's mean loss over the whole run."""
+    runtime_s: float
+    config: dict[str, Any] = field(default_factory=dict)
+    dropped_ids: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def first_loss(self) -> float | None:
+        """The loss at the first logging step."""
+        return self.losses[0].loss if self.losses else None
+
+    @property
+    def last_loss(self) -> float | None:
+        """The loss at the last logging step."""
+        return self.losses[-1].loss if self.losses else None
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict, with first/last loss spelled out for readers that skip the curve."""
+        data = asdict(self)
+        data["data"], data["out"] = str(self.data), str(self.out)
+        data["first_loss"], data["last_loss"] = self.first_loss, self.last_loss
+        return data
+
+    def write(self, folder: Path) -> Path:
+        """Save as `train_report.json` next to the adapter."""
+        path = folder / REPORT_FILE
+        path.write_text(json.dumps(self.to_json(), indent=2) + "\n", encoding="utf-8")
+        return path
+
+
+def log_points(history: Iterable[Mapping[str, Any]]) -> tuple[LogPoint, ...]:
+    """The per-step training logs of a Trainer's `state.log_history` (the final summary row excluded)."""
+    points = []
+    for row in history:
+        loss = row.get("loss")
+        if not isinstance(loss, int | float) or "step" not in row:
+            continue
+        points.append(
+            LogPoint(
+                step=int(row["step"]),
+                loss=float(loss),
+                reward_accuracy=_float(row.get("rewards/accuracies")),
+                reward_margin=_float(row.get("rewards/margins")),
+            )
+        )
+    return tuple(points)
+
+
+def _float(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) else None
