@@ -306,3 +306,17 @@ def test_pairs_of_a_trajectory_without_a_correction_are_none() -> None:
         meta={"wrong_calls": ["x"], "feedback": ["call.unknown_function"]},
     )
     assert preference_pairs(dialog) == []
+
+
+def test_refine_names_the_fix_when_the_runs_tools_are_gone(flawed_run: Path, tmp_path: Path) -> None:
+    import shutil
+
+    moved = tmp_path / "run"
+    shutil.copytree(flawed_run, moved)
+    manifest = json.loads((moved / "manifest.json").read_text())
+    manifest["config"]["tools"] = [str(tmp_path / "gone.py")]
+    (moved / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ConfigError, match=r"gone\.py.*pass --tools"):
+        refine(moved, tmp_path / "out", model=attentive_backend())
+    report = refine(moved, tmp_path / "out2", model=attentive_backend(), tools=[str(TOOLS)], limit=2)
+    assert report.read == 2 and report.refined == 2

@@ -134,7 +134,15 @@ async def refine_async(
     spec = model if model is not None else str(config.get("model") or "")
     if not spec:
         raise ConfigError(f"{source.path}'s manifest names no model; pass --model")
-    toolbox = load_toolbox(tools or [str(t) for t in config.get("tools", [])], rest_base_url=rest_base_url)
+    try:
+        toolbox = load_toolbox(tools or [str(t) for t in config.get("tools", [])], rest_base_url=rest_base_url)
+    except ConfigError as exc:
+        if tools:
+            raise
+        raise ConfigError(
+            f"{exc} (the tool sources {source.path}'s manifest names; run from the folder the generation ran in, "
+            "or pass --tools)"
+        ) from None
     backends = RunBackends(spec, None, config.get("simulator_model") or spec, base_url, api_key, folder.path, 1)
     engine = backends.engine(toolbox, folder.path)
     backend = backends.role("assistant")
