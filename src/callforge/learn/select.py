@@ -46,7 +46,7 @@ class SelectReport:
     steps: int
     steps_wrong: int
     codes: dict[str, int]
-    """The model's failure codes over the wrong steps (`match.value`, `match.missing_call` ...)."""
+    """The model's failure codes over the wrong steps (`arg.value`, `calls.wrong_count` ...: the evaluator's codes)."""
     by_scenario: dict[str, tuple[int, int]]
     """Per scenario kind: (kept, evaluated)."""
     errors: int = 0
