@@ -21,8 +21,9 @@ _STEP = re.compile(r"([^.\[\]]+)|\[\]")
 class PlannedCall(BaseModel):
     """One call of the plan.
 
-    `refs` maps a parameter to the output that fills it (`"flights[].flight_id"` of the call whose
-    index in the turn is `source`), so the user text need not state that value. `fails` marks a
+    `refs` maps a parameter to the output path that fills it (`"flights[].flight_id"`, read from an
+    earlier call's result in the turn; the plan does not name which call), so the user text need not
+    state that value. `fails` marks a
     call the generator makes wrong on purpose (error recovery): it is scripted, not asked of the
     assistant, and must fail when executed.
     """
