@@ -215,9 +215,29 @@ CASES: list[tuple[str, Dialog, list[str]]] = [
         ["answer.unsupported"],
     ),
     (
+        "a stock refusal after the tools answered",
+        dialog(user("Weather in Paris?"), calls(call("get_weather", city="Paris")), tool("c1", '{"temp": 21}'), say("I'm sorry, but I can't assist with that.")),
+        ["answer.refusal"],
+    ),
+    (
+        "chat-template markup as the answer",
+        dialog(user("Tell me a joke"), say("<tools></tools>"), scenario="no_call"),
+        ["dialog.call_as_text"],
+    ),
+    (
+        "a tool's arguments written out instead of calling it",
+        dialog(user("Weather in Paris?"), say('You can use the `get_weather` function with: ```json {"city": "Paris"} ```')),
+        ["dialog.call_as_text"],
+    ),
+    (
+        "a tool call in Python syntax as text",
+        dialog(user("Weather in Paris?"), say('get_weather(city="Paris")')),
+        ["dialog.call_as_text"],
+    ),
+    (
         "reader's recorded parse failure",
         Dialog(tools=(WEATHER,), messages=(user("hi"), say("[get_weather(city=")), meta={"read_errors": [{"code": "call.format", "message": "unclosed"}]}),
-        ["call.format"],
+        ["call.format", "dialog.call_as_text"],  # the broken call is also a call written as text
     ),
 ]
 
@@ -266,6 +286,19 @@ PASSING += [
             plan=[{"name": "book_table", "arguments": {"restaurant": "Chez Marie", "people": 2}}],
         ),
     ),
+    (
+        "an answer that found nothing is not a refusal",
+        dialog(user("Weather in Paris?"), calls(call("get_weather", city="Paris")), tool("c1", '{"temp": null}'), say("Sorry, I can't find the weather for Paris right now.")),
+    ),
+    (
+        "an answer quoting a tool's error names the tool without writing a call",
+        dialog(
+            user("Weather in Paris?"), calls(call("get_weather", city="Paris")),
+            tool("c1", '{"error": "get_weather raised ValueError"}'),
+            say('Here is what I found: {"error": "get_weather raised ValueError"} {"city": "Paris"}'),
+        ),
+    ),
+    ("a clarification may name the tool", dialog(user("Book a table at Chez Marie"), say("To use book_table I need to know: for how many people?"), scenario="clarify", missing=["people"])),
     ("wildcards", dialog(user("Book Chez Marie for 2"), calls(call("book_table", restaurant="Chez Marie", people=2, date="dontcare")))),
 ]
 

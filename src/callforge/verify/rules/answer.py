@@ -2,7 +2,9 @@
 
 After tool outputs, the last assistant text is what a user reads. A number in it that no tool output,
 user text or call argument states (rounding allowed) is a contradiction or an invention; so is a
-proper name mid-sentence that appears nowhere before it.
+proper name mid-sentence that appears nowhere before it. A stock refusal ("I'm sorry, but I can't
+assist with that.") after the tools answered is no answer at all: trained on, it teaches a model to
+call a tool and then refuse.
 """
 
 from __future__ import annotations
@@ -17,6 +19,12 @@ from callforge.verify.rules.normalize import STOPWORDS, Haystack, fold, stem
 
 _NUMBER = re.compile(r"(?<![\w.])-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?")
 _NAME = re.compile(r"(?<=[a-z0-9,;] )([A-Z][a-z]+(?:[A-Z][a-z]+)*|[A-Z]{2,})\b")
+_REFUSAL = re.compile(
+    r"^\W*(?:(?:i'?m|i am|i)\s+)?(?:sorry|apologi[sz]e)?[\s,]*(?:but\s+)?"
+    r"i\s*(?:can'?t|cannot|can not|am unable to|'?m unable to|am not able to|'?m not able to)\s+(?:assist|help)"
+    r"(?:\s+you)?(?:\s+with\s+(?:that|this|your|the)(?:\s+request)?)?\W*$",
+    re.IGNORECASE,
+)
 _COMMON = frozenset(["i", "ok", "am", "pm", "usd", "eur", "gbp", "api", "id", "url"])
 
 
@@ -24,7 +32,7 @@ class FinalAnswerCheck:
     """Numbers and proper names in the final answer are traceable to the dialog before it."""
 
     name = "answer"
-    codes = ("answer.unsupported",)
+    codes = ("answer.unsupported", "answer.refusal")
 
     def __init__(self, *, names: bool = True) -> None:
         """`names=False` checks numbers only, for data whose answers name things freely."""
@@ -37,6 +45,15 @@ class FinalAnswerCheck:
         if index is None:
             return []
         text = messages[index].content or ""
+        if _REFUSAL.match(text.strip().replace("\u2019", "'")):
+            return [
+                Verdict.failed(
+                    "answer.refusal",
+                    f"message {index}: the final answer refuses ({text.strip()!r}) although the tools answered; "
+                    "answer the user from the tool results",
+                    message_index=index,
+                )
+            ]
         haystack = view.sources_before(index).copy()
         for site in view.calls:
             if site.message_index < index:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from callforge.core import Verdict
+from callforge.core import ToolSpec, Verdict
 from callforge.verify.rules.base import DialogView
 
 
@@ -133,17 +133,34 @@ class StructureCheck:
         return []
 
 
-_WRITTEN_CALL = re.compile(r'"name"\s*:\s*"([^"]+)"\s*,\s*"(?:arguments|parameters)"\s*:|<tool_call>')
+_WRITTEN_CALL = re.compile(r'"name"\s*:\s*"([^"]+)"\s*,\s*"(?:arguments|parameters)"\s*:')
+# Chat-template markup a model leaks when it half-writes a call: it never belongs in a reply to a user.
+_MARKUP = re.compile(r"</?tools?>|</?tool_call>|<\|(?:im_start|im_end|python_tag|eom_id|eot_id)\|>|<function=")
+_ARGUMENT_KEY = re.compile(r'[{,]\s*"([A-Za-z_][\w-]*)"\s*:')
 
 
-def _call_in_text(text: str, tools: dict[str, Any]) -> str | None:
-    """The offered tool a text message writes a call of (JSON call objects or `<tool_call>` tags), if any."""
+def _call_in_text(text: str, tools: dict[str, ToolSpec]) -> str | None:
+    """The offered tool a text message writes a call of, if any.
+
+    Three forms: a JSON call object (`{"name": ..., "arguments": ...}`), chat-template markup
+    (`<tool_call>`, `<tools>`, `<|im_end|>` ...), and a tool's name followed by call syntax
+    (`find_airports(lat=...)`), or named as a tool ("the `find_airports` function") and followed by a JSON
+    object keyed by its parameters ("with {"latitude": ...}"). A tool's name inside quoted data is not a call.
+    """
     for match in _WRITTEN_CALL.finditer(text):
-        name = match.group(1)
-        if name is None:
-            return "a tool"
-        if name in tools:
-            return name
+        if match.group(1) in tools:
+            return match.group(1)
+    if _MARKUP.search(text):
+        return "a tool (chat-template markup)"
+    for name, tool in tools.items():
+        for match in re.finditer(rf"(`?)(?<![\w.]){re.escape(name)}(?!\w)(`?)", text):
+            rest = text[match.end() :]
+            if re.match(r"`?\s*\(\s*(?:[A-Za-z_]\w*\s*=|[\"'{\[\d-])", rest):
+                return name
+            as_tool = bool(match.group(1) and match.group(2)) or re.match(r"\s+(?:function|tool)\b", rest, re.IGNORECASE)
+            keys = set(_ARGUMENT_KEY.findall(rest[:300]))
+            if as_tool and keys & set(tool.properties):
+                return name
     return None
 
 
