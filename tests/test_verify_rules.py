@@ -220,6 +220,11 @@ CASES: list[tuple[str, Dialog, list[str]]] = [
         ["answer.refusal"],
     ),
     (
+        "a claim of no access after the tool answered",
+        dialog(user("Weather in Paris?"), calls(call("get_weather", city="Paris")), tool("c1", '{"temp": 21}'), say("I'm sorry, but I don't have access to weather data.")),
+        ["answer.refusal"],
+    ),
+    (
         "chat-template markup as the answer",
         dialog(user("Tell me a joke"), say("<tools></tools>"), scenario="no_call"),
         ["dialog.call_as_text"],
@@ -297,6 +302,10 @@ PASSING += [
             tool("c1", '{"error": "get_weather raised ValueError"}'),
             say('Here is what I found: {"error": "get_weather raised ValueError"} {"city": "Paris"}'),
         ),
+    ),
+    (
+        "a partial answer that says what it lacks is not a refusal",
+        dialog(user("Weather in Paris?"), calls(call("get_weather", city="Paris")), tool("c1", '{"temp": 21}'), say("I don't have access to the forecast, but it is 21 degrees now.")),
     ),
     ("a clarification may name the tool", dialog(user("Book a table at Chez Marie"), say("To use book_table I need to know: for how many people?"), scenario="clarify", missing=["people"])),
     ("wildcards", dialog(user("Book Chez Marie for 2"), calls(call("book_table", restaurant="Chez Marie", people=2, date="dontcare")))),

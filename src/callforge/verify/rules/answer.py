@@ -3,7 +3,7 @@
 After tool outputs, the last assistant text is what a user reads. A number in it that no tool output,
 user text or call argument states (rounding allowed) is a contradiction or an invention; so is a
 proper name mid-sentence that appears nowhere before it. A stock refusal ("I'm sorry, but I can't
-assist with that.") after the tools answered is no answer at all: trained on, it teaches a model to
+assist with that.", "I don't have access to your calendar") after the tools answered is no answer at all: trained on, it teaches a model to
 call a tool and then refuse.
 """
 
@@ -20,9 +20,11 @@ from callforge.verify.rules.normalize import STOPWORDS, Haystack, fold, stem
 _NUMBER = re.compile(r"(?<![\w.])-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?")
 _NAME = re.compile(r"(?<=[a-z0-9,;] )([A-Z][a-z]+(?:[A-Z][a-z]+)*|[A-Z]{2,})\b")
 _REFUSAL = re.compile(
-    r"^\W*(?:(?:i'?m|i am|i)\s+)?(?:sorry|apologi[sz]e)?[\s,]*(?:but\s+)?"
-    r"i\s*(?:can'?t|cannot|can not|am unable to|'?m unable to|am not able to|'?m not able to)\s+(?:assist|help)"
-    r"(?:\s+you)?(?:\s+with\s+(?:that|this|your|the)(?:\s+request)?)?\W*$",
+    r"^\W*(?:(?:i'?m|i am|i)\s+)?(?:sorry|apologi[sz]e)?[\s,]*(?:but\s+)?i\s*"
+    r"(?:can'?t|cannot|can not|am unable to|'?m unable to|am not able to|'?m not able to)\s+(?:assist|help)"
+    r"(?:\s+you)?(?:\s+with\s+(?:that|this|your|the)(?:\s+request)?)?\W*$"
+    r"|^\W*(?:(?:i'?m|i am|i)\s+)?(?:sorry|apologi[sz]e),?\s+(?:but\s+)?i\s+(?:don'?t|do not)\s+have\s+"
+    r"(?:access\s+to|the\s+ability\s+to)\b",
     re.IGNORECASE,
 )
 _COMMON = frozenset(["i", "ok", "am", "pm", "usd", "eur", "gbp", "api", "id", "url"])
