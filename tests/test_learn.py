@@ -174,6 +174,21 @@ def test_failed_step_and_feedback_name_the_call_and_the_code(flawed_run: Path) -
     assert located == len(records)
 
 
+def test_feedback_of_several_findings_reads_as_sentences() -> None:
+    from callforge.core import Verdict
+
+    step = Message(role="assistant", tool_calls=(ToolCall(name="get_weather", arguments={"city": "X"}, id="c1"),))
+    found = (
+        Verdict.failed("arg.ungrounded", "argument city='X' appears nowhere in the user text", message_index=2, call="get_weather"),
+        Verdict.failed("scenario.call_count", "a single sample makes exactly one call, not 2", message_index=2),
+    )
+    body = json.loads(feedback_messages(step, found)[0].content or "")
+    assert body["problem"] == (
+        "argument city='X' appears nowhere in the user text. "
+        "The number of calls does not fit the request; make exactly the calls it needs."
+    )
+
+
 def test_a_failure_of_the_text_has_no_step_to_redo() -> None:
     from callforge.core import Verdict
 

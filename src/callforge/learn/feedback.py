@@ -84,7 +84,7 @@ def feedback_messages(step: Message, verdicts: tuple[Verdict, ...]) -> list[Mess
     for position, call in enumerate(step.tool_calls):
         own = [v for v in verdicts if v.evidence.get("call") is not None and _names(v, position, call.name)]
         found = own + step_level
-        texts = [_plain(v) for v in found] or ["Another call of this step was rejected."]
+        texts = [_sentence(_plain(v)) for v in found] or ["Another call of this step was rejected."]
         body = {
             "status": "not run: this step was rejected",
             "problem": " ".join(texts),
@@ -98,6 +98,12 @@ def feedback_messages(step: Message, verdicts: tuple[Verdict, ...]) -> list[Mess
 def _names(verdict: Verdict, position: int, name: str) -> bool:
     at = verdict.evidence.get("position")
     return at == position if isinstance(at, int) else verdict.evidence.get("call") == name
+
+
+def _sentence(text: str) -> str:
+    """Verifier messages are clauses ("... an earlier tool output"); joined, each needs its full stop."""
+    text = text.strip()
+    return text if text.endswith((".", "!", "?")) else text + "."
 
 
 def _plain(verdict: Verdict) -> str:
