@@ -23,9 +23,8 @@ class PlannedCall(BaseModel):
 
     `refs` maps a parameter to the output path that fills it (`"flights[].flight_id"`, read from an
     earlier call's result in the turn; the plan does not name which call), so the user text need not
-    state that value. `fails` marks a
-    call the generator makes wrong on purpose (error recovery): it is scripted, not asked of the
-    assistant, and must fail when executed.
+    state that value. `fails` marks a call the generator makes wrong on purpose (error recovery): it
+    is scripted, not asked of the assistant, and must fail when executed.
     """
 
     model_config = ConfigDict(frozen=True)

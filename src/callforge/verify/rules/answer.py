@@ -3,8 +3,8 @@
 After tool outputs, the last assistant text is what a user reads. A number in it that no tool output,
 user text or call argument states (rounding allowed) is a contradiction or an invention; so is a
 proper name mid-sentence that appears nowhere before it. A stock refusal ("I'm sorry, but I can't
-assist with that.", "I don't have access to your calendar") after the tools answered is no answer at all: trained on, it teaches a model to
-call a tool and then refuse.
+assist with that.", "I'm sorry, but I don't have access to your calendar") after the tools answered
+is no answer at all: trained on, it teaches a model to call a tool and then refuse.
 """
 
 from __future__ import annotations

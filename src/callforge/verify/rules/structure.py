@@ -137,6 +137,8 @@ _WRITTEN_CALL = re.compile(r'"name"\s*:\s*"([^"]+)"\s*,\s*"(?:arguments|paramete
 # Chat-template markup a model leaks when it half-writes a call: it never belongs in a reply to a user.
 _MARKUP = re.compile(r"</?tools?>|</?tool_call>|<\|(?:im_start|im_end|python_tag|eom_id|eot_id)\|>|<function=")
 _ARGUMENT_KEY = re.compile(r'[{,]\s*"([A-Za-z_][\w-]*)"\s*:')
+_CALL_SYNTAX = re.compile(r"`?\s*\(\s*(?:[A-Za-z_]\w*\s*=|[\"'{\[\d-])")  # right after a tool's name: name(x=..., name("...
+_NAMED_AS_TOOL = re.compile(r"\s+(?:function|tool)\b", re.IGNORECASE)
 
 
 def _call_in_text(text: str, tools: dict[str, ToolSpec]) -> str | None:
@@ -154,12 +156,11 @@ def _call_in_text(text: str, tools: dict[str, ToolSpec]) -> str | None:
         return "a tool (chat-template markup)"
     for name, tool in tools.items():
         for match in re.finditer(rf"(`?)(?<![\w.]){re.escape(name)}(?!\w)(`?)", text):
-            rest = text[match.end() :]
-            if re.match(r"`?\s*\(\s*(?:[A-Za-z_]\w*\s*=|[\"'{\[\d-])", rest):
+            after = text[match.end() : match.end() + 300]
+            if _CALL_SYNTAX.match(after):
                 return name
-            as_tool = bool(match.group(1) and match.group(2)) or re.match(r"\s+(?:function|tool)\b", rest, re.IGNORECASE)
-            keys = set(_ARGUMENT_KEY.findall(rest[:300]))
-            if as_tool and keys & set(tool.properties):
+            as_tool = bool(match.group(1) and match.group(2)) or _NAMED_AS_TOOL.match(after) is not None
+            if as_tool and set(_ARGUMENT_KEY.findall(after)) & set(tool.properties):
                 return name
     return None
 
