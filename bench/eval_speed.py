@@ -41,7 +41,8 @@ def _records() -> list[dict]:
 
 
 def _ours(records: list[dict]) -> tuple[float, float, list[bool]]:
-    from callforge.evaluate import load_bfcl_suite, make_scorer
+    from callforge.evaluate import make_scorer
+    from callforge.formats import load_bfcl_suite
 
     t0 = time.perf_counter()
     cases = {c.id: c for c in load_bfcl_suite(SHARED / "data")}

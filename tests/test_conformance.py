@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from callforge.core import Case
-from callforge.evaluate import load_bfcl_suite, make_scorer
+from callforge.evaluate import make_scorer
+from callforge.formats import load_bfcl_suite
 from tests.conftest import read_jsonl
 
 

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from callforge.core import ConfigError, ToolCall, ToolSpec
-from callforge.verify.execute import Engine, Observation, PythonEngine, SandboxLimits
-from callforge.verify.execute.sandbox import bwrap_path
+from callforge.execute import Engine, Observation, PythonEngine, SandboxLimits
+from callforge.execute.sandbox import bwrap_path
 
 MODES = [
     "process",

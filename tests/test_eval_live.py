@@ -10,9 +10,10 @@ from typer.testing import CliRunner
 
 from callforge.cli import app
 from callforge.core import OMITTED, Case, ToolCall
-from callforge.evaluate import Mode, Style, load_bfcl_suite
+from callforge.evaluate import Mode, Style
+from callforge.evaluate.bfcl_prompt import fc_tools, prompting_messages
 from callforge.evaluate.live import evaluate_model, finished_ids, request_for
-from callforge.evaluate.suites.bfcl_prompt import fc_tools, prompting_messages
+from callforge.formats import load_bfcl_suite
 from callforge.llm.backend import BackendError
 from callforge.llm.scripted import FunctionBackend, Request
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from callforge.core import DataError
-from callforge.evaluate import Category, CategoryScore, evaluate, group_scores
+from callforge.core import Category, DataError
+from callforge.evaluate import CategoryScore, evaluate, group_scores
 from tests.conftest import EXAMPLES
 
 MINI = EXAMPLES / "bfcl-mini"

@@ -16,9 +16,8 @@ from typing import Any
 import pytest
 
 from callforge.core import ToolCall, Verdict
-from callforge.tools import tools_from_functions
-from callforge.verify.execute import PythonEngine, error_payload
-from callforge.verify.rules import validator_for
+from callforge.execute import PythonEngine, error_payload
+from callforge.tools import tools_from_functions, validator_for
 
 TOOLS_DIR = Path(__file__).resolve().parents[1] / "examples" / "tools"
 DOMAINS = ("travel", "finance", "shop", "calendar_tools")

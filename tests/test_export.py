@@ -149,7 +149,8 @@ def _python_call(call: ToolCall) -> str:
 
 
 def test_bfcl_export_is_an_eval_set_the_dialogs_own_calls_pass(tmp_path: Path) -> None:
-    from callforge.evaluate import load_bfcl_suite, make_scorer
+    from callforge.evaluate import make_scorer
+    from callforge.formats import load_bfcl_suite
 
     w = lambda city, i: ToolCall(name="get_weather", arguments={"city": city}, id=f"w{i}")  # noqa: E731
     dialogs = [

@@ -736,7 +736,8 @@ def test_bfcl_real_data_counts(bfcl_dialogs: list[Dialog]) -> None:
 
 
 def test_bfcl_reference_calls_pass_bfcls_own_checker(bfcl_dir: Path, bfcl_dialogs: list[Dialog]) -> None:
-    from callforge.evaluate import load_bfcl_suite, make_scorer
+    from callforge.evaluate import make_scorer
+    from callforge.formats import load_bfcl_suite
 
     cases = {c.id: c for c in load_bfcl_suite(bfcl_dir / "data")}
     scorer = make_scorer("bfcl", "fc")

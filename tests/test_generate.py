@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from callforge.core import ConfigError, Dialog, Message, ToolCall, ToolSpec
+from callforge.execute import PythonEngine
 from callforge.generate import (
     DEFAULT_MIX,
     KINDS,
@@ -31,7 +32,6 @@ from callforge.generate.roles import ANSWER_NUDGE
 from callforge.llm.backend import BackendError
 from callforge.llm.scripted import FunctionBackend, Request
 from callforge.tools.graph import ToolGraph
-from callforge.verify.execute import PythonEngine
 from tests.gen_world import world_backend
 
 HERE = Path(__file__).resolve().parent
@@ -396,7 +396,7 @@ def test_a_repeated_call_ends_the_calling_phase_with_an_answer_without_tools(tmp
 def test_chains_start_at_a_tool_callable_on_its_own() -> None:
     import random
 
-    from callforge.generate import load_toolbox
+    from callforge.execute import load_toolbox
     from callforge.generate.kinds import Nested
 
     examples = HERE.parent / "examples" / "tools"

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from callforge.execute import PythonEngine
 from callforge.generate import draw_voice, generate
 from callforge.generate.kinds import MultiTurn, Nested, PlanContext, needs, standalone
 from callforge.generate.planner import Planner
@@ -22,7 +23,6 @@ from callforge.generate.sample import (
     ToolSample,
 )
 from callforge.tools import ToolGraph
-from callforge.verify.execute import PythonEngine
 from tests.gen_world import world_backend
 
 REPO = Path(__file__).resolve().parents[1]
@@ -218,7 +218,7 @@ def test_nested_draws_every_shape_with_its_needs_fed(world: tuple[PythonEngine, 
 
 def test_nested_shapes_the_graph_lacks_are_left_out(tmp_path: Path) -> None:
     from callforge.core import ConfigError
-    from callforge.generate import load_toolbox
+    from callforge.execute import load_toolbox
     from callforge.generate.sample import SamplingError
 
     toolbox = load_toolbox([REPO / "tests" / "data" / "gen_tools.py"])  # one edge: search_hotels → book_hotel
@@ -233,7 +233,7 @@ def test_nested_shapes_the_graph_lacks_are_left_out(tmp_path: Path) -> None:
 
 def test_examples_nested_samples_start_at_standalone_tools() -> None:
     # what tests/test_generate.py::test_chains_start_at_a_tool_callable_on_its_own checks, for every shape
-    from callforge.generate import load_toolbox
+    from callforge.execute import load_toolbox
 
     examples = REPO / "examples" / "tools"
     toolbox = load_toolbox([examples / "calendar_tools.py", examples / "shop.py"])

@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 
 from callforge.core import DecodeError
-from callforge.evaluate import load_bfcl_suite, make_scorer
+from callforge.evaluate import make_scorer
 from callforge.evaluate.lang.java import JAVA_TYPES, convert_java, decode_java
 from callforge.evaluate.lang.javascript import JS_TYPES, convert_javascript, decode_javascript
+from callforge.formats import load_bfcl_suite
 from tests.conftest import read_jsonl
 
 FAIL = DecodeError  # marks an input BFCL's decoder raises on

@@ -22,6 +22,8 @@ pytest.importorskip("mcp")
 
 from callforge.core import ConfigError, Dialog, Message, SpecError, ToolCall, ToolSpec
 from callforge.core.binding import McpBinding, McpServer
+from callforge.execute.base import Engine
+from callforge.execute.mcp import McpEngine
 from callforge.generate.sample import domain_of
 from callforge.tools.mcp import (
     McpConfig,
@@ -31,9 +33,7 @@ from callforge.tools.mcp import (
     read_mcp_config,
     server_from_source,
 )
-from callforge.verify.execute.base import Engine
-from callforge.verify.execute.mcp import McpEngine
-from callforge.verify.execute.stage import ExecutionStage
+from callforge.verify.execution import ExecutionStage
 
 DATA = Path(__file__).parent / "data"
 SERVER = shlex.join([sys.executable, str(DATA / "mcp_server.py")])

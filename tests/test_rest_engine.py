@@ -28,10 +28,10 @@ from callforge.core import (
     ToolCall,
     ToolSpec,
 )
+from callforge.execute.base import Engine, Observation
+from callforge.execute.rest import RestEngine
 from callforge.tools.openapi import load_openapi
-from callforge.verify.execute.base import Engine, Observation
-from callforge.verify.execute.rest import RestEngine
-from callforge.verify.execute.stage import ExecutionStage
+from callforge.verify.execution import ExecutionStage
 
 SPEC = Path(__file__).parent / "data" / "openapi" / "library.yaml"
 TOKEN = "secret-token"

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from callforge.core import ConfigError
-from callforge.verify.execute import SandboxLimits, run_in_sandbox
-from callforge.verify.execute import sandbox as sandbox_module
-from callforge.verify.execute.sandbox import (
+from callforge.execute import SandboxLimits, run_in_sandbox
+from callforge.execute import sandbox as sandbox_module
+from callforge.execute.sandbox import (
     ALWAYS,
     BWRAP_PROVIDES,
     Sandbox,

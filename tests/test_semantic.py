@@ -11,8 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from callforge.core import ExpectedCall, ToolSpec
-from callforge.evaluate.category import Kind
+from callforge.core import CategoryKind, ExpectedCall, ToolSpec
 from callforge.evaluate.decode.python import KWARGS_KEY, DecodedCall, decode_python
 from callforge.evaluate.match.bfcl import BfclMatcher
 from callforge.evaluate.match.codes import BFCL_ERROR_TYPES
@@ -21,7 +20,7 @@ from callforge.evaluate.match.semantic import SemanticMatcher
 SAME = "same"
 """In a row's `bfcl` field: BFCL gives the same verdict code as semantic mode."""
 
-S, M, P, PM = Kind.SIMPLE, Kind.MULTIPLE, Kind.PARALLEL, Kind.PARALLEL_MULTIPLE
+S, M, P, PM = CategoryKind.SIMPLE, CategoryKind.MULTIPLE, CategoryKind.PARALLEL, CategoryKind.PARALLEL_MULTIPLE
 
 
 def tool(name: str, props: dict[str, Any], required: tuple[str, ...] = ()) -> ToolSpec:
@@ -61,7 +60,7 @@ BOOK = tool(
 @dataclass(frozen=True)
 class Row:
     id: str
-    kind: Kind
+    kind: CategoryKind
     tools: list[ToolSpec]
     calls: list[DecodedCall]
     expected: list[ExpectedCall]
@@ -222,7 +221,7 @@ def test_every_verdict_code_of_a_call_has_a_row() -> None:
 
 def test_kinds_without_expected_calls_are_refused() -> None:
     with pytest.raises(ValueError, match="irrelevance"):
-        SemanticMatcher().check(Kind.IRRELEVANCE, [F], [], [])
+        SemanticMatcher().check(CategoryKind.IRRELEVANCE, [F], [], [])
 
 
 def test_decoded_positional_output_end_to_end() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from callforge.core import ConfigError, ToolCall, ToolSpec
-from callforge.generate.setup import load_toolbox
+from callforge.execute.toolbox import load_toolbox
 from callforge.llm.scripted import FunctionBackend
 from callforge.tools.pool import save_pool
 from tests.test_cli_generate import REPO

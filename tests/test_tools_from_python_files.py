@@ -12,8 +12,8 @@ import orjson
 import pytest
 
 from callforge.core import ConfigError
+from callforge.execute import PythonEngine
 from callforge.tools import tools_from_functions
-from callforge.verify.execute import PythonEngine
 
 REPO = Path(__file__).resolve().parents[1]
 TRAVEL = REPO / "examples" / "tools" / "travel.py"

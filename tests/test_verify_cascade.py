@@ -10,13 +10,14 @@ import orjson
 import pytest
 
 from callforge.core import Dialog, Message, ToolCall, ToolSpec, Verdict
+from callforge.execute import error_payload
+from callforge.execute.base import Observation
+from callforge.execute.cached import CachedEngine, ExecutionCache
+from callforge.execute.simulated import SimulatedEngine
 from callforge.llm import ScriptedBackend
 from callforge.llm.backend import BackendError
 from callforge.verify import Cascade, RuleStage, StageResult, verify
-from callforge.verify.execute.base import Observation
-from callforge.verify.execute.cached import CachedEngine, ExecutionCache
-from callforge.verify.execute.simulated import SimulatedEngine
-from callforge.verify.execute.stage import ExecutionStage, error_payload
+from callforge.verify.execution import ExecutionStage
 
 ADD = ToolSpec(
     name="add",

@@ -6,7 +6,8 @@ import asyncio
 from pathlib import Path
 
 from callforge.core import Dialog, Message, ToolCall
-from callforge.verify.execute import ExecutionStage, PythonEngine
+from callforge.execute import PythonEngine
+from callforge.verify.execution import ExecutionStage
 from callforge.verify.rules import RuleStage
 
 TOOLS_FILE = Path(__file__).resolve().parent / "data" / "gen_tools.py"

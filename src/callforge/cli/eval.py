@@ -115,7 +115,7 @@ def eval_command(
             f"got --style {style!r} --mode {mode!r}"
         ) from None
     try:
-        from callforge.evaluate.category import Category
+        from callforge.core import Category
 
         selected = [Category.parse(c) for c in _split(categories) or []] or None
     except ValueError as exc:

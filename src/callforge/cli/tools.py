@@ -91,8 +91,8 @@ def import_command(
     Secrets are not written: API credentials and MCP server environment values are read from the
     environment when a call runs (see docs/tools.md).
     """
+    from callforge.execute import read_sources
     from callforge.tools.pool import save_pool
-    from callforge.tools.sources import read_sources
 
     found = read_sources(sources, prefix=prefix, timeout=timeout, validate=_validate(validate))
     save_pool(out, found.tools)
@@ -186,7 +186,7 @@ def _counts(counts: dict[str, int]) -> str:
 
 
 def _load(src: str | Path, format: str = "auto", language: str | None = None, *, prefix: bool = False) -> list[Any]:
-    """Any source loads here (see `callforge.tools.sources`); `format`/`language` force a JSON tools file's dialect.
+    """Any source loads here (see `callforge.execute.sources`); `format`/`language` force a JSON tools file's dialect.
 
     A Python module is imported only inside the sandbox, never in-process.
     """
@@ -194,7 +194,7 @@ def _load(src: str | Path, format: str = "auto", language: str | None = None, *,
         from callforge.tools import load_tools
 
         return load_tools(src, format=format, language=language)  # type: ignore[arg-type]
-    from callforge.tools.sources import read_sources
+    from callforge.execute import read_sources
 
     return list(read_sources([str(src)], prefix=prefix).tools)
 

@@ -151,7 +151,8 @@ def _exec_stage(
     llm_cache: Path | None,
     cache_dir: Path | None,
 ) -> Any:
-    from callforge.verify.execute import CachedEngine, ExecutionStage, PythonEngine, SimulatedEngine
+    from callforge.execute import CachedEngine, PythonEngine, SimulatedEngine
+    from callforge.verify.execution import ExecutionStage
 
     if not spec:
         raise ConfigError(

@@ -2,6 +2,7 @@
 
 from callforge.core.binding import Binding, HttpAuth, HttpBinding, HttpParam, McpBinding, McpServer
 from callforge.core.case import OMITTED, Case, ExpectedCall
+from callforge.core.category import SINGLE_TURN, Category, CategoryGroup, CategoryKind, Language
 from callforge.core.dialog import Dialog
 from callforge.core.errors import CallforgeError, ConfigError, DataError, DecodeError, SpecError
 from callforge.core.message import Message, Role, ToolCall
@@ -11,9 +12,13 @@ from callforge.core.verdict import OK, Verdict
 __all__ = [
     "OK",
     "OMITTED",
+    "SINGLE_TURN",
     "Binding",
     "CallforgeError",
     "Case",
+    "Category",
+    "CategoryGroup",
+    "CategoryKind",
     "ConfigError",
     "DataError",
     "DecodeError",
@@ -22,6 +27,7 @@ __all__ = [
     "HttpAuth",
     "HttpBinding",
     "HttpParam",
+    "Language",
     "McpBinding",
     "McpServer",
     "Message",

@@ -5,8 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any, Protocol
 
-from callforge.core import OK, Case, DecodeError, ToolSpec, Verdict
-from callforge.evaluate.category import Category, Kind, Language
+from callforge.core import OK, Case, Category, CategoryKind, DecodeError, Language, ToolSpec, Verdict
 from callforge.evaluate.decode import DecodedCall, decode_fc_bfcl, decode_python, decode_python_bfcl
 from callforge.evaluate.match.bfcl import BfclMatcher
 from callforge.evaluate.match.codes import Failure, bfcl_error_type
@@ -67,8 +66,8 @@ def _is_call_format(decoded: Any) -> bool:
     return True
 
 
-def _relevance(kind: Kind, has_call: bool, decoded: Any, detail: str) -> Verdict:
-    if kind is Kind.IRRELEVANCE:
+def _relevance(kind: CategoryKind, has_call: bool, decoded: Any, detail: str) -> Verdict:
+    if kind is CategoryKind.IRRELEVANCE:
         failure = (
             None if not has_call else Failure("relevance.unexpected_call", "a tool was called, but none fits")
         )
@@ -118,7 +117,7 @@ class BfclScorer:
         """Judge `output` exactly as BFCL would; the verdict names BFCL's error type."""
         category, functions, answers = self._prepare(case)
         kind = category.kind
-        if kind in (Kind.IRRELEVANCE, Kind.RELEVANCE):
+        if kind in (CategoryKind.IRRELEVANCE, CategoryKind.RELEVANCE):
             # BFCL decodes (ir)relevance outputs as Python whatever the category; any failure is "no call".
             try:
                 decoded = self._decode(output, Language.PYTHON)
@@ -184,7 +183,7 @@ class SemanticScorer:
         except DecodeError as exc:
             return _verdict(Failure("decode.failed", f"cannot decode the output: {exc}"), None)
         shown = [{"name": c.name, "arguments": c.arguments, "positional": list(c.positional)} for c in calls]
-        if kind in (Kind.IRRELEVANCE, Kind.RELEVANCE):
+        if kind in (CategoryKind.IRRELEVANCE, CategoryKind.RELEVANCE):
             return _relevance(kind, bool(calls), shown, "")
         failure = self._matcher.check(kind, case.tools, calls, case.expected)
         return _verdict(failure, shown)

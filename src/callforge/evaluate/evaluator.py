@@ -10,12 +10,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from callforge.core import Case, Verdict
-from callforge.evaluate.category import Category
+from callforge.core import Case, Category, Verdict
 from callforge.evaluate.check import Mode, Style, make_scorer
 from callforge.evaluate.results import read_results
 from callforge.evaluate.scores import CategoryScore, GroupScore, group_scores
-from callforge.evaluate.suites import bfcl_files, load_bfcl_suite
+from callforge.formats import bfcl_files, load_bfcl_suite
 
 Progress = Callable[[int, int], None]
 

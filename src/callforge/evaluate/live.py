@@ -18,12 +18,11 @@ from typing import Any
 
 import orjson
 
-from callforge.core import Case, ConfigError
-from callforge.evaluate.category import Category
+from callforge.core import Case, Category, ConfigError
+from callforge.evaluate.bfcl_prompt import fc_tools, prompting_messages
 from callforge.evaluate.check import Mode, Style
 from callforge.evaluate.evaluator import EvalReport, evaluate
-from callforge.evaluate.suites import load_bfcl_suite
-from callforge.evaluate.suites.bfcl_prompt import fc_tools, prompting_messages
+from callforge.formats import load_bfcl_suite
 from callforge.llm.backend import Backend, BackendError, Completion, Usage
 from callforge.run import JsonlWriter, read_ids
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from callforge.evaluate.category import Category
+from callforge.core import Category
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from typing import cast
 
 from callforge.core import ConfigError, DataError, Dialog
 from callforge.formats.bfcl import read_bfcl
+from callforge.formats.bfcl_suite import bfcl_files, load_bfcl_suite
 from callforge.formats.callforge import read_callforge
 from callforge.formats.detect import FORMATS, DatasetFormat, check_format, detect_format
 from callforge.formats.openai import read_openai
@@ -23,7 +24,7 @@ from callforge.formats.sharegpt import read_sharegpt
 from callforge.formats.toolace import read_toolace
 from callforge.formats.xlam import read_xlam
 
-__all__ = ["FORMATS", "DatasetFormat", "detect_format", "read_dialogs"]
+__all__ = ["FORMATS", "DatasetFormat", "bfcl_files", "detect_format", "load_bfcl_suite", "read_dialogs"]
 
 _READERS: dict[DatasetFormat, Callable[[Path], Iterator[Dialog]]] = {
     "callforge": read_callforge,

@@ -15,19 +15,30 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from callforge.core import OMITTED, Case, DataError, Dialog, Message, SpecError, ToolCall, ToolSpec
-from callforge.evaluate.category import SINGLE_TURN, Category, Kind
-from callforge.evaluate.suites import bfcl_files, load_bfcl_suite
+from callforge.core import (
+    OMITTED,
+    SINGLE_TURN,
+    Case,
+    Category,
+    CategoryKind,
+    DataError,
+    Dialog,
+    Message,
+    SpecError,
+    ToolCall,
+    ToolSpec,
+)
+from callforge.formats.bfcl_suite import bfcl_files, load_bfcl_suite
 
 SOURCE = "bfcl"
 NO_CALL_TEXT = "None of the available functions fits this request."
-SCENARIOS: dict[Kind, str] = {
-    Kind.SIMPLE: "single",
-    Kind.MULTIPLE: "multiple",
-    Kind.PARALLEL: "parallel",
-    Kind.PARALLEL_MULTIPLE: "parallel_multiple",
-    Kind.IRRELEVANCE: "no_call",
-    Kind.RELEVANCE: "single",
+SCENARIOS: dict[CategoryKind, str] = {
+    CategoryKind.SIMPLE: "single",
+    CategoryKind.MULTIPLE: "multiple",
+    CategoryKind.PARALLEL: "parallel",
+    CategoryKind.PARALLEL_MULTIPLE: "parallel_multiple",
+    CategoryKind.IRRELEVANCE: "no_call",
+    CategoryKind.RELEVANCE: "single",
 }
 """The scenario each BFCL kind declares (relevance: some call must be made, so "single")."""
 
@@ -123,10 +134,10 @@ def dialog_from_case(case: Case, *, prefer_values: bool = False) -> Dialog:
         "bfcl_category": category.value,
     }
     messages: list[Message] = list(case.messages)
-    if kind is Kind.IRRELEVANCE:
+    if kind is CategoryKind.IRRELEVANCE:
         messages.append(Message(role="assistant", content=NO_CALL_TEXT))
         meta["synthetic_answer"] = True
-    elif kind is Kind.RELEVANCE:
+    elif kind is CategoryKind.RELEVANCE:
         meta["no_reference_answer"] = True
         del meta["scenario"]  # the scenario describes the answer, and there is none to describe
     else:

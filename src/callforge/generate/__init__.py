@@ -30,7 +30,6 @@ from callforge.generate.sample import (
     domain_of,
     make_sampler,
 )
-from callforge.generate.setup import Toolbox, load_toolbox
 
 __all__ = [
     "DEFAULT_MIX",
@@ -61,7 +60,6 @@ __all__ = [
     "Span",
     "Tally",
     "ToolSample",
-    "Toolbox",
     "Turn",
     "UserRole",
     "Voice",
@@ -70,7 +68,6 @@ __all__ = [
     "draw_voice",
     "generate",
     "generate_async",
-    "load_toolbox",
     "make_sampler",
     "parse_mix",
     "resolve",

@@ -17,10 +17,10 @@ from typing import Any
 import orjson
 
 from callforge.core import ConfigError
+from callforge.execute.toolbox import load_toolbox
 from callforge.generate.backends import RunBackends
 from callforge.generate.kinds import parse_mix
 from callforge.generate.session import GenerateProgress, GenerateReport, Session
-from callforge.generate.setup import load_toolbox
 from callforge.llm.backend import Backend
 from callforge.run import RunFolder
 
@@ -53,7 +53,7 @@ def generate(
 ) -> GenerateReport:
     """Generate `n` verified dialogs from `tools` into `out`.
 
-    `tools` are tool sources (`callforge.tools.sources`): Python files (run sandboxed), OpenAPI
+    `tools` are tool sources (`callforge.execute.sources`): Python files (run sandboxed), OpenAPI
     specs (run against `rest_base_url` or the spec's server), MCP configs, commands and URLs (run
     on the server), JSON specs and pool files (played by the simulator).
 

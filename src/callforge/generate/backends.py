@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from callforge.core import ToolSpec
-from callforge.generate.setup import Toolbox
+from callforge.execute import CachedEngine, Engine, Observation
+from callforge.execute.toolbox import Toolbox
 from callforge.llm.backend import Backend
 from callforge.llm.metered import MeteredBackend, current_meter
-from callforge.verify.execute import CachedEngine, Engine, Observation
 
 
 class RunBackends:

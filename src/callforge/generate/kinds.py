@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from callforge.core import ConfigError, ToolCall, ToolSpec
+from callforge.execute import error_payload
 from callforge.generate.personas import Voice
 from callforge.generate.plan import Plan, PlannedCall, Turn, resolve
 from callforge.generate.planner import GenerationFailure, Planner, Slot
@@ -32,7 +33,6 @@ from callforge.generate.sample import (
 )
 from callforge.tools.graph import Edge, ToolGraph
 from callforge.tools.graph_shapes import DAG_SIZES
-from callforge.verify.execute import error_payload
 
 
 @dataclass

@@ -16,10 +16,10 @@ from typing import Any
 import orjson
 
 from callforge.core import CallforgeError, Dialog, ToolCall, ToolSpec
+from callforge.execute import Engine, Observation, error_payload
 from callforge.llm.backend import Backend
 from callforge.llm.parse import strip_fence
-from callforge.verify.execute import Engine, Observation, error_payload
-from callforge.verify.rules.schema import validator_for
+from callforge.tools import validator_for
 
 
 class GenerationFailure(CallforgeError):

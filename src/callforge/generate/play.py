@@ -15,11 +15,11 @@ from typing import Any
 import orjson
 
 from callforge.core import Dialog, Message, ToolCall, ToolSpec
+from callforge.execute import Engine
 from callforge.generate.personas import Voice
 from callforge.generate.plan import Plan
 from callforge.generate.planner import GenerationFailure
 from callforge.generate.roles import AssistantRole, UserRole
-from callforge.verify.execute import Engine
 
 
 class Director:

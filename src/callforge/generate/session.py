@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from callforge.core import CallforgeError, ConfigError, Dialog, ToolSpec, Verdict
+from callforge.execute import Engine
+from callforge.execute.toolbox import Toolbox
 from callforge.generate.accounting import Tally
 from callforge.generate.backends import RunBackends
 from callforge.generate.kinds import DEFAULT_MIX, KINDS, Kind, PlanContext
@@ -27,13 +29,12 @@ from callforge.generate.planner import GenerationFailure, Planner
 from callforge.generate.play import Director
 from callforge.generate.roles import AssistantRole, UserRole
 from callforge.generate.sample import Sampler, SamplingError, ToolSample
-from callforge.generate.setup import Toolbox
 from callforge.llm.backend import BackendError, RequestRejected
 from callforge.llm.metered import Meter, metering, stop_metering
 from callforge.run import RunFolder
 from callforge.tools.graph import ToolGraph
 from callforge.verify.cascade import Cascade
-from callforge.verify.execute import Engine, ExecutionStage
+from callforge.verify.execution import ExecutionStage
 from callforge.verify.record import Checked, Stage, StageResult
 
 _GIVE_UP_AFTER = 5  # consecutive attempts lost to a down endpoint before the run stops

@@ -26,16 +26,16 @@ from pathlib import Path
 from typing import Any
 
 from callforge.core import ConfigError, Dialog, Verdict
+from callforge.execute.toolbox import load_toolbox
 from callforge.generate.backends import RunBackends
 from callforge.generate.planner import GenerationFailure
 from callforge.generate.play import CallIds, Director
 from callforge.generate.roles import AssistantRole, UserRole
-from callforge.generate.setup import load_toolbox
 from callforge.learn.feedback import FailedStep, failed_step, feedback_messages
 from callforge.llm.backend import Backend
 from callforge.run import RunFolder
 from callforge.verify.cascade import Cascade
-from callforge.verify.execute import ExecutionStage
+from callforge.verify.execution import ExecutionStage
 from callforge.verify.record import Checked, StageResult
 from callforge.verify.rules import RuleStage
 

@@ -2,7 +2,7 @@
 
 Every loader checks what it reads and raises `callforge.core.SpecError` naming the file, the tool
 and the JSON path at fault, so a bad spec fails at load time instead of deep inside a run.
-`read_sources` takes any of them by content; `tools.synth` grows a pool from a domain list;
+`tools.synth` grows a pool from a domain list;
 `ToolGraph` says which tool's output can feed which tool's input (see docs/tools.md, docs/generate.md).
 """
 
@@ -16,7 +16,7 @@ from callforge.tools.openai import tool_from_openai
 from callforge.tools.openapi import load_openapi
 from callforge.tools.pool import POOL_FORMAT, save_pool
 from callforge.tools.python import tool_from_function, tools_from_functions
-from callforge.tools.sources import SourceTools, read_sources
+from callforge.tools.schema import SchemaIssue, validator_for
 
 __all__ = [
     "POOL_FORMAT",
@@ -26,7 +26,7 @@ __all__ = [
     "EmbeddingSimilarity",
     "GraphStats",
     "McpConfig",
-    "SourceTools",
+    "SchemaIssue",
     "ToolFormat",
     "ToolGraph",
     "domain_of",
@@ -36,7 +36,6 @@ __all__ = [
     "load_openapi",
     "load_tools",
     "read_mcp_config",
-    "read_sources",
     "save_pool",
     "sentence_transformer_similarity",
     "to_dot",
@@ -44,4 +43,5 @@ __all__ = [
     "tool_from_function",
     "tool_from_openai",
     "tools_from_functions",
+    "validator_for",
 ]

@@ -7,6 +7,7 @@ records plus a funnel; `Cascade` and the stages can be used one dialog at a time
 
 from callforge.verify.api import VerifyProgress, VerifyReport, verify, verify_async
 from callforge.verify.cascade import Cascade
+from callforge.verify.execution import ExecutionStage
 from callforge.verify.funnel import Funnel, StageCount
 from callforge.verify.record import Checked, Stage, StageResult
 from callforge.verify.rules import RuleStage, default_checks, rule_codes
@@ -14,6 +15,7 @@ from callforge.verify.rules import RuleStage, default_checks, rule_codes
 __all__ = [
     "Cascade",
     "Checked",
+    "ExecutionStage",
     "Funnel",
     "RuleStage",
     "Stage",

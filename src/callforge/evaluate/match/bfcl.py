@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from callforge.evaluate.category import Kind, Language
+from callforge.core import CategoryKind, Language
 from callforge.evaluate.match.codes import Failure
 
 _STANDARDIZE = re.compile(r"[ ,./\-_*^]")
@@ -78,15 +78,15 @@ class BfclMatcher:
 
     def check(
         self,
-        kind: Kind,
+        kind: CategoryKind,
         functions: Sequence[dict[str, Any]],
         output: list[dict[str, Any]],
         answers: Sequence[dict[str, Any]],
     ) -> Failure | None:
         """Check one AST-category output; None means BFCL would count it correct."""
-        if kind in (Kind.PARALLEL, Kind.PARALLEL_MULTIPLE):
+        if kind in (CategoryKind.PARALLEL, CategoryKind.PARALLEL_MULTIPLE):
             return self._parallel(functions, output, answers)
-        if kind is Kind.MULTIPLE:
+        if kind is CategoryKind.MULTIPLE:
             if len(output) != len(answers):
                 return Failure("calls.wrong_count_multiple", _count_message(output, answers))
             return self.check_call(_find(functions, answers[0]), output[0], answers[0])

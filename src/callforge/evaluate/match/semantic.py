@@ -14,8 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from callforge.core import OMITTED, ExpectedCall, ToolSpec
-from callforge.evaluate.category import Kind
+from callforge.core import OMITTED, CategoryKind, ExpectedCall, ToolSpec
 from callforge.evaluate.decode.python import KWARGS_KEY, DecodedCall
 from callforge.evaluate.match.bfcl import standardize_string
 from callforge.evaluate.match.codes import Failure
@@ -51,20 +50,20 @@ class SemanticMatcher:
 
     def check(
         self,
-        kind: Kind,
+        kind: CategoryKind,
         tools: Sequence[ToolSpec],
         calls: Sequence[DecodedCall],
         expected: Sequence[ExpectedCall],
     ) -> Failure | None:
         """Check one output of an AST category; None means it is correct."""
-        if kind in (Kind.PARALLEL, Kind.PARALLEL_MULTIPLE):
+        if kind in (CategoryKind.PARALLEL, CategoryKind.PARALLEL_MULTIPLE):
             return self._parallel(tools, calls, expected)
-        if kind not in (Kind.SIMPLE, Kind.MULTIPLE):
+        if kind not in (CategoryKind.SIMPLE, CategoryKind.MULTIPLE):
             raise ValueError(f"semantic matching scores calls against expected calls; {kind} has none")
         if not expected:
             raise ValueError(f"a {kind} case needs one expected call, got none")
         if len(calls) != 1:
-            code = "calls.wrong_count" if kind is Kind.SIMPLE else "calls.wrong_count_multiple"
+            code = "calls.wrong_count" if kind is CategoryKind.SIMPLE else "calls.wrong_count_multiple"
             return Failure(code, f"expected exactly one call, got {len(calls)}")
         return self.check_call(tools, calls[0], expected[0])
 

@@ -15,7 +15,6 @@ from callforge.verify.rules.base import CallSite, Check, DialogView
 from callforge.verify.rules.calls import ArgumentsCheck, DuplicateCallCheck, KnownFunctionCheck
 from callforge.verify.rules.grounding import GroundingCheck
 from callforge.verify.rules.scenario import ScenarioCheck
-from callforge.verify.rules.schema import validator_for
 from callforge.verify.rules.structure import ReadErrorsCheck, StructureCheck
 
 
@@ -82,5 +81,4 @@ __all__ = [
     "StructureCheck",
     "default_checks",
     "rule_codes",
-    "validator_for",
 ]

@@ -7,8 +7,8 @@ from typing import Any
 import orjson
 
 from callforge.core import Verdict
+from callforge.tools import SchemaIssue, validator_for
 from callforge.verify.rules.base import CallSite, DialogView, call_label
-from callforge.verify.rules.schema import SchemaIssue, validator_for
 
 _SCHEMA_CODES = {
     "required": "call.missing_required",

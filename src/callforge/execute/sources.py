@@ -133,7 +133,7 @@ def _load(
     src: str, kind: str, *, prefix: bool, timeout: float, validate: bool | Literal["full"]
 ) -> tuple[list[ToolSpec], dict[str, Mapping[str, str]]]:
     if kind == "python":
-        from callforge.verify.execute import PythonEngine
+        from callforge.execute.python import PythonEngine
 
         return list(PythonEngine(Path(src)).describe()), {}
     if kind == "openapi":

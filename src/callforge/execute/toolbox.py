@@ -1,6 +1,6 @@
 """The tools a generation run works with, and the engine that runs each of them.
 
-Every source `callforge.tools.sources` reads is accepted. Each tool runs where it really lives:
+Every source `callforge.execute.sources` reads is accepted. Each tool runs where it really lives:
 a `.py` file's functions in the sandbox (never imported here), an OpenAPI operation against its
 REST server, an MCP tool on its server; tools with no implementation (JSON specs, synthesized
 pools) are played by a simulating model. One run may mix them all.
@@ -15,8 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from callforge.core import ConfigError, HttpBinding, McpBinding, ToolSpec
+from callforge.execute.base import Engine
+from callforge.execute.python import PythonEngine
+from callforge.execute.routed import RoutedEngine
+from callforge.execute.simulated import SimulatedEngine
 from callforge.llm.backend import Backend
-from callforge.verify.execute import Engine, PythonEngine, RoutedEngine, SimulatedEngine
 
 
 @dataclass
@@ -41,13 +44,13 @@ class Toolbox:
             )
         routes: dict[str, Engine] = dict(self.python)
         if self.rest:
-            from callforge.verify.execute.rest import RestEngine
+            from callforge.execute.rest import RestEngine
 
             rest = RestEngine(self.rest_base_url)
             self._open.append(rest)
             routes.update(dict.fromkeys(self.rest, rest))
         if self.mcp:
-            from callforge.verify.execute.mcp import McpEngine
+            from callforge.execute.mcp import McpEngine
 
             mcp = McpEngine(env=self.mcp_env)
             self._open.append(mcp)
@@ -62,14 +65,14 @@ class Toolbox:
 
 
 def load_toolbox(sources: Sequence[str | os.PathLike[str]], *, rest_base_url: str | None = None) -> Toolbox:
-    """Load tool sources (see `callforge.tools.sources`); names must be unique across them.
+    """Load tool sources (see `callforge.execute.sources`); names must be unique across them.
 
     `rest_base_url` overrides the servers an OpenAPI spec declares (a staging or local server).
     A pool file's tool whose `source` is an existing `.py` file runs in that file's sandbox.
     """
     if not sources:
         raise ConfigError("no tool files given; pass --tools FILE.py (or a JSON spec), e.g. examples/tools/travel.py")
-    from callforge.tools.sources import read_sources
+    from callforge.execute.sources import read_sources
 
     found = read_sources([os.fspath(s) for s in sources])
     python: dict[str, PythonEngine] = {}

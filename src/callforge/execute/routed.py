@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from callforge.core import ToolCall, ToolSpec, Verdict
-from callforge.verify.execute.base import Engine, Observation
+from callforge.execute.base import Engine, Observation
 
 
 class RoutedEngine:

@@ -8,35 +8,10 @@ from typing import Any
 import orjson
 
 from callforge.core import Dialog, ToolCall, ToolSpec, Verdict
-from callforge.verify.execute.base import Engine, Observation
+from callforge.execute import Engine, Observation, error_payload, short_text
+from callforge.tools import validator_for
 from callforge.verify.record import StageResult
 from callforge.verify.rules.base import injected_errors
-from callforge.verify.rules.schema import validator_for
-
-_ERROR_KEYS = ("error", "errors", "exception", "error_message", "errorMessage")
-_ERROR_PREFIXES = ("error:", "error -", "exception:", "traceback (most recent call last)")
-
-
-def error_payload(output: Any) -> str | None:
-    """Why `output` reads as a failure although the tool returned normally, or None.
-
-    Tools (and simulators) often report failure in-band: `{"error": "..."}`, an HTTP-like status of
-    400 or more, or a string starting with "Error:". Such an output is not a successful call.
-    """
-    if isinstance(output, dict):
-        for key in _ERROR_KEYS:
-            value = output.get(key)
-            if value not in (None, "", [], {}, False):
-                return f"{key}: {_short(value)}"
-        for key in ("status_code", "statusCode", "status", "code"):
-            value = output.get(key)
-            if isinstance(value, int) and not isinstance(value, bool) and 400 <= value <= 599:
-                return f"{key} {value}"
-        if output.get("success") is False or output.get("ok") is False:
-            return "success: false"
-    if isinstance(output, str) and output.strip().casefold().startswith(_ERROR_PREFIXES):
-        return _short(output)
-    return None
 
 
 class ExecutionStage:
@@ -120,7 +95,7 @@ def _judge(
             out.append(
                 Verdict.failed(
                     "exec.output_mismatch",
-                    f"{where}: the dialog's tool message says {_short(claimed)}, the tool returns {_short(output)}",
+                    f"{where}: the dialog's tool message says {short_text(claimed)}, the tool returns {short_text(output)}",
                     recorded=claimed,
                     output=output,
                 )
@@ -163,8 +138,3 @@ def _canonical(value: Any) -> bytes:
         return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
     except TypeError:
         return repr(value).encode()
-
-
-def _short(value: Any) -> str:
-    text = value if isinstance(value, str) else _canonical(value).decode(errors="replace")
-    return text if len(text) <= 120 else text[:117] + "..."

@@ -24,7 +24,7 @@ from urllib.parse import quote, urlsplit
 import orjson
 
 from callforge.core import ConfigError, HttpAuth, HttpBinding, ToolCall, ToolSpec, Verdict
-from callforge.verify.execute.base import Observation
+from callforge.execute.base import Observation
 
 if TYPE_CHECKING:
     import httpx2

@@ -8,8 +8,16 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from callforge.core import Case, DataError, ExpectedCall, Message, ToolSpec
-from callforge.evaluate.category import SINGLE_TURN, Category, Kind
+from callforge.core import (
+    SINGLE_TURN,
+    Case,
+    Category,
+    CategoryKind,
+    DataError,
+    ExpectedCall,
+    Message,
+    ToolSpec,
+)
 
 _FILE = re.compile(r"^BFCL_v(\d+)_(.+)\.json$")
 
@@ -52,7 +60,7 @@ def load_bfcl_suite(data_dir: str | Path, categories: Iterable[Category | str] |
         wanted = [Category.parse(c) if isinstance(c, str) else c for c in categories]
     cases: list[Case] = []
     for category in wanted:
-        if category.kind is Kind.MULTI_TURN:
+        if category.kind is CategoryKind.MULTI_TURN:
             raise DataError(
                 f"category {category.value!r} is multi-turn; callforge scores single-turn categories "
                 "today (multi-turn needs the stateful simulators, planned)"

@@ -16,7 +16,7 @@ from pathlib import Path
 import orjson
 
 from callforge.core import DataError, ToolCall, ToolSpec
-from callforge.verify.execute.base import Engine, Observation
+from callforge.execute.base import Engine, Observation
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS observations (

@@ -15,8 +15,8 @@ from typing import Any
 import orjson
 
 from callforge.core import ConfigError, ToolCall, ToolSpec, Verdict
-from callforge.verify.execute.base import Observation
-from callforge.verify.execute.sandbox import (
+from callforge.execute.base import Observation
+from callforge.execute.sandbox import (
     Isolation,
     Sandbox,
     SandboxLimits,
@@ -52,7 +52,7 @@ class PythonEngine:
         Args:
             module: Path of the .py file that implements the tools (one function per tool name).
             limits: Resource limits per call.
-            isolation: `auto`, `bwrap` or `process`; see callforge.verify.execute.sandbox.
+            isolation: `auto`, `bwrap` or `process`; see callforge.execute.sandbox.
             name: The engine name recorded on every Observation.
             concurrency: Most calls running at once; the number of CPUs by default.
             python: Interpreter for the tools (its installed packages are what they can import).

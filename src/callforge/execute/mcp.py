@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from callforge.core import CallforgeError, ConfigError, ToolCall, ToolSpec, Verdict
 from callforge.core.binding import McpBinding, McpServer
+from callforge.execute.base import Observation
 from callforge.tools.mcp import (
     McpConfig,
     connection_closed,
@@ -26,7 +27,6 @@ from callforge.tools.mcp import (
     server_label,
     stderr_tail,
 )
-from callforge.verify.execute.base import Observation
 
 if TYPE_CHECKING:
     from mcp import Client
@@ -48,14 +48,23 @@ class McpEngine:
 
     name = "mcp"
 
-    def __init__(self, *, env: Mapping[str, Mapping[str, str]] | None = None, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        *,
+        env: Mapping[str, Mapping[str, str]] | None = None,
+        timeout: float = 30.0,
+        start_timeout: float | None = None,
+    ) -> None:
         """Execute on MCP servers.
 
         Args:
             env: Environment values per server name, for stdio servers (`McpConfig.env` has this
                 shape). A server also gets this process's value of each variable its McpServer
                 lists and that `env` does not give.
-            timeout: Seconds for a server's handshake, and for each call.
+            timeout: Seconds for each call.
+            start_timeout: Seconds for a server's start and handshake (default: `timeout`, at least 30 s).
+                Kept apart from `timeout` because starting a server (a Python interpreter importing
+                the SDK) takes seconds on a busy machine, while a short call timeout is meant for calls.
 
         Raises:
             ConfigError: `mcp` is not installed, or the timeout is not a positive number.
@@ -63,7 +72,10 @@ class McpEngine:
         require_mcp()  # here, not inside the event loop, where the ~1 s import would stall every task
         if not timeout > 0:
             raise ConfigError(f"timeout={timeout!r} must be a positive number of seconds")
+        if start_timeout is not None and not start_timeout > 0:
+            raise ConfigError(f"start_timeout={start_timeout!r} must be a positive number of seconds")
         self.timeout = timeout
+        self.start_timeout = start_timeout if start_timeout is not None else max(timeout, 30.0)
         self._env = {server: dict(values) for server, values in (env or {}).items()}
         self._sessions: dict[asyncio.AbstractEventLoop, dict[McpServer, _Session]] = {}
 
@@ -120,7 +132,7 @@ class McpEngine:
         sessions = self._sessions.setdefault(loop, {})
         session = sessions.get(server)
         if session is None:
-            session = sessions[server] = _Session(server, self._env.get(server.name), self.timeout)
+            session = sessions[server] = _Session(server, self._env.get(server.name), self.start_timeout)
         return session
 
     async def _call(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 
-class Kind(StrEnum):
+class CategoryKind(StrEnum):
     """What a category asks of the model; decides which checker scores it."""
 
     SIMPLE = "simple"
@@ -17,7 +17,7 @@ class Kind(StrEnum):
     MULTI_TURN = "multi_turn"
 
 
-class Group(StrEnum):
+class CategoryGroup(StrEnum):
     """BFCL's score groups (the columns of its overall table)."""
 
     NON_LIVE = "non_live"
@@ -57,12 +57,12 @@ class Category(StrEnum):
     MULTI_TURN_LONG_CONTEXT = "multi_turn_long_context"
 
     @property
-    def kind(self) -> Kind:
+    def kind(self) -> CategoryKind:
         """Which checker applies."""
         return _INFO[self][0]
 
     @property
-    def group(self) -> Group:
+    def group(self) -> CategoryGroup:
         """Which BFCL score group the category counts towards."""
         return _INFO[self][1]
 
@@ -74,7 +74,7 @@ class Category(StrEnum):
     @property
     def has_ground_truth(self) -> bool:
         """Whether BFCL ships a possible_answer file for this category."""
-        return self.kind not in (Kind.IRRELEVANCE, Kind.RELEVANCE)
+        return self.kind not in (CategoryKind.IRRELEVANCE, CategoryKind.RELEVANCE)
 
     @classmethod
     def parse(cls, name: str) -> Category:
@@ -87,25 +87,25 @@ class Category(StrEnum):
 
 
 _P, _J, _JS = Language.PYTHON, Language.JAVA, Language.JAVASCRIPT
-_INFO: dict[Category, tuple[Kind, Group, Language]] = {
-    Category.SIMPLE_PYTHON: (Kind.SIMPLE, Group.NON_LIVE, _P),
-    Category.SIMPLE_JAVA: (Kind.SIMPLE, Group.NON_LIVE, _J),
-    Category.SIMPLE_JAVASCRIPT: (Kind.SIMPLE, Group.NON_LIVE, _JS),
-    Category.MULTIPLE: (Kind.MULTIPLE, Group.NON_LIVE, _P),
-    Category.PARALLEL: (Kind.PARALLEL, Group.NON_LIVE, _P),
-    Category.PARALLEL_MULTIPLE: (Kind.PARALLEL_MULTIPLE, Group.NON_LIVE, _P),
-    Category.IRRELEVANCE: (Kind.IRRELEVANCE, Group.HALLUCINATION, _P),
-    Category.LIVE_SIMPLE: (Kind.SIMPLE, Group.LIVE, _P),
-    Category.LIVE_MULTIPLE: (Kind.MULTIPLE, Group.LIVE, _P),
-    Category.LIVE_PARALLEL: (Kind.PARALLEL, Group.LIVE, _P),
-    Category.LIVE_PARALLEL_MULTIPLE: (Kind.PARALLEL_MULTIPLE, Group.LIVE, _P),
-    Category.LIVE_IRRELEVANCE: (Kind.IRRELEVANCE, Group.HALLUCINATION, _P),
-    Category.LIVE_RELEVANCE: (Kind.RELEVANCE, Group.LIVE, _P),
-    Category.MULTI_TURN_BASE: (Kind.MULTI_TURN, Group.MULTI_TURN, _P),
-    Category.MULTI_TURN_MISS_FUNC: (Kind.MULTI_TURN, Group.MULTI_TURN, _P),
-    Category.MULTI_TURN_MISS_PARAM: (Kind.MULTI_TURN, Group.MULTI_TURN, _P),
-    Category.MULTI_TURN_LONG_CONTEXT: (Kind.MULTI_TURN, Group.MULTI_TURN, _P),
+_INFO: dict[Category, tuple[CategoryKind, CategoryGroup, Language]] = {
+    Category.SIMPLE_PYTHON: (CategoryKind.SIMPLE, CategoryGroup.NON_LIVE, _P),
+    Category.SIMPLE_JAVA: (CategoryKind.SIMPLE, CategoryGroup.NON_LIVE, _J),
+    Category.SIMPLE_JAVASCRIPT: (CategoryKind.SIMPLE, CategoryGroup.NON_LIVE, _JS),
+    Category.MULTIPLE: (CategoryKind.MULTIPLE, CategoryGroup.NON_LIVE, _P),
+    Category.PARALLEL: (CategoryKind.PARALLEL, CategoryGroup.NON_LIVE, _P),
+    Category.PARALLEL_MULTIPLE: (CategoryKind.PARALLEL_MULTIPLE, CategoryGroup.NON_LIVE, _P),
+    Category.IRRELEVANCE: (CategoryKind.IRRELEVANCE, CategoryGroup.HALLUCINATION, _P),
+    Category.LIVE_SIMPLE: (CategoryKind.SIMPLE, CategoryGroup.LIVE, _P),
+    Category.LIVE_MULTIPLE: (CategoryKind.MULTIPLE, CategoryGroup.LIVE, _P),
+    Category.LIVE_PARALLEL: (CategoryKind.PARALLEL, CategoryGroup.LIVE, _P),
+    Category.LIVE_PARALLEL_MULTIPLE: (CategoryKind.PARALLEL_MULTIPLE, CategoryGroup.LIVE, _P),
+    Category.LIVE_IRRELEVANCE: (CategoryKind.IRRELEVANCE, CategoryGroup.HALLUCINATION, _P),
+    Category.LIVE_RELEVANCE: (CategoryKind.RELEVANCE, CategoryGroup.LIVE, _P),
+    Category.MULTI_TURN_BASE: (CategoryKind.MULTI_TURN, CategoryGroup.MULTI_TURN, _P),
+    Category.MULTI_TURN_MISS_FUNC: (CategoryKind.MULTI_TURN, CategoryGroup.MULTI_TURN, _P),
+    Category.MULTI_TURN_MISS_PARAM: (CategoryKind.MULTI_TURN, CategoryGroup.MULTI_TURN, _P),
+    Category.MULTI_TURN_LONG_CONTEXT: (CategoryKind.MULTI_TURN, CategoryGroup.MULTI_TURN, _P),
 }
 
-SINGLE_TURN: tuple[Category, ...] = tuple(c for c in Category if c.kind is not Kind.MULTI_TURN)
+SINGLE_TURN: tuple[Category, ...] = tuple(c for c in Category if c.kind is not CategoryKind.MULTI_TURN)
 """The categories `callforge eval` scores today (multi-turn execution arrives with the simulators)."""

@@ -14,8 +14,7 @@ import json
 import re
 from typing import Any
 
-from callforge.core import Case, Message, ToolSpec
-from callforge.evaluate.category import Category, Language
+from callforge.core import Case, Category, Language, Message, ToolSpec
 
 # BFCL's default system prompt (ret_fmt=python, no tool-call tag, json function docs, plaintext,
 # classic style), verbatim including its missing space after the first sentence.

@@ -1,0 +1,43 @@
+"""Where tool calls run: engines, the sandbox, the toolbox that maps each tool to its engine, the exec cache.
+
+Engines (sandboxed Python, a simulating model, REST for OpenAPI operations, MCP for a server's
+tools) sit behind the one-method `Engine` protocol; `RoutedEngine` sends each tool to its own and
+`CachedEngine` runs an identical call once. `read_sources` loads any tool source (a `.py` file is
+read in the sandbox, never imported), `load_toolbox` adds the engine each tool runs on. What
+counts as a failed call is decided above, by verify's execution stage.
+"""
+
+from callforge.execute.base import Engine, Observation
+from callforge.execute.cached import CachedEngine, ExecutionCache, call_key
+from callforge.execute.mcp import McpEngine
+from callforge.execute.payload import error_payload, short_text
+from callforge.execute.python import PythonEngine
+from callforge.execute.rest import RestEngine
+from callforge.execute.routed import RoutedEngine
+from callforge.execute.sandbox import SandboxLimits, run_in_sandbox
+from callforge.execute.simulated import SimulatedEngine
+from callforge.execute.sources import SOURCE_HELP, SourceTools, read_sources, source_kind
+from callforge.execute.toolbox import Toolbox, load_toolbox
+
+__all__ = [
+    "SOURCE_HELP",
+    "CachedEngine",
+    "Engine",
+    "ExecutionCache",
+    "McpEngine",
+    "Observation",
+    "PythonEngine",
+    "RestEngine",
+    "RoutedEngine",
+    "SandboxLimits",
+    "SimulatedEngine",
+    "SourceTools",
+    "Toolbox",
+    "call_key",
+    "error_payload",
+    "load_toolbox",
+    "read_sources",
+    "run_in_sandbox",
+    "short_text",
+    "source_kind",
+]
