@@ -77,7 +77,7 @@ def _run_folder(tmp_path: Path, dialogs: list[Dialog]) -> Path:
     run = tmp_path / "run"
     (run / "accepted").mkdir(parents=True)
     (run / "manifest.json").write_text(json.dumps({"job": "generate"}))
-    rows = [{"id": d.meta["id"], "ok": True, "stages": [], "dialog": d.model_dump(mode="json")} for d in dialogs]
+    rows = [{"id": d.meta.id, "ok": True, "stages": [], "dialog": d.model_dump(mode="json")} for d in dialogs]
     (run / "accepted" / "part-0001.jsonl").write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in rows))
     return run
 
@@ -91,7 +91,7 @@ def test_export_reads_back_into_the_same_dialogs(tmp_path: Path, format: str) ->
     assert [_shape(d) for d in back] == [_shape(_parallel()), _shape(_recovery())]
     assert [t.name for t in back[0].tools] == ["get_weather", "get_time"]
     assert back[0].tools[1].parameters == TIME.parameters
-    assert not any(d.meta.get("read_errors") for d in back)
+    assert not any(d.meta.read_errors for d in back)
 
 
 def test_openai_masks_the_injected_wrong_call_only() -> None:
@@ -231,7 +231,7 @@ def test_steps_give_one_example_per_assistant_turn_and_read_back(tmp_path: Path)
     assert all(len(r["completion"]) == 1 and r["completion"][0]["role"] == "assistant" for r in records)
     assert records[4]["prompt"][1]["tool_calls"][0]["function"]["arguments"] == '{"city":"Pariss"}'  # context, not target
     back = list(read_dialogs(tmp_path / "steps" / "data.jsonl"))
-    assert len(back) == 6 and not any(d.meta.get("read_errors") for d in back)
+    assert len(back) == 6 and not any(d.meta.read_errors for d in back)
     assert _shape(back[3]) == _shape(_parallel())  # the last step holds the whole dialog
     assert _shape(back[5]) == _shape(_recovery())
 

@@ -9,7 +9,16 @@ from typing import Any
 import orjson
 import pytest
 
-from callforge.core import ConfigError, Dialog, Message, ToolCall, ToolSpec
+from callforge.core import (
+    ConfigError,
+    Dialog,
+    MaskedCall,
+    MaskReason,
+    Message,
+    Provenance,
+    ToolCall,
+    ToolSpec,
+)
 from callforge.export import export
 from callforge.export.tasks import INSTRUCTIONS, TASKS, count_tasks, granular_tasks
 from callforge.formats import read_dialogs
@@ -246,7 +255,7 @@ def test_injected_call_inside_a_chain_is_left_out_of_the_plan() -> None:
         Message(role="tool", tool_call_id="bad", content='{"error": "unknown city Rom"}'),
         *dialog.messages[2:],
     )
-    records = granular_tasks(dialog.model_copy(update={"messages": messages, "meta": {"id": "n2", "injected_errors": ["bad"]}}))
+    records = granular_tasks(dialog.model_copy(update={"messages": messages, "meta": Provenance(id="n2", masked=(MaskedCall(id="bad", reason=MaskReason.INJECTED),))}))
     answers = dict(_answers(records))
     assert answers["n2:function_name:0"] == '["search_flights","book_flight"]'
     assert json.loads(answers["n2:nested:0"])[1]["arguments"]["flight_id"] == "${1.flights[1].flight_id}"
@@ -286,7 +295,7 @@ def test_task_selection_ids_and_errors() -> None:
     assert [r["id"] for r in only] == ["n1:function_name:0", "n1:nested:0"]
     with pytest.raises(ConfigError, match="unknown task 'names'"):
         granular_tasks(_nested(), tasks=("names",))
-    anonymous = _no_call().model_copy(update={"meta": {}})
+    anonymous = _no_call().model_copy(update={"meta": Provenance()})
     first, again = granular_tasks(anonymous), granular_tasks(anonymous)
     assert first == again and first[0]["id"].endswith(":function_name:0") and len(first[0]["id"]) > len(":function_name:0")
     assert set(TASKS) == set(INSTRUCTIONS)
@@ -295,15 +304,15 @@ def test_task_selection_ids_and_errors() -> None:
 def test_written_records_read_back_as_openai_dialogs(tmp_path: Path) -> None:
     dialogs = [_parallel(), _recovery(), _nested(), _no_call(), _chained()]
     src = tmp_path / "in.jsonl"
-    src.write_text("".join(orjson.dumps({"dialog": d.model_dump(mode="json"), "id": d.meta["id"]}).decode() + "\n" for d in dialogs))
+    src.write_text("".join(orjson.dumps({"dialog": d.model_dump(mode="json"), "id": d.meta.id}).decode() + "\n" for d in dialogs))
     done = export(src, tmp_path / "out", format="tasks")
     expected = [r for d in dialogs for r in granular_tasks(d)]
     counts = {k: v for k, v in count_tasks(expected).items() if v}
     assert done.written == 5 and done.records == len(expected) and done.categories == dict(sorted(counts.items()))
     assert done.categories["nested"] == 1 and done.categories["parallel"] == 1
     back = list(read_dialogs(done.files[0]))
-    assert [d.meta["id"] for d in back] == [r["id"] for r in expected]
-    assert all(d.meta["source"] == "openai" and not d.meta.get("read_errors") for d in back)
+    assert [d.meta.id for d in back] == [r["id"] for r in expected]
+    assert all(d.meta.source == "openai" and not d.meta.read_errors for d in back)
     for dialog, record in zip(back, expected, strict=True):
         assert [(m.role, m.content) for m in dialog.messages] == [(m["role"], m["content"]) for m in record["messages"]]
         assert [t.name for t in dialog.tools] == [t["function"]["name"] for t in record["tools"]]

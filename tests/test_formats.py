@@ -23,11 +23,11 @@ DATA = Path(__file__).parent / "data" / "formats"
 
 
 def by_id(path: Path | str, format: str = "auto") -> dict[str, Dialog]:
-    return {d.meta["id"]: d for d in read_dialogs(path, format)}
+    return {d.meta.id: d for d in read_dialogs(path, format)}
 
 
 def error_codes(dialog: Dialog) -> list[str]:
-    return [e["code"] for e in dialog.meta.get("read_errors", [])]
+    return [e.code for e in dialog.meta.read_errors]
 
 
 def write_jsonl(path: Path, rows: list[Any]) -> Path:
@@ -81,13 +81,13 @@ def test_fixture_ids_sources_and_read_errors(name: str, format: str, expected: d
     path = DATA / name
     assert detect_format(path) == format
     dialogs = list(read_dialogs(path))
-    assert [d.meta["id"] for d in dialogs] == list(expected)  # file order, nothing dropped
+    assert [d.meta.id for d in dialogs] == list(expected)  # file order, nothing dropped
     for dialog in dialogs:
-        assert error_codes(dialog) == expected[dialog.meta["id"]], dialog.meta.get("read_errors")
-        for error in dialog.meta.get("read_errors", []):
-            assert str(path) in error["message"]  # every message names the file and the place
+        assert error_codes(dialog) == expected[dialog.meta.id], dialog.meta.read_errors
+        for error in dialog.meta.read_errors:
+            assert str(path) in error.message  # every message names the file and the place
     # an explicit --format reads the same as auto
-    assert [d.meta["id"] for d in read_dialogs(path, format)] == list(expected)
+    assert [d.meta.id for d in read_dialogs(path, format)] == list(expected)
 
 
 @pytest.mark.parametrize(("name", "format", "expected"), FIXTURES, ids=[f[0] for f in FIXTURES])
@@ -96,7 +96,7 @@ def test_every_call_has_an_id_and_every_result_names_a_call(
 ) -> None:
     for dialog in read_dialogs(DATA / name):
         call_ids = [c.id for m in dialog.messages for c in m.tool_calls]
-        assert all(call_ids), dialog.meta["id"]
+        assert all(call_ids), dialog.meta.id
         assert len(set(call_ids)) == len(call_ids)
         for message in dialog.messages:
             if message.role == "tool":
@@ -108,11 +108,11 @@ def test_malformed_record_keeps_the_raw_record() -> None:
     dialogs = by_id(DATA / "openai.jsonl")
     broken = dialogs["openai:3"]
     assert broken.messages == ()
-    assert broken.meta["source"] == "openai"
-    assert broken.meta["raw"] == '{"messages": [oops'
-    assert "openai.jsonl:3" in broken.meta["read_errors"][0]["message"]
-    assert "not valid JSON" in broken.meta["read_errors"][0]["message"]
-    assert by_id(DATA / "sharegpt.json")["sg-malformed"].meta["raw"] == {
+    assert broken.meta.source == "openai"
+    assert broken.meta.raw == '{"messages": [oops'
+    assert "openai.jsonl:3" in broken.meta.read_errors[0].message
+    assert "not valid JSON" in broken.meta.read_errors[0].message
+    assert by_id(DATA / "sharegpt.json")["sg-malformed"].meta.raw == {
         "id": "sg-malformed",
         "conversations": "not a list",
     }
@@ -151,9 +151,9 @@ def test_openai_bad_arguments_keep_the_raw_text_and_no_calls() -> None:
     assert message.role == "assistant"
     assert message.tool_calls == ()
     assert message.content is not None and '{\\"city\\": \\"Rome\\"' in message.content
-    [error] = dialog.meta["read_errors"]
-    assert error["message_index"] == 1
-    assert "arguments are not valid JSON" in error["message"]
+    [error] = dialog.meta.read_errors
+    assert error.message_index == 1
+    assert "arguments are not valid JSON" in error.message
 
 
 # --- sharegpt --------------------------------------------------------------------------------------
@@ -188,9 +188,9 @@ def test_sharegpt_count_mismatch_keeps_one_message_on_the_first_call() -> None:
     dialog = by_id(DATA / "sharegpt.json")["sg-count-mismatch"]
     tool_messages = [m for m in dialog.messages if m.role == "tool"]
     assert [m.tool_call_id for m in tool_messages] == ["call_1"]
-    [error] = dialog.meta["read_errors"]
-    assert error["message_index"] == 2
-    assert "2 calls need 2 results, found 1 result;" in error["message"]
+    [error] = dialog.meta.read_errors
+    assert error.message_index == 2
+    assert "2 calls need 2 results, found 1 result;" in error.message
 
 
 def test_sharegpt_role_content_spelling() -> None:
@@ -231,8 +231,8 @@ def test_toolace_prose_stays_prose_and_a_broken_call_is_recorded() -> None:
     assert clarify.tool_calls == () and clarify.content is not None and clarify.content.startswith("Which")
     bad = dialogs["ace-bad-call"]
     assert bad.messages[-1].content == '[Market Trends API(trend_type="MARKET_INDEXES", country=de)]'
-    assert bad.meta["read_errors"][0]["message_index"] == 2
-    assert "'de' is not a literal value" in bad.meta["read_errors"][0]["message"]
+    assert bad.meta.read_errors[0].message_index == 2
+    assert "'de' is not a literal value" in bad.meta.read_errors[0].message
 
 
 @pytest.mark.parametrize(
@@ -371,9 +371,9 @@ def test_xlam_example_sample_and_its_documented_defects() -> None:
     path = EXAMPLES / "verify" / "xlam-sample.jsonl"
     dialogs = list(read_dialogs(path))
     assert len(dialogs) == 40
-    assert [d.meta["id"] for d in dialogs] == [str(i) for i in range(40)]
-    assert {d.meta["id"] for d in dialogs if d.meta.get("read_errors")} == {"29"}
-    by = {d.meta["id"]: d for d in dialogs}
+    assert [d.meta.id for d in dialogs] == [str(i) for i in range(40)]
+    assert {d.meta.id for d in dialogs if d.meta.read_errors} == {"29"}
+    by = {d.meta.id: d for d in dialogs}
     calls = {i: by[i].messages[-1].tool_calls for i in by}
     assert calls["5"][0].name == "get_weather" and {t.name for t in by["5"].tools} == {"get_weather_forecast"}
     assert "author" in calls["9"][0].arguments and "author" not in by["9"].tools[0].properties
@@ -394,11 +394,11 @@ def test_xlam_example_sample_and_its_documented_defects() -> None:
 def test_callforge_reads_dialogs_and_verify_records() -> None:
     dialogs = by_id(DATA / "callforge.jsonl")
     plain = dialogs["gen-001"]
-    assert plain.meta == {"id": "gen-001", "scenario": "single", "seed": 7, "source": "callforge"}
+    assert plain.meta.model_dump(mode="json") == {"id": "gen-001", "scenario": "single", "seed": 7, "source": "callforge"}
     assert plain.messages[2].tool_call_id == "call_1"
     wrapped = dialogs["verified-7"]
-    assert wrapped.meta["source"] == "xlam"  # the dialog's own provenance is kept
-    assert wrapped.meta["scenario"] == "no_call"
+    assert wrapped.meta.source == "xlam"  # the dialog's own provenance is kept
+    assert wrapped.meta.scenario == "no_call"
 
 
 def test_callforge_roundtrip_of_another_reader(tmp_path: Path) -> None:
@@ -506,8 +506,8 @@ def test_limit_and_streaming(tmp_path: Path) -> None:
     dialogs = read_dialogs(path, limit=1)
     with path.open("a", encoding="utf-8") as fh:  # appended after the call: read lazily
         fh.write(json.dumps({**good, "id": "late"}) + "\n")
-    assert [d.meta["id"] for d in dialogs] == ["data:1"]
-    assert [d.meta["id"] for d in read_dialogs(path)] == ["data:1", "data:2", "late"]
+    assert [d.meta.id for d in dialogs] == ["data:1"]
+    assert [d.meta.id for d in read_dialogs(path)] == ["data:1", "data:2", "late"]
     assert list(read_dialogs(path, limit=0)) == []
 
 
@@ -609,7 +609,7 @@ def test_bfcl_folder(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
         dialogs = by_id(root)
     assert "skipped 3 multi-turn entries (multi_turn_base)" in caplog.text
     assert list(dialogs) == ["simple_python_0", "parallel_0", "irrelevance_0", "live_relevance_0-0-0"]
-    assert {i: d.meta.get("scenario") for i, d in dialogs.items()} == {
+    assert {i: d.meta.scenario for i, d in dialogs.items()} == {
         "simple_python_0": "single",
         "parallel_0": "parallel",
         "irrelevance_0": "no_call",
@@ -624,13 +624,13 @@ def test_bfcl_folder(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
         "shop.find",
         {"query": "red shoes", "filters": {"color": "red"}, "sort": "price"},
     )
-    assert simple.meta["possible_answers"][0]["shop.find"]["limit"] == ["", 10]
+    assert simple.meta.extra["possible_answers"][0]["shop.find"]["limit"] == ["", 10]
     assert simple.tools[0].dialect == "bfcl" and simple.tools[0].properties["filters"]["type"] == "object"
     assert [c.id for c in dialogs["parallel_0"].messages[-1].tool_calls] == ["call_1", "call_2"]
     refusal = dialogs["irrelevance_0"]
-    assert refusal.messages[-1].content == NO_CALL_TEXT and refusal.meta["synthetic_answer"] is True
+    assert refusal.messages[-1].content == NO_CALL_TEXT and refusal.meta.extra["synthetic_answer"] is True
     relevance = dialogs["live_relevance_0-0-0"]
-    assert relevance.messages[-1].role == "user" and relevance.meta["no_reference_answer"] is True
+    assert relevance.messages[-1].role == "user" and relevance.meta.extra["no_reference_answer"] is True
 
 
 def test_bfcl_single_file_and_errors(tmp_path: Path) -> None:
@@ -722,9 +722,9 @@ def bfcl_dialogs(bfcl_dir: Path) -> list[Dialog]:
 
 
 def test_bfcl_real_data_counts(bfcl_dialogs: list[Dialog]) -> None:
-    assert Counter(d.meta["bfcl_category"] for d in bfcl_dialogs) == BFCL_COUNTS
-    assert len({d.meta["id"] for d in bfcl_dialogs}) == len(bfcl_dialogs) == 3641
-    assert Counter(d.meta.get("scenario") for d in bfcl_dialogs) == {
+    assert Counter(d.meta.category for d in bfcl_dialogs) == BFCL_COUNTS
+    assert len({d.meta.id for d in bfcl_dialogs}) == len(bfcl_dialogs) == 3641
+    assert Counter(d.meta.scenario for d in bfcl_dialogs) == {
         "single": 808,
         "multiple": 1253,
         "parallel": 216,
@@ -732,7 +732,7 @@ def test_bfcl_real_data_counts(bfcl_dialogs: list[Dialog]) -> None:
         "no_call": 1124,
         None: 16,
     }
-    assert not [d for d in bfcl_dialogs if d.meta.get("read_errors")]
+    assert not [d for d in bfcl_dialogs if d.meta.read_errors]
 
 
 def test_bfcl_reference_calls_pass_bfcls_own_checker(bfcl_dir: Path, bfcl_dialogs: list[Dialog]) -> None:
@@ -744,8 +744,8 @@ def test_bfcl_reference_calls_pass_bfcls_own_checker(bfcl_dir: Path, bfcl_dialog
     failing = set()
     checked = 0
     for dialog in bfcl_dialogs:
-        case = cases[dialog.meta["id"]]
-        if "java" in case.category or dialog.meta.get("no_reference_answer"):
+        case = cases[dialog.meta.id]
+        if "java" in case.category or dialog.meta.extra.get("no_reference_answer"):
             continue  # BFCL's FC path wants Java/JavaScript values as source text
         last = dialog.messages[-1]
         output = [{c.name.replace(".", "_"): json.dumps(c.arguments)} for c in last.tool_calls] or ""

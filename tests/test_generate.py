@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from callforge.core import ConfigError, Dialog, Message, ToolCall, ToolSpec
+from callforge.core import ConfigError, Dialog, MaskReason, Message, ToolCall, ToolSpec
 from callforge.execute import PythonEngine
 from callforge.generate import (
     DEFAULT_MIX,
@@ -84,9 +84,9 @@ def test_plan_expects_neither_planted_failures_nor_calls_of_a_turn_missing_a_val
     good = PlannedCall(name="get_weather", arguments={"city": "Paris"})
     bad = PlannedCall(name="get_weather", arguments={"city": "Par"}, fails=True)
     plan = Plan(kind="error_recovery", tools=tools, turns=(Turn(steps=((bad,), (good,))),))
-    assert plan.expected() == [{"name": "get_weather", "arguments": {"city": "Paris"}}]
+    assert plan.expected() == (ToolCall(name="get_weather", arguments={"city": "Paris"}),)
     clarify = Plan(kind="clarify", tools=tools, turns=(Turn(steps=((good,),), missing=("city",)),))
-    assert clarify.expected() == []
+    assert clarify.expected() == ()
 
 
 def test_mix_parsing() -> None:
@@ -131,9 +131,9 @@ def test_every_kind_is_generated_and_verified(full_run: Path) -> None:
     assert kinds == set(KINDS), f"kinds never accepted: {set(KINDS) - kinds}"
     for row in accepted:
         assert row["ok"] and [s["stage"] for s in row["stages"]] == ["rules", "exec", "dedup"]
-        meta = row["dialog"]["meta"]
-        assert meta["source"] == "callforge.generate" and meta["id"] == row["id"]
-        assert meta["usage"]["roles"]["user"]["requests"] >= 1
+        meta = Dialog.model_validate(row["dialog"]).meta
+        assert meta.source == "callforge.generate" and meta.id == row["id"]
+        assert meta.usage is not None and meta.usage.roles["user"].requests >= 1
 
 
 def test_kinds_have_their_shape(full_run: Path) -> None:
@@ -151,10 +151,11 @@ def test_kinds_have_their_shape(full_run: Path) -> None:
     assert len(nested) >= 2  # the second call waits for the first one's output
     assert calls(by_kind["no_call"]) == [] and calls(by_kind["clarify"]) == []
     assert (by_kind["clarify"].messages[-1].content or "").endswith("?")
-    assert by_kind["clarify"].meta["missing"]
+    assert by_kind["clarify"].meta.missing
     assert sum(m.role == "user" for m in by_kind["multi_turn"].messages) >= 2
     recovery = by_kind["error_recovery"]
-    planted = recovery.meta["injected_errors"]
+    planted = sorted(recovery.masked_calls(MaskReason.INJECTED))
+    assert planted
     tool_replies = {m.tool_call_id: m.content or "" for m in recovery.messages if m.role == "tool"}
     assert "error" in tool_replies[planted[0]]
     assert recovery.messages[0].role == "system"
@@ -431,9 +432,10 @@ def test_a_rejected_dialog_is_replayed_from_its_plan(tmp_path: Path) -> None:
     report = generate(TOOLS, 3, tmp_path / "run", model=FunctionBackend(flaky, model="world"), mix="single=1", seed=21)
     assert report.accepted == 3
     for row in rows(tmp_path / "run", "accepted"):
-        meta = row["dialog"]["meta"]
-        assert meta["replays"] and meta["replays"][0] in ("scenario.plan_mismatch", "scenario.call_count")
-        assert meta["usage"]["roles"]["user"]["requests"] == 2 and meta["usage"]["roles"]["planner"]["requests"] == 1
+        meta = Dialog.model_validate(row["dialog"]).meta
+        assert meta.replays and meta.replays[0] in ("scenario.plan_mismatch", "scenario.call_count")
+        assert meta.usage is not None
+        assert meta.usage.roles["user"].requests == 2 and meta.usage.roles["planner"].requests == 1
     seen.clear()
     none = generate(TOOLS, 3, tmp_path / "run0", model=FunctionBackend(flaky, model="world"), mix="single=1", seed=21, replays=0, max_attempts=3)
     assert none.accepted == 0

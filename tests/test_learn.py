@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 import pytest
 
-from callforge.core import ConfigError, Dialog, Message, ToolCall
+from callforge.core import ConfigError, Dialog, MaskReason, Message, ToolCall
 from callforge.export import export
 from callforge.formats import read_dialogs
 from callforge.generate import generate
@@ -207,8 +207,8 @@ def test_refinement_turns_rejected_dialogs_into_verified_trajectories(flawed_run
     for row in trajectories:
         dialog = Dialog.model_validate(row["dialog"])
         _, wrong, rest = trajectory_messages(dialog)
-        assert dialog.meta["refined_from"] + "-refined" == row["id"]
-        assert wrong[0].role == "assistant" and [c.id for c in wrong[0].tool_calls] == dialog.meta["wrong_calls"]
+        assert dialog.meta.refined_from + "-refined" == row["id"]
+        assert wrong[0].role == "assistant" and {c.id for c in wrong[0].tool_calls} == dialog.masked_calls(MaskReason.CORRECTED)
         feedback = [json.loads(m.content or "") for m in wrong[1:]]
         assert [m.role for m in wrong[1:]] == ["tool"] * len(wrong[0].tool_calls)
         assert "call.missing_required" in feedback[0]["codes"] and all(f["status"].startswith("not run") for f in feedback)

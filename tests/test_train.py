@@ -256,7 +256,7 @@ def _run_folder(folder: Path, dialogs: list[Dialog]) -> Path:
     """A finished generation run as `callforge export` reads it: accepted dialogs plus a manifest."""
     (folder / "accepted").mkdir(parents=True)
     (folder / "manifest.json").write_text(json.dumps({"job": "generate"}))
-    rows = [{"id": d.meta["id"], "ok": True, "stages": [], "dialog": d.model_dump(mode="json")} for d in dialogs]
+    rows = [{"id": d.meta.id, "ok": True, "stages": [], "dialog": d.model_dump(mode="json")} for d in dialogs]
     (folder / "accepted" / "part-0001.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     return folder
 

@@ -184,7 +184,7 @@ def test_verify_writes_records_and_funnel_and_resumes(tmp_path: Path) -> None:
     assert again.progress.resumed == 6 and again.progress.done == 1 and engine.calls == 1
     assert again.funnel.total == 7
     ids = [orjson.loads(line)["id"] for name in ("accepted.jsonl", "rejected.jsonl") for line in (out / name).read_bytes().splitlines()]
-    assert sorted(ids) == sorted(d.meta["id"] for d in dialogs)
+    assert sorted(ids) == sorted(d.meta.id for d in dialogs)
 
 
 class FlakyStage:
@@ -195,7 +195,7 @@ class FlakyStage:
         self.retryable = retryable
 
     async def check(self, dialog: Dialog) -> StageResult:
-        if dialog.meta["id"] in self.fail:
+        if dialog.meta.id in self.fail:
             raise BackendError("endpoint down after 6 attempts", retryable=self.retryable)
         return StageResult(stage=self.name)
 

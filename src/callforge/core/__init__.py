@@ -6,6 +6,16 @@ from callforge.core.category import SINGLE_TURN, Category, CategoryGroup, Catego
 from callforge.core.dialog import Dialog
 from callforge.core.errors import CallforgeError, ConfigError, DataError, DecodeError, SpecError
 from callforge.core.message import Message, Role, ToolCall
+from callforge.core.provenance import (
+    MaskedCall,
+    MaskReason,
+    Provenance,
+    ReadError,
+    RoleSpend,
+    Scenario,
+    Spend,
+    Voice,
+)
 from callforge.core.tool import ToolSpec
 from callforge.core.verdict import OK, Verdict
 
@@ -28,12 +38,20 @@ __all__ = [
     "HttpBinding",
     "HttpParam",
     "Language",
+    "MaskReason",
+    "MaskedCall",
     "McpBinding",
     "McpServer",
     "Message",
+    "Provenance",
+    "ReadError",
     "Role",
+    "RoleSpend",
+    "Scenario",
     "SpecError",
+    "Spend",
     "ToolCall",
     "ToolSpec",
     "Verdict",
+    "Voice",
 ]

@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from callforge.core.category import Category
 from callforge.core.message import Message
 from callforge.core.tool import ToolSpec
 
@@ -36,7 +37,7 @@ class Case(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     id: str
-    category: str
+    category: Category
     messages: tuple[Message, ...] = ()
     tools: tuple[ToolSpec, ...] = ()
     expected: tuple[ExpectedCall, ...] = ()

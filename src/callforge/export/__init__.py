@@ -9,7 +9,6 @@ formats and the Parquet file read back through `callforge.formats` into the same
 from callforge.export.api import EXPORT_FORMATS, ExportFormat, ExportReport, export, iter_dialogs
 from callforge.export.writers import (
     SHAREGPT_DATASET_INFO,
-    injected_calls,
     openai_message,
     to_openai,
     to_sharegpt,
@@ -22,7 +21,6 @@ __all__ = [
     "ExportFormat",
     "ExportReport",
     "export",
-    "injected_calls",
     "iter_dialogs",
     "openai_message",
     "to_openai",

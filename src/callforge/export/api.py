@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from callforge.core import ConfigError, Dialog
-from callforge.export.writers import SHAREGPT_DATASET_INFO, injected_calls, to_openai, to_sharegpt, to_steps
+from callforge.export.writers import SHAREGPT_DATASET_INFO, to_openai, to_sharegpt, to_steps
 from callforge.run.jsonl import JsonlWriter
 
 ExportFormat = Literal["openai", "sharegpt", "hf", "steps", "chat", "tasks", "dpo", "bfcl"]
@@ -149,7 +149,7 @@ def export(
     writer = JsonlWriter(tmp, sync_s=5.0)
     try:
         for dialog in iter_dialogs(src):
-            if not spec.masks and injected_calls(dialog) and not keep_injected:
+            if not spec.masks and dialog.masked_calls() and not keep_injected:
                 skipped += 1
                 continue
             rows = spec.records(dialog)
@@ -197,7 +197,7 @@ def _hf(src: str | os.PathLike[str], out: Path, keep_injected: bool, push_to_hub
     def dialogs() -> Iterator[Dialog]:
         nonlocal skipped
         for dialog in iter_dialogs(src):
-            if injected_calls(dialog) and not keep_injected:
+            if dialog.masked_calls() and not keep_injected:
                 skipped += 1  # `weight` survives in the rows, but most Hub trainers ignore it
                 continue
             yield dialog

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 from callforge.core import ConfigError, Dialog, ToolCall, ToolSpec
-from callforge.export.writers import injected_calls
 from callforge.tools.bfcl import to_bfcl_function
 
 _VERSION = "BFCL_v4"
@@ -44,7 +43,7 @@ def bfcl_category(dialog: Dialog) -> str | None:
     steps = [m for m in dialog.messages if m.role == "assistant" and m.tool_calls]
     if not steps:
         return "irrelevance" if dialog.tools else None
-    if len(steps) > 1 or injected_calls(dialog):
+    if len(steps) > 1 or dialog.masked_calls():
         return None
     calls = steps[0].tool_calls
     if len(calls) == 1:

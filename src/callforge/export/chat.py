@@ -180,7 +180,7 @@ class ChatTemplate:
         try:
             return str(_compiled(self.source).render(**context))
         except (TemplateError, CallforgeError, TypeError, ValueError, KeyError, IndexError) as exc:
-            which = f" {dialog.meta['id']!r}" if "id" in dialog.meta else ""
+            which = f" {dialog.meta.id!r}" if dialog.meta.id is not None else ""
             raise DataError(f"chat template {self.name!r} cannot render dialog{which}: {exc}") from None
 
 
@@ -221,8 +221,8 @@ def load_template(spec: str) -> ChatTemplate:
 def to_chat(dialog: Dialog, template: ChatTemplate) -> dict[str, Any]:
     """`{"text", "id"?}`: one plain-text SFT record (the id kept so records trace back to the Run)."""
     record: dict[str, Any] = {"text": template.render(dialog)}
-    if "id" in dialog.meta:
-        record["id"] = dialog.meta["id"]
+    if dialog.meta.id is not None:
+        record["id"] = dialog.meta.id
     return record
 
 

@@ -12,7 +12,7 @@ instruction (which fixes the answer's JSON shape), a user message with the input
 conversation so far as a transcript, see `transcript_line`), and the assistant's answer as compact
 JSON (plain text for `response`). The record's `tools` are the tools the dialog offered.
 
-A call the generator made wrong on purpose (`meta["injected_errors"]`) is never an answer: it
+A call the generator made wrong on purpose (masked as injected in `Dialog.meta`) is never an answer: it
 stays visible in later inputs (recovering from its error is the point of those dialogs), but no
 record asks for it. Records are derived by walking the dialog, without randomness, so a re-export
 writes the same records with the same ids.
@@ -29,7 +29,6 @@ from typing import Any
 import orjson
 
 from callforge.core import ConfigError, Dialog, Message, ToolCall
-from callforge.export.writers import injected_calls
 
 TASKS: tuple[str, ...] = (
     "function_name",
@@ -143,7 +142,7 @@ def granular_tasks(dialog: Dialog, *, tasks: Iterable[str] = TASKS) -> list[dict
     unknown task code.
     """
     wanted = _check(tasks)
-    injected = injected_calls(dialog)
+    injected = dialog.masked_calls()
     names = {c.id: c.name for m in dialog.messages for c in m.tool_calls if c.id}
     tools = [t.to_openai() for t in dialog.tools]
     found: dict[str, list[tuple[str, str]]] = {task: [] for task in TASKS}
@@ -344,7 +343,6 @@ def _json(value: Any) -> str:
 
 def _dialog_id(dialog: Dialog) -> str:
     """The dialog's own id, or a digest of its content so that records of an id-less dialog stay stable."""
-    own = dialog.meta.get("id")
-    if isinstance(own, str | int) and not isinstance(own, bool) and str(own):
-        return str(own)
+    if dialog.meta.id:
+        return dialog.meta.id
     return hashlib.sha256(dialog.model_dump_json().encode()).hexdigest()[:12]

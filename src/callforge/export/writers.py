@@ -3,7 +3,7 @@
 Each writer is one function from a Dialog to one JSON-able record, so every format streams and the
 formats readers (`callforge.formats`) read each record back into the same Dialog: the round trip
 is what the tests hold the writers to. A call a generator made fail on purpose (error recovery,
-`meta["injected_errors"]`) must not be learned as a good call: the OpenAI record gives its
+`Dialog.masked_calls()`) must not be learned as a good call: the OpenAI record gives its
 assistant message `"weight": 0` (OpenAI fine-tuning's per-message switch), and formats with no
 such switch cannot say it, so the export refuses those dialogs there unless told to keep them.
 """
@@ -15,20 +15,6 @@ from typing import Any
 import orjson
 
 from callforge.core import Dialog, Message, ToolSpec
-
-
-def injected_calls(dialog: Dialog) -> set[str]:
-    """Ids of the calls a trainer must not learn from: planted on purpose, or a model's real mistake.
-
-    Error-recovery dialogs plant theirs (`meta["injected_errors"]`); refinement trajectories keep
-    the rejected step the model corrected (`meta["wrong_calls"]`). Both are lessons to see, not to copy.
-    """
-    found: set[str] = set()
-    for key in ("injected_errors", "wrong_calls"):
-        ids = dialog.meta.get(key)
-        if isinstance(ids, list):
-            found |= {str(i) for i in ids}
-    return found
 
 
 def _tool_json(tool: ToolSpec) -> dict[str, Any]:
@@ -62,11 +48,11 @@ def to_openai(dialog: Dialog) -> dict[str, Any]:
     Arguments become JSON strings (the wire shape); an assistant message carrying an injected
     wrong call gets `"weight": 0`.
     """
-    injected = injected_calls(dialog)
+    injected = dialog.masked_calls()
     messages = [openai_message(m, injected) for m in dialog.messages]
     record: dict[str, Any] = {"messages": messages, "tools": [_tool_json(t) for t in dialog.tools]}
-    if "id" in dialog.meta:
-        record["id"] = dialog.meta["id"]
+    if dialog.meta.id is not None:
+        record["id"] = dialog.meta.id
     return record
 
 
@@ -77,9 +63,9 @@ def to_steps(dialog: Dialog) -> list[dict[str, Any]]:
     step once and never the context. A turn carrying a call made wrong on purpose is no example
     (it stays in later prompts, where it is context).
     """
-    injected = injected_calls(dialog)
+    injected = dialog.masked_calls()
     tools = [_tool_json(t) for t in dialog.tools]
-    base = str(dialog.meta.get("id", "dialog"))
+    base = dialog.meta.id or "dialog"
     out = []
     for index, message in enumerate(dialog.messages):
         if message.role != "assistant" or any(c.id in injected for c in message.tool_calls):
@@ -135,8 +121,8 @@ def to_sharegpt(dialog: Dialog) -> dict[str, Any]:
     }
     if system:
         record["system"] = "\n\n".join(system)
-    if "id" in dialog.meta:
-        record["id"] = dialog.meta["id"]
+    if dialog.meta.id is not None:
+        record["id"] = dialog.meta.id
     return record
 
 

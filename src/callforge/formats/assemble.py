@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from callforge.core import Dialog, Message, SpecError, ToolCall, ToolSpec
+from callforge.core import Dialog, Message, Provenance, ReadError, SpecError, ToolCall, ToolSpec
 from callforge.formats.records import Record, iter_records
 from callforge.tools.openai import kind_of
 
@@ -129,12 +129,12 @@ def malformed(record: Record, source: str, problem: str) -> Dialog:
     """
     raw = record.value
     return Dialog(
-        meta={
-            "id": record_id(raw, record),
-            "source": source,
-            "raw": raw,
-            "read_errors": [{"code": MALFORMED, "message": f"{record.where}: {problem}"}],
-        }
+        meta=Provenance(
+            id=record_id(raw, record),
+            source=source,
+            raw=raw,
+            read_errors=(ReadError(code=MALFORMED, message=f"{record.where}: {problem}"),),
+        )
     )
 
 
@@ -175,7 +175,7 @@ class DialogBuilder:
         self.where = where
         self.tools: list[ToolSpec] = []
         self.messages: list[Message] = []
-        self.errors: list[dict[str, Any]] = []
+        self.errors: list[ReadError] = []
         self._calls = 0
         self._pending: deque[ToolCall] = deque()
 
@@ -186,10 +186,7 @@ class DialogBuilder:
 
     def error(self, code: str, problem: str, *, message_index: int | None = None) -> None:
         """Record a read error; the message is prefixed with the record's place in the file."""
-        entry: dict[str, Any] = {"code": code, "message": f"{self.where}: {problem}"}
-        if message_index is not None:
-            entry["message_index"] = message_index
-        self.errors.append(entry)
+        self.errors.append(ReadError(code=code, message=f"{self.where}: {problem}", message_index=message_index))
 
     def tools_column(self, raw: Any, convert: Callable[[Any], ToolSpec], *, expected: str) -> None:
         """Add every tool of a `tools` column: a list or one tool, either possibly as a JSON string.
@@ -288,10 +285,10 @@ class DialogBuilder:
             raw = outputs[0]
         self.result(raw)
 
-    def build(self, meta: dict[str, Any]) -> Dialog:
+    def build(self, meta: Provenance) -> Dialog:
         """The Dialog, with `read_errors` in `meta` when anything could not be read."""
         if self.errors:
-            meta = {**meta, "read_errors": list(self.errors)}
+            meta = meta.model_copy(update={"read_errors": tuple(self.errors)})
         return Dialog(tools=tuple(self.tools), messages=tuple(self.messages), meta=meta)
 
 

@@ -4,7 +4,7 @@ The questions, tools and possible answers are read by the evaluator's own suite 
 (`load_bfcl_suite`), so BFCL data means the same thing to `verify` as to `eval`. Each entry becomes
 the question's messages plus one assistant turn making the ground-truth calls. BFCL accepts a list
 of values per argument; `choose_value` picks the one this Dialog shows (see its docstring and
-docs/formats.md for why), and the full lists stay in `meta["possible_answers"]`.
+docs/formats.md for why), and the full lists stay in `meta.extra["possible_answers"]`.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from callforge.core import (
     DataError,
     Dialog,
     Message,
+    Provenance,
+    Scenario,
     SpecError,
     ToolCall,
     ToolSpec,
@@ -32,13 +34,13 @@ from callforge.formats.bfcl_suite import bfcl_files, load_bfcl_suite
 
 SOURCE = "bfcl"
 NO_CALL_TEXT = "None of the available functions fits this request."
-SCENARIOS: dict[CategoryKind, str] = {
-    CategoryKind.SIMPLE: "single",
-    CategoryKind.MULTIPLE: "multiple",
-    CategoryKind.PARALLEL: "parallel",
-    CategoryKind.PARALLEL_MULTIPLE: "parallel_multiple",
-    CategoryKind.IRRELEVANCE: "no_call",
-    CategoryKind.RELEVANCE: "single",
+SCENARIOS: dict[CategoryKind, Scenario] = {
+    CategoryKind.SIMPLE: Scenario.SINGLE,
+    CategoryKind.MULTIPLE: Scenario.MULTIPLE,
+    CategoryKind.PARALLEL: Scenario.PARALLEL,
+    CategoryKind.PARALLEL_MULTIPLE: Scenario.PARALLEL_MULTIPLE,
+    CategoryKind.IRRELEVANCE: Scenario.NO_CALL,
+    CategoryKind.RELEVANCE: Scenario.SINGLE,
 }
 """The scenario each BFCL kind declares (relevance: some call must be made, so "single")."""
 
@@ -122,24 +124,20 @@ def dialog_from_case(case: Case, *, prefer_values: bool = False) -> Dialog:
     """The reference Dialog of one BFCL Case: its question, then the answer BFCL expects.
 
     Calls get ids `call_1`, `call_2` ... in ground-truth order. Irrelevance entries get a
-    synthetic refusal (`meta["synthetic_answer"]`); relevance entries, which BFCL ships without a
-    ground truth (any call passes), end at the question with `meta["no_reference_answer"]`.
+    synthetic refusal (`meta.extra["synthetic_answer"]`); relevance entries, which BFCL ships without a
+    ground truth (any call passes), end at the question with `meta.extra["no_reference_answer"]`.
     """
-    category = Category(case.category)
+    category = case.category
     kind = category.kind
-    meta: dict[str, Any] = {
-        "id": case.id,
-        "source": SOURCE,
-        "scenario": SCENARIOS[kind],
-        "bfcl_category": category.value,
-    }
+    scenario: Scenario | None = SCENARIOS.get(kind)
+    notes: dict[str, Any] = {}
     messages: list[Message] = list(case.messages)
     if kind is CategoryKind.IRRELEVANCE:
         messages.append(Message(role="assistant", content=NO_CALL_TEXT))
-        meta["synthetic_answer"] = True
+        notes["synthetic_answer"] = True
     elif kind is CategoryKind.RELEVANCE:
-        meta["no_reference_answer"] = True
-        del meta["scenario"]  # the scenario describes the answer, and there is none to describe
+        notes["no_reference_answer"] = True
+        scenario = None  # the scenario describes the answer, and there is none to describe
     else:
         calls = []
         for n, expected in enumerate(case.expected, 1):
@@ -148,7 +146,8 @@ def dialog_from_case(case: Case, *, prefer_values: bool = False) -> Dialog:
             )
             calls.append(ToolCall(name=expected.name, arguments=arguments, id=f"call_{n}"))
         messages.append(Message(role="assistant", tool_calls=tuple(calls)))
-        meta["possible_answers"] = [{e.name: e.arguments} for e in case.expected]
+        notes["possible_answers"] = [{e.name: e.arguments} for e in case.expected]
+    meta = Provenance(id=case.id, source=SOURCE, scenario=scenario, category=category, extra=notes)
     return Dialog(tools=case.tools, messages=tuple(messages), meta=meta)
 
 

@@ -133,7 +133,7 @@ def _load_category(category: Category, path: Path) -> list[Case]:
         cases.append(
             Case(
                 id=case_id,
-                category=category.value,
+                category=category,
                 messages=_messages(row, where),
                 tools=tuple(tools),
                 expected=tuple(expected),

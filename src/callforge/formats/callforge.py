@@ -27,7 +27,7 @@ def read_callforge(path: Path) -> Iterator[Dialog]:
 def dialog_from_callforge(value: Any, record: Record) -> Dialog:
     """The Dialog a line holds, as written; only a missing `id` or `source` is filled in.
 
-    The dialog's own `meta["source"]` (say "xlam" for a dialog first read from xLAM data) is kept,
+    The dialog's own `meta.source` (say "xlam" for a dialog first read from xLAM data) is kept,
     because it is the provenance the format exists to carry.
     """
     if not isinstance(value, dict):
@@ -38,9 +38,9 @@ def dialog_from_callforge(value: Any, record: Record) -> Dialog:
     if not any(key in inner for key in ("messages", "tools", "meta")):
         raise RecordError('no "messages", "tools" or "meta"')
     dialog = Dialog.model_validate(inner)
-    meta = dict(dialog.meta)
-    meta.setdefault("id", record_id(value, record))
-    meta.setdefault("source", SOURCE)
-    if meta == dialog.meta:
+    if dialog.meta.id is not None and dialog.meta.source is not None:
         return dialog
+    meta = dialog.meta.model_copy(
+        update={"id": dialog.meta.id or record_id(value, record), "source": dialog.meta.source or SOURCE}
+    )
     return dialog.model_copy(update={"meta": meta})

@@ -103,8 +103,8 @@ def check_format(dialogs: Iterator[Dialog], format: DatasetFormat, path: Path) -
         if not _malformed(dialog) or len(head) == _PROBE:
             break
     if head and all(_malformed(d) for d in head):
-        first = head[0].meta["read_errors"][0]["message"]
-        guess = format_of_record(head[0].meta.get("raw"))
+        first = head[0].meta.read_errors[0].message
+        guess = format_of_record(head[0].meta.raw)
         if guess is not None and guess != format:
             fix = f"these records look like {guess}: pass --format {guess}"
         else:
@@ -116,5 +116,4 @@ def check_format(dialogs: Iterator[Dialog], format: DatasetFormat, path: Path) -
 
 
 def _malformed(dialog: Dialog) -> bool:
-    errors = dialog.meta.get("read_errors") or ()
-    return any(e.get("code") == MALFORMED for e in errors)
+    return any(e.code == MALFORMED for e in dialog.meta.read_errors)

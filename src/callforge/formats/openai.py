@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from callforge.core import Dialog, ToolSpec
+from callforge.core import Dialog, Provenance, ToolSpec
 from callforge.formats.assemble import (
     DialogBuilder,
     RawCall,
@@ -89,7 +89,7 @@ def dialog_from_openai(value: Any, record: Record, cache: ToolCache | None = Non
     builder.tools_column(value.get("tools", value.get("functions")), convert, expected="a list of OpenAI tools")
     for index, message in enumerate(messages):
         _message(message, index, builder)
-    return builder.build({"id": record_id(value, record), "source": SOURCE})
+    return builder.build(Provenance(id=record_id(value, record), source=SOURCE))
 
 
 def _message(message: Any, index: int, builder: DialogBuilder) -> None:

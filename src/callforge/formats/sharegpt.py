@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from callforge.core import Dialog
+from callforge.core import Dialog, Provenance
 from callforge.formats.assemble import (
     DialogBuilder,
     RecordError,
@@ -75,7 +75,7 @@ def dialog_from_sharegpt(value: Any, record: Record, cache: ToolCache | None = N
         builder.text("system", system)
     for index, turn in enumerate(turns):
         _turn(turn, index, builder)
-    return builder.build({"id": record_id(value, record), "source": SOURCE})
+    return builder.build(Provenance(id=record_id(value, record), source=SOURCE))
 
 
 def _turn(turn: Any, index: int, builder: DialogBuilder) -> None:

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from callforge.core import Dialog, ToolSpec
+from callforge.core import Dialog, Provenance, ToolSpec
 from callforge.formats.assemble import (
     DialogBuilder,
     RawCall,
@@ -116,7 +116,7 @@ def dialog_from_toolace(value: Any, record: Record, cache: ToolCache | None = No
             builder.results(_results(text), text, f"turn {index}")
         else:
             builder.text(role, text)
-    return builder.build({"id": record_id(value, record), "source": SOURCE})
+    return builder.build(Provenance(id=record_id(value, record), source=SOURCE))
 
 
 def _tools_in(system: str, builder: DialogBuilder) -> list[Any]:

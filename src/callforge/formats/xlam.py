@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from callforge.core import Dialog, ToolSpec
+from callforge.core import Dialog, Provenance, ToolSpec
 from callforge.formats.assemble import (
     DialogBuilder,
     RecordError,
@@ -92,7 +92,7 @@ def dialog_from_xlam(value: Any, record: Record, cache: ToolCache | None = None)
         )
     else:
         builder.assistant(calls)
-    return builder.build({"id": record_id(value, record), "source": SOURCE})
+    return builder.build(Provenance(id=record_id(value, record), source=SOURCE))
 
 
 def tool_from_xlam(obj: Any) -> ToolSpec:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from callforge.core import ConfigError, ToolCall, ToolSpec
+from callforge.core import ConfigError, Scenario, ToolCall, ToolSpec
 from callforge.execute import error_payload
 from callforge.generate.personas import Voice
 from callforge.generate.plan import Plan, PlannedCall, Turn, resolve
@@ -50,7 +50,7 @@ class PlanContext:
 class Kind(Protocol):
     """A scenario kind: how it samples tools and how it plans calls."""
 
-    name: str
+    name: Scenario
 
     def sampler(self, tools: Sequence[ToolSpec], graph: ToolGraph) -> Sampler:
         """The sampler for this kind; raises SamplingError when these tools cannot make one."""
@@ -64,7 +64,7 @@ class Kind(Protocol):
 class _Base:
     """Shared steps: offer tools in a random order, fill slots, prove calls one after another."""
 
-    name = ""
+    name: Scenario
 
     def offered(self, sample: ToolSample, rng: random.Random) -> tuple[ToolSpec, ...]:
         tools = [*sample.tools, *sample.distractors]
@@ -126,7 +126,7 @@ def _standalone(tools: Sequence[ToolSpec], graph: ToolGraph, what: str) -> list[
 class Single(_Base):
     """One tool offered, one call: the plainest lesson, BFCL's `simple`."""
 
-    name = "single"
+    name = Scenario.SINGLE
 
     def sampler(self, tools: Sequence[ToolSpec], graph: ToolGraph) -> Sampler:
         """Draw the tools this kind needs (the class docstring says which)."""
@@ -141,7 +141,7 @@ class Single(_Base):
 class Multiple(Single):
     """One call, chosen among 3–4 offered tools of the same domain (BFCL's `multiple`)."""
 
-    name = "multiple"
+    name = Scenario.MULTIPLE
 
     def sampler(self, tools: Sequence[ToolSpec], graph: ToolGraph) -> Sampler:
         """Draw the tools this kind needs (the class docstring says which)."""
@@ -151,7 +151,7 @@ class Multiple(Single):
 class Parallel(_Base):
     """The same function called 2–3 times at once with different values (BFCL's `parallel`)."""
 
-    name = "parallel"
+    name = Scenario.PARALLEL
 
     def __init__(self, count: tuple[int, int] = (2, 3)) -> None:
         self.count = count
@@ -183,7 +183,7 @@ class Parallel(_Base):
 class ParallelMultiple(_Base):
     """2–3 different functions of one domain, called together in one message."""
 
-    name = "parallel_multiple"
+    name = Scenario.PARALLEL_MULTIPLE
 
     def sampler(self, tools: Sequence[ToolSpec], graph: ToolGraph) -> Sampler:
         """Draw the tools this kind needs (the class docstring says which)."""
@@ -253,7 +253,7 @@ class Nested(_Base):
     in one step (a fan-out's consumers together, after the hub).
     """
 
-    name = "nested"
+    name = Scenario.NESTED
 
     def __init__(self, length: tuple[int, int] = (2, 3), shapes: dict[str, float] | None = None) -> None:
         self.length = length
@@ -323,7 +323,7 @@ async def chain_calls(sample: ToolSample, ctx: PlanContext, kind: _Base) -> list
 class NoCall(_Base):
     """1–2 tools offered and a request none of them serves: the assistant answers without calling."""
 
-    name = "no_call"
+    name = Scenario.NO_CALL
 
     def sampler(self, tools: Sequence[ToolSpec], graph: ToolGraph) -> Sampler:
         """Draw the tools this kind needs (the class docstring says which)."""
@@ -347,7 +347,7 @@ def _askable(tool: ToolSpec) -> list[str]:
 class Clarify(_Base):
     """A required value left out of the request: the assistant must ask for it instead of guessing."""
 
-    name = "clarify"
+    name = Scenario.CLARIFY
 
     def sampler(self, tools: Sequence[ToolSpec], graph: ToolGraph) -> Sampler:
         """Draw the tools this kind needs (the class docstring says which)."""
@@ -370,7 +370,7 @@ class MultiTurn(_Base):
     the last one found); tools with no chain starting at a standalone tool fall back to a domain.
     """
 
-    name = "multi_turn"
+    name = Scenario.MULTI_TURN
 
     def __init__(self, turns: tuple[int, int] = (2, 3)) -> None:
         self.turns = turns
@@ -391,11 +391,11 @@ class MultiTurn(_Base):
 class ErrorRecovery(_Base):
     """A first call with a bad value, the tool's error, then the assistant's corrected call.
 
-    The bad call is scripted (the generator writes it, recorded in `meta["injected_errors"]`), and
+    The bad call is scripted (the generator writes it, masked as injected in `Dialog.meta`), and
     must really fail on the engine; the lesson is the correction that follows the error message.
     """
 
-    name = "error_recovery"
+    name = Scenario.ERROR_RECOVERY
 
     def sampler(self, tools: Sequence[ToolSpec], graph: ToolGraph) -> Sampler:
         """Draw the tools this kind needs (the class docstring says which)."""
@@ -453,7 +453,7 @@ def _wrong_values(value: Any) -> list[Any]:
 
 
 KINDS: dict[str, Callable[[], Kind]] = {
-    k.name: k
+    k.name.value: k
     for k in (Single, Multiple, Parallel, ParallelMultiple, Nested, NoCall, Clarify, MultiTurn, ErrorRecovery)
 }
 

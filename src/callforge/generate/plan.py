@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from callforge.core import ToolSpec
+from callforge.core import Scenario, ToolCall, ToolSpec
 
 _STEP = re.compile(r"([^.\[\]]+)|\[\]")
 
@@ -59,23 +59,23 @@ class Plan(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    kind: str
+    kind: Scenario
     tools: tuple[ToolSpec, ...]
     turns: tuple[Turn, ...]
 
-    def expected(self) -> list[dict[str, Any]]:
-        """The calls the assistant must make, as `meta["plan"]` stores them.
+    def expected(self) -> tuple[ToolCall, ...]:
+        """The calls the assistant must make, as `Provenance.plan` stores them.
 
         Scripted failures are left out (the generator made them), and so are the calls of a turn
         with a missing value: the assistant must ask for the value, not make the call.
         """
-        return [
-            {"name": call.name, "arguments": call.arguments}
+        return tuple(
+            ToolCall(name=call.name, arguments=call.arguments)
             for turn in self.turns
             if not turn.missing
             for call in turn.calls
             if not call.fails
-        ]
+        )
 
 
 def resolve(output: Any, path: str) -> Any:

@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from callforge.core import Dialog, Message, ToolCall, ToolSpec
+from callforge.core import Dialog, MaskedCall, MaskReason, Message, Provenance, ToolCall, ToolSpec
 from callforge.execute import Engine
 from callforge.generate.personas import Voice
 from callforge.generate.plan import Plan
@@ -32,7 +32,7 @@ class Director:
         self.engine = engine
         self.max_steps = max_steps
 
-    async def play(self, plan: Plan, voice: Voice, *, seed: int, meta: dict[str, Any] | None = None) -> Dialog:
+    async def play(self, plan: Plan, voice: Voice, *, seed: int, meta: Provenance | None = None) -> Dialog:
         """Play every turn of `plan`; raises GenerationFailure (with the dialog so far) when a role fails."""
         messages: list[Message] = [Message(role="system", content=self.assistant.system)]
         injected: list[str] = []
@@ -41,13 +41,13 @@ class Director:
         except GenerationFailure as failure:
             failure.partial = _partial(plan, messages, meta)
             raise
-        extra: dict[str, Any] = {"scenario": plan.kind, "plan": plan.expected()}
-        missing = [m for turn in plan.turns for m in turn.missing]
-        if missing:
-            extra["missing"] = missing
-        if injected:
-            extra["injected_errors"] = injected
-        return Dialog(tools=plan.tools, messages=tuple(messages), meta={**(meta or {}), **extra})
+        planned = _planned(plan, meta).model_copy(
+            update={
+                "missing": tuple(m for turn in plan.turns for m in turn.missing),
+                "masked": tuple(MaskedCall(id=i, reason=MaskReason.INJECTED) for i in injected),
+            }
+        )
+        return Dialog(tools=plan.tools, messages=tuple(messages), meta=planned)
 
     async def _turns(self, plan: Plan, voice: Voice, seed: int, messages: list[Message], injected: list[str]) -> None:
         tools = {t.name: t for t in plan.tools}
@@ -119,9 +119,13 @@ def signature(call: ToolCall) -> tuple[str, bytes]:
     return call.name, orjson.dumps(call.arguments, option=orjson.OPT_SORT_KEYS)
 
 
-def _partial(plan: Plan, messages: list[Message], meta: dict[str, Any] | None) -> Dialog:
+def _planned(plan: Plan, meta: Provenance | None) -> Provenance:
+    return (meta or Provenance()).model_copy(update={"scenario": plan.kind, "plan": plan.expected()})
+
+
+def _partial(plan: Plan, messages: list[Message], meta: Provenance | None) -> Dialog:
     """The dialog as far as it got, kept on the rejected record so a failure can be read."""
-    return Dialog(tools=plan.tools, messages=tuple(messages), meta={**(meta or {}), "scenario": plan.kind, "plan": plan.expected()})
+    return Dialog(tools=plan.tools, messages=tuple(messages), meta=_planned(plan, meta))
 
 
 def _text(output: Any) -> str:

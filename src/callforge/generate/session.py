@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from callforge.core import CallforgeError, ConfigError, Dialog, ToolSpec, Verdict
+from callforge.core import CallforgeError, ConfigError, Dialog, Provenance, ToolSpec, Verdict
+from callforge.core import Voice as VoiceRecord
 from callforge.execute import Engine
 from callforge.execute.toolbox import Toolbox
 from callforge.generate.accounting import Tally
@@ -257,14 +258,14 @@ class Session:
         sample = self.samplers[kind.name].sample(rng)
         voice = draw_voice(rng)
         id = f"g{index:06d}"
-        meta: dict[str, Any] = {
-            "id": id,
-            "source": "callforge.generate",
-            "scenario": kind.name,
-            "seed": seed,
-            "sampler": sample.strategy,
-            "voice": {"persona": voice.persona, "style": voice.style},
-        }
+        meta = Provenance(
+            id=id,
+            source="callforge.generate",
+            scenario=kind.name,
+            seed=seed,
+            sampler=sample.strategy,
+            voice=VoiceRecord(persona=voice.persona, style=voice.style),
+        )
         meter = Meter()
         token = metering(meter)
         plan: Plan | None = None
@@ -281,7 +282,7 @@ class Session:
             for round in range(rounds):
                 last = round == rounds - 1
                 if replays:
-                    meta = {**meta, "replays": list(replays)}
+                    meta = meta.model_copy(update={"replays": tuple(replays)})
                 clock = time.perf_counter()
                 try:
                     dialog = await director.play(plan, voice, seed=seed + 7919 * round, meta=meta)
@@ -302,8 +303,8 @@ class Session:
             return _failed(id, GenerationFailure("gen.request_rejected", str(exc)), plan, meta, meter)
         finally:
             stop_metering(token)
-        usage = meter.to_dict()
-        return checked.model_copy(update={"dialog": checked.dialog.model_copy(update={"meta": {**checked.dialog.meta, "usage": usage}})})
+        spent = checked.dialog.meta.model_copy(update={"usage": meter.spend()})
+        return checked.model_copy(update={"dialog": checked.dialog.model_copy(update={"meta": spent})})
 
     def _cascade(self, engine: Engine, backends: RunBackends) -> Cascade:
         from callforge.verify.dedup import DedupStage
@@ -390,14 +391,14 @@ def _code(checked: Checked) -> str | None:
     return failures[0].code if failures else None
 
 
-def _failed(id: str, failure: GenerationFailure, plan: Plan | None, meta: dict[str, Any], meter: Meter) -> Checked:
-    extra: dict[str, Any] = {"usage": meter.to_dict()}
+def _failed(id: str, failure: GenerationFailure, plan: Plan | None, meta: Provenance, meter: Meter) -> Checked:
+    extra: dict[str, Any] = {"usage": meter.spend()}
     if plan is not None:
         extra["plan"] = plan.expected()
     if failure.partial is not None:
-        dialog = failure.partial.model_copy(update={"meta": {**failure.partial.meta, **extra}})
+        dialog = failure.partial.model_copy(update={"meta": failure.partial.meta.model_copy(update=extra)})
     else:
-        dialog = Dialog(tools=plan.tools if plan else (), meta={**meta, **extra})
+        dialog = Dialog(tools=plan.tools if plan else (), meta=meta.model_copy(update=extra))
     verdict = Verdict.failed(failure.code, str(failure), **failure.evidence)
     return Checked(id=id, ok=False, stages=(StageResult(stage="generate", verdicts=(verdict,)),), dialog=dialog)
 

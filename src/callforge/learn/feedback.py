@@ -13,8 +13,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from callforge.core import Dialog, Message, Verdict
-from callforge.export.writers import injected_calls
+from callforge.core import Dialog, MaskReason, Message, Verdict
 
 _STEP_CODES = ("call.", "arg.", "exec.", "scenario.")
 """Failures that a redone assistant step can fix."""
@@ -53,7 +52,7 @@ def failed_step(dialog: Dialog, failures: tuple[Verdict, ...]) -> FailedStep | s
     if not fixable:
         codes = sorted({v.code for v in failures}) or ["none"]
         return f"not_a_call_failure:{codes[0]}"
-    planted = injected_calls(dialog)
+    planted = dialog.masked_calls()
     steps = [
         i
         for i, m in enumerate(dialog.messages)
@@ -117,7 +116,7 @@ def _plain(verdict: Verdict) -> str:
 
 def trajectory_messages(dialog: Dialog) -> tuple[list[Message], list[Message], list[Message]]:
     """A trajectory split into (conversation before the wrong step, wrong step and feedback, the rest)."""
-    wrong = set(map(str, dialog.meta.get("wrong_calls") or ()))
+    wrong = dialog.masked_calls(MaskReason.CORRECTED)
     messages = list(dialog.messages)
     at = next((i for i, m in enumerate(messages) if any(c.id in wrong for c in m.tool_calls)), len(messages))
     after = at + 1

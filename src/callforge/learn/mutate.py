@@ -152,7 +152,7 @@ def failing_variant(dialog: Dialog, index: int, *, key: str = "") -> Variant | N
 
     step = dialog.messages[index]
     tools = {t.name: t for t in dialog.tools}
-    seed = int.from_bytes(hashlib.sha256(f"{dialog.meta.get('id', '')}:{index}:{key}".encode()).digest()[:8], "big")
+    seed = int.from_bytes(hashlib.sha256(f"{dialog.meta.id or ''}:{index}:{key}".encode()).digest()[:8], "big")
     rng = random.Random(seed)
     order = list(MUTATIONS)
     rng.shuffle(order)

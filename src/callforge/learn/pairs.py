@@ -16,18 +16,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from callforge.core import Dialog
-from callforge.export.writers import injected_calls, openai_message
+from callforge.core import Dialog, MaskReason
+from callforge.export import openai_message
 from callforge.learn.feedback import trajectory_messages
 from callforge.learn.mutate import failing_variant
 
 
 def preference_pairs(dialog: Dialog) -> list[dict[str, Any]]:
     """Every pair a dialog gives: its refined step if it is a trajectory, else one mutated pair per call step."""
-    if dialog.meta.get("wrong_calls"):
+    if dialog.masked_calls(MaskReason.CORRECTED):
         pair = _refined(dialog)
         return [pair] if pair is not None else []
-    planted = injected_calls(dialog)
+    planted = dialog.masked_calls()
     out = []
     for index, message in enumerate(dialog.messages):
         if message.role != "assistant" or not message.tool_calls or any(c.id in planted for c in message.tool_calls):
@@ -46,7 +46,7 @@ def _refined(dialog: Dialog) -> dict[str, Any] | None:
     before, wrong, rest = trajectory_messages(dialog)
     if not wrong or not rest or rest[0].role != "assistant":
         return None
-    codes = [str(c) for c in dialog.meta.get("feedback", [])] or ["unknown"]
+    codes = list(dialog.meta.feedback) or ["unknown"]
     at = len(before)
     return _record(dialog, at, message_index=at, chosen=at + len(wrong), rejected=openai_message(wrong[0])) | {
         "code": codes[0],
@@ -56,9 +56,9 @@ def _refined(dialog: Dialog) -> dict[str, Any] | None:
 
 
 def _record(dialog: Dialog, prefix: int, *, message_index: int, chosen: int, rejected: dict[str, Any]) -> dict[str, Any]:
-    planted = injected_calls(dialog)
+    planted = dialog.masked_calls()
     record: dict[str, Any] = {
-        "id": f"{dialog.meta.get('id', 'dialog')}:{message_index}",
+        "id": f"{dialog.meta.id or 'dialog'}:{message_index}",
         "prompt": [openai_message(m, planted) for m in dialog.messages[:prefix]],
         "chosen": [openai_message(dialog.messages[chosen])],
         "rejected": [rejected],

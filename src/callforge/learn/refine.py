@@ -10,7 +10,7 @@ the wrong step and the feedback left out) by the rules and execution. Only a con
 passes makes an accepted trajectory; the rest are kept as rejected records with their verdicts.
 
 The output is a Run folder (job `refine`): `callforge export OUT --format openai` writes the
-trajectories with the wrong step masked (`meta["wrong_calls"]`), `--format dpo` turns each into a
+trajectories with the wrong step masked (`MaskReason.CORRECTED`), `--format dpo` turns each into a
 preference pair. A killed refinement resumes (`resume=True`) from its records and request cache.
 """
 
@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from callforge.core import ConfigError, Dialog, Verdict
+from callforge.core import ConfigError, Dialog, MaskedCall, MaskReason, Provenance, Verdict
 from callforge.execute.toolbox import load_toolbox
 from callforge.generate.backends import RunBackends
 from callforge.generate.planner import GenerationFailure
@@ -40,7 +40,8 @@ from callforge.verify.record import Checked, StageResult
 from callforge.verify.rules import RuleStage
 
 _CALL_ID = re.compile(r"call_(\d+)$")
-_KEEP_META = ("id", "source", "scenario", "seed", "sampler", "voice", "plan", "missing", "injected_errors")
+_KEEP_META = {"id", "source", "scenario", "seed", "sampler", "voice", "plan", "missing", "masked"}
+"""What a trajectory keeps of the rejected dialog's provenance (not its usage, replays or notes)."""
 
 
 @dataclass(frozen=True)
@@ -204,16 +205,13 @@ async def _refine_one(director: Director, cascade: Cascade, checked: Checked, st
     messages = [*prefix, wrong, *feedback]
     ids = CallIds(_last_call_number(dialog))
     later_users = [m for m in dialog.messages[step.index + 1 :] if m.role == "user"]
-    seed = int(dialog.meta.get("seed", 0) or 0) + 4099
-    meta = {k: v for k, v in dialog.meta.items() if k in _KEEP_META}
+    seed = (dialog.meta.seed or 0) + 4099
+    meta = Provenance(**dialog.meta.model_dump(include=_KEEP_META))
     new_id = _trajectory_id(checked.id)
-    trajectory_meta = {
-        **meta,
-        "id": new_id,
-        "refined_from": checked.id,
-        "wrong_calls": [str(c.id) for c in wrong.tool_calls],
-        "feedback": step.codes,
-    }
+    corrected = tuple(MaskedCall(id=str(c.id), reason=MaskReason.CORRECTED) for c in wrong.tool_calls)
+    trajectory_meta = meta.model_copy(
+        update={"id": new_id, "refined_from": checked.id, "masked": (*meta.masked, *corrected), "feedback": tuple(step.codes)}
+    )
     turn = sum(1 for m in prefix if m.role == "user")
     try:
         await director.respond(messages, dialog.tools, ids, set(), seed=seed, turn=turn)  # the wrong step never ran

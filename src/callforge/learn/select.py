@@ -21,12 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from callforge.core import Case, ConfigError, Dialog, ExpectedCall, Verdict
+from callforge.core import Case, Category, ConfigError, Dialog, ExpectedCall, Verdict
 from callforge.evaluate.check import Style, make_scorer
 from callforge.evaluate.live import result_value
 from callforge.export.api import iter_dialogs
 from callforge.export.bfcl import possible_answer
-from callforge.export.writers import injected_calls
 from callforge.llm.backend import Backend, BackendError
 from callforge.run import RunFolder
 from callforge.verify.record import Checked, StageResult
@@ -64,12 +63,12 @@ class SelectProgress:
 def step_cases(dialog: Dialog, id: str) -> Iterator[tuple[int, Case]]:
     """One Case per call step (or one irrelevance case for a dialog that never calls), with the step's index."""
     tools = {t.name: t for t in dialog.tools}
-    planted = injected_calls(dialog)
+    planted = dialog.masked_calls()
     steps = [(i, m) for i, m in enumerate(dialog.messages) if m.role == "assistant" and m.tool_calls]
     if not steps:
         first = next((i for i, m in enumerate(dialog.messages) if m.role == "assistant"), None)
         if first is not None and dialog.tools:
-            yield first, Case(id=f"{id}#{first}", category="irrelevance", messages=dialog.messages[:first], tools=dialog.tools)
+            yield first, Case(id=f"{id}#{first}", category=Category.IRRELEVANCE, messages=dialog.messages[:first], tools=dialog.tools)
         return
     for index, message in steps:
         calls = message.tool_calls
@@ -79,9 +78,9 @@ def step_cases(dialog: Dialog, id: str) -> Iterator[tuple[int, Case]]:
             ExpectedCall(name=c.name, arguments=possible_answer(c, tools[c.name])[c.name]) for c in calls
         )
         if len(calls) == 1:
-            category = "simple_python" if len(dialog.tools) == 1 else "multiple"
+            category = Category.SIMPLE_PYTHON if len(dialog.tools) == 1 else Category.MULTIPLE
         else:
-            category = "parallel" if len({c.name for c in calls}) == 1 else "parallel_multiple"
+            category = Category.PARALLEL if len({c.name for c in calls}) == 1 else Category.PARALLEL_MULTIPLE
         yield index, Case(id=f"{id}#{index}", category=category, messages=dialog.messages[:index], tools=dialog.tools, expected=expected)
 
 
@@ -134,7 +133,7 @@ async def select_async(
         for number, dialog in enumerate(iter_dialogs(src)):
             if limit is not None and number >= limit:
                 break
-            id = str(dialog.meta.get("id") or f"d{number:06d}")
+            id = dialog.meta.id or f"d{number:06d}"
             if id in done:
                 continue
             try:
@@ -196,7 +195,7 @@ def _report(folder: RunFolder, model: str, errors: int, wall_s: float) -> Select
             stage = checked.stages[0]
             steps += int(stage.meta.get("steps", 0))
             wrong += int(stage.meta.get("wrong", 0))
-            tally = scenarios.setdefault(str(checked.dialog.meta.get("scenario", "unknown")), [0, 0])
+            tally = scenarios.setdefault(str(checked.dialog.meta.scenario or "unknown"), [0, 0])
             tally[1] += 1
             if checked.ok:
                 kept += 1

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from callforge.core import Message, ToolSpec
+from callforge.core import Message, RoleSpend, Spend, ToolSpec
 from callforge.llm.backend import Backend, Completion
 
 
@@ -90,12 +90,12 @@ class Meter:
         """All tokens spent, every role together."""
         return sum(u.tokens for u in self.roles.values())
 
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready copy: usage by role (sorted) and seconds by phase."""
-        return {
-            "roles": {role: self.roles[role].to_dict() for role in sorted(self.roles)},
-            "phases": {phase: round(self.phases[phase], 4) for phase in sorted(self.phases)},
-        }
+    def spend(self) -> Spend:
+        """The tally as the record a dialog's provenance keeps: usage by role (sorted), seconds by phase."""
+        return Spend(
+            roles={role: RoleSpend(**self.roles[role].to_dict()) for role in sorted(self.roles)},
+            phases={phase: round(self.phases[phase], 4) for phase in sorted(self.phases)},
+        )
 
 
 _CURRENT: contextvars.ContextVar[Meter | None] = contextvars.ContextVar("callforge_meter", default=None)

@@ -213,7 +213,7 @@ class _Sink:
     def todo(self, dialogs: Iterable[Dialog]) -> Iterator[tuple[str, Dialog]]:
         """Unique ids for the dialogs not judged yet (a repeated source id gets `~2`, `~3` ...)."""
         for n, dialog in enumerate(dialogs):
-            base = str(dialog.meta.get("id") or f"#{n}")
+            base = dialog.meta.id or f"#{n}"
             seen = self._seen.get(base, 0) + 1
             self._seen[base] = seen
             id = base if seen == 1 else f"{base}~{seen}"

@@ -67,4 +67,4 @@ class Cascade:
 
 def _checked(dialog: Dialog, id: str | None, results: list[StageResult]) -> Checked:
     ok = all(r.ok for r in results)
-    return Checked(id=id or str(dialog.meta.get("id", "")), ok=ok, stages=tuple(results), dialog=dialog)
+    return Checked(id=id or dialog.meta.id or "", ok=ok, stages=tuple(results), dialog=dialog)

@@ -182,5 +182,5 @@ class DedupStage:
 
     async def check(self, dialog: Dialog) -> StageResult:
         """Reject a repeat; otherwise remember the dialog (this stage runs last, so it is accepted)."""
-        found = self.deduper.check_and_add(dialog, str(dialog.meta.get("id", len(self.deduper))))
+        found = self.deduper.check_and_add(dialog, dialog.meta.id or str(len(self.deduper)))
         return StageResult(stage=self.name, verdicts=(found,) if found is not None else ())

@@ -7,11 +7,10 @@ from typing import Any
 
 import orjson
 
-from callforge.core import Dialog, ToolCall, ToolSpec, Verdict
+from callforge.core import Dialog, MaskReason, ToolCall, ToolSpec, Verdict
 from callforge.execute import Engine, Observation, error_payload, short_text
 from callforge.tools import validator_for
 from callforge.verify.record import StageResult
-from callforge.verify.rules.base import injected_errors
 
 
 class ExecutionStage:
@@ -45,7 +44,7 @@ class ExecutionStage:
             return StageResult(stage=self.name, skipped=True, meta={"observations": []})
         observations = await asyncio.gather(*(self.engine.execute(call, tool) for _, call, tool in sites))
         recorded = _recorded_outputs(dialog) if self.compare_outputs else {}
-        injected = set(injected_errors(dialog))
+        injected = dialog.masked_calls(MaskReason.INJECTED)
         verdicts: list[Verdict] = []
         ran = 0
         for (index, call, tool), observation in zip(sites, observations, strict=True):
@@ -116,7 +115,7 @@ def _injected(index: int, call: ToolCall, observation: Observation, found: list[
     return [
         Verdict.failed(
             "exec.injected_error_passed",
-            f"{call.name} (message {index}): this call was planted to fail (meta injected_errors), but the tool accepted it",
+            f"{call.name} (message {index}): this call was planted to fail (masked as injected), but the tool accepted it",
         )
     ]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from callforge.core import Dialog, Message, ToolCall, ToolSpec, Verdict
+from callforge.core import Dialog, MaskReason, Message, ToolCall, ToolSpec, Verdict
 from callforge.verify.rules.normalize import Haystack
 
 
@@ -35,11 +35,11 @@ class DialogView:
     def of(cls, dialog: Dialog) -> DialogView:
         """Index a dialog's tools and calls.
 
-        Calls named in `meta["injected_errors"]` are left out: a generator made them wrong on purpose
+        Calls masked as injected (`Dialog.masked_calls(MaskReason.INJECTED)`) are left out: a generator made them wrong on purpose
         (error recovery), so rules would only report the planted defect; the execution stage checks
         that they do fail.
         """
-        injected = set(injected_errors(dialog))
+        injected = dialog.masked_calls(MaskReason.INJECTED)
         calls = [
             CallSite(i, j, call)
             for i, message in enumerate(dialog.messages)
@@ -66,12 +66,6 @@ class DialogView:
                 haystack.add(message.content)
         self._sources[index] = haystack
         return haystack
-
-
-def injected_errors(dialog: Dialog) -> list[str]:
-    """Ids of the calls a generator made fail on purpose (`meta["injected_errors"]`)."""
-    found = dialog.meta.get("injected_errors")
-    return [str(i) for i in found] if isinstance(found, list) else []
 
 
 @runtime_checkable

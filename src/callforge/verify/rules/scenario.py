@@ -9,13 +9,9 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from callforge.core import Verdict
-from callforge.verify.rules.base import DialogView, injected_errors
+from callforge.core import MaskReason, Scenario, ToolCall, Verdict
+from callforge.verify.rules.base import DialogView
 from callforge.verify.rules.normalize import STOPWORDS, stem, words
-
-ONE_CALL = frozenset({"single", "simple", "multiple"})
-PARALLEL = frozenset({"parallel", "parallel_multiple"})
-NO_CALL = frozenset({"no_call", "irrelevance", "relevance_no_call"})
 
 
 class ScenarioCheck:
@@ -36,11 +32,13 @@ class ScenarioCheck:
     def check(self, view: DialogView) -> list[Verdict]:
         """Compare the dialog's calls with its declared scenario and plan."""
         meta = view.dialog.meta
-        kind = str(meta.get("scenario") or "")
+        kind = meta.scenario
         out: list[Verdict] = []
         total = len(view.calls)
         per_message = Counter(site.message_index for site in view.calls)
-        if kind in PARALLEL and max(per_message.values(), default=0) < 2:
+        if kind is None:
+            pass
+        elif kind.parallel and max(per_message.values(), default=0) < 2:
             out.append(
                 Verdict.failed(
                     "scenario.parallel",
@@ -48,14 +46,14 @@ class ScenarioCheck:
                     f"{max(per_message.values(), default=0)}",
                 )
             )
-        elif kind in ONE_CALL and total != 1:
+        elif kind.one_call and total != 1:
             out.append(Verdict.failed("scenario.call_count", f"a {kind} sample makes exactly 1 call, this one makes {total}"))
-        elif kind in NO_CALL and total:
+        elif kind is Scenario.NO_CALL and total:
             names = ", ".join(site.call.name for site in view.calls)
             out.append(Verdict.failed("scenario.no_call", f"a no-call sample must not call a tool, but calls {names}"))
-        elif kind == "clarify":
-            out.extend(_clarify(view, meta.get("missing")))
-        elif kind in ("nested", "dependent") and len(per_message) < 2:
+        elif kind is Scenario.CLARIFY:
+            out.extend(_clarify(view, list(meta.missing)))
+        elif kind is Scenario.NESTED and len(per_message) < 2:
             out.append(
                 Verdict.failed(
                     "scenario.nested",
@@ -63,19 +61,18 @@ class ScenarioCheck:
                     f"this one calls in {len(per_message)}",
                 )
             )
-        elif kind == "multi_turn" and sum(1 for m in view.messages if m.role == "user") < 2:
+        elif kind is Scenario.MULTI_TURN and sum(1 for m in view.messages if m.role == "user") < 2:
             out.append(Verdict.failed("scenario.multi_turn", "a multi-turn sample has at least 2 user messages"))
-        elif kind == "error_recovery":
+        elif kind is Scenario.ERROR_RECOVERY:
             out.extend(_recovery(view))
-        plan = meta.get("plan")
-        if isinstance(plan, list):
-            out.extend(_plan(view, plan))
+        if meta.plan is not None:
+            out.extend(_plan(view, meta.plan))
         return out
 
 
 def _recovery(view: DialogView) -> list[Verdict]:
     """An error-recovery sample plants a failing call and then makes a call of the same tool after it."""
-    injected = set(injected_errors(view.dialog))
+    injected = view.dialog.masked_calls(MaskReason.INJECTED)
     planted = [
         (i, call.name)
         for i, message in enumerate(view.messages)
@@ -84,7 +81,7 @@ def _recovery(view: DialogView) -> list[Verdict]:
         if call.id in injected
     ]
     if not planted:
-        return [Verdict.failed("scenario.error_recovery", "an error-recovery sample needs a planted failing call (meta injected_errors)")]
+        return [Verdict.failed("scenario.error_recovery", "an error-recovery sample needs a planted failing call (masked as injected)")]
     index, name = planted[0]
     if not any(site.message_index > index and site.call.name == name for site in view.calls):
         return [
@@ -95,7 +92,7 @@ def _recovery(view: DialogView) -> list[Verdict]:
     return []
 
 
-def _clarify(view: DialogView, missing: Any) -> list[Verdict]:
+def _clarify(view: DialogView, missing: list[str]) -> list[Verdict]:
     if view.calls:
         names = ", ".join(site.call.name for site in view.calls)
         return [Verdict.failed("scenario.clarify", f"a clarification sample must ask, not call ({names})")]
@@ -103,7 +100,7 @@ def _clarify(view: DialogView, missing: Any) -> list[Verdict]:
     text = (last.content or "") if last else ""
     if "?" not in text:
         return [Verdict.failed("scenario.clarify", "a clarification sample must end with the assistant asking a question")]
-    if isinstance(missing, list) and missing:
+    if missing:
         said = {stem(w) for w in words(text)}
         unasked = [p for p in missing if not _mentions(str(p), said)]
         if unasked:
@@ -122,7 +119,7 @@ def _mentions(parameter: str, said: set[str]) -> bool:
     return not tokens or any(t in said for t in tokens)
 
 
-def _plan(view: DialogView, plan: list[Any]) -> list[Verdict]:
+def _plan(view: DialogView, plan: tuple[ToolCall, ...]) -> list[Verdict]:
     """The calls made must be the planned ones: same names, and the planned argument values.
 
     This is the back-translation check of generation: the plan fixed the calls before any text was
@@ -130,7 +127,7 @@ def _plan(view: DialogView, plan: list[Any]) -> list[Verdict]:
     alone; if its calls differ, the text did not carry the plan. Arguments the plan does not fix are
     left to the grounding rule.
     """
-    planned = [_planned(p) for p in plan]
+    planned = [(call.name, call.arguments) for call in plan]
     planned_names = Counter(name for name, _ in planned)
     made_names = Counter(site.call.name for site in view.calls)
     out: list[Verdict] = []
@@ -172,13 +169,6 @@ def _plan(view: DialogView, plan: list[Any]) -> list[Verdict]:
 
 
 _ABSENT = object()
-
-
-def _planned(item: Any) -> tuple[str, dict[str, Any]]:
-    if isinstance(item, dict):
-        arguments = item.get("arguments")
-        return str(item.get("name")), arguments if isinstance(arguments, dict) else {}
-    return str(item), {}
 
 
 def _same(a: Any, b: Any) -> bool:

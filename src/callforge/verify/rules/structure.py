@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from callforge.core import ToolSpec, Verdict
 from callforge.verify.rules.base import DialogView
@@ -185,7 +184,7 @@ def _unanswered(pending: dict[str, str], answered: set[str], at: int) -> list[Ve
 class ReadErrorsCheck:
     """What the dataset reader could not read (a broken call string, a malformed record or tool) becomes a verdict.
 
-    Readers never drop a bad record; they keep it with `meta["read_errors"]`, and this check turns each
+    Readers never drop a bad record; they keep it with `meta.read_errors`, and this check turns each
     entry into a rejection, so a funnel counts broken source rows instead of silently losing them.
     """
 
@@ -194,13 +193,7 @@ class ReadErrorsCheck:
 
     def check(self, view: DialogView) -> list[Verdict]:
         """One failing verdict per recorded read error."""
-        errors: Any = view.dialog.meta.get("read_errors") or ()
-        out = []
-        for error in errors:
-            if isinstance(error, dict):
-                code = str(error.get("code") or "record.malformed")
-                evidence = {k: v for k, v in error.items() if k not in ("code", "message")}
-                out.append(Verdict.failed(code, str(error.get("message", "")), **evidence))
-            else:
-                out.append(Verdict.failed("record.malformed", str(error)))
-        return out
+        return [
+            Verdict.failed(error.code, error.message, **error.model_dump(exclude={"code", "message"}, exclude_none=True))
+            for error in view.dialog.meta.read_errors
+        ]
