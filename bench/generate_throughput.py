@@ -110,8 +110,7 @@ def run_generate(server: Server, tools: Path, out: Path, args: argparse.Namespac
 
     server.send("mark")
     start, cpu = time.perf_counter(), time.process_time()
-    report = generate(
-        tools, n, out, model=model, simulator_model=model, concurrency=concurrency, mix=args.mix, seed=args.seed,
+    report = generate(tools=tools, n=n, out=out, model=model, simulator_model=model, concurrency=concurrency, mix=args.mix, seed=args.seed,
         progress=progress, **extra,
     )  # fmt: skip
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu

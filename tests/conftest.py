@@ -24,3 +24,14 @@ def bfcl_dir() -> Path:
     if not (SHARED_BFCL / "data").is_dir():
         pytest.skip(f"BFCL data not found at {SHARED_BFCL}")
     return SHARED_BFCL
+
+
+def stream(out: Path, name: str) -> list[dict[str, Any]]:
+    """Every record of one stream of a Run folder (`accepted`, `rejected`, `results`), every session."""
+    from callforge.run import RunFolder
+
+    return list(RunFolder(out, job="", streams=(name,)).records(name))
+
+
+def stream_ids(out: Path, name: str) -> set[str]:
+    return {str(r["id"]) for r in stream(out, name)}

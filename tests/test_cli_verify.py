@@ -9,6 +9,8 @@ from pathlib import Path
 import orjson
 import pytest
 
+from tests.conftest import stream, stream_ids
+
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "examples" / "verify" / "xlam-sample.jsonl"
 DEFECTIVE = {"5", "9", "13", "17", "21", "25", "29", "33"}  # examples/verify/README.md
@@ -20,8 +22,8 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def ids(path: Path) -> set[str]:
-    return {str(orjson.loads(line)["id"]) for line in path.read_bytes().splitlines() if line.strip()}
+def ids(out: Path, name: str) -> set[str]:
+    return stream_ids(out, name)
 
 
 def test_verify_rejects_exactly_the_planted_defects_and_resumes(tmp_path: Path) -> None:
@@ -30,9 +32,9 @@ def test_verify_rejects_exactly_the_planted_defects_and_resumes(tmp_path: Path) 
     assert run.returncode == 0, run.stderr
     assert "40 dialogs, 32 accepted" in run.stdout
     assert "arg.ungrounded" in run.stdout and "call.unknown_function" in run.stdout
-    assert ids(out / "rejected.jsonl") == DEFECTIVE
-    assert len(ids(out / "accepted.jsonl")) == 32
-    rejected = [orjson.loads(line) for line in (out / "rejected.jsonl").read_bytes().splitlines()]
+    assert ids(out, "rejected") == DEFECTIVE
+    assert len(ids(out, "accepted")) == 32
+    rejected = stream(out, "rejected")
     assert all(r["stages"][0]["verdicts"] and r["dialog"]["meta"]["source"] == "xlam" for r in rejected)
 
     again = cli("verify", str(SAMPLE), "--out", str(out), "--json")
@@ -40,13 +42,13 @@ def test_verify_rejects_exactly_the_planted_defects_and_resumes(tmp_path: Path) 
     funnel = orjson.loads(again.stdout)
     assert (funnel["total"], funnel["accepted"]) == (40, 32)
     assert funnel["stages"][0]["codes"]["call.duplicate"] == 1
-    assert len(ids(out / "accepted.jsonl")) + len(ids(out / "rejected.jsonl")) == 40  # nothing written twice
+    assert len(ids(out, "accepted")) + len(ids(out, "rejected")) == 40  # nothing written twice
 
 
 def test_the_accepted_file_verifies_clean_in_callforge_format(tmp_path: Path) -> None:
     out = tmp_path / "v"
     assert cli("verify", str(SAMPLE), "--out", str(out), "--quiet").returncode == 0
-    second = cli("verify", str(out / "accepted.jsonl"), "--out", str(tmp_path / "again"), "--json")
+    second = cli("verify", str(out), "--out", str(tmp_path / "again"), "--json")  # a Run folder reads as its accepted dialogs
     assert second.returncode == 0, second.stderr
     assert orjson.loads(second.stdout)["accepted"] == 32
 
@@ -91,10 +93,10 @@ def test_exec_stage_runs_the_tools_sandboxed_and_rejects_what_fails(tmp_path: Pa
     assert run.returncode == 0, run.stderr
     funnel = orjson.loads(run.stdout)
     assert (funnel["accepted"], funnel["stages"][1]["codes"]) == (1, {"exec.exception": 1})
-    [rejected] = [orjson.loads(line) for line in (out / "rejected.jsonl").read_bytes().splitlines()]
+    [rejected] = stream(out, "rejected")
     [verdict] = rejected["stages"][1]["verdicts"]
     assert rejected["id"] == "2" and "ValueError" in verdict["message"] and "metres" in verdict["message"]
-    [accepted] = [orjson.loads(line) for line in (out / "accepted.jsonl").read_bytes().splitlines()]
+    [accepted] = stream(out, "accepted")
     assert accepted["stages"][1]["meta"]["observations"][0]["output"] == {"bmi": 22.9}
     assert (out / "exec-cache.sqlite").is_file()
 
@@ -118,7 +120,7 @@ def test_sigkill_mid_run_then_resume_loses_and_repeats_nothing(tmp_path: Path) -
     args = [sys.executable, "-m", "callforge", "verify", str(data), "--stages", "rules,exec",
             "--exec", f"python:{tools}", "--out", str(out), "--concurrency", "2", "--quiet", "--no-cache"]  # fmt: skip
     proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    accepted = out / "accepted.jsonl"
+    accepted = out / "accepted" / "part-0001.jsonl"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and (not accepted.exists() or accepted.read_bytes().count(b"\n") < 5):
         time.sleep(0.05)
@@ -131,9 +133,8 @@ def test_sigkill_mid_run_then_resume_loses_and_repeats_nothing(tmp_path: Path) -
     assert run.returncode == 0, run.stderr
     funnel = orjson.loads(run.stdout)
     assert (funnel["total"], funnel["accepted"]) == (40, 40)
-    lines = accepted.read_bytes().splitlines()
-    ids = [orjson.loads(line)["id"] for line in lines]
-    assert sorted(ids) == sorted(str(n) for n in range(100, 140))  # nothing lost, nothing twice
+    found = [r["id"] for r in stream(out, "accepted")]
+    assert sorted(found) == sorted(str(n) for n in range(100, 140))  # nothing lost, nothing twice
 
 
 def test_dedup_stage_rejects_repeated_rows(tmp_path: Path) -> None:

@@ -10,14 +10,13 @@ from typer.testing import CliRunner
 
 from callforge.cli import app
 from callforge.core import OMITTED, Case, ToolCall
-from callforge.evaluate import Mode, Style
+from callforge.evaluate import Mode, Style, evaluate_model, request_for
 from callforge.evaluate.bfcl_prompt import fc_tools, prompting_messages
-from callforge.evaluate.live import evaluate_model, finished_ids, request_for
 from callforge.formats import load_bfcl_suite
 from callforge.llm.backend import BackendError
 from callforge.llm.scripted import FunctionBackend, Request
 
-from .conftest import read_jsonl
+from .conftest import read_jsonl, stream
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +118,7 @@ def test_an_oracle_model_scores_100_percent_in_both_modes(
 ) -> None:
     backend = FunctionBackend(_oracle(_index(cases, style), style))
     report = evaluate_model(
-        backend,
+        model=backend,
         data=bfcl_dir / "data",
         out=tmp_path,
         style=style,
@@ -135,7 +134,10 @@ def test_an_oracle_model_scores_100_percent_in_both_modes(
             "multiple": (6, 6),
             "irrelevance": (6, 6),
         }, mode
-    rows = list(read_jsonl(tmp_path / "results" / "BFCL_v4_simple_python_result.json"))
+    rows = list(read_jsonl(tmp_path / "bfcl-results" / "BFCL_v4_simple_python_result.json"))
+    assert sorted(r["id"] for r in stream(tmp_path, "results") if r["category"] == "simple_python") == sorted(
+        r["id"] for r in rows
+    )
     assert sorted(r["id"] for r in rows) == [f"simple_python_{i}" for i in range(6)]
     if style is Style.FC:
         assert all(
@@ -161,7 +163,7 @@ def test_failed_requests_are_logged_and_retried_by_a_rerun(
         return oracle(request)
 
     first = evaluate_model(
-        FunctionBackend(flaky), data=bfcl_dir / "data", out=tmp_path, categories=["simple_python"], limit=6
+        model=FunctionBackend(flaky), data=bfcl_dir / "data", out=tmp_path, categories=["simple_python"], limit=6
     )
     assert first.sent == 4
     assert [case_id for case_id, _ in first.failed] == sorted(flaky_ids)
@@ -170,10 +172,10 @@ def test_failed_requests_are_logged_and_retried_by_a_rerun(
 
     again = FunctionBackend(oracle)
     second = evaluate_model(
-        again, data=bfcl_dir / "data", out=tmp_path, categories=["simple_python"], limit=6
+        model=again, data=bfcl_dir / "data", out=tmp_path, categories=["simple_python"], limit=6
     )
     assert len(again.requests) == 2 and second.resumed == 4 and not second.failed
-    ids = [r["id"] for r in read_jsonl(tmp_path / "results" / "BFCL_v4_simple_python_result.json")]
+    ids = [r["id"] for r in stream(tmp_path, "results")]
     assert sorted(ids) == [f"simple_python_{i}" for i in range(6)]  # nothing lost, nothing twice
 
 
@@ -186,14 +188,13 @@ def test_a_half_written_line_from_a_kill_is_dropped_and_redone(
     path.write_text(
         '{"id": "simple_python_0", "result": "[]"}\n{"id": "simple_python_1", "resu', encoding="utf-8"
     )
-    assert finished_ids(results) == {"simple_python_0"}
-    assert path.read_text(encoding="utf-8").endswith("\n")
     backend = FunctionBackend(_oracle(_index(cases, Style.PROMPTING), Style.PROMPTING))
     report = evaluate_model(
-        backend, data=bfcl_dir / "data", out=tmp_path, categories=["simple_python"], limit=3
+        model=backend, data=bfcl_dir / "data", out=tmp_path, categories=["simple_python"], limit=3
     )
     assert len(backend.requests) == 2 and report.resumed == 1
-    assert [r["id"] for r in read_jsonl(path)] == ["simple_python_0", "simple_python_1", "simple_python_2"]
+    assert path.read_text(encoding="utf-8").endswith("\n")  # the torn line was cut
+    assert [r["id"] for r in stream(tmp_path, "results")] == ["simple_python_0", "simple_python_1", "simple_python_2"]
 
 
 def test_a_configuration_error_stops_the_run_and_keeps_results(bfcl_dir: Path, tmp_path: Path) -> None:
@@ -208,13 +209,13 @@ def test_a_configuration_error_stops_the_run_and_keeps_results(bfcl_dir: Path, t
 
     with pytest.raises(BackendError, match="401"):
         evaluate_model(
-            FunctionBackend(refuse_after_two),
+            model=FunctionBackend(refuse_after_two),
             data=bfcl_dir / "data",
             out=tmp_path,
             categories=["simple_python"],
             limit=5,
         )
-    assert len(finished_ids(tmp_path / "results")) == 2
+    assert len(stream(tmp_path, "results")) == 2
 
 
 def test_cli_live_run_and_flag_errors(bfcl_dir: Path, tmp_path: Path) -> None:

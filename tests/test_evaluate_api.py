@@ -1,4 +1,4 @@
-"""evaluate() and `callforge eval` end to end on the shipped demo suite, plus the score arithmetic."""
+"""score() and `callforge eval` end to end on the shipped demo suite, plus the score arithmetic."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from callforge.core import Category, DataError
-from callforge.evaluate import CategoryScore, evaluate, group_scores
+from callforge.evaluate import CategoryScore, group_scores, score
 from tests.conftest import EXAMPLES
 
 MINI = EXAMPLES / "bfcl-mini"
@@ -18,7 +18,7 @@ DATA = MINI / "data"
 
 
 def test_prompting_demo_scores_and_files(tmp_path: Path) -> None:
-    report = evaluate(data=DATA, results=MINI / "results" / "prompting", style="prompting", out=tmp_path)
+    report = score(data=DATA, results=MINI / "results" / "prompting", style="prompting", out=tmp_path)
     got = {c.value: (s.correct, s.total) for c, s in report.categories.items()}
     assert got == {
         "simple_python": (2, 4),
@@ -45,8 +45,8 @@ def test_prompting_demo_scores_and_files(tmp_path: Path) -> None:
 
 
 def test_fc_demo_and_semantic_mode_differ_where_documented(tmp_path: Path) -> None:
-    bfcl = evaluate(data=DATA, results=MINI / "results" / "fc", style="fc")
-    semantic = evaluate(data=DATA, results=MINI / "results" / "fc", style="fc", mode="semantic")
+    bfcl = score(data=DATA, results=MINI / "results" / "fc", style="fc")
+    semantic = score(data=DATA, results=MINI / "results" / "fc", style="fc", mode="semantic")
     assert bfcl.categories[Category.SIMPLE_PYTHON].correct == 3
     assert bfcl.categories[Category.IRRELEVANCE].correct == 2
     # int for a float inside BFCL is fine at the top level; both modes agree on these outputs
@@ -62,7 +62,7 @@ def test_category_selection_and_unknown_ids(tmp_path: Path) -> None:
         {"id": "nonsense", "result": ""},
     ]
     results.write_text("\n".join(json.dumps(r) for r in rows))
-    report = evaluate(data=DATA, results=results, categories=["simple_python"])
+    report = score(data=DATA, results=results, categories=["simple_python"])
     assert list(report.categories) == [Category.SIMPLE_PYTHON]
     assert report.categories[Category.SIMPLE_PYTHON].correct == 1
     assert report.categories[Category.SIMPLE_PYTHON].size == 4
@@ -84,7 +84,7 @@ def test_bad_result_files_name_file_and_line(tmp_path: Path, lines: list[str], m
     results = tmp_path / "bad.jsonl"
     results.write_text("\n".join(lines) + "\n")
     with pytest.raises(DataError, match=message) as info:
-        evaluate(data=DATA, results=results)
+        score(data=DATA, results=results)
     assert str(results) in str(info.value)
 
 
@@ -94,14 +94,14 @@ def test_duplicate_ids_can_be_allowed(tmp_path: Path) -> None:
         '{"id": "simple_python_0", "result": "[weather.forecast(city=\'Lisbon\', days=3)]"}\n'
         '{"id": "simple_python_0", "result": "[weather.forecast(city=\'Lisbon\')]"}\n'
     )
-    report = evaluate(data=DATA, results=results, allow_duplicate_ids=True)
-    score = report.categories[Category.SIMPLE_PYTHON]
-    assert (score.correct, score.total) == (1, 2)
+    report = score(data=DATA, results=results, allow_duplicate_ids=True)
+    simple = report.categories[Category.SIMPLE_PYTHON]
+    assert (simple.correct, simple.total) == (1, 2)
 
 
 def test_missing_data_folder_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="does not exist; pass --data"):
-        evaluate(data=tmp_path / "nope", results=MINI / "results" / "prompting")
+        score(data=tmp_path / "nope", results=MINI / "results" / "prompting")
 
 
 def test_group_scores_follow_bfcl_weighting() -> None:
@@ -164,7 +164,7 @@ def test_cli_eval_prints_tables_and_writes_scores(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--style", "json"], "--style must be one of"),
+        (["--style", "json"], "--style: Input should be 'prompting' or 'fc'"),
         (["--categories", "simple_pyton"], "unknown BFCL category 'simple_pyton'"),
         (["--categories", "multi_turn_base"], "multi-turn"),
     ],

@@ -450,7 +450,7 @@ def test_detect_format_errors(tmp_path: Path) -> None:
         detect_format(unknown)
     with pytest.raises(DataError, match="file not found"):
         detect_format(tmp_path / "missing.jsonl")
-    with pytest.raises(DataError, match="not a BFCL data folder"):
+    with pytest.raises(DataError, match="nor a BFCL data folder"):
         detect_format(tmp_path)
     text = tmp_path / "notes.txt"
     text.write_text("just some text\n", encoding="utf-8")
@@ -495,7 +495,7 @@ def test_read_dialogs_argument_errors(tmp_path: Path) -> None:
         read_dialogs(DATA / "xlam.json", limit=-1)
     with pytest.raises(DataError, match="file not found"):
         read_dialogs(tmp_path / "nope.jsonl", "xlam")
-    with pytest.raises(DataError, match="only --format bfcl reads a folder"):
+    with pytest.raises(DataError, match="only the formats bfcl"):
         read_dialogs(tmp_path, "xlam")
 
 

@@ -31,6 +31,7 @@ from callforge.generate.kinds import standalone
 from callforge.generate.roles import ANSWER_NUDGE
 from callforge.llm.backend import BackendError
 from callforge.llm.scripted import FunctionBackend, Request
+from callforge.run import RunAborted
 from callforge.tools.graph import ToolGraph
 from tests.gen_world import world_backend
 
@@ -62,7 +63,7 @@ def tools() -> tuple[ToolSpec, ...]:
 @pytest.fixture(scope="module")
 def full_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("gen") / "run"
-    generate(TOOLS, 18, out, model=world_backend(), seed=1, concurrency=4)
+    generate(tools=TOOLS, n=18, out=out, model=world_backend(), seed=1, concurrency=4)
     return out
 
 
@@ -184,8 +185,7 @@ def test_manifest_accounts_for_every_record(full_run: Path) -> None:
 
 
 def test_the_plan_check_rejects_text_that_does_not_carry_the_plan(tmp_path: Path) -> None:
-    report = generate(
-        TOOLS, 3, tmp_path / "run", model=world_backend(broken_user=True), mix="single=1", max_attempts=6
+    report = generate(tools=TOOLS, n=3, out=tmp_path / "run", model=world_backend(broken_user=True), mix="single=1", max_attempts=6
     )
     assert report.accepted == 0 and not report.complete
     assert "attempt budget" in report.stop_reason
@@ -197,7 +197,7 @@ def test_a_planner_without_json_is_a_recorded_rejection(tmp_path: Path) -> None:
     def respond(request: Request) -> str:
         return "I think Paris would be nice."
 
-    report = generate(TOOLS, 2, tmp_path / "run", model=FunctionBackend(respond), mix="single=1", max_attempts=3)
+    report = generate(tools=TOOLS, n=2, out=tmp_path / "run", model=FunctionBackend(respond), mix="single=1", max_attempts=3)
     assert report.tally.reasons == {"gen.plan_values": 3}
     (row,) = rows(tmp_path / "run", "rejected")[:1]
     assert row["stages"][0]["stage"] == "generate"
@@ -207,18 +207,18 @@ def test_a_planner_without_json_is_a_recorded_rejection(tmp_path: Path) -> None:
 def test_a_value_the_tool_rejects_is_retried_with_its_error(tmp_path: Path) -> None:
     """The world's planner first proposes 'Atlantis' for some seeds; the tool's error names the real cities."""
     backend = world_backend()
-    generate(TOOLS, 8, tmp_path / "run", model=backend, mix="single=1", seed=3)
+    generate(tools=TOOLS, n=8, out=tmp_path / "run", model=backend, mix="single=1", seed=3)
     planner_prompts = [r.messages[-1].content or "" for r in backend.requests if r.options.json_schema and "call_1" in r.options.json_schema["properties"]]
     retried = [p for p in planner_prompts if "rejected by the tool" in p]
     assert retried and all("known cities" in p for p in retried)
 
 
 def test_same_seed_same_dialogs(tmp_path: Path) -> None:
-    first = generate(TOOLS, 6, tmp_path / "a", model=world_backend(), seed=5, concurrency=1)
-    second = generate(TOOLS, 6, tmp_path / "b", model=world_backend(), seed=5, concurrency=1)
+    first = generate(tools=TOOLS, n=6, out=tmp_path / "a", model=world_backend(), seed=5, concurrency=1)
+    second = generate(tools=TOOLS, n=6, out=tmp_path / "b", model=world_backend(), seed=5, concurrency=1)
     assert first.accepted == second.accepted == 6
     assert [comparable(r) for r in rows(tmp_path / "a", "accepted")] == [comparable(r) for r in rows(tmp_path / "b", "accepted")]
-    other = generate(TOOLS, 6, tmp_path / "c", model=world_backend(), seed=6, concurrency=1)
+    other = generate(tools=TOOLS, n=6, out=tmp_path / "c", model=world_backend(), seed=6, concurrency=1)
     assert other.accepted == 6
     assert [comparable(r) for r in rows(tmp_path / "a", "accepted")] != [comparable(r) for r in rows(tmp_path / "c", "accepted")]
 
@@ -228,28 +228,28 @@ def test_same_seed_same_dialogs(tmp_path: Path) -> None:
 
 def test_an_existing_run_needs_resume_and_the_same_config(tmp_path: Path) -> None:
     out = tmp_path / "run"
-    generate(TOOLS, 3, out, model=world_backend(), seed=2)
-    with pytest.raises(ConfigError, match="--resume"):
-        generate(TOOLS, 3, out, model=world_backend(), seed=2)
-    with pytest.raises(ConfigError, match="seed: was 2, now 9"):
-        generate(TOOLS, 3, out, model=world_backend(), seed=9, resume=True)
+    generate(tools=TOOLS, n=3, out=out, model=world_backend(), seed=2)
+    with pytest.raises(ConfigError, match="resume=True"):
+        generate(tools=TOOLS, n=3, out=out, model=world_backend(), seed=2)
+    with pytest.raises(ConfigError, match="`seed` was 2, now 9"):
+        generate(tools=TOOLS, n=3, out=out, model=world_backend(), seed=9, resume=True)
     with pytest.raises(ConfigError, match="mix"):
-        generate(TOOLS, 3, out, model=world_backend(), seed=2, mix="single=1", resume=True)
+        generate(tools=TOOLS, n=3, out=out, model=world_backend(), seed=2, mix="single=1", resume=True)
 
 
 def test_resume_with_a_larger_n_adds_a_shard_and_no_duplicates(tmp_path: Path) -> None:
     out = tmp_path / "run"
-    generate(TOOLS, 4, out, model=world_backend(), seed=4, concurrency=1)
-    again = generate(TOOLS, 4, out, model=world_backend(), seed=4, resume=True)
+    generate(tools=TOOLS, n=4, out=out, model=world_backend(), seed=4, concurrency=1)
+    again = generate(tools=TOOLS, n=4, out=out, model=world_backend(), seed=4, resume=True)
     assert again.accepted == 4 and again.complete  # nothing to do
-    more = generate(TOOLS, 9, out, model=world_backend(), seed=4, resume=True, concurrency=1)
+    more = generate(tools=TOOLS, n=9, out=out, model=world_backend(), seed=4, resume=True, concurrency=1)
     assert more.accepted == 9
     assert len(list((out / "accepted").glob("part-*.jsonl"))) == 2
     ids = [r["id"] for r in rows(out, "accepted") + rows(out, "rejected")]
     assert len(ids) == len(set(ids))
     manifest = json.loads((out / "manifest.json").read_text())
     assert len(manifest["sessions"]) == 3 and manifest["counts"]["accepted"] == 9
-    one_go = generate(TOOLS, 9, tmp_path / "one", model=world_backend(), seed=4, concurrency=1)
+    one_go = generate(tools=TOOLS, n=9, out=tmp_path / "one", model=world_backend(), seed=4, concurrency=1)
     assert one_go.accepted == 9
     assert sorted(comparable(r)["dialog"]["messages"].__repr__() for r in rows(out, "accepted")) == sorted(
         comparable(r)["dialog"]["messages"].__repr__() for r in rows(tmp_path / "one", "accepted")
@@ -261,32 +261,32 @@ def test_a_down_endpoint_stops_the_run_without_recording_anything(tmp_path: Path
         raise BackendError("connection refused", retryable=True)
 
     out = tmp_path / "run"
-    with pytest.raises(BackendError, match=r"in a row.*--resume"):
-        generate(TOOLS, 3, out, model=FunctionBackend(respond, model="world"), concurrency=1)
+    with pytest.raises(RunAborted, match=r"in a row.*resume=True"):
+        generate(tools=TOOLS, n=3, out=out, model=FunctionBackend(respond, model="world"), concurrency=1)
     assert rows(out, "accepted") == rows(out, "rejected") == []
     errors = (out / "errors.jsonl").read_text().splitlines()
     assert len(errors) == 5 and "connection refused" in errors[0]
     assert json.loads((out / "manifest.json").read_text())["status"] == "failed"
     # the endpoint is back: the resumed run redoes those attempts
-    assert generate(TOOLS, 3, out, model=world_backend(), resume=True).accepted == 3
+    assert generate(tools=TOOLS, n=3, out=out, model=world_backend(), resume=True).accepted == 3
 
 
 def test_kinds_the_tools_cannot_make_are_dropped_from_the_default_mix_only(tmp_path: Path) -> None:
     lone = tmp_path / "lone.py"
     lone.write_text('def ping(host: str) -> str:\n    """Ping a host.\n\n    Args:\n        host: Host name.\n    """\n    return "pong " + host\n')
-    report = generate(lone, 2, tmp_path / "run", model=world_backend(), mix=None, max_attempts=10)
+    report = generate(tools=lone, n=2, out=tmp_path / "run", model=world_backend(), mix=None, max_attempts=10)
     dropped = json.loads((tmp_path / "run" / "manifest.json").read_text())["kinds_dropped"]
     assert {"nested", "parallel_multiple"} <= set(dropped)
     assert report.tally.kinds.keys().isdisjoint(dropped)
-    with pytest.raises(ConfigError, match="--mix asks for nested"):
-        generate(lone, 2, tmp_path / "other", model=world_backend(), mix="nested=1")
+    with pytest.raises(ConfigError, match="`mix` asks for nested"):
+        generate(tools=lone, n=2, out=tmp_path / "other", model=world_backend(), mix="nested=1")
 
 
 def test_bad_tool_files_name_the_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no such file"):
-        generate(tmp_path / "missing.py", 1, tmp_path / "run", model=world_backend())
+        generate(tools=tmp_path / "missing.py", n=1, out=tmp_path / "run", model=world_backend())
     with pytest.raises(ConfigError, match="defined in both"):
-        generate([TOOLS, TOOLS], 1, tmp_path / "run2", model=world_backend())
+        generate(tools=[TOOLS, TOOLS], n=1, out=tmp_path / "run2", model=world_backend())
 
 
 # -- kill -9 ---------------------------------------------------------------------------------------
@@ -303,7 +303,7 @@ async def slow(request):
     await asyncio.sleep(0.05)
     return await inner.complete(request.messages, request.tools, **request.options.model_dump(exclude_none=True))
 
-generate({tools!r}, 14, {out!r}, model=FunctionBackend(slow, model="world"), seed=7, concurrency=3)
+generate(tools={tools!r}, n=14, out={out!r}, model=FunctionBackend(slow, model="world"), seed=7, concurrency=3)
 """
 
 
@@ -327,7 +327,7 @@ def test_kill_9_then_resume_loses_nothing_and_duplicates_nothing(tmp_path: Path)
     survived = {json.dumps(r, sort_keys=True) for r in rows(out, "accepted") + rows(out, "rejected")}
     assert 4 <= len(rows(out, "accepted")) < 14
 
-    report = generate(TOOLS, 14, out, model=world_backend(), seed=7, resume=True, concurrency=3)
+    report = generate(tools=TOOLS, n=14, out=out, model=world_backend(), seed=7, resume=True, concurrency=3)
     assert report.accepted == 14
     accepted = rows(out, "accepted")
     everything = accepted + rows(out, "rejected")
@@ -384,7 +384,7 @@ def test_a_repeated_call_ends_the_calling_phase_with_an_answer_without_tools(tmp
         return await world.complete(request.messages, request.tools, **request.options.model_dump(exclude_none=True))
 
     backend = FunctionBackend(looping, model="world")
-    report = generate(TOOLS, 2, tmp_path / "run", model=backend, mix="single=1", seed=11)
+    report = generate(tools=TOOLS, n=2, out=tmp_path / "run", model=backend, mix="single=1", seed=11)
     assert report.accepted == 2, report.tally.reasons
     for row in rows(tmp_path / "run", "accepted"):
         dialog = Dialog.model_validate(row["dialog"])
@@ -429,7 +429,7 @@ def test_a_rejected_dialog_is_replayed_from_its_plan(tmp_path: Path) -> None:
                 return await broken.complete(request.messages, request.tools, **options)
         return await good.complete(request.messages, request.tools, **options)
 
-    report = generate(TOOLS, 3, tmp_path / "run", model=FunctionBackend(flaky, model="world"), mix="single=1", seed=21)
+    report = generate(tools=TOOLS, n=3, out=tmp_path / "run", model=FunctionBackend(flaky, model="world"), mix="single=1", seed=21)
     assert report.accepted == 3
     for row in rows(tmp_path / "run", "accepted"):
         meta = Dialog.model_validate(row["dialog"]).meta
@@ -437,7 +437,7 @@ def test_a_rejected_dialog_is_replayed_from_its_plan(tmp_path: Path) -> None:
         assert meta.usage is not None
         assert meta.usage.roles["user"].requests == 2 and meta.usage.roles["planner"].requests == 1
     seen.clear()
-    none = generate(TOOLS, 3, tmp_path / "run0", model=FunctionBackend(flaky, model="world"), mix="single=1", seed=21, replays=0, max_attempts=3)
+    none = generate(tools=TOOLS, n=3, out=tmp_path / "run0", model=FunctionBackend(flaky, model="world"), mix="single=1", seed=21, replays=0, max_attempts=3)
     assert none.accepted == 0
 
 
@@ -451,7 +451,7 @@ def test_a_request_too_long_for_the_model_is_a_rejected_attempt_not_a_crash(tmp_
             raise RequestRejected("the request is 5997 tokens but the context window holds 4096")
         return await world.complete(request.messages, request.tools, **request.options.model_dump(exclude_none=True))
 
-    report = generate(TOOLS, 1, tmp_path / "run", model=FunctionBackend(short_context, model="world"), mix="single=1", max_attempts=3)
+    report = generate(tools=TOOLS, n=1, out=tmp_path / "run", model=FunctionBackend(short_context, model="world"), mix="single=1", max_attempts=3)
     assert report.tally.reasons == {"gen.request_rejected": 3} and not report.complete
     (row,) = [r for r in rows(tmp_path / "run", "rejected") if r["stages"][0]["verdicts"][0]["code"] == "gen.request_rejected"][:1]
     assert row["dialog"]["meta"]["usage"]["roles"]["planner"]["requests"] == 1  # what it spent before is kept
@@ -460,7 +460,7 @@ def test_a_request_too_long_for_the_model_is_a_rejected_attempt_not_a_crash(tmp_
         raise RequestRejected("HTTP 400: unknown parameter 'seed'")
 
     with pytest.raises(BackendError, match="refused 5 attempts in a row"):
-        generate(TOOLS, 1, tmp_path / "run2", model=FunctionBackend(always, model="world"), mix="single=1")
+        generate(tools=TOOLS, n=1, out=tmp_path / "run2", model=FunctionBackend(always, model="world"), mix="single=1")
 
 
 @pytest.mark.parametrize(

@@ -312,8 +312,7 @@ def test_multi_turn_prefers_a_chain_over_turns(world: tuple[PythonEngine, ToolGr
 
 def test_generation_accepts_nested_dialogs_of_every_shape(outing: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
-    report = generate(
-        outing, 16, out, model=world_backend(), mix="nested=1", seed=5, concurrency=4, max_attempts=60
+    report = generate(tools=outing, n=16, out=out, model=world_backend(), mix="nested=1", seed=5, concurrency=4, max_attempts=60
     )
     assert report.accepted == 16
     rows = [

@@ -74,21 +74,21 @@ def attentive_backend() -> FunctionBackend:
 @pytest.fixture(scope="module")
 def clean_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("learn") / "run"
-    generate(TOOLS, 8, out, model=world_backend(), seed=3, mix="single=1,parallel=1,nested=1,multiple=1")
+    generate(tools=TOOLS, n=8, out=out, model=world_backend(), seed=3, mix="single=1,parallel=1,nested=1,multiple=1")
     return out
 
 
 @pytest.fixture(scope="module")
 def flawed_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("learn") / "flawed"
-    generate(TOOLS, 4, out, model=flawed_backend(), seed=5, mix="single=1,parallel=1,nested=1", max_attempts=6)
+    generate(tools=TOOLS, n=4, out=out, model=flawed_backend(), seed=5, mix="single=1,parallel=1,nested=1", max_attempts=6)
     return out
 
 
 @pytest.fixture(scope="module")
 def refined(flawed_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("learn") / "refined"
-    refine(flawed_run, out, model=attentive_backend())
+    refine(run=flawed_run, out=out, model=attentive_backend())
     return out
 
 
@@ -226,9 +226,9 @@ def test_refinement_turns_rejected_dialogs_into_verified_trajectories(flawed_run
 
 def test_refinement_resumes_without_duplicates_and_refuses_an_existing_folder(flawed_run: Path, refined: Path) -> None:
     before = rows(refined, "accepted")
-    with pytest.raises(ConfigError, match="--resume"):
-        refine(flawed_run, refined, model=world_backend())
-    report = refine(flawed_run, refined, model=attentive_backend(), resume=True)
+    with pytest.raises(ConfigError, match="resume=True"):
+        refine(run=flawed_run, out=refined, model=world_backend())
+    report = refine(run=flawed_run, out=refined, model=attentive_backend(), resume=True)
     assert rows(refined, "accepted") == before and report.refined == len(before)
     assert report.codes == {"call.missing_required": len(before)}
 
@@ -255,25 +255,25 @@ def test_trajectories_export_with_the_wrong_step_masked_and_as_refined_pairs(ref
 
 def test_refine_needs_a_generation_run(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not a generation run"):
-        refine(tmp_path / "nothing", tmp_path / "out", model=world_backend())
+        refine(run=tmp_path / "nothing", out=tmp_path / "out", model=world_backend())
 
 
 # -- model-aware selection -------------------------------------------------------------------------
 
 
 def test_selection_keeps_what_the_target_gets_wrong(clean_run: Path, tmp_path: Path) -> None:
-    solved = select(clean_run, tmp_path / "world", model=world_backend())
+    solved = select(src=clean_run, out=tmp_path / "world", model=world_backend())
     assert solved.evaluated == 8 and solved.kept == 0 and solved.steps_wrong == 0 and solved.steps >= 8
-    missed = select(clean_run, tmp_path / "flawed", model=flawed_backend())
+    missed = select(src=clean_run, out=tmp_path / "flawed", model=flawed_backend())
     assert missed.evaluated == 8 and missed.kept == 8 and 0 < missed.steps_wrong <= missed.steps
     assert set(missed.codes) and all(not c.startswith("select.") for c in missed.codes)
     kept = list(read_dialogs(next((tmp_path / "flawed" / "accepted").glob("part-*.jsonl")), format="callforge"))
     assert len(kept) == 8
     assert sum(k for k, _ in missed.by_scenario.values()) == 8
-    again = select(clean_run, tmp_path / "flawed", model=flawed_backend(), resume=True)
+    again = select(src=clean_run, out=tmp_path / "flawed", model=flawed_backend(), resume=True)
     assert again.kept == 8 and len(rows(tmp_path / "flawed", "accepted")) == 8
-    with pytest.raises(ConfigError, match="not 'world'"):
-        select(clean_run, tmp_path / "flawed", model=world_backend(), resume=True)
+    with pytest.raises(ConfigError, match="`model` was 'flawed', now 'world'"):
+        select(src=clean_run, out=tmp_path / "flawed", model=world_backend(), resume=True)
 
 
 # -- CLI -------------------------------------------------------------------------------------------
@@ -331,7 +331,7 @@ def test_refine_names_the_fix_when_the_runs_tools_are_gone(flawed_run: Path, tmp
     manifest = json.loads((moved / "manifest.json").read_text())
     manifest["config"]["tools"] = [str(tmp_path / "gone.py")]
     (moved / "manifest.json").write_text(json.dumps(manifest))
-    with pytest.raises(ConfigError, match=r"gone\.py.*pass --tools"):
-        refine(moved, tmp_path / "out", model=attentive_backend())
-    report = refine(moved, tmp_path / "out2", model=attentive_backend(), tools=[str(TOOLS)], limit=2)
+    with pytest.raises(ConfigError, match=r"gone\.py.*pass `tools`"):
+        refine(run=moved, out=tmp_path / "out", model=attentive_backend())
+    report = refine(run=moved, out=tmp_path / "out2", model=attentive_backend(), tools=[str(TOOLS)], limit=2)
     assert report.read == 2 and report.refined == 2

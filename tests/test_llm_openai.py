@@ -17,8 +17,7 @@ from typing import Any
 import pytest
 
 from callforge.core import ConfigError, Message, ToolCall, ToolSpec
-from callforge.evaluate import Style
-from callforge.evaluate.live import evaluate_model
+from callforge.evaluate import Style, evaluate_model
 from callforge.llm.backend import BackendError, Completion
 from callforge.llm.cache import CachedBackend, ResponseCache
 from callforge.llm.fake import FakeOpenAIServer, Reply
@@ -26,7 +25,7 @@ from callforge.llm.limits import RetryPolicy
 from callforge.llm.openai_compat import OpenAIBackend
 from callforge.llm.registry import make_backend
 
-from .conftest import read_jsonl
+from .conftest import stream
 
 USER = [Message(role="user", content="weather in Paris?")]
 WEATHER = ToolSpec(
@@ -230,7 +229,7 @@ def test_live_eval_through_faults_loses_nothing(bfcl_dir: Path, tmp_path: Path) 
     with FakeOpenAIServer(latency_s=0.01, capacity=4, faults=faults) as server:
         b = backend(server, concurrency=4, timeout=0.5)
         report = evaluate_model(
-            b,
+            model=b,
             data=bfcl_dir / "data",
             out=tmp_path,
             style=Style.FC,
@@ -238,15 +237,15 @@ def test_live_eval_through_faults_loses_nothing(bfcl_dir: Path, tmp_path: Path) 
             limit=10,
         )
     assert report.sent == 20 and report.failed == []
-    ids = [row["id"] for f in sorted((tmp_path / "results").glob("*.json")) for row in read_jsonl(f)]
+    ids = [row["id"] for row in stream(tmp_path, "results")]
     assert len(ids) == 20 and len(set(ids)) == 20
-    rows = {row["id"]: row for f in (tmp_path / "results").glob("*.json") for row in read_jsonl(f)}
+    rows = {row["id"]: row for row in stream(tmp_path, "results")}
     assert sum(1 for r in rows.values() if r["parse"] == "parse.bad_arguments") == 1
     assert not (tmp_path / "errors.jsonl").exists()
 
 
 def _result_ids(out: Path) -> list[str]:
-    return [row["id"] for f in sorted((out / "results").glob("*.json")) for row in read_jsonl(f)]
+    return [row["id"] for row in stream(out, "results")]
 
 
 def test_sigkilled_cli_run_resumes_with_every_id_exactly_once(bfcl_dir: Path, tmp_path: Path) -> None:

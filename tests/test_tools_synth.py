@@ -151,7 +151,7 @@ def test_killed_run_resumes_from_the_cache_without_new_requests(tmp_path: Path) 
 def test_pool_file_round_trips_through_load_tools(tmp_path: Path) -> None:
     out = tmp_path / "pool.json"
     pool = asyncio.run(
-        synthesize_pool_async(4, model=FunctionBackend(world), domains=["finance"], out=out, evolve_rate=0.0)
+        synthesize_pool_async(n=4, model=FunctionBackend(world), domains=["finance"], out=out, evolve_rate=0.0)
     )
     document = json.loads(out.read_text())
     assert document["format"] == "callforge.pool/1" and document["report"]["kept"] == 4
@@ -253,7 +253,7 @@ def test_index_finds_reworded_duplicates_but_not_different_apis() -> None:
 def test_bad_settings_are_config_errors() -> None:
     with pytest.raises(ConfigError, match="evolve_rate"):
         PoolSynthesizer(FunctionBackend(world), evolve_rate=2)
-    with pytest.raises(ConfigError, match="n must be"):
+    with pytest.raises(ConfigError, match="`n` must be"):
         _run(FunctionBackend(world), 0)
 
 
@@ -267,3 +267,26 @@ def test_the_shipped_real_pool_is_valid_and_varied() -> None:
     assert {"enum", "default", "format", "bounds", "nested_object", "array_of_objects"} <= used
     report = json.loads(path.read_text())["report"]
     assert report["kept"] == 200 and report["valid"] >= 200
+
+
+def test_a_synthesis_is_a_run_folder_beside_the_pool_and_a_rerun_continues_it(tmp_path: Path) -> None:
+    out = tmp_path / "pool.json"
+    first = asyncio.run(
+        synthesize_pool_async(n=5, model=FunctionBackend(world), domains=["finance", "travel"], out=out, evolve_rate=0.0)
+    )
+    run = tmp_path / "pool.json.run"
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["job"] == "synth" and manifest["status"] == "complete" and manifest["config"]["n"] == 5
+    drafts = [json.loads(line) for shard in sorted((run / "drafts").glob("part-*.jsonl")) for line in shard.read_text().splitlines()]
+    assert len(drafts) == first.report.drafts and sum(1 for d in drafts if d["tool"]) >= 5
+    # the same arguments again: every draft is on disk, so nothing is asked and the pool is the same
+    again_backend = FunctionBackend(world)
+    again = asyncio.run(
+        synthesize_pool_async(n=5, model=again_backend, domains=["finance", "travel"], out=out, evolve_rate=0.0)
+    )
+    assert again.tools == first.tools
+    assert again_backend.requests == []  # the pool was full from the drafts on disk: nothing asked again
+    with pytest.raises(ConfigError, match="`seed` was 0, now 1"):
+        asyncio.run(
+            synthesize_pool_async(n=5, model=FunctionBackend(world), domains=["finance", "travel"], out=out, seed=1)
+        )

@@ -18,6 +18,7 @@ from callforge.llm import ScriptedBackend
 from callforge.llm.backend import BackendError
 from callforge.verify import Cascade, RuleStage, StageResult, verify
 from callforge.verify.execution import ExecutionStage
+from tests.conftest import stream, stream_ids
 
 ADD = ToolSpec(
     name="add",
@@ -164,26 +165,26 @@ def test_verify_writes_records_and_funnel_and_resumes(tmp_path: Path) -> None:
     dialogs = [add_dialog(i, i + 1, id=f"d{i}") for i in range(2, 8)]
     dialogs.append(add_dialog(2, 3, id="bad-answer", answer={"sum": 5}, said=6))
     out = tmp_path / "out"
-    report = verify(dialogs, [RuleStage(), ExecutionStage(FakeEngine({5: {"error": "boom"}}))], out=out)
+    report = verify(dialogs=dialogs, stages=[RuleStage(), ExecutionStage(FakeEngine({5: {"error": "boom"}}))], out=out)
     assert (report.funnel.total, report.funnel.accepted) == (7, 5)
     rules, exe = report.funnel.counts["rules"], report.funnel.counts["exec"]
     assert (rules.entered, rules.failed, exe.entered, exe.failed) == (7, 1, 6, 1)
     assert rules.codes == {"answer.unsupported": 1} and exe.codes == {"exec.error_payload": 1}
-    rejected = [orjson.loads(line) for line in (out / "rejected.jsonl").read_bytes().splitlines()]
+    rejected = stream(out, "rejected")
     assert {r["id"] for r in rejected} == {"bad-answer", "d5"}
     assert all(r["stages"][-1]["verdicts"] for r in rejected)
     funnel = orjson.loads((out / "funnel.json").read_bytes())
     assert funnel["accepted"] == 5 and funnel["stages"][1]["codes"] == {"exec.error_payload": 1}
 
     # a kill mid-line: the half line is cut and that dialog redone; nothing else is redone
-    accepted = out / "accepted.jsonl"
+    accepted = out / "accepted" / "part-0001.jsonl"
     data = accepted.read_bytes()
     accepted.write_bytes(data[: data.rstrip(b"\n").rfind(b"\n") + 1] + b'{"id": "d7", "ok": tr')
     engine = FakeEngine()
-    again = verify(dialogs, [RuleStage(), ExecutionStage(engine)], out=out)
+    again = verify(dialogs=dialogs, stages=[RuleStage(), ExecutionStage(engine)], out=out)
     assert again.progress.resumed == 6 and again.progress.done == 1 and engine.calls == 1
     assert again.funnel.total == 7
-    ids = [orjson.loads(line)["id"] for name in ("accepted.jsonl", "rejected.jsonl") for line in (out / name).read_bytes().splitlines()]
+    ids = [r["id"] for name in ("accepted", "rejected") for r in stream(out, name)]
     assert sorted(ids) == sorted(d.meta.id for d in dialogs)
 
 
@@ -203,28 +204,28 @@ class FlakyStage:
 def test_a_stage_that_fails_outside_the_data_is_logged_and_retried_next_run(tmp_path: Path) -> None:
     dialogs = [add_dialog(i, i + 1, id=f"d{i}") for i in range(2, 6)]
     out = tmp_path / "out"
-    first = verify(dialogs, [RuleStage(), FlakyStage({"d3"})], out=out)
+    first = verify(dialogs=dialogs, stages=[RuleStage(), FlakyStage({"d3"})], out=out)
     assert first.progress.errors == 1 and first.funnel.total == 3
     assert orjson.loads((out / "errors.jsonl").read_bytes().splitlines()[0])["id"] == "d3"
-    second = verify(dialogs, [RuleStage(), FlakyStage(set())], out=out)
+    second = verify(dialogs=dialogs, stages=[RuleStage(), FlakyStage(set())], out=out)
     assert second.progress.done == 1 and second.funnel.total == 4 and second.funnel.accepted == 4
 
 
 def test_a_setup_error_stops_the_run(tmp_path: Path) -> None:
     dialogs = [add_dialog(i, i + 1, id=f"d{i}") for i in range(2, 5)]
     with pytest.raises(BackendError, match="endpoint down"):
-        verify(dialogs, [RuleStage(), FlakyStage({"d2"}, retryable=False)], out=tmp_path / "out", concurrency=1)
+        verify(dialogs=dialogs, stages=[RuleStage(), FlakyStage({"d2"}, retryable=False)], out=tmp_path / "out", concurrency=1)
 
 
 def test_repeated_source_ids_stay_distinct(tmp_path: Path) -> None:
     dialogs = [add_dialog(2, 3, id="same"), add_dialog(4, 5, id="same")]
-    report = verify(dialogs, [RuleStage()], out=tmp_path / "o")
-    ids = sorted(orjson.loads(line)["id"] for line in (tmp_path / "o" / "accepted.jsonl").read_bytes().splitlines())
+    report = verify(dialogs=dialogs, stages=[RuleStage()], out=tmp_path / "o")
+    ids = sorted(stream_ids(tmp_path / "o", "accepted"))
     assert ids == ["same", "same~2"] and report.funnel.total == 2
 
 
 def test_verify_without_out_returns_the_records() -> None:
     invented = add_dialog(2, 3).model_copy(update={"messages": (Message(role="user", content="What is 2 plus 3?"), Message(role="assistant", tool_calls=(ToolCall(name="add", arguments={"a": 2, "b": 37}, id="c1"),)))})
-    report = verify([add_dialog(2, 3), invented], [RuleStage()])
+    report = verify(dialogs=[add_dialog(2, 3), invented], stages=[RuleStage()])
     assert [r.ok for r in report.records] == [True, False]
     assert report.funnel.top_codes() == [("arg.ungrounded", 1)]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -13,6 +12,7 @@ from hypothesis import strategies as st
 from callforge.core import ConfigError, Dialog, Message, ToolCall, ToolSpec
 from callforge.verify import RuleStage, verify
 from callforge.verify.dedup import Deduper, DedupStage, call_signature, user_text
+from tests.conftest import stream
 
 WEATHER = ToolSpec(
     name="get_weather",
@@ -80,14 +80,13 @@ def test_anything_added_is_caught_again(texts: list[str]) -> None:
 def test_dedup_stage_in_verify_remembers_across_a_resume(tmp_path: Path) -> None:
     out = tmp_path / "v"
     first = [ask(BASE, "a", city="Paris", days=3), ask("Weather in Rome for 2 days", "b", city="Rome", days=2)]
-    report = verify(first, [RuleStage(skip=["grounding"]), DedupStage()], out=out)
+    report = verify(dialogs=first, stages=[RuleStage(skip=["grounding"]), DedupStage()], out=out)
     assert report.funnel.accepted == 2
     later = [*first, ask(BASE + " now", "c", city="Paris", days=3), ask("Snow in Oslo for 5 days?", "d", city="Oslo", days=5)]
-    again = verify(later, [RuleStage(skip=["grounding"]), DedupStage()], out=out)
+    again = verify(dialogs=later, stages=[RuleStage(skip=["grounding"]), DedupStage()], out=out)
     assert again.progress.resumed == 2 and again.progress.done == 2
     assert again.funnel.counts["dedup"].codes == {"dedup.near": 1}
-    rejected = [orjson.loads(line) for line in (out / "rejected.jsonl").read_bytes().splitlines()]
-    assert [r["id"] for r in rejected] == ["c"]
+    assert [r["id"] for r in stream(out, "rejected")] == ["c"]
 
 
 def test_stage_checks_and_remembers_in_one_step() -> None:

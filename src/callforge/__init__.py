@@ -24,7 +24,7 @@ _EXPORTS = {
     "DataError": "callforge.core",
     "ConfigError": "callforge.core",
     "load_tools": "callforge.tools",
-    "evaluate": "callforge.evaluate",
+    "score": "callforge.evaluate",
     "evaluate_model": "callforge.evaluate",
     "make_backend": "callforge.llm",
     "Completion": "callforge.llm",

@@ -56,9 +56,11 @@ _register()
 
 
 def main() -> None:
-    """Entry point of the console script: our errors become one clear line and exit status 2."""
+    """Entry point of the console script: our errors become one clear line, in flags, and exit status 2."""
     try:
         app()
     except CallforgeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        from callforge.cli.flags import to_flags
+
+        print(f"error: {to_flags(str(exc), app)}", file=sys.stderr)
         sys.exit(2)

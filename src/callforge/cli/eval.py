@@ -1,236 +1,143 @@
-"""`callforge eval`: score model outputs on a suite, BFCL-exact or semantic."""
+"""`callforge eval score` (saved outputs) and `callforge eval run` (a live model), each a thin map onto the API.
+
+`callforge eval --results ...` and `callforge eval --model ...` still work: without a subcommand,
+the group picks `run` when `--model` is given and `score` otherwise.
+"""
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
-from callforge.cli.render import print_report
-from callforge.core import ConfigError
+from callforge.cli.render import print_live_report, print_report
+
+_DATA = typer.Option(
+    "--data", "-d", help="BFCL data folder (BFCL_v4_*.json + possible_answer/); default $CALLFORGE_BFCL_DATA or bfcl-eval's."
+)
+_STYLE = typer.Option(help="prompting: outputs are Python call lists; fc: native tool calls.")
+_CATEGORIES = typer.Option(
+    "--categories", "-c", help="Categories (comma-separated or repeated); default: all present (score) or all single-turn (run)."
+)
+_QUIET = typer.Option("--quiet", "-q", help="No progress bar.")
 
 
-class SuiteName(StrEnum):
-    """Suites `eval` can read."""
+class _EvalGroup(TyperGroup):
+    """`eval` without a subcommand is the old single verb: `run` when `--model` is given, else `score`."""
 
-    BFCL = "bfcl"
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            live = any(a in ("--model", "-m") or a.startswith("--model=") for a in args)
+            args = ["run" if live else "score", *args]
+        result: list[str] = super().parse_args(ctx, args)
+        return result
 
 
-def _split(values: list[str] | None) -> list[str] | None:
+eval_app = typer.Typer(
+    cls=_EvalGroup,
+    help="Score function-calling outputs BFCL-exactly or semantically: saved ones (score) or a live model's (run).",
+    no_args_is_help=True,
+)
+
+
+def _split(values: list[str] | None) -> tuple[str, ...] | None:
     if not values:
         return None
-    return [v.strip() for value in values for v in value.split(",") if v.strip()]
+    return tuple(v.strip() for value in values for v in value.split(",") if v.strip())
 
 
-def eval_command(
+@eval_app.command("score")
+def score_command(
     results: Annotated[
-        Path | None,
+        Path,
         typer.Option(
-            "--results",
-            "-r",
-            help='Score saved outputs: a BFCL result file or folder of JSON lines {"id", "result"}.',
+            "--results", "-r", help='Saved outputs: a BFCL result file, a folder of them, or a live run\'s folder.'
         ),
-    ] = None,
+    ],
+    data: Annotated[Path | None, _DATA] = None,
+    style: Annotated[str, _STYLE] = "prompting",
+    mode: Annotated[str, typer.Option(help="bfcl (BFCL's checker exactly) or semantic.")] = "bfcl",
+    categories: Annotated[list[str] | None, _CATEGORIES] = None,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder for scores.json and failures/<category>.jsonl.")
+    ] = Path("scores"),
+    allow_duplicate_ids: Annotated[
+        bool, typer.Option(help="Score every line even when an id repeats (several samples per entry).")
+    ] = False,
+    quiet: Annotated[bool, _QUIET] = False,
+) -> None:
+    """Score saved BFCL-format outputs against a BFCL data folder."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from callforge.core import validated
+    from callforge.evaluate import ScoreConfig, score
+
+    config = validated(
+        ScoreConfig,
+        results=results, data=data, style=style, mode=mode, categories=_split(categories), out=out,
+        allow_duplicate_ids=allow_duplicate_ids,
+    )  # fmt: skip
+    columns = (TextColumn("scoring"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, disable=quiet, transient=True) as bar:
+        task = bar.add_task("score", total=None)
+        report = score(config, progress=lambda done, total: bar.update(task, completed=done, total=total))
+    print_report(report)
+
+
+@eval_app.command("run")
+def run_command(
     model: Annotated[
-        str | None,
-        typer.Option(
-            "--model",
-            "-m",
-            help="Run a model live instead: local:<name|path.gguf>, openai:<model> or fuzz[:seed].",
-        ),
-    ] = None,
-    data: Annotated[
-        Path | None,
-        typer.Option(
-            "--data",
-            "-d",
-            help="BFCL data folder (BFCL_v4_*.json + possible_answer/); default $CALLFORGE_BFCL_DATA or bfcl-eval's.",
-        ),
-    ] = None,
-    suite: Annotated[SuiteName, typer.Option(help="Suite format of --data.")] = SuiteName.BFCL,
-    style: Annotated[
-        str, typer.Option(help="prompting: outputs are Python call lists; fc: native tool calls.")
-    ] = "prompting",
-    mode: Annotated[
-        str,
-        typer.Option(help="Saved outputs: bfcl (BFCL's checker exactly) or semantic. Live runs score both."),
-    ] = "bfcl",
-    categories: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--categories",
-            "-c",
-            help="Categories (comma-separated or repeated); default: all in --results, or all single-turn.",
-        ),
-    ] = None,
-    limit: Annotated[int | None, typer.Option(help="Live: only the first N cases of each category.")] = None,
+        str, typer.Option("--model", "-m", help="local:<name|path.gguf>, openai:<model> or fuzz[:seed].")
+    ],
+    data: Annotated[Path | None, _DATA] = None,
+    style: Annotated[str, _STYLE] = "prompting",
+    categories: Annotated[list[str] | None, _CATEGORIES] = None,
+    limit: Annotated[int | None, typer.Option(help="Only the first N cases of each category.")] = None,
     base_url: Annotated[
-        str | None,
-        typer.Option(help="openai: server URL, e.g. http://localhost:8000/v1 (or $OPENAI_BASE_URL)."),
+        str | None, typer.Option(help="openai: server URL, e.g. http://localhost:8000/v1 (or $OPENAI_BASE_URL).")
     ] = None,
     api_key: Annotated[str | None, typer.Option(help="openai: API key (or $OPENAI_API_KEY).")] = None,
     tool_mode: Annotated[
         str | None,
-        typer.Option(
-            help="native: tools= and tool_calls; prompt: tools in the system prompt, calls parsed from text."
-        ),
+        typer.Option(help="native: tools= and tool_calls; prompt: tools in the system prompt, calls parsed from text."),
     ] = None,
     concurrency: Annotated[
-        int | None, typer.Option(help="Live: requests in flight (default 16 for openai:, 1 for local:).")
+        int | None, typer.Option(help="Requests in flight (default 16 for openai:, 1 for local:).")
     ] = None,
-    rpm: Annotated[float | None, typer.Option(help="Live: at most this many requests per minute.")] = None,
-    timeout: Annotated[float | None, typer.Option(help="Live: seconds before a request is retried.")] = None,
-    max_tokens: Annotated[int, typer.Option(help="Live: generation limit per reply.")] = 512,
-    temperature: Annotated[float, typer.Option(help="Live: sampling temperature.")] = 0.0,
+    rpm: Annotated[float | None, typer.Option(help="At most this many requests per minute.")] = None,
+    timeout: Annotated[float | None, typer.Option(help="Seconds before a request is retried.")] = None,
+    max_tokens: Annotated[int, typer.Option(help="Generation limit per reply.")] = 512,
+    temperature: Annotated[float, typer.Option(help="Sampling temperature.")] = 0.0,
     cache: Annotated[
-        bool,
-        typer.Option(
-            help="Live: answer repeated requests from OUT/llm-cache.sqlite (a re-run sends nothing)."
-        ),
+        bool, typer.Option(help="Answer repeated requests from OUT/llm-cache.sqlite (a re-run sends nothing).")
     ] = False,
     out: Annotated[
         Path | None,
         typer.Option(
-            "--out",
-            "-o",
-            help="Output folder. Saved outputs: scores.json + failures/ (default ./scores). Live: results/, "
-            "scores/bfcl, scores/semantic, errors.jsonl (default ./evals/<model>-<style>); rerun to resume.",
+            "--out", "-o",
+            help="Run folder: results/, bfcl-results/, scores/bfcl, scores/semantic, errors.jsonl (default "
+            "./evals/<model>-<style>); rerun to resume.",
         ),
     ] = None,
-    allow_duplicate_ids: Annotated[
-        bool, typer.Option(help="Score every line even when an id repeats (several samples per entry).")
-    ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    quiet: Annotated[bool, _QUIET] = False,
 ) -> None:
-    """Score saved BFCL-format outputs (--results), or run a model live on BFCL (--model) and score it."""
-    from callforge.evaluate.check import Mode, Style
+    """Run a model live on BFCL's single-turn categories and score it in both modes."""
+    from callforge.cli.progress import job_bar
+    from callforge.evaluate import EvalConfig, Style, eval_folder_name, evaluate_model
 
-    try:
-        style_value, mode_value = Style(style), Mode(mode)
-    except ValueError:
-        raise ConfigError(
-            f"--style must be one of {[s.value for s in Style]} and --mode one of {[m.value for m in Mode]}; "
-            f"got --style {style!r} --mode {mode!r}"
-        ) from None
-    try:
-        from callforge.core import Category
-
-        selected = [Category.parse(c) for c in _split(categories) or []] or None
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
-    if (results is None) == (model is None):
-        raise ConfigError(
-            "give exactly one of --results FILE (score saved outputs) or --model SPEC (run a model)"
-        )
-    if model is not None:
-        _live(model, data, style_value, selected, limit, base_url, api_key, tool_mode, concurrency, rpm, timeout,
-              max_tokens, temperature, cache, out, quiet)  # fmt: skip
-        return
-    live_only = {"--limit": limit, "--base-url": base_url, "--api-key": api_key, "--tool-mode": tool_mode,
-                 "--concurrency": concurrency, "--rpm": rpm, "--timeout": timeout}  # fmt: skip
-    given = [flag for flag, value in live_only.items() if value is not None] + (["--cache"] if cache else [])
-    if given:
-        raise ConfigError(f"{', '.join(given)} apply to live runs (--model); with --results they do nothing")
-    assert results is not None
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    from callforge.evaluate import evaluate
-    from callforge.evaluate.live import bfcl_data_dir
-
-    with Progress(
-        TextColumn("scoring"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        disable=quiet,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("score", total=None)
-        report = evaluate(
-            data=bfcl_data_dir(data),
-            results=results,
-            style=style_value,
-            mode=mode_value,
-            categories=selected,
-            out=out or Path("scores"),
-            allow_duplicate_ids=allow_duplicate_ids,
-            progress=lambda done, total: bar.update(task, completed=done, total=total),
-        )
-    print_report(report)
-
-
-def _live(
-    model: str,
-    data: Path | None,
-    style: Any,
-    selected: list[Any] | None,
-    limit: int | None,
-    base_url: str | None,
-    api_key: str | None,
-    tool_mode: str | None,
-    concurrency: int | None,
-    rpm: float | None,
-    timeout: float | None,
-    max_tokens: int,
-    temperature: float,
-    cache: bool,
-    out: Path | None,
-    quiet: bool,
-) -> None:
-    import re
-
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    from callforge.cli.render import print_live_report
-    from callforge.evaluate.live import LiveProgress, evaluate_model
-    from callforge.llm.registry import make_backend
-
-    folder = out or Path("evals") / f"{re.sub(r'[^A-Za-z0-9._-]+', '-', model)}-{style.value}"
-    backend = make_backend(
-        model,
-        base_url=base_url,
-        api_key=api_key,
-        tool_mode=tool_mode,
-        concurrency=concurrency,
-        rpm=rpm,
-        timeout=timeout,
-        cache=folder / "llm-cache.sqlite" if cache else None,
-    )
-    with Progress(
-        TextColumn(f"[bold]{model}[/bold]"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        TextColumn("{task.fields[info]}"),
-        disable=quiet,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("run", total=None, info="loading")
-
-        def show(state: LiveProgress) -> None:
-            info = f"{state.tokens_per_s:.1f} tok/s"
-            if state.resumed:
-                info += f" · {state.resumed} resumed"
-            if state.failed:
-                info += f" · [red]{state.failed} failed[/red]"
-            bar.update(task, completed=state.done, total=state.total, info=info)
-
-        report = evaluate_model(
-            backend,
-            data=data,
-            out=folder,
-            style=style,
-            categories=selected,
-            limit=limit,
-            concurrency=concurrency,
-            options={"temperature": temperature, "max_tokens": max_tokens},
-            progress=show,
-        )
+    config = EvalConfig.of(
+        model=model, data=data, style=style, categories=_split(categories), limit=limit, base_url=base_url,
+        api_key=api_key, tool_mode=tool_mode, concurrency=concurrency, rpm=rpm, timeout=timeout,
+        max_tokens=max_tokens, temperature=temperature, cache=cache,
+        out=out or eval_folder_name(model, Style(style)),
+    )  # fmt: skip
+    with job_bar(model, disable=quiet) as show:
+        report = evaluate_model(config, progress=show)
     print_live_report(report)
 
 
 def register(app: typer.Typer) -> None:
-    """Add the verb to the app."""
-    app.command("eval")(eval_command)
+    """Add the verb group to the app."""
+    app.add_typer(eval_app, name="eval")

@@ -66,36 +66,35 @@ def generate_command(
     the same command plus --resume, losing and repeating nothing.
     """
     from callforge.cli.progress import progress_bar
-    from callforge.generate import generate
-    from callforge.generate.api import GenerateProgress
+    from callforge.generate import GenerateConfig, GenerateProgress, generate
 
+    config = GenerateConfig.of(
+        tools=tools,
+        n=n,
+        out=out,
+        model=model,
+        judge_model=judge_model,
+        simulator_model=simulator_model,
+        mix=mix,
+        seed=seed,
+        resume=resume,
+        concurrency=concurrency,
+        max_attempts=max_attempts,
+        today=today,
+        dedup_threshold=dedup_threshold,
+        max_same_calls=max_same_calls,
+        replays=replays,
+        base_url=base_url,
+        api_key=api_key,
+        rest_base_url=rest_base_url,
+    )
     with progress_bar("generate", disable=quiet or as_json, info=True) as bar:
         task = bar.add_task("generate", total=n, info="")
 
         def show(state: GenerateProgress) -> None:
             bar.update(task, completed=min(state.accepted, n), info=progress_line(state))
 
-        report = generate(
-            tools,
-            n,
-            out,
-            model=model,
-            judge_model=judge_model,
-            simulator_model=simulator_model,
-            mix=mix,
-            seed=seed,
-            resume=resume,
-            concurrency=concurrency,
-            max_attempts=max_attempts,
-            today=today,
-            dedup_threshold=dedup_threshold,
-            max_same_calls=max_same_calls,
-            replays=replays,
-            base_url=base_url,
-            api_key=api_key,
-            rest_base_url=rest_base_url,
-            progress=show,
-        )
+        report = generate(config, progress=show)
     if as_json:
         import orjson
 

@@ -33,19 +33,15 @@ def refine_command(
     Export the result with `callforge export OUT --format openai` (the wrong step masked) or
     `--format dpo` (one preference pair per trajectory).
     """
-    from callforge.cli.progress import progress_bar
-    from callforge.learn import RefineProgress, refine
+    from callforge.cli.progress import job_bar
+    from callforge.learn import RefineConfig, refine
 
-    with progress_bar("refine", disable=quiet or as_json) as bar:
-        task = bar.add_task("refine", total=None)
-
-        def show(state: RefineProgress) -> None:
-            bar.update(task, total=state.total, completed=state.done)
-
-        report = refine(
-            run, out, model=model, tools=tools, base_url=base_url, api_key=api_key,
-            rest_base_url=rest_base_url, limit=limit, resume=resume, progress=show,
-        )
+    config = RefineConfig.of(
+        run=run, out=out, model=model, tools=tuple(tools) if tools else None, limit=limit, resume=resume,
+        base_url=base_url, api_key=api_key, rest_base_url=rest_base_url,
+    )  # fmt: skip
+    with job_bar("refine", disable=quiet or as_json) as show:
+        report = refine(config, progress=show)
     if as_json:
         typer.echo(json.dumps(asdict(report), default=str, indent=2))
         return
@@ -72,16 +68,14 @@ def select_command(
     quiet: Annotated[bool, _QUIET] = False,
 ) -> None:
     """Keep the dialogs the target model still gets wrong (ToolACE-R's model-aware selection)."""
-    from callforge.cli.progress import progress_bar
-    from callforge.learn import SelectProgress, select
+    from callforge.cli.progress import job_bar
+    from callforge.learn import SelectConfig, select
 
-    with progress_bar("select", disable=quiet or as_json) as bar:
-        task = bar.add_task("select", total=None)
-
-        def show(state: SelectProgress) -> None:
-            bar.update(task, completed=state.done)
-
-        report = select(src, out, model=model, base_url=base_url, api_key=api_key, limit=limit, resume=resume, progress=show)
+    config = SelectConfig.of(
+        src=src, out=out, model=model, limit=limit, resume=resume, base_url=base_url, api_key=api_key
+    )
+    with job_bar("select", disable=quiet or as_json) as show:
+        report = select(config, progress=show)
     if as_json:
         typer.echo(json.dumps(asdict(report), default=str, indent=2))
         return

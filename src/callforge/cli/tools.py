@@ -134,29 +134,21 @@ def synth_command(
 ) -> None:
     """Synthesize an API pool (ToolACE-style): domains -> functionalities -> drafted, evolved, validated, deduplicated APIs.
 
-    Requests are cached in OUT.cache.sqlite: re-running a killed synthesis with the same options
-    replays what was done and continues. Synthesized tools have no code; `generate` plays them
+    The run (manifest, one record per draft, the request cache) is the folder OUT.run beside the
+    pool file: re-running a killed synthesis with the same options continues where it stopped. Synthesized tools have no code; `generate` plays them
     with the simulated engine.
     """
     from callforge.cli.progress import progress_bar
-    from callforge.tools.synth import synthesize_pool
+    from callforge.tools.synth import SynthConfig, synthesize_pool
 
+    config = SynthConfig.of(
+        n=n, model=model, domains=tuple(d.strip() for d in domains.split(",") if d.strip()) if domains else None,
+        expand=expand, out=out, seed=seed, evolve_rate=evolve_rate, similarity=similarity,
+        concurrency=concurrency, base_url=base_url, api_key=api_key,
+    )  # fmt: skip
     with progress_bar("synth", disable=quiet or as_json) as bar:
         task = bar.add_task("synth", total=n)
-        pool = synthesize_pool(
-            n,
-            model=model,
-            domains=[d for d in domains.split(",") if d.strip()] if domains else None,
-            expand=expand,
-            out=out,
-            seed=seed,
-            evolve_rate=evolve_rate,
-            similarity=similarity,
-            concurrency=concurrency,
-            base_url=base_url,
-            api_key=api_key,
-            progress=lambda kept, total: bar.update(task, completed=kept),
-        )
+        pool = synthesize_pool(config, progress=lambda kept, total: bar.update(task, completed=kept))
     report = pool.report
     if as_json:
         typer.echo(json.dumps(report.model_dump(mode="json"), indent=2))

@@ -4,7 +4,7 @@ from callforge.core.binding import Binding, HttpAuth, HttpBinding, HttpParam, Mc
 from callforge.core.case import OMITTED, Case, ExpectedCall
 from callforge.core.category import SINGLE_TURN, Category, CategoryGroup, CategoryKind, Language
 from callforge.core.dialog import Dialog
-from callforge.core.errors import CallforgeError, ConfigError, DataError, DecodeError, SpecError
+from callforge.core.errors import CallforgeError, ConfigError, DataError, DecodeError, SpecError, validated
 from callforge.core.message import Message, Role, ToolCall
 from callforge.core.provenance import (
     MaskedCall,
@@ -54,4 +54,5 @@ __all__ = [
     "ToolSpec",
     "Verdict",
     "Voice",
+    "validated",
 ]

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+M = TypeVar("M", bound=BaseModel)
+
 
 class CallforgeError(Exception):
     """Base of every error callforge raises on purpose, so callers can catch ours and nothing else."""
@@ -53,3 +59,25 @@ class DecodeError(CallforgeError):
 
 class ConfigError(CallforgeError):
     """An option or argument combination cannot work; the message says which flag to change."""
+
+
+def validated(model: type[M], /, **fields: Any) -> M:
+    r"""`model(**fields)`, with a validation failure as a ConfigError that names each field at fault.
+
+    Typed configs validate themselves; this turns pydantic's report into the one-line error the
+    rest of callforge gives (`invalid CascadeSpec: \`votes\`: must be at least 1`).
+    """
+    try:
+        return model(**fields)
+    except ValidationError as exc:
+        raise ConfigError(describe(exc, model.__name__)) from None
+
+
+def describe(error: ValidationError, what: str) -> str:
+    """A pydantic error as one clause per field, in the caller's terms."""
+    parts = []
+    for issue in error.errors():
+        where = ".".join(str(p) for p in issue["loc"])
+        message = str(issue["msg"]).removeprefix("Value error, ")
+        parts.append(f"`{where}`: {message}" if where else message)
+    return f"invalid {what}: " + "; ".join(parts)

@@ -1,20 +1,22 @@
-"""`evaluate()`: score a file of model outputs against a suite and write the report files."""
+"""`score()`: score a file of model outputs against a suite and write the report files."""
 
 from __future__ import annotations
 
 import gc
 import json
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from callforge.core import Case, Category, Verdict
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from callforge.core import Case, Category, Verdict, validated
 from callforge.evaluate.check import Mode, Style, make_scorer
 from callforge.evaluate.results import read_results
 from callforge.evaluate.scores import CategoryScore, GroupScore, group_scores
-from callforge.formats import bfcl_files, load_bfcl_suite
+from callforge.formats import bfcl_data_dir, bfcl_files, load_bfcl_suite
 
 Progress = Callable[[int, int], None]
 
@@ -77,38 +79,58 @@ def _category_of_id(case_id: str) -> str:
     return case_id.rsplit("_", 1)[0]
 
 
-def evaluate(
-    *,
-    data: str | Path,
-    results: str | Path,
-    style: Style | str = Style.PROMPTING,
-    mode: Mode | str = Mode.BFCL,
-    categories: Iterable[Category | str] | None = None,
-    out: str | Path | None = None,
-    allow_duplicate_ids: bool = False,
-    ids: Collection[str] | None = None,
-    progress: Progress | None = None,
-) -> EvalReport:
-    """Score BFCL-format result files against a BFCL data folder.
+class ScoreConfig(BaseModel):
+    """What to score: saved outputs, the suite they answer, the mode and style, where the report goes."""
 
-    Categories default to those the results cover; `ids` narrows scoring to those cases (a
-    `--limit` run in a folder that holds more results). With `out`, writes `scores.json` and one
-    `failures/<category>.jsonl` per category (id, error type, message, decoded output, expected),
-    so a failing entry can be inspected without re-running anything.
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    results: Path
+    """A BFCL result file, a folder of them, or a live run's folder (its `results` stream)."""
+    data: Path | None = None
+    """The BFCL data folder (default: $CALLFORGE_BFCL_DATA, or an installed bfcl-eval's data)."""
+    style: Style = Style.PROMPTING
+    mode: Mode = Mode.BFCL
+    categories: tuple[Category, ...] | None = None
+    """Default: the categories the results cover."""
+    out: Path | None = None
+    allow_duplicate_ids: bool = False
+    ids: frozenset[str] | None = None
+    """Score only these cases (a `limit` run in a folder that holds more results)."""
+
+    @field_validator("categories", mode="before")
+    @classmethod
+    def _categories(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [value]
+        if isinstance(value, list | tuple):
+            return tuple(Category.parse(c) if isinstance(c, str) else c for c in value)
+        return value
+
+
+def score(config: ScoreConfig | None = None, /, *, progress: Progress | None = None, **fields: Any) -> EvalReport:
+    """Score BFCL-format outputs against a BFCL data folder (give a ScoreConfig or its fields).
+
+    With `out`, writes `scores.json` and one `failures/<category>.jsonl` per category (id, error
+    type, message, decoded output, expected), so a failing entry can be inspected without
+    re-running anything.
     """
-    mode, style = Mode(mode), Style(style)
+    config = config if config is not None else validated(ScoreConfig, **fields)
+    data = bfcl_data_dir(config.data)
+    results = config.results
+    if (results / "manifest.json").is_file() and (results / "results").is_dir():
+        results = results / "results"  # a live run's folder: its results stream
+    categories, out, ids = config.categories, config.out, config.ids
+    mode, style, allow_duplicate_ids = config.mode, config.style, config.allow_duplicate_ids
     rows = read_results(results, allow_duplicate_ids=allow_duplicate_ids)
     files = bfcl_files(Path(data))
     if categories is None:
         present = {_category_of_id(r.id) for r in rows}
         selected = [c for c in Category if c in files and c.value in present]
     else:
-        selected = [Category.parse(c) if isinstance(c, str) else c for c in categories]
+        selected = list(categories)
     cases = {case.id: case for case in load_bfcl_suite(data, selected)}
     selected_names = {c.value for c in selected}
 
-    # The suite is long-lived; keep the collector from rescanning it while thousands of outputs are scored.
-    gc.freeze()
     scorer = make_scorer(mode, style)
     judged: list[Judged] = []
     unknown: list[str] = []
@@ -121,11 +143,17 @@ def evaluate(
         elif (name := _category_of_id(r.id)) in selected_names or name not in known:
             unknown.append(r.id)  # ids of other, unselected BFCL categories are simply out of scope
     total = len(wanted)
-    for done, r in enumerate(wanted, 1):
-        case = cases[r.id]
-        judged.append(Judged(case, r.output, scorer.score(case, r.output)))
-        if progress is not None and (done % 500 == 0 or done == total):
-            progress(done, total)
+    # The suite is long-lived; keep the collector from rescanning it while thousands of outputs are
+    # scored, and give the caller's process its collector back afterwards.
+    gc.freeze()
+    try:
+        for done, r in enumerate(wanted, 1):
+            case = cases[r.id]
+            judged.append(Judged(case, r.output, scorer.score(case, r.output)))
+            if progress is not None and (done % 500 == 0 or done == total):
+                progress(done, total)
+    finally:
+        gc.unfreeze()
 
     sizes = _sizes(files, cases.values())
     category_scores = _category_scores(selected, judged, sizes)

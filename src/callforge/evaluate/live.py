@@ -1,51 +1,107 @@
-"""Live evaluation: run a model on a suite's cases, write BFCL-format results, then score them.
+"""Live evaluation: run a model on a suite's cases through the job runner, then score the results.
 
-Result files are the checkpoint. Each finished case is appended (and fsynced) as one JSON line
-the moment its reply arrives, so a killed run loses at most the requests in flight, and a re-run
-with the same output folder skips every id already written. The files are what BFCL's own
-checker reads, so the same outputs can be scored by either tool.
+A live evaluation is a job like any other: each case is an item, each reply a record in the Run
+folder's `results` stream, appended (and fsynced) the moment it arrives, so a killed run loses at
+most the requests in flight and a re-run skips every id already written. Each record is the line
+BFCL's checker reads (`id`, `result`, token counts, latency); after every session the results are
+also written as BFCL's own per-category files under `OUT/bfcl-results/`, so the same outputs can
+be scored by either tool. An evaluation of a fixed suite continues by default (`resume=True`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from callforge.core import Case, Category, ConfigError
+from callforge.core import Case, Category
 from callforge.evaluate.bfcl_prompt import fc_tools, prompting_messages
 from callforge.evaluate.check import Mode, Style
-from callforge.evaluate.evaluator import EvalReport, evaluate
-from callforge.formats import load_bfcl_suite
-from callforge.llm.backend import Backend, BackendError, Completion, Usage
-from callforge.run import JsonlWriter, read_ids
+from callforge.evaluate.evaluator import EvalReport, score
+from callforge.formats import bfcl_data_dir, load_bfcl_suite
+from callforge.llm import Backend, Completion, ModelRef, Usage, close_backend, make_backend
+from callforge.run import (
+    FailurePolicy,
+    Item,
+    JobConfig,
+    JobHooks,
+    JobProgress,
+    RunFolder,
+    Written,
+    blocking,
+    run_job,
+)
 
-RESULTS_DIR = "results"
-ERRORS_FILE = "errors.jsonl"
+RESULTS = "results"
+BFCL_RESULTS = "bfcl-results"
 
 
-@dataclass
-class LiveProgress:
-    """Counters the progress bar shows; updated after every finished case."""
+class EvalConfig(JobConfig):
+    """A live evaluation: the model, the suite (BFCL data), how requests are made, where results go."""
 
-    total: int
-    done: int = 0
-    resumed: int = 0
-    failed: int = 0
-    usage: Usage = field(default_factory=Usage)
-    started: float = field(default_factory=time.monotonic)
+    job: ClassVar[str] = "eval"
+    streams: ClassVar[tuple[str, ...]] = (RESULTS,)
+    may_change: ClassVar[frozenset[str]] = frozenset({"limit", "categories"})
+    runtime: ClassVar[frozenset[str]] = frozenset(
+        {"out", "resume", "concurrency", "base_url", "api_key", "tool_mode", "rpm", "timeout", "cache"}
+    )
 
-    @property
-    def tokens_per_s(self) -> float:
-        """Generated tokens per second of wall time so far."""
-        elapsed = time.monotonic() - self.started
-        return self.usage.completion_tokens / elapsed if elapsed > 0 else 0.0
+    model: ModelRef
+    """A model spec (`local:...`, `openai:...`, `fuzz`) or a Backend object."""
+    data: Path | None = None
+    """The BFCL data folder (default: $CALLFORGE_BFCL_DATA, or an installed bfcl-eval's data)."""
+    style: Style = Style.PROMPTING
+    categories: tuple[Category, ...] | None = None
+    """Categories to run (default: every single-turn category in `data`)."""
+    limit: int | None = Field(default=None, ge=1)
+    """Only the first N cases of each category (BFCL order): a quick, comparable smoke run."""
+    temperature: float = 0.0
+    max_tokens: int = Field(default=512, ge=1)
+    concurrency: int | None = Field(default=None, ge=1)
+    """Requests in flight (default: the backend's own, 16 for openai:, 1 for local:)."""
+    base_url: str | None = None
+    api_key: str | None = None
+    tool_mode: str | None = None
+    rpm: float | None = None
+    timeout: float | None = None
+    cache: bool = False
+    """Answer repeated requests from `out/llm-cache.sqlite` (a re-run sends nothing)."""
+    resume: bool = True
+
+    @field_validator("categories", mode="before")
+    @classmethod
+    def _categories(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [value]
+        if isinstance(value, list | tuple):
+            return tuple(Category.parse(c) if isinstance(c, str) else c for c in value)
+        return value
+
+
+class ResultRecord(BaseModel):
+    """One reply as BFCL stores it (`id`, `result`, token counts, latency), plus the category and how it parsed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    category: Category
+    result: Any
+    input_token_count: int
+    output_token_count: int
+    latency: float
+    model: str
+    parse: str
+    cached: bool
+
+
+LiveProgress = JobProgress
+"""Live counts of an evaluation (`done`, `total`, `resumed`, `errors`)."""
 
 
 @dataclass(frozen=True)
@@ -60,33 +116,12 @@ class LiveReport:
     failed: list[tuple[str, str]]
     usage: Usage
     wall_s: float
-    scores: dict[Mode, EvalReport]
+    scores: dict[Mode, EvalReport] = field(default_factory=dict)
 
     @property
     def results_dir(self) -> Path:
-        """Where the BFCL-format result files are."""
-        return self.out / RESULTS_DIR
-
-
-def bfcl_data_dir(data: str | Path | None) -> Path:
-    """The BFCL data folder: `--data`, else $CALLFORGE_BFCL_DATA, else an installed bfcl-eval's data."""
-    if data is not None:
-        return Path(data)
-    env = os.environ.get("CALLFORGE_BFCL_DATA")
-    if env:
-        return Path(env)
-    import importlib.util
-
-    spec = importlib.util.find_spec("bfcl_eval")
-    if spec is not None and spec.submodule_search_locations:
-        for location in spec.submodule_search_locations:
-            candidate = Path(location) / "data"
-            if candidate.is_dir():
-                return candidate
-    raise ConfigError(
-        "no BFCL data folder: pass --data DIR (a folder of BFCL_v4_<category>.json files and possible_answer/), "
-        "set CALLFORGE_BFCL_DATA, or install BFCL's data with `pip install --no-deps bfcl-eval`"
-    )
+        """The run's results stream (its shards, and result files of earlier versions)."""
+        return self.out / RESULTS
 
 
 def request_for(case: Case, style: Style) -> tuple[list[Any], list[Any] | None]:
@@ -120,196 +155,151 @@ def _raw_text(completion: Completion) -> str:
     return content if isinstance(content, str) else completion.text
 
 
-def finished_ids(results_dir: Path) -> set[str]:
-    """Ids already written under `results_dir`, after cutting off a line a kill left half-written."""
-    ids: set[str] = set()
-    if results_dir.is_dir():
-        for path in sorted(results_dir.glob("*.json")):
-            ids |= read_ids(path, what="result")
-    return ids
-
-
-class _ResultWriter:
-    """One append-only file per category; each line is flushed and fsynced as it is written."""
-
-    def __init__(self, results_dir: Path) -> None:
-        self.dir = results_dir
-        self._files: dict[str, JsonlWriter] = {}
-
-    def write(self, category: str, row: dict[str, Any]) -> None:
-        writer = self._files.get(category)
-        if writer is None:
-            path = self.dir / f"BFCL_v4_{category}_result.json"
-            writer = self._files[category] = JsonlWriter(path, sync_s=0)
-        writer.write(row)
-
-    def close(self) -> None:
-        for writer in self._files.values():
-            writer.close()
-
-
-async def run_cases(
-    cases: Iterable[Case],
-    backend: Backend,
+async def evaluate_model_async(
+    config: EvalConfig | None = None,
+    /,
     *,
-    style: Style,
-    out: Path,
-    concurrency: int = 1,
-    options: dict[str, Any] | None = None,
-    progress: Callable[[LiveProgress], None] | None = None,
-) -> LiveProgress:
-    """Send every case not yet in `out/results` to the backend and append its result line.
-
-    A request that fails for good (after the backend's retries) is logged to `errors.jsonl` and
-    left out of the results, so re-running the command retries exactly those; a request that can
-    never succeed as configured (bad key, unknown model) stops the run with its error.
-    """
-    results_dir = out / RESULTS_DIR
-    done_ids = finished_ids(results_dir)
-    todo = [c for c in cases if c.id not in done_ids]
-    state = LiveProgress(total=len(todo))
-    state.resumed = len(done_ids)
-    writer = _ResultWriter(results_dir)
-    errors_path = out / ERRORS_FILE
-    queue: asyncio.Queue[Case] = asyncio.Queue()
-    for case in todo:
-        queue.put_nowait(case)
-    fatal: list[BaseException] = []
-    sampling = dict(options or {})
-
-    async def worker() -> None:
-        while not fatal:
-            try:
-                case = queue.get_nowait()
-            except asyncio.QueueEmpty:
-                return
-            messages, tools = request_for(case, style)
-            try:
-                completion = await backend.complete(messages, tools, **sampling)
-            except BackendError as exc:
-                if not exc.retryable:
-                    fatal.append(exc)
-                    return
-                state.failed += 1
-                with errors_path.open("ab") as fh:
-                    fh.write(orjson.dumps({"id": case.id, "error": str(exc), "time": time.time()}) + b"\n")
-            else:
-                writer.write(
-                    case.category,
-                    {
-                        "id": case.id,
-                        "result": result_value(completion, style),
-                        "input_token_count": completion.usage.prompt_tokens,
-                        "output_token_count": completion.usage.completion_tokens,
-                        "latency": round(completion.latency_s, 4),
-                        "model": completion.model,
-                        "parse": completion.parse.code,
-                        "cached": completion.cached,
-                    },
-                )
-                state.usage = state.usage + completion.usage
-            state.done += 1
-            if progress is not None:
-                progress(state)
-
-    try:
-        await asyncio.gather(*(worker() for _ in range(max(1, concurrency))))
-    finally:
-        writer.close()
-    if fatal:
-        raise fatal[0]
-    return state
-
-
-def evaluate_model(
-    backend: Backend,
-    *,
-    data: str | Path | None = None,
-    out: str | Path,
-    style: Style | str = Style.PROMPTING,
-    categories: Iterable[Category | str] | None = None,
-    limit: int | None = None,
-    concurrency: int | None = None,
-    options: dict[str, Any] | None = None,
-    progress: Callable[[LiveProgress], None] | None = None,
+    progress: Callable[[JobProgress], None] | None = None,
+    **fields: Any,
 ) -> LiveReport:
-    """Run `backend` on BFCL's single-turn cases, then score the results in both modes.
+    """Run `config.model` on BFCL's single-turn cases, then score the results in both modes.
 
-    `limit` takes the first N cases of each category (BFCL order), which is how a quick,
-    comparable smoke evaluation is made. Results land in `out/results/`, scores in
-    `out/scores/bfcl/` and `out/scores/semantic/`.
+    Results land in the Run folder `out` (stream `results`, BFCL copies in `bfcl-results/`),
+    scores in `out/scores/bfcl/` and `out/scores/semantic/`. A request that fails for good (after
+    the backend's retries) is logged to `errors.jsonl` and left out, so a re-run retries exactly
+    those; a request that can never succeed as configured (bad key, unknown model) stops the run.
     """
-    style = Style(style)
-    out = Path(out)
-    data_dir = bfcl_data_dir(data)
-    if limit is not None and limit < 1:
-        raise ConfigError(f"--limit must be at least 1, got {limit}")
-    cases = load_bfcl_suite(data_dir, categories)
-    if limit is not None:
-        per: dict[str, int] = {}
-        kept = []
-        for case in cases:
-            per[case.category] = per.get(case.category, 0) + 1
-            if per[case.category] <= limit:
-                kept.append(case)
-        cases = kept
-    chosen = sorted({c.category for c in cases})
-    width = concurrency or int(getattr(backend, "concurrency", 1))
-    started = time.monotonic()
-    out.mkdir(parents=True, exist_ok=True)
-    state = asyncio.run(
-        _run_and_close(
-            backend, cases, style=style, out=out, concurrency=width, options=options, progress=progress
+    config = EvalConfig.of(config, **fields)
+    data_dir = bfcl_data_dir(config.data)
+    cases = _cases(load_bfcl_suite(data_dir, config.categories), config.limit)
+    folder = config.open_folder()
+    folder.path.mkdir(parents=True, exist_ok=True)
+    backend = _backend(config, folder.path)
+    width = config.concurrency or int(getattr(backend, "concurrency", 1))
+    usage = [Usage()]
+    sampling = {"temperature": config.temperature, "max_tokens": config.max_tokens}
+
+    async def ask(case: Case) -> Written:
+        messages, tools = request_for(case, config.style)
+        completion = await backend.complete(messages, tools, **sampling)
+        usage[0] = usage[0] + completion.usage
+        record = ResultRecord(
+            id=case.id,
+            category=case.category,
+            result=result_value(completion, config.style),
+            input_token_count=completion.usage.prompt_tokens,
+            output_token_count=completion.usage.completion_tokens,
+            latency=round(completion.latency_s, 4),
+            model=completion.model,
+            parse=completion.parse.code,
+            cached=completion.cached,
         )
-    )
+        return Written(RESULTS, record)
+
+    started = time.monotonic()
+    try:
+        state = await run_job(
+            folder,
+            (Item(c.id, c) for c in cases),
+            ask,
+            config={**config.stored(), "model": backend.model},
+            concurrency=width,
+            policy=FailurePolicy(give_up_after=None),
+            hooks=JobHooks(summary=lambda job: {"counts": {"results": job.streams[RESULTS]}}),
+            progress=progress,
+            total=None,
+        )
+    finally:
+        await close_backend(backend)
+        write_bfcl_results(folder)
     wall = time.monotonic() - started
     ids = {c.id for c in cases}
+    chosen = sorted({c.category for c in cases})
     scores = {
-        mode: evaluate(
+        mode: score(
             data=data_dir,
-            results=out / RESULTS_DIR,
-            style=style,
+            results=folder.path / RESULTS,
+            style=config.style,
             mode=mode,
             categories=chosen,
             ids=ids,
-            out=out / "scores" / mode.value,
+            out=folder.path / "scores" / mode.value,
         )
         for mode in Mode
     }
-    failed = _read_errors(out / ERRORS_FILE, ids - finished_ids(out / RESULTS_DIR))
+    failed = [(id, error) for id, error in folder.errors().items() if id in ids]
     return LiveReport(
         model=backend.model,
-        style=style,
-        out=out,
-        sent=state.done - state.failed,
+        style=config.style,
+        out=folder.path,
+        sent=state.done - state.errors,
         resumed=state.resumed,
         failed=failed,
-        usage=state.usage,
+        usage=usage[0],
         wall_s=wall,
         scores=scores,
     )
 
 
-async def _run_and_close(backend: Backend, cases: list[Case], **kwargs: Any) -> LiveProgress:
-    from callforge.llm.registry import close_backend
-
-    try:
-        return await run_cases(cases, backend, **kwargs)
-    finally:
-        await close_backend(backend)
+evaluate_model = blocking(evaluate_model_async)
 
 
-def _read_errors(path: Path, missing: set[str]) -> list[tuple[str, str]]:
-    """The last error of every case that still has no result."""
-    if not path.is_file() or not missing:
-        return []
-    last: dict[str, str] = {}
-    with path.open("rb") as fh:
-        for line in fh:
-            try:
-                row = orjson.loads(line)
-            except orjson.JSONDecodeError:
-                continue
-            if row.get("id") in missing:
-                last[row["id"]] = str(row.get("error", ""))
-    return sorted(last.items())
+def write_bfcl_results(folder: RunFolder) -> list[Path]:
+    """The results stream as BFCL's own files, `bfcl-results/BFCL_v4_<category>_result.json`, rewritten whole.
+
+    BFCL's checker finds results by file name; the stream's shards are named by session. Each
+    file is written beside its final name and renamed, so a kill never leaves half of one.
+    """
+    by_category: dict[str, list[bytes]] = {}
+    for row in folder.records(RESULTS):
+        category = str(row.get("category") or _category_of(str(row["id"])))
+        line = {k: v for k, v in row.items() if k != "category"}
+        by_category.setdefault(category, []).append(orjson.dumps(line))
+    target = folder.path / BFCL_RESULTS
+    written = []
+    for category, lines in sorted(by_category.items()):
+        target.mkdir(parents=True, exist_ok=True)
+        path = target / f"BFCL_v4_{category}_result.json"
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_bytes(b"\n".join(lines) + b"\n")
+        os.replace(tmp, path)
+        written.append(path)
+    return written
+
+
+def _category_of(id: str) -> str:
+    return id.rsplit("_", 1)[0] if "_" in id else id
+
+
+def _cases(cases: list[Case], limit: int | None) -> list[Case]:
+    if limit is None:
+        return cases
+    per: dict[str, int] = {}
+    kept = []
+    for case in cases:
+        per[case.category] = per.get(case.category, 0) + 1
+        if per[case.category] <= limit:
+            kept.append(case)
+    return kept
+
+
+def _backend(config: EvalConfig, folder: Path) -> Backend:
+    if not isinstance(config.model, str):
+        return config.model
+    return make_backend(
+        config.model,
+        base_url=config.base_url,
+        api_key=config.api_key,
+        tool_mode=config.tool_mode,
+        concurrency=config.concurrency,
+        rpm=config.rpm,
+        timeout=config.timeout,
+        cache=folder / "llm-cache.sqlite" if config.cache else None,
+    )
+
+
+def eval_folder_name(model: str, style: Style) -> Path:
+    """The default output folder of a live run: `evals/<model>-<style>`."""
+    import re
+
+    return Path("evals") / f"{re.sub(r'[^A-Za-z0-9._-]+', '-', model)}-{style.value}"

@@ -17,7 +17,8 @@ from typing import Any, Literal, get_args
 
 from callforge.core import ConfigError, Dialog
 from callforge.export.writers import SHAREGPT_DATASET_INFO, to_openai, to_sharegpt, to_steps
-from callforge.run.jsonl import JsonlWriter
+from callforge.formats import read_dialogs
+from callforge.run import MANIFEST, JsonlWriter
 
 ExportFormat = Literal["openai", "sharegpt", "hf", "steps", "chat", "tasks", "dpo", "bfcl"]
 EXPORT_FORMATS: tuple[str, ...] = get_args(ExportFormat)
@@ -76,29 +77,19 @@ class ExportReport:
 def iter_dialogs(src: str | os.PathLike[str]) -> Iterator[Dialog]:
     """The accepted dialogs of a Run folder, or every dialog of a dataset file in a format callforge reads.
 
-    A Parquet file from `--format hf` (or its folder) reads back too.
+    A Run folder is read through the run store (every session, every layout a callforge version
+    wrote); a Parquet file from `--format hf` (or its folder) reads back too.
     """
     path = Path(src)
-    if path.suffix == ".parquet" or (path.is_dir() and (path / "data.parquet").is_file() and not (path / "manifest.json").exists()):
+    if path.suffix == ".parquet" or (path.is_dir() and (path / "data.parquet").is_file() and not (path / MANIFEST).exists()):
         from callforge.export.hf import read_hf_dialogs
 
         yield from read_hf_dialogs(path / "data.parquet" if path.is_dir() else path)
         return
-    if path.is_dir():
-        from callforge.formats import read_dialogs
-
-        shards = sorted((path / "accepted").glob("part-*.jsonl"))
-        if not (path / "manifest.json").is_file():
-            raise ConfigError(
-                f"{path}: not a run folder (no manifest.json); give a run folder or a dataset file"
-            )
-        for shard in shards:
-            yield from read_dialogs(shard, format="callforge")
-        return
+    if path.is_dir() and not (path / MANIFEST).is_file():
+        raise ConfigError(f"{path}: not a run folder (no {MANIFEST}); give a run folder or a dataset file")
     if not path.exists():
         raise ConfigError(f"{path}: no such run folder or dataset file")
-    from callforge.formats import read_dialogs
-
     yield from read_dialogs(path)
 
 

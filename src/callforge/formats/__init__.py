@@ -16,7 +16,7 @@ from typing import cast
 
 from callforge.core import ConfigError, DataError, Dialog
 from callforge.formats.bfcl import read_bfcl
-from callforge.formats.bfcl_suite import bfcl_files, load_bfcl_suite
+from callforge.formats.bfcl_suite import bfcl_data_dir, bfcl_files, load_bfcl_suite
 from callforge.formats.callforge import read_callforge
 from callforge.formats.detect import FORMATS, DatasetFormat, check_format, detect_format
 from callforge.formats.openai import read_openai
@@ -24,7 +24,7 @@ from callforge.formats.sharegpt import read_sharegpt
 from callforge.formats.toolace import read_toolace
 from callforge.formats.xlam import read_xlam
 
-__all__ = ["FORMATS", "DatasetFormat", "bfcl_files", "detect_format", "load_bfcl_suite", "read_dialogs"]
+__all__ = ["FORMATS", "DatasetFormat", "bfcl_data_dir", "bfcl_files", "detect_format", "load_bfcl_suite", "read_dialogs"]
 
 _READERS: dict[DatasetFormat, Callable[[Path], Iterator[Dialog]]] = {
     "callforge": read_callforge,
@@ -58,7 +58,9 @@ def read_dialogs(
     name = detect_format(where) if format == "auto" else cast("DatasetFormat", format)
     if not where.exists():
         raise DataError(f"{where}: file not found")
-    if where.is_dir() and name != "bfcl":
-        raise DataError(f"{where}: is a folder; only --format bfcl reads a folder (BFCL's data folder)")
+    if where.is_dir() and name not in ("bfcl", "callforge"):
+        raise DataError(
+            f"{where}: is a folder; only the formats bfcl (BFCL's data folder) and callforge (a Run folder) read a folder"
+        )
     dialogs = check_format(_READERS[name](where), name, where)
     return dialogs if limit is None else islice(dialogs, limit)

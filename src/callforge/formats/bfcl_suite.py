@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -13,6 +14,7 @@ from callforge.core import (
     Case,
     Category,
     CategoryKind,
+    ConfigError,
     DataError,
     ExpectedCall,
     Message,
@@ -156,3 +158,24 @@ def _messages(row: dict[str, Any], where: str) -> tuple[Message, ...]:
         except (KeyError, TypeError, ValueError) as exc:
             raise DataError(f"{where}: malformed message {message!r}: {exc}") from None
     return tuple(out)
+
+
+def bfcl_data_dir(data: str | Path | None) -> Path:
+    """The BFCL data folder: `data`, else $CALLFORGE_BFCL_DATA, else an installed bfcl-eval's data."""
+    if data is not None:
+        return Path(data)
+    env = os.environ.get("CALLFORGE_BFCL_DATA")
+    if env:
+        return Path(env)
+    import importlib.util
+
+    spec = importlib.util.find_spec("bfcl_eval")
+    if spec is not None and spec.submodule_search_locations:
+        for location in spec.submodule_search_locations:
+            candidate = Path(location) / "data"
+            if candidate.is_dir():
+                return candidate
+    raise ConfigError(
+        "no BFCL data folder: pass `data` (a folder of BFCL_v4_<category>.json files and possible_answer/), "
+        "set CALLFORGE_BFCL_DATA, or install BFCL's data with `pip install --no-deps bfcl-eval`"
+    )

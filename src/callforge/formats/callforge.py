@@ -1,7 +1,9 @@
-"""callforge's own records: `Dialog.model_dump(mode="json")` per line, or verify output wrapping one.
+"""callforge's own records: `Dialog.model_dump(mode="json")` per line, a judged record wrapping one, or a Run folder.
 
-`callforge verify` writes `{"id", "ok", "stages": [...], "dialog": {...}}`; reading either shape
-back means a verified file can be verified again (after a rule change) without converting it.
+Every job that judges dialogs writes `{"id", "ok", "stages": [...], "dialog": {...}}` records;
+reading either shape back means a verified file can be verified again (after a rule change)
+without converting it. A Run folder (it has a `manifest.json`) reads as its accepted dialogs,
+through the run store, whatever sessions and layout wrote them.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 from callforge.core import Dialog
 from callforge.formats.assemble import RecordError, read_records, record_id
 from callforge.formats.records import Record
+from callforge.run import MANIFEST, RunFolder
 from callforge.tools.openai import kind_of
 
 SOURCE = "callforge"
@@ -20,8 +23,21 @@ EXPECTED = 'a Dialog {"tools", "messages", "meta"} or a verify record {"id", "di
 
 
 def read_callforge(path: Path) -> Iterator[Dialog]:
-    """Read a JSON Lines (or JSON array) file of dialogs or verify records, streaming."""
+    """Read a JSON Lines (or JSON array) file of dialogs or judged records, or a Run folder's accepted ones, streaming."""
+    if is_run_folder(path):
+        return _read_run(path)
     return read_records(path, SOURCE, dialog_from_callforge, EXPECTED)
+
+
+def is_run_folder(path: Path) -> bool:
+    """Whether `path` is a callforge Run folder (a folder with a manifest)."""
+    return path.is_dir() and (path / MANIFEST).is_file()
+
+
+def _read_run(path: Path) -> Iterator[Dialog]:
+    folder = RunFolder.of(path, streams=("accepted",))
+    for shard in folder.shards("accepted"):
+        yield from read_records(shard, SOURCE, dialog_from_callforge, EXPECTED)
 
 
 def dialog_from_callforge(value: Any, record: Record) -> Dialog:

@@ -14,6 +14,7 @@ from typing import Any, Literal, get_args
 from callforge.core import DataError, Dialog
 from callforge.formats.assemble import MALFORMED
 from callforge.formats.bfcl import is_bfcl_path
+from callforge.formats.callforge import is_run_folder
 from callforge.formats.records import head_records
 from callforge.formats.toolace import TOOLS_MARKER
 
@@ -30,16 +31,18 @@ _PROBE = 5
 def detect_format(path: str | Path) -> DatasetFormat:
     """The format of the file or folder at `path`, from its name and the keys of its first records.
 
-    A folder is BFCL's data folder or nothing; `BFCL_v4_<category>.json` is BFCL by name. Raises
+    A folder is a callforge Run folder (its accepted dialogs), BFCL's data folder, or nothing; `BFCL_v4_<category>.json` is BFCL by name. Raises
     DataError, listing the formats, when neither the name nor the records tell.
     """
     path = Path(path)
     if path.is_dir():
+        if is_run_folder(path):
+            return "callforge"
         if is_bfcl_path(path):
             return "bfcl"
         raise DataError(
-            f"{path}: a folder, but not a BFCL data folder (no BFCL_v*_<category>.json files); pass a "
-            "dataset file, or a folder of BFCL data"
+            f"{path}: a folder, but neither a callforge Run folder (no manifest.json) nor a BFCL data folder "
+            "(no BFCL_v*_<category>.json files); pass a dataset file, a Run folder or a folder of BFCL data"
         )
     if not path.exists():
         raise DataError(f"{path}: file not found")

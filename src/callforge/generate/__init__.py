@@ -8,6 +8,7 @@ Samplers draw only from the seeded `random.Random` they are given, so a seed rep
 
 from callforge.generate.accounting import Tally
 from callforge.generate.api import GenerateProgress, GenerateReport, generate, generate_async
+from callforge.generate.config import DEFAULT_MODEL, GenerateConfig
 from callforge.generate.kinds import DEFAULT_MIX, KINDS, Kind, PlanContext, breakages, parse_mix
 from callforge.generate.personas import PERSONAS, STYLES, Voice, draw_voice
 from callforge.generate.plan import Plan, PlannedCall, Turn, resolve
@@ -33,6 +34,7 @@ from callforge.generate.sample import (
 
 __all__ = [
     "DEFAULT_MIX",
+    "DEFAULT_MODEL",
     "KINDS",
     "PERSONAS",
     "SAMPLER_NAMES",
@@ -44,6 +46,7 @@ __all__ = [
     "DomainSampler",
     "FanInSampler",
     "FanOutSampler",
+    "GenerateConfig",
     "GenerateProgress",
     "GenerateReport",
     "GenerationFailure",

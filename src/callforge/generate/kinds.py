@@ -483,11 +483,11 @@ def parse_mix(text: str | dict[str, float] | None) -> dict[str, float]:
             try:
                 pairs[name.strip()] = float(weight) if sep else 1.0
             except ValueError:
-                raise ConfigError(f"--mix: {part.strip()!r} has no number after '='; write e.g. single=2,nested=1") from None
+                raise ConfigError(f"`mix`: {part.strip()!r} has no number after '='; write e.g. single=2,nested=1") from None
     unknown = sorted(set(pairs) - set(KINDS))
     if unknown:
-        raise ConfigError(f"--mix: unknown scenario kind(s) {', '.join(unknown)}; the kinds are {', '.join(KINDS)}")
+        raise ConfigError(f"`mix`: unknown scenario kind(s) {', '.join(unknown)}; the kinds are {', '.join(KINDS)}")
     if any(w < 0 for w in pairs.values()) or sum(pairs.values()) <= 0:
-        raise ConfigError("--mix: weights must be non-negative and not all zero")
+        raise ConfigError("`mix`: weights must be non-negative and not all zero")
     total = sum(pairs.values())
     return {k: w / total for k, w in pairs.items() if w > 0}

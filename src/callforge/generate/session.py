@@ -7,8 +7,6 @@ session loses at most the attempts in flight, and the next one skips the numbers
 
 from __future__ import annotations
 
-import asyncio
-import datetime
 import hashlib
 import random
 import time
@@ -19,10 +17,10 @@ from typing import Any
 
 from callforge.core import CallforgeError, ConfigError, Dialog, Provenance, ToolSpec, Verdict
 from callforge.core import Voice as VoiceRecord
-from callforge.execute import Engine
-from callforge.execute.toolbox import Toolbox
+from callforge.execute import Engine, Toolbox
 from callforge.generate.accounting import Tally
 from callforge.generate.backends import RunBackends
+from callforge.generate.config import GenerateConfig
 from callforge.generate.kinds import DEFAULT_MIX, KINDS, Kind, PlanContext
 from callforge.generate.personas import draw_voice
 from callforge.generate.plan import Plan
@@ -32,11 +30,9 @@ from callforge.generate.roles import AssistantRole, UserRole
 from callforge.generate.sample import Sampler, SamplingError, ToolSample
 from callforge.llm.backend import BackendError, RequestRejected
 from callforge.llm.metered import Meter, metering, stop_metering
-from callforge.run import RunFolder
-from callforge.tools.graph import ToolGraph
-from callforge.verify.cascade import Cascade
-from callforge.verify.execution import ExecutionStage
-from callforge.verify.record import Checked, Stage, StageResult
+from callforge.run import JUDGED, FailurePolicy, Item, JobHooks, JobProgress, RunFolder, Written, run_job
+from callforge.tools import ToolGraph
+from callforge.verify import Cascade, CascadeSpec, Checked, StageName, StageResult, build_cascade
 
 _GIVE_UP_AFTER = 5  # consecutive attempts lost to a down endpoint before the run stops
 _REPLAYABLE = frozenset({"gen.user_text", "gen.assistant_parse", "gen.max_steps"})
@@ -94,27 +90,26 @@ class GenerateReport:
 
 
 class Session:
-    """One process's share of a run: builds the pipeline, schedules attempts, writes records and the manifest."""
+    """One process's share of a run: builds the pipeline, runs attempts as jobs of the runner, keeps the tally."""
 
-    def __init__(
-        self, folder: RunFolder, toolbox: Toolbox, config: dict[str, Any], *, n: int, concurrency: int, max_attempts: int
-    ) -> None:
-        """Set up from the run's config; `max_attempts` caps this run's attempts, earlier sessions included."""
+    def __init__(self, folder: RunFolder, toolbox: Toolbox, config: GenerateConfig, stored: dict[str, Any]) -> None:
+        """Set up from the run's config; `stored` is the config as the manifest keeps it (with the tool digest)."""
         self.folder = folder
         self.toolbox = toolbox
         self.config = config
-        self.n = n
-        self.concurrency = concurrency
-        self.max_attempts = max_attempts
+        self.stored = stored
         self.tally = Tally()
-        for which in ("accepted", "rejected"):
+        for which in JUDGED:
             for row in folder.records(which):
                 self.tally.add(row)
-        self.kinds, self.samplers, self.weights, self.dropped = _kinds(toolbox.tools, config["mix"], config["mix"] == DEFAULT_MIX)
+        self.kinds, self.samplers, self.weights, self.dropped = _kinds(
+            toolbox.tools, config.mix, config.mix == DEFAULT_MIX
+        )
+        self._refused_in_a_row = 0
 
     def seed_of(self, index: int) -> int:
         """The seed of attempt `index`: a hash of the run seed and the index, the same in every process."""
-        digest = hashlib.sha256(f"{self.config['seed']}:{index}".encode()).digest()
+        digest = hashlib.sha256(f"{self.config.seed}:{index}".encode()).digest()
         return int.from_bytes(digest[:4], "big")
 
     def kind_of(self, index: int) -> str:
@@ -135,110 +130,68 @@ class Session:
     async def run(self, backends: RunBackends, progress: Callable[[GenerateProgress], None] | None) -> GenerateReport:
         """Attempt until `n` accepted (or the attempt budget is spent), `concurrency` attempts at a time."""
         started = time.perf_counter()
+        n = self.config.n
         engine = backends.engine(self.toolbox, self.folder.path)
         cascade = self._cascade(engine, backends)
-        _prime(cascade, self.folder)
-        today = str(self.config["today"])
+        if cascade.remembers:
+            for row in self.folder.records("accepted"):
+                cascade.remember(Dialog.model_validate(row["dialog"]), str(row["id"]))
+        today = str(self.config.today)
         planner = Planner(backends.role("planner"), engine, today=today)
         director = Director(UserRole(backends.role("user")), AssistantRole(backends.role("assistant"), today=today), engine)
-        state = GenerateProgress(
-            target=self.n,
-            accepted=self.tally.accepted,
-            rejected=self.tally.rejected,
-            resumed=len(self.tally.done),
-            tokens=self.tally.tokens,
-            reasons=dict(self.tally.reasons),
+        state = GenerateProgress(target=n, resumed=len(self.tally.done))
+        _update(state, self.tally, None)
+
+        async def attempt(index: int) -> Written:
+            checked = await self.attempt(index, planner, director, cascade)
+            return Written("accepted" if checked.ok else "rejected", checked)
+
+        def written(result: Written) -> None:
+            checked = result.record
+            assert isinstance(checked, Checked)
+            self.tally.add(checked.model_dump(mode="json"))
+            _update(state, self.tally, checked)
+            self._refused_in_a_row = self._refused_in_a_row + 1 if _code(checked) == "gen.request_rejected" else 0
+            if self._refused_in_a_row >= _GIVE_UP_AFTER:
+                raise BackendError(
+                    f"the model refused {self._refused_in_a_row} attempts in a row ({checked.failures[0].message}); "
+                    "this looks like a setup problem, not one long dialog"
+                )
+
+        def show(job: JobProgress) -> None:
+            state.errors = job.errors
+            if progress is not None:
+                progress(state)
+
+        hooks = JobHooks(
+            enough=lambda job: self.tally.accepted >= n,
+            keep=lambda result: not (isinstance(result.record, Checked) and result.record.ok and self.tally.accepted >= n),
+            admit=lambda job, in_flight: self._short_of_target(in_flight),
+            written=written,
+            summary=lambda job: self._summary(),
         )
-        sessions = list(self.folder.manifest().get("sessions") or [])
-        number = self.folder.next_session()
-        sessions.append({"session": number, "started": _now(), "wall_s": 0.0, "attempts": 0})
-        self._save(sessions, started, "running")
-        stop_reason = "target reached"
-        if self.tally.accepted >= self.n:
-            self._save(sessions, started, "complete")
-            return self._report(started, sessions, True, stop_reason)
-        writers = self.folder.writers(number)
-        fatal: list[BaseException] = []
-        lost_in_a_row = 0
-        refused_in_a_row = 0
-        last_save = time.monotonic()
-
-        async def attempt(index: int) -> tuple[int, Checked | None]:
-            try:
-                return index, await self.attempt(index, planner, director, cascade)
-            except BackendError as exc:
-                if not exc.retryable:
-                    raise
-                self.folder.log_error(f"g{index:06d}", exc)
-                return index, None
-
-        pending: set[asyncio.Task[tuple[int, Checked | None]]] = set()
-        indices = (i for i in range(self.max_attempts) if f"g{i:06d}" not in self.tally.done)
-        exhausted = False
-        try:
-            while True:
-                while not fatal and not exhausted and len(pending) < self.concurrency and self._short_of_target(len(pending)):
-                    index = next(indices, None)
-                    if index is None:
-                        exhausted = True
-                        stop_reason = f"attempt budget spent ({self.max_attempts} attempts)"
-                        break
-                    pending.add(asyncio.create_task(attempt(index)))
-                if not pending:
-                    break
-                finished, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-                for task in finished:
-                    if task.exception() is not None:
-                        fatal.append(task.exception())  # type: ignore[arg-type]
-                        continue
-                    index, checked = task.result()
-                    sessions[-1]["attempts"] += 1
-                    if checked is None:
-                        state.errors += 1
-                        lost_in_a_row += 1
-                        if lost_in_a_row >= _GIVE_UP_AFTER:
-                            fatal.append(
-                                BackendError(
-                                    f"{lost_in_a_row} attempts in a row failed on the model endpoint (see "
-                                    f"{self.folder.path / 'errors.jsonl'}); fix it and re-run with --resume"
-                                )
-                            )
-                        continue
-                    lost_in_a_row = 0
-                    refused_in_a_row = refused_in_a_row + 1 if _code(checked) == "gen.request_rejected" else 0
-                    if refused_in_a_row >= _GIVE_UP_AFTER:
-                        fatal.append(
-                            BackendError(
-                                f"the model refused {refused_in_a_row} attempts in a row ({checked.failures[0].message}); "
-                                "this looks like a setup problem, not one long dialog"
-                            )
-                        )
-                    if checked.ok and self.tally.accepted >= self.n:
-                        continue  # surplus from attempts in flight when the target was reached: not recorded
-                    row = checked.model_dump(mode="json")
-                    writers["accepted" if checked.ok else "rejected"].write(row)
-                    self.tally.add(row)
-                    _update(state, self.tally, checked)
-                    if progress is not None:
-                        progress(state)
-                if fatal or self.tally.accepted >= self.n:
-                    for task in pending:
-                        task.cancel()
-                    await asyncio.gather(*pending, return_exceptions=True)
-                    pending = set()
-                    break
-                if time.monotonic() - last_save > 5:
-                    self._save(sessions, started, "running")
-                    last_save = time.monotonic()
-        finally:
-            for writer in writers.values():
-                writer.close()
-            sessions[-1]["wall_s"] = round(time.perf_counter() - started, 3)
-            complete = self.tally.accepted >= self.n
-            self._save(sessions, started, "complete" if complete else ("failed" if fatal else "stopped"))
-        if fatal:
-            raise fatal[0]
-        return self._report(started, sessions, self.tally.accepted >= self.n, stop_reason)
+        attempts = (Item(_attempt_id(i), i) for i in range(self.config.attempts))
+        await run_job(
+                self.folder,
+                attempts,
+                attempt,
+            config=self.stored,
+            concurrency=self.config.concurrency,
+            policy=FailurePolicy(give_up_after=_GIVE_UP_AFTER),
+            hooks=hooks,
+            progress=show,
+        )
+        complete = self.tally.accepted >= n
+        reason = "target reached" if complete else f"attempt budget spent ({self.config.attempts} attempts)"
+        return GenerateReport(
+            out=self.folder.path,
+            target=n,
+            tally=self.tally,
+            wall_s=float(self.folder.manifest().get("wall_s") or 0.0),
+            session_wall_s=time.perf_counter() - started,
+            complete=complete,
+            stop_reason=reason,
+        )
 
     def _short_of_target(self, in_flight: int) -> bool:
         """Whether another attempt is needed: the attempts in flight, at the yield seen so far, fall short of n.
@@ -248,7 +201,7 @@ class Session:
         """
         judged = self.tally.accepted + self.tally.rejected
         rate = self.tally.accepted / judged if judged >= 10 else 1.0
-        return self.tally.accepted + in_flight * max(rate, 0.02) < self.n
+        return self.tally.accepted + in_flight * max(rate, 0.02) < self.config.n
 
     async def attempt(self, index: int, planner: Planner, director: Director, cascade: Cascade) -> Checked:
         """Plan, play and judge attempt `index`; a generation failure becomes a rejected record."""
@@ -257,7 +210,7 @@ class Session:
         kind = self.kinds[self.kind_of(index)]
         sample = self.samplers[kind.name].sample(rng)
         voice = draw_voice(rng)
-        id = f"g{index:06d}"
+        id = _attempt_id(index)
         meta = Provenance(
             id=id,
             source="callforge.generate",
@@ -278,7 +231,7 @@ class Session:
                 return _failed(id, failure, plan, meta, meter)
             finally:
                 meter.timed("plan", time.perf_counter() - clock)
-            rounds = 1 + int(self.config.get("replays", 0))
+            rounds = 1 + self.config.replays
             for round in range(rounds):
                 last = round == rounds - 1
                 if replays:
@@ -307,47 +260,31 @@ class Session:
         return checked.model_copy(update={"dialog": checked.dialog.model_copy(update={"meta": spent})})
 
     def _cascade(self, engine: Engine, backends: RunBackends) -> Cascade:
-        from callforge.verify.dedup import DedupStage
-        from callforge.verify.rules import RuleStage
-
-        stages: list[Stage] = [RuleStage(), ExecutionStage(engine, compare_outputs=True)]
+        stages: list[StageName] = ["rules", "exec"]
         judge = backends.judge()
         if judge is not None:
-            from callforge.verify.judge import LLMJudge
+            stages.append("judge")
+        stages.append("dedup")
+        spec = CascadeSpec(
+            stages=tuple(stages),
+            compare_outputs=True,
+            dedup_threshold=self.config.dedup_threshold,
+            max_same_calls=self.config.max_same_calls,
+        )
+        return build_cascade(spec, engine=engine, judge=judge)
 
-            stages.append(LLMJudge(judge))
-        same = self.config.get("max_same_calls")
-        stages.append(DedupStage(float(self.config["dedup_threshold"]), max_same_calls=int(same) if same else None))
-        return Cascade(stages)
-
-    def _save(self, sessions: list[dict[str, Any]], started: float, status: str) -> None:
-        sessions[-1]["wall_s"] = round(time.perf_counter() - started, 3)
+    def _summary(self) -> dict[str, Any]:
         counts = self.tally.to_dict()
-        self.folder.write_manifest(
-            {
-                "callforge": _version(),
-                "status": status,
-                "target": self.n,
-                "updated": _now(),
-                "config": self.config,
-                "kinds_dropped": self.dropped,
-                "sessions": sessions,
-                "wall_s": round(sum(float(s.get("wall_s", 0)) for s in sessions), 3),
-                "counts": {k: counts[k] for k in ("accepted", "rejected", "attempts", "yield")},
-                "accounting": {k: v for k, v in counts.items() if k not in ("accepted", "rejected", "attempts", "yield")},
-            }
-        )
+        return {
+            "target": self.config.n,
+            "kinds_dropped": self.dropped,
+            "counts": {k: counts[k] for k in ("accepted", "rejected", "attempts", "yield")},
+            "accounting": {k: v for k, v in counts.items() if k not in ("accepted", "rejected", "attempts", "yield")},
+        }
 
-    def _report(self, started: float, sessions: list[dict[str, Any]], complete: bool, reason: str) -> GenerateReport:
-        return GenerateReport(
-            out=self.folder.path,
-            target=self.n,
-            tally=self.tally,
-            wall_s=sum(float(s.get("wall_s", 0)) for s in sessions),
-            session_wall_s=time.perf_counter() - started,
-            complete=complete,
-            stop_reason=reason,
-        )
+
+def _attempt_id(index: int) -> str:
+    return f"g{index:06d}"
 
 
 def _kinds(
@@ -364,7 +301,7 @@ def _kinds(
             samplers[name] = kind.sampler(tools, graph)
         except (SamplingError, CallforgeError) as exc:
             if not default:
-                raise ConfigError(f"--mix asks for {name}, but these tools cannot make it: {exc}") from None
+                raise ConfigError(f"`mix` asks for {name}, but these tools cannot make it: {exc}") from None
             dropped[name] = str(exc)
             continue
         kinds[name] = kind
@@ -403,27 +340,10 @@ def _failed(id: str, failure: GenerationFailure, plan: Plan | None, meta: Proven
     return Checked(id=id, ok=False, stages=(StageResult(stage="generate", verdicts=(verdict,)),), dialog=dialog)
 
 
-def _prime(cascade: Cascade, folder: RunFolder) -> None:
-    """Dedup remembers what earlier sessions accepted, so a resumed run never accepts a copy of them."""
-    if any(hasattr(s, "remember") for s in cascade.stages):
-        for row in folder.records("accepted"):
-            cascade.remember(Dialog.model_validate(row["dialog"]), str(row["id"]))
-
-
-def _update(state: GenerateProgress, tally: Tally, checked: Checked) -> None:
+def _update(state: GenerateProgress, tally: Tally, checked: Checked | None) -> None:
     state.accepted = tally.accepted
     state.rejected = tally.rejected
     state.tokens = tally.tokens
     state.reasons = dict(tally.reasons)
-    if checked.ok:
+    if checked is not None and checked.ok:
         state.new_accepted += 1
-
-
-def _now() -> str:
-    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
-
-
-def _version() -> str:
-    from callforge import __version__
-
-    return __version__

@@ -10,14 +10,23 @@ gets wrong (ToolACE-R). See docs/learn.md.
 from callforge.learn.feedback import FailedStep, failed_step, feedback_messages, trajectory_messages
 from callforge.learn.mutate import MUTATIONS, Variant, failing_variant
 from callforge.learn.pairs import preference_pairs
-from callforge.learn.refine import RefineProgress, RefineReport, refine, refine_async
-from callforge.learn.select import SelectProgress, SelectReport, select, select_async, step_cases
+from callforge.learn.refine import RefineConfig, RefineProgress, RefineReport, refine, refine_async
+from callforge.learn.select import (
+    SelectConfig,
+    SelectProgress,
+    SelectReport,
+    select,
+    select_async,
+    step_cases,
+)
 
 __all__ = [
     "MUTATIONS",
     "FailedStep",
+    "RefineConfig",
     "RefineProgress",
     "RefineReport",
+    "SelectConfig",
     "SelectProgress",
     "SelectReport",
     "Variant",

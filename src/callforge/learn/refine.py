@@ -16,28 +16,25 @@ preference pair. A killed refinement resumes (`resume=True`) from its records an
 
 from __future__ import annotations
 
-import asyncio
 import re
-import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
+
+from pydantic import Field
 
 from callforge.core import ConfigError, Dialog, MaskedCall, MaskReason, Provenance, Verdict
-from callforge.execute.toolbox import load_toolbox
+from callforge.execute import load_toolbox
 from callforge.generate.backends import RunBackends
 from callforge.generate.planner import GenerationFailure
 from callforge.generate.play import CallIds, Director
 from callforge.generate.roles import AssistantRole, UserRole
 from callforge.learn.feedback import FailedStep, failed_step, feedback_messages
-from callforge.llm.backend import Backend
-from callforge.run import RunFolder
-from callforge.verify.cascade import Cascade
-from callforge.verify.execution import ExecutionStage
-from callforge.verify.record import Checked, StageResult
-from callforge.verify.rules import RuleStage
+from callforge.llm import ModelRef
+from callforge.run import Item, JobConfig, JobHooks, JobProgress, RunFolder, Written, blocking, run_job
+from callforge.verify import Cascade, CascadeSpec, Checked, StageResult, build_cascade
 
 _CALL_ID = re.compile(r"call_(\d+)$")
 _KEEP_META = {"id", "source", "scenario", "seed", "sampler", "voice", "plan", "missing", "masked"}
@@ -65,136 +62,114 @@ class RefineReport:
         return self.refined + self.failed
 
 
-@dataclass
-class RefineProgress:
-    """Live counts for a progress bar."""
+class RefineConfig(JobConfig):
+    """A refinement: which generation run, which assistant model and tools, where the trajectories go."""
 
-    total: int = 0
-    done: int = 0
-    refined: int = 0
-    failed: int = 0
-
-
-def refine(
-    run: str | Path,
-    out: str | Path,
-    *,
-    model: str | Backend | None = None,
-    tools: list[str] | None = None,
-    base_url: str | None = None,
-    api_key: str | None = None,
-    rest_base_url: str | None = None,
-    limit: int | None = None,
-    resume: bool = False,
-    progress: Callable[[RefineProgress], None] | None = None,
-) -> RefineReport:
-    """Redo the failing step of each refinable rejected dialog of the generation run `run`; write trajectories to `out`.
-
-    `model` (default: the run's) plays the assistant; `tools` (default: the run's sources) run the
-    calls. `limit` caps the rejected records read, `resume` continues a refinement in `out`.
-    """
-    return asyncio.run(
-        refine_async(
-            run,
-            out,
-            model=model,
-            tools=tools,
-            base_url=base_url,
-            api_key=api_key,
-            rest_base_url=rest_base_url,
-            limit=limit,
-            resume=resume,
-            progress=progress,
-        )
+    job: ClassVar[str] = "refine"
+    may_change: ClassVar[frozenset[str]] = frozenset({"limit"})
+    runtime: ClassVar[frozenset[str]] = frozenset(
+        {"out", "resume", "concurrency", "base_url", "api_key", "rest_base_url"}
     )
+
+    run: Path
+    """The generation run folder whose rejected dialogs are refined."""
+    model: ModelRef | None = None
+    """The assistant model (default: the run's)."""
+    tools: tuple[str, ...] | None = None
+    """Tool sources that run the calls (default: the run's)."""
+    limit: int | None = Field(default=None, ge=1)
+    """Read at most this many rejected records."""
+    concurrency: int = Field(default=1, ge=1)
+    base_url: str | None = None
+    api_key: str | None = None
+    rest_base_url: str | None = None
+
+
+RefineProgress = JobProgress
+"""Live counts of a refinement (`streams["accepted"]`: trajectories kept)."""
 
 
 async def refine_async(
-    run: str | Path,
-    out: str | Path,
+    config: RefineConfig | None = None,
+    /,
     *,
-    model: str | Backend | None = None,
-    tools: list[str] | None = None,
-    base_url: str | None = None,
-    api_key: str | None = None,
-    rest_base_url: str | None = None,
-    limit: int | None = None,
-    resume: bool = False,
-    progress: Callable[[RefineProgress], None] | None = None,
+    progress: Callable[[JobProgress], None] | None = None,
+    **fields: Any,
 ) -> RefineReport:
-    """The async core of `refine`."""
-    started = time.perf_counter()
-    source = RunFolder(run, job="generate")
-    config = source.manifest().get("config")
-    if not isinstance(config, dict):
-        raise ConfigError(f"{source.path}: not a generation run folder (no manifest.json with a config)")
-    folder = RunFolder(out, job="refine")
-    if folder.exists and not resume:
-        raise ConfigError(f"{folder.path} already holds a refinement; pass --resume to continue it, or choose another --out")
-    done = {str(r["id"]) for which in ("accepted", "rejected") for r in folder.records(which)}
-    spec = model if model is not None else str(config.get("model") or "")
+    """Redo the failing step of each refinable rejected dialog of `config.run`; write trajectories to `config.out`.
+
+    `model` (default: the run's) plays the assistant; `tools` (default: the run's sources) run the
+    calls. `limit` caps the rejected records read, `resume=True` continues a refinement in `out`.
+    """
+    config = RefineConfig.of(config, **fields)
+    source = RunFolder(config.run, job="generate")
+    made = source.manifest().get("config")
+    if not isinstance(made, dict):
+        raise ConfigError(
+            f"{source.path}: not a generation run folder (no manifest.json with a config); give `run` a generate run"
+        )
+    spec = config.model if config.model is not None else str(made.get("model") or "")
     if not spec:
-        raise ConfigError(f"{source.path}'s manifest names no model; pass --model")
+        raise ConfigError(f"{source.path}'s manifest names no model; pass `model`")
+    tools = list(config.tools) if config.tools else [str(t) for t in made.get("tools", [])]
+    resolved = config.model_copy(update={"model": spec, "tools": tuple(tools)})
+    folder = resolved.open_folder()
     try:
-        toolbox = load_toolbox(tools or [str(t) for t in config.get("tools", [])], rest_base_url=rest_base_url)
+        toolbox = load_toolbox(tools, rest_base_url=config.rest_base_url)
     except ConfigError as exc:
-        if tools:
+        if config.tools:
             raise
         raise ConfigError(
             f"{exc} (the tool sources {source.path}'s manifest names; run from the folder the generation ran in, "
-            "or pass --tools)"
+            "or pass `tools`)"
         ) from None
-    backends = RunBackends(spec, None, config.get("simulator_model") or spec, base_url, api_key, folder.path, 1)
+    simulator = made.get("simulator_model") or spec
+    backends = RunBackends(spec, None, simulator, config.base_url, config.api_key, folder.path, 1)
     engine = backends.engine(toolbox, folder.path)
     backend = backends.role("assistant")
-    director = Director(UserRole(backend), AssistantRole(backend, today=str(config.get("today") or "")), engine)
-    cascade = Cascade([RuleStage(), ExecutionStage(engine, compare_outputs=True)])
+    director = Director(UserRole(backend), AssistantRole(backend, today=str(made.get("today") or "")), engine)
+    cascade = build_cascade(CascadeSpec(stages=("rules", "exec"), compare_outputs=True), engine=engine)
     skipped: Counter[str] = Counter()
-    todo: list[tuple[Checked, FailedStep]] = []
+    todo: list[Item[tuple[Checked, FailedStep]]] = []
     read = 0
     for row in source.records("rejected"):
-        if limit is not None and read >= limit:
+        if config.limit is not None and read >= config.limit:
             break
         read += 1
         checked = Checked.model_validate(row)
         found = failed_step(checked.dialog, checked.failures)
         if isinstance(found, str):
             skipped[found] += 1
-        elif _trajectory_id(checked.id) not in done:
-            todo.append((checked, found))
-    state = RefineProgress(total=len(todo))
-    session = folder.next_session()
-    header = {"source": str(source.path), "config": {"model": _name(spec), "tools": toolbox_sources(config, tools)}}
-    folder.write_manifest({**header, "status": "running"})
-    writers = folder.writers(session)
+        else:
+            todo.append(Item(_trajectory_id(checked.id), (checked, found)))
+
+    async def redo(job: tuple[Checked, FailedStep]) -> Written:
+        record = await _refine_one(director, cascade, *job)
+        return Written("accepted" if record.ok else "rejected", record)
+
     try:
-        for checked, step in todo:
-            record = await _refine_one(director, cascade, checked, step)
-            writers["accepted" if record.ok else "rejected"].write(record.model_dump(mode="json"))
-            state.done += 1
-            state.refined += record.ok
-            state.failed += not record.ok
-            if progress is not None:
-                progress(state)
+        state = await run_job(
+            folder,
+            todo,
+            redo,
+            config={**resolved.stored(), "source": str(source.path)},
+            concurrency=config.concurrency,
+            hooks=JobHooks(summary=lambda job: _summary(job, read, skipped)),
+            progress=progress,
+            total=len(todo),
+        )
     finally:
-        for writer in writers.values():
-            writer.close()
         await backends.close()
         await toolbox.aclose()
-    report = _report(folder, read, dict(skipped), time.perf_counter() - started)
-    folder.write_manifest(
-        {
-            **header,
-            "status": "complete",
-            "counts": {"read": read, "refined": report.refined, "failed": report.failed, "skipped": report.skipped},
-        }
-    )
-    return report
+    return _report(folder, read, dict(skipped), state.elapsed_s)
 
 
-def toolbox_sources(config: dict[str, Any], tools: list[str] | None) -> list[str]:
-    """The tool sources a refinement ran with: the ones given, else the generation run's."""
-    return list(tools) if tools else [str(t) for t in config.get("tools", [])]
+refine = blocking(refine_async)
+
+
+def _summary(job: JobProgress, read: int, skipped: Counter[str]) -> dict[str, Any]:
+    counts = {"read": read, "refined": job.streams["accepted"], "failed": job.streams["rejected"], "skipped": dict(skipped)}
+    return {"counts": counts}
 
 
 async def _refine_one(director: Director, cascade: Cascade, checked: Checked, step: FailedStep) -> Checked:
@@ -238,10 +213,6 @@ def _last_call_number(dialog: Dialog) -> int:
     numbers = [int(m.group(1)) for msg in dialog.messages for c in msg.tool_calls if c.id and (m := _CALL_ID.match(c.id))]
     count = sum(len(msg.tool_calls) for msg in dialog.messages)
     return max([count, *numbers])
-
-
-def _name(spec: str | Backend) -> str:
-    return spec if isinstance(spec, str) else spec.model
 
 
 def _report(folder: RunFolder, read: int, skipped: dict[str, int], wall_s: float) -> RefineReport:

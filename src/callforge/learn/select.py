@@ -13,22 +13,22 @@ a killed selection resumes. `callforge export OUT --format openai` trains on wha
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from callforge.core import Case, Category, ConfigError, Dialog, ExpectedCall, Verdict
+from pydantic import Field
+
+from callforge.core import Case, Category, Dialog, ExpectedCall, Verdict
 from callforge.evaluate.check import Style, make_scorer
 from callforge.evaluate.live import result_value
 from callforge.export.api import iter_dialogs
 from callforge.export.bfcl import possible_answer
-from callforge.llm.backend import Backend, BackendError
-from callforge.run import RunFolder
-from callforge.verify.record import Checked, StageResult
+from callforge.llm import Backend, Closable, ModelRef
+from callforge.run import Item, JobConfig, JobHooks, JobProgress, RunFolder, Written, blocking, run_job
+from callforge.verify import Checked, StageResult
 
 SOLVED = "select.solved"
 
@@ -52,12 +52,25 @@ class SelectReport:
     wall_s: float = 0.0
 
 
-@dataclass
-class SelectProgress:
-    """Live counts for a progress bar."""
+class SelectConfig(JobConfig):
+    """A selection: the candidate dialogs, the target model, where the kept ones go."""
 
-    done: int = 0
-    kept: int = 0
+    job: ClassVar[str] = "select"
+    may_change: ClassVar[frozenset[str]] = frozenset({"limit"})
+    runtime: ClassVar[frozenset[str]] = frozenset({"out", "resume", "concurrency", "base_url", "api_key"})
+
+    src: Path
+    """Candidate dialogs: a Run folder (its accepted dialogs) or a dataset file."""
+    model: ModelRef
+    """The target model, the one to be trained."""
+    limit: int | None = Field(default=None, ge=1)
+    concurrency: int = Field(default=1, ge=1)
+    base_url: str | None = None
+    api_key: str | None = None
+
+
+SelectProgress = JobProgress
+"""Live counts of a selection (`streams["accepted"]`: dialogs kept)."""
 
 
 def step_cases(dialog: Dialog, id: str) -> Iterator[tuple[int, Case]]:
@@ -84,90 +97,63 @@ def step_cases(dialog: Dialog, id: str) -> Iterator[tuple[int, Case]]:
         yield index, Case(id=f"{id}#{index}", category=category, messages=dialog.messages[:index], tools=dialog.tools, expected=expected)
 
 
-def select(
-    src: str | Path,
-    out: str | Path,
-    *,
-    model: str | Backend,
-    base_url: str | None = None,
-    api_key: str | None = None,
-    limit: int | None = None,
-    resume: bool = False,
-    progress: Callable[[SelectProgress], None] | None = None,
-) -> SelectReport:
-    """Keep the dialogs of `src` (a Run folder or dataset) that `model` gets wrong, in the Run folder `out`."""
-    return asyncio.run(
-        select_async(src, out, model=model, base_url=base_url, api_key=api_key, limit=limit, resume=resume, progress=progress)
-    )
-
-
 async def select_async(
-    src: str | Path,
-    out: str | Path,
+    config: SelectConfig | None = None,
+    /,
     *,
-    model: str | Backend,
-    base_url: str | None = None,
-    api_key: str | None = None,
-    limit: int | None = None,
-    resume: bool = False,
-    progress: Callable[[SelectProgress], None] | None = None,
+    progress: Callable[[JobProgress], None] | None = None,
+    **fields: Any,
 ) -> SelectReport:
-    """The async core of `select`."""
-    started = time.perf_counter()
-    folder = RunFolder(out, job="select")
-    if folder.exists and not resume:
-        raise ConfigError(f"{folder.path} already holds a selection; pass --resume to continue it, or choose another --out")
-    name = model if isinstance(model, str) else model.model
-    before = folder.manifest().get("config") or {}
-    if before and before.get("model") != name:
-        raise ConfigError(f"{folder.path} selected for {before.get('model')!r}, not {name!r}; use the same --model or another --out")
-    done = {str(r["id"]) for which in ("accepted", "rejected") for r in folder.records(which)}
-    backend = _backend(model, base_url, api_key, folder.path)
+    """Keep the dialogs of `config.src` that `config.model` gets wrong, in the Run folder `config.out`."""
+    config = SelectConfig.of(config, **fields)
+    folder = config.open_folder()
+    name = config.model if isinstance(config.model, str) else config.model.model
+    backend = _backend(config.model, config.base_url, config.api_key, folder.path)
     scorer = make_scorer("semantic", Style.FC)
-    header = {"source": str(src), "config": {"model": name}}
-    folder.write_manifest({**header, "status": "running"})
-    writers = folder.writers(folder.next_session())
-    state = SelectProgress()
-    errors = 0
-    try:
-        for number, dialog in enumerate(iter_dialogs(src)):
-            if limit is not None and number >= limit:
-                break
+
+    def candidates() -> Iterator[Item[tuple[str, Dialog]]]:
+        for number, dialog in enumerate(iter_dialogs(config.src)):
+            if config.limit is not None and number >= config.limit:
+                return
             id = dialog.meta.id or f"d{number:06d}"
-            if id in done:
-                continue
-            try:
-                verdicts = [await _try(backend, scorer, index, case) for index, case in step_cases(dialog, id)]
-            except BackendError as exc:
-                if not exc.retryable:
-                    raise
-                folder.log_error(id, exc)
-                errors += 1
-                continue
-            if not verdicts:
-                continue
-            wrong = tuple(v for v in verdicts if not v.ok)
-            kept = bool(wrong)
-            stage = StageResult(
-                stage="select",
-                verdicts=wrong or (Verdict.failed(SOLVED, f"{name} solves every step of this dialog"),),
-                meta={"model": name, "steps": len(verdicts), "wrong": len(wrong)},
-            )
-            record = Checked(id=id, ok=kept, stages=(stage,), dialog=dialog)
-            writers["accepted" if kept else "rejected"].write(record.model_dump(mode="json"))
-            state.done += 1
-            state.kept += kept
-            if progress is not None:
-                progress(state)
+            yield Item(id, (id, dialog))
+
+    async def judge(job: tuple[str, Dialog]) -> Written | None:
+        id, dialog = job
+        verdicts = [await _try(backend, scorer, index, case) for index, case in step_cases(dialog, id)]
+        if not verdicts:
+            return None
+        wrong = tuple(v for v in verdicts if not v.ok)
+        stage = StageResult(
+            stage="select",
+            verdicts=wrong or (Verdict.failed(SOLVED, f"{name} solves every step of this dialog"),),
+            meta={"model": name, "steps": len(verdicts), "wrong": len(wrong)},
+        )
+        kept = bool(wrong)
+        return Written("accepted" if kept else "rejected", Checked(id=id, ok=kept, stages=(stage,), dialog=dialog))
+
+    try:
+        state = await run_job(
+            folder,
+            candidates(),
+            judge,
+            config={**config.stored(), "model": name},
+            concurrency=config.concurrency,
+            hooks=JobHooks(summary=_summary),
+            progress=progress,
+        )
     finally:
-        for writer in writers.values():
-            writer.close()
-        closer = getattr(backend, "aclose", None)
-        if closer is not None:
-            await closer()
-    report = _report(folder, name, errors, time.perf_counter() - started)
-    folder.write_manifest({**header, "status": "complete", "counts": {"evaluated": report.evaluated, "kept": report.kept, "solved": report.solved}})
-    return report
+        if isinstance(backend, Closable):
+            await backend.aclose()
+    return _report(folder, name, state.errors, state.elapsed_s)
+
+
+select = blocking(select_async)
+
+
+def _summary(job: JobProgress) -> dict[str, Any]:
+    kept, solved = job.streams["accepted"], job.streams["rejected"]
+    return {"counts": {"evaluated": kept + solved, "kept": kept, "solved": solved}}
 
 
 async def _try(backend: Backend, scorer: Any, index: int, case: Case) -> Verdict:

@@ -10,19 +10,29 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from callforge.llm.backend import Backend, BackendError, Completion, Options, RequestRejected, Usage
+    from callforge.llm.backend import (
+        Backend,
+        BackendError,
+        Completion,
+        ModelRef,
+        Options,
+        RequestRejected,
+        Usage,
+    )
     from callforge.llm.cache import CachedBackend, ResponseCache
     from callforge.llm.fuzz import SchemaFuzzBackend, schema_instance
     from callforge.llm.local import LocalBackend
     from callforge.llm.openai_compat import OpenAIBackend
     from callforge.llm.parse import ParsedText, parse_tool_calls
-    from callforge.llm.registry import make_backend
+    from callforge.llm.registry import close_backend, make_backend
     from callforge.llm.scripted import FunctionBackend, ScriptedBackend, ScriptError
 
 _EXPORTS = {
     "Backend": "callforge.llm.backend",
     "BackendError": "callforge.llm.backend",
+    "Closable": "callforge.llm.backend",
     "Completion": "callforge.llm.backend",
+    "ModelRef": "callforge.llm.backend",
     "Options": "callforge.llm.backend",
     "Usage": "callforge.llm.backend",
     "RequestRejected": "callforge.llm.backend",
@@ -35,6 +45,7 @@ _EXPORTS = {
     "ParsedText": "callforge.llm.parse",
     "parse_tool_calls": "callforge.llm.parse",
     "make_backend": "callforge.llm.registry",
+    "close_backend": "callforge.llm.registry",
     "FunctionBackend": "callforge.llm.scripted",
     "ScriptedBackend": "callforge.llm.scripted",
     "ScriptError": "callforge.llm.scripted",
@@ -44,9 +55,11 @@ __all__ = [
     "Backend",
     "BackendError",
     "CachedBackend",
+    "Closable",
     "Completion",
     "FunctionBackend",
     "LocalBackend",
+    "ModelRef",
     "OpenAIBackend",
     "Options",
     "ParsedText",
@@ -56,6 +69,7 @@ __all__ = [
     "ScriptError",
     "ScriptedBackend",
     "Usage",
+    "close_backend",
     "make_backend",
     "parse_tool_calls",
     "schema_instance",

@@ -7,9 +7,9 @@ of callforge records, so every stage above (eval, generation, judges) is provide
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Annotated, Any, Literal, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 from callforge.core import CallforgeError, Message, ToolCall, ToolSpec, Verdict
 
@@ -129,3 +129,24 @@ def parse_options(options: dict[str, Any]) -> Options:
         return Options.model_validate(options)
     except ValidationError as exc:
         raise BackendError(f"invalid backend options {options!r}: {exc}") from None
+
+
+@runtime_checkable
+class Closable(Protocol):
+    """A backend (or engine) that holds a connection, a process or a loaded model until it is closed."""
+
+    async def aclose(self) -> None:
+        """Release what it holds; safe to call more than once."""
+        ...
+
+
+def _model_name(value: str | Backend) -> str:
+    return value if isinstance(value, str) else value.model
+
+
+ModelRef = Annotated[str | Backend, PlainSerializer(_model_name, return_type=str)]
+"""A model in a job config: a spec string (`local:...`, `openai:...`) or a Backend object.
+
+A config stores (and compares on resume) the spec, or a Backend's `model` name, so a run made
+with a test's scripted backend records which one it was.
+"""

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from callforge.core import ConfigError
-from callforge.llm.backend import Backend
+from callforge.llm.backend import Backend, Closable
 
 SPEC_HELP = (
     "local:<name> (embedded: qwen2.5-coder-0.5b, qwen2.5-coder-1.5b), local:<path.gguf>, "
@@ -80,6 +80,5 @@ def _mode(tool_mode: str | None) -> Any:
 
 async def close_backend(backend: Backend) -> None:
     """Release a backend's connections or model, for backends that hold any."""
-    close = getattr(backend, "aclose", None)
-    if close is not None:
-        await close()
+    if isinstance(backend, Closable):
+        await backend.aclose()

@@ -1,6 +1,33 @@
-"""Run storage: append-only JSONL record files that survive a kill and resume without duplicates."""
+"""Run folders and the one job runner: every job writes the same layout and resumes the same way.
 
-from callforge.run.folder import RunFolder
+`RunFolder` is the store (manifest, append-only shards per stream, errors, caches); `run_job` is the
+runner (items in, one coroutine per item, bounded concurrency, one failure and resume policy);
+`JobConfig` is the base of every job's typed config; `blocking` turns a job's async core into its
+blocking form. See docs/architecture.md.
+"""
+
+from callforge.run.config import JobConfig
+from callforge.run.folder import JUDGED, MANIFEST, RunFolder, SessionWriters
 from callforge.run.jsonl import JsonlWriter, read_ids, repair_tail
+from callforge.run.runner import FailurePolicy, Item, JobHooks, JobProgress, RunAborted, Written, now, run_job
+from callforge.run.sync import blocking
 
-__all__ = ["JsonlWriter", "RunFolder", "read_ids", "repair_tail"]
+__all__ = [
+    "JUDGED",
+    "MANIFEST",
+    "FailurePolicy",
+    "Item",
+    "JobConfig",
+    "JobHooks",
+    "JobProgress",
+    "JsonlWriter",
+    "RunAborted",
+    "RunFolder",
+    "SessionWriters",
+    "Written",
+    "blocking",
+    "now",
+    "read_ids",
+    "repair_tail",
+    "run_job",
+]

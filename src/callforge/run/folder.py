@@ -1,16 +1,19 @@
 """A Run folder: a job's manifest, its append-only record shards and its caches, in one directory.
 
-Layout (see docs/generate.md, "Run folder"):
+Every job writes the same layout (see docs/architecture.md, "The Run folder"):
 
-    RUN/manifest.json            config, seeds, sessions, counts, accounting (rewritten atomically)
-    RUN/accepted/part-0001.jsonl one shard per session, append-only
-    RUN/rejected/part-0001.jsonl
-    RUN/errors.jsonl             work that failed for reasons outside the data; redone on resume
-    RUN/llm-cache.sqlite         model replies, so a resumed run re-asks nothing it already has
-    RUN/exec-cache.sqlite        tool outputs
+    RUN/manifest.json             job, status, config, sessions, the job's counts (rewritten atomically)
+    RUN/<stream>/part-0001.jsonl  one shard per session and stream, append-only
+    RUN/errors.jsonl              items that failed for reasons outside the data; redone on resume
+    RUN/llm-cache.sqlite          model replies, so a resumed run re-asks nothing it already has
+    RUN/exec-cache.sqlite         tool outputs
 
-Each session writes new shards and never rewrites old ones; a shard cut short by a kill loses at most
-its half-written last line, which `repair_tail` removes when the next session starts.
+Streams are `accepted` and `rejected` for the jobs that judge dialogs (generate, verify, refine,
+select) and `results` for a live evaluation. Each session writes new shards and never rewrites old
+ones; a shard cut short by a kill loses at most its half-written last line, which `repair_tail`
+removes before it is read. Folders written by earlier versions stay readable: verify's flat
+`accepted.jsonl`/`rejected.jsonl` and live evaluation's `results/BFCL_v4_*_result.json` files are
+read as the first shards of their streams.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,27 +32,50 @@ from callforge.core import ConfigError, DataError
 from callforge.run.jsonl import JsonlWriter, repair_tail
 
 MANIFEST = "manifest.json"
-SHARDS = ("accepted", "rejected")
+ERRORS = "errors.jsonl"
+JUDGED = ("accepted", "rejected")
+"""The streams of a job that keeps or rejects dialogs."""
 _PART = re.compile(r"part-(\d{4,})\.jsonl$")
+_LEGACY: dict[str, tuple[str, ...]] = {
+    "accepted": ("accepted.jsonl",),
+    "rejected": ("rejected.jsonl",),
+    "results": ("results/*.json",),
+}
+"""Files earlier versions wrote for a stream, read before its shards."""
 
 
 class RunFolder:
-    """One job's folder: read its records and manifest, open a new session's shards."""
+    """One job's folder: read its records and manifest, open a session's shards, note lost items."""
 
-    def __init__(self, path: str | Path, *, job: str) -> None:
-        """Use `path` for a `job` ("generate"); a folder holding another job's manifest is refused."""
+    def __init__(self, path: str | Path, *, job: str, streams: Sequence[str] = JUDGED) -> None:
+        """Use `path` for a `job` ("generate") that writes `streams`; a folder holding another job's manifest is refused."""
         self.path = Path(path)
         self.job = job
+        self.streams = tuple(streams)
         manifest = self.manifest()
-        if manifest and manifest.get("job") != job:
+        if job and manifest and manifest.get("job") not in (None, job):
             raise ConfigError(
-                f"{self.path} holds a {manifest.get('job')!r} run, not a {job!r} run; choose another --out folder"
+                f"{self.path} holds a {manifest.get('job')!r} run, not a {job!r} run; choose another `out` folder"
             )
+
+    @classmethod
+    def of(cls, path: str | Path, *, streams: Sequence[str] = JUDGED) -> RunFolder:
+        """An existing Run folder, whatever job wrote it (read from its manifest), to read its records."""
+        where = Path(path)
+        if not (where / MANIFEST).is_file():
+            raise DataError(f"{where}: not a callforge Run folder (no {MANIFEST}); give the folder a job wrote")
+        job = cls(where, job="", streams=()).manifest().get("job")
+        return cls(where, job=str(job or ""), streams=streams)
 
     @property
     def exists(self) -> bool:
-        """True when a manifest or a record shard is already there (a run to resume or refuse)."""
-        return (self.path / MANIFEST).is_file() or any(self.shards(which) for which in SHARDS)
+        """True when a manifest or a record is already there (a run to resume or refuse)."""
+        return (self.path / MANIFEST).is_file() or any(self.shards(stream) for stream in self.streams)
+
+    @property
+    def errors_path(self) -> Path:
+        """The log of items lost to failures outside the data."""
+        return self.path / ERRORS
 
     def manifest(self) -> dict[str, Any]:
         """The manifest, or {} when there is none yet."""
@@ -73,17 +100,16 @@ class RunFolder:
             os.fsync(fh.fileno())
         os.replace(tmp, self.path / MANIFEST)
 
-    def shards(self, which: str) -> list[Path]:
-        """The shard files of `which` ("accepted" or "rejected"), oldest session first."""
-        folder = self.path / which
-        if not folder.is_dir():
-            return []
-        found = [(int(m.group(1)), p) for p in folder.iterdir() if (m := _PART.search(p.name))]
-        return [p for _, p in sorted(found)]
+    def shards(self, stream: str) -> list[Path]:
+        """The files of `stream`: an earlier version's files first, then the shards, oldest session first."""
+        legacy = sorted(p for pattern in _LEGACY.get(stream, ()) for p in self.path.glob(pattern) if p.is_file())
+        folder = self.path / stream
+        found = [(int(m.group(1)), p) for p in folder.iterdir() if (m := _PART.search(p.name))] if folder.is_dir() else []
+        return legacy + [p for _, p in sorted(found)]
 
-    def records(self, which: str) -> Iterator[dict[str, Any]]:
-        """Every record of `which`, shard by shard (a torn last line is cut first)."""
-        for shard in self.shards(which):
+    def records(self, stream: str) -> Iterator[dict[str, Any]]:
+        """Every record of `stream`, file by file (a torn last line is cut first)."""
+        for shard in self.shards(stream):
             repair_tail(shard)
             with shard.open("rb") as fh:
                 for number, line in enumerate(fh, 1):
@@ -97,17 +123,74 @@ class RunFolder:
                         raise DataError(f"{shard}:{number}: not a callforge record (no id); move the file away")
                     yield row
 
+    def scan(self) -> tuple[set[str], Counter[str]]:
+        """The ids of every record (the items a resumed session skips) and the records per stream, in one read."""
+        ids: set[str] = set()
+        counts: Counter[str] = Counter()
+        for stream in self.streams:
+            for row in self.records(stream):
+                ids.add(str(row["id"]))
+                counts[stream] += 1
+        return ids, counts
+
+    def done_ids(self) -> set[str]:
+        """The ids of every record of every stream: the items a resumed session skips."""
+        return self.scan()[0]
+
     def next_session(self) -> int:
         """The number the next session's shards get: one past the highest existing part."""
-        numbers = [int(m.group(1)) for which in SHARDS for p in self.shards(which) if (m := _PART.search(p.name))]
+        numbers = [
+            int(m.group(1)) for stream in self.streams for p in self.shards(stream) if (m := _PART.search(p.name))
+        ]
         return max(numbers, default=0) + 1
 
-    def writers(self, session: int) -> dict[str, JsonlWriter]:
-        """Append-only writers for this session's accepted and rejected shards."""
-        return {which: JsonlWriter(self.path / which / f"part-{session:04d}.jsonl") for which in SHARDS}
+    def open_session(self, session: int) -> SessionWriters:
+        """Append-only writers for this session's shards, one per stream, opened on first write."""
+        return SessionWriters(self.path, session, self.streams)
 
     def log_error(self, id: str, error: BaseException) -> None:
-        """Note work that failed for a reason outside the data (it is redone by the next session)."""
+        """Note an item that failed for a reason outside the data (the next session redoes it)."""
         self.path.mkdir(parents=True, exist_ok=True)
-        with (self.path / "errors.jsonl").open("ab") as fh:
+        with self.errors_path.open("ab") as fh:
             fh.write(orjson.dumps({"id": id, "error": str(error), "time": time.time()}) + b"\n")
+
+    def errors(self) -> dict[str, str]:
+        """The last logged error of each item id, for the items that still have no record."""
+        if not self.errors_path.is_file():
+            return {}
+        done = self.done_ids()
+        last: dict[str, str] = {}
+        repair_tail(self.errors_path)
+        with self.errors_path.open("rb") as fh:
+            for line in fh:
+                try:
+                    row = orjson.loads(line)
+                except orjson.JSONDecodeError:
+                    continue
+                if isinstance(row, dict) and str(row.get("id")) not in done:
+                    last[str(row.get("id"))] = str(row.get("error", ""))
+        return dict(sorted(last.items()))
+
+
+class SessionWriters:
+    """One session's shard writers; a stream's shard is created only when its first record arrives."""
+
+    def __init__(self, root: Path, session: int, streams: Sequence[str]) -> None:
+        self.root = root
+        self.session = session
+        self.streams = tuple(streams)
+        self._open: dict[str, JsonlWriter] = {}
+
+    def write(self, stream: str, record: dict[str, Any]) -> None:
+        """Append one record to `stream`'s shard of this session."""
+        writer = self._open.get(stream)
+        if writer is None:
+            if stream not in self.streams:
+                raise ConfigError(f"stream {stream!r} is not one of this job's streams ({', '.join(self.streams)})")
+            writer = self._open[stream] = JsonlWriter(self.root / stream / f"part-{self.session:04d}.jsonl")
+        writer.write(record)
+
+    def close(self) -> None:
+        """Sync and close every shard this session opened."""
+        for writer in self._open.values():
+            writer.close()

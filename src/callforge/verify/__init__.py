@@ -5,25 +5,34 @@ tokens). `verify(data, stages)` reads any supported dataset format and writes ac
 records plus a funnel; `Cascade` and the stages can be used one dialog at a time.
 """
 
-from callforge.verify.api import VerifyProgress, VerifyReport, verify, verify_async
+from callforge.verify.api import VerifyConfig, VerifyProgress, VerifyReport, funnel_of, verify, verify_async
 from callforge.verify.cascade import Cascade
 from callforge.verify.execution import ExecutionStage
 from callforge.verify.funnel import Funnel, StageCount
-from callforge.verify.record import Checked, Stage, StageResult
+from callforge.verify.record import Checked, RemembersAccepted, Stage, StageResult
 from callforge.verify.rules import RuleStage, default_checks, rule_codes
+from callforge.verify.spec import DEFAULT_JUDGE, STAGE_ORDER, CascadeSpec, StageName, build_cascade
 
 __all__ = [
+    "DEFAULT_JUDGE",
+    "STAGE_ORDER",
     "Cascade",
+    "CascadeSpec",
     "Checked",
     "ExecutionStage",
     "Funnel",
+    "RemembersAccepted",
     "RuleStage",
     "Stage",
     "StageCount",
+    "StageName",
     "StageResult",
+    "VerifyConfig",
     "VerifyProgress",
     "VerifyReport",
+    "build_cascade",
     "default_checks",
+    "funnel_of",
     "rule_codes",
     "verify",
     "verify_async",

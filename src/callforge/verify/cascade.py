@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from callforge.core import ConfigError, Dialog
-from callforge.verify.record import Checked, Stage, StageResult
+from callforge.verify.record import Checked, RemembersAccepted, Stage, StageResult
 from callforge.verify.rules import RuleStage
 
 
@@ -35,12 +35,16 @@ class Cascade:
         """True when every stage is a rule stage, so `check_sync` can skip the event loop."""
         return all(isinstance(s, RuleStage) for s in self.stages)
 
+    @property
+    def remembers(self) -> bool:
+        """True when a stage keeps what was accepted before (dedup), so a resumed run must tell it."""
+        return any(isinstance(s, RemembersAccepted) for s in self.stages)
+
     def remember(self, dialog: Dialog, id: str) -> None:
         """Tell stages that remember accepted dialogs (dedup) about one accepted before, e.g. by a killed run."""
         for stage in self.stages:
-            remember = getattr(stage, "remember", None)
-            if callable(remember):
-                remember(dialog, id)
+            if isinstance(stage, RemembersAccepted):
+                stage.remember(dialog, id)
 
     async def check(self, dialog: Dialog, id: str | None = None) -> Checked:
         """Judge one dialog; stops at the first stage that rejects it."""

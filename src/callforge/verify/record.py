@@ -73,3 +73,12 @@ class Stage(Protocol):
     async def check(self, dialog: Dialog) -> StageResult:
         """Judge one dialog."""
         ...
+
+
+@runtime_checkable
+class RemembersAccepted(Protocol):
+    """A stage whose verdict depends on what was accepted before (dedup): a resumed run replays those to it."""
+
+    def remember(self, dialog: Dialog, id: str) -> None:
+        """Note a dialog accepted earlier (by this run's earlier sessions)."""
+        ...

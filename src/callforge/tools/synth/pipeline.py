@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import math
 import random
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -21,8 +22,9 @@ import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from callforge.core import ConfigError, Message, ToolSpec, Verdict
-from callforge.llm.backend import Backend, Completion, RequestRejected
+from callforge.llm import Backend, Completion, RequestRejected
 from callforge.llm.parse import strip_fence
+from callforge.run import Item, JobHooks, RunFolder, Written, run_job
 from callforge.tools.synth.checks import check_draft, check_schema
 from callforge.tools.synth.draft import ApiDraft, DraftField, draft_schema, features, snake_case, to_toolspec
 from callforge.tools.synth.prompts import (
@@ -46,6 +48,9 @@ from callforge.tools.synth.taxonomy import (
 )
 
 Progress = Callable[[int, int], None]
+SYNTH_JOB = "synth"
+DRAFTS = "drafts"
+"""The stream a synthesis writes: one record per drafted API, in job order."""
 _MAX_ROUNDS = 4  # rounds of fresh functionalities before giving up on reaching n
 _OVERDRAFT = 1.5  # functionalities asked for per API still needed: drafts fail validation and dedup
 _EXAMPLES = 12  # rejected drafts kept in the report as examples
@@ -95,6 +100,27 @@ class _Job:
     domain: Domain
     functionality: str
 
+    @property
+    def id(self) -> str:
+        """The draft's record id: its domain and functionality (unique in a run)."""
+        return f"{self.domain.name}:{self.functionality.casefold()}"
+
+
+class DraftRecord(BaseModel):
+    """One drafted API as the run records it: the tool (when valid) or the problems, and how it was made."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    domain: str
+    functionality: str
+    tool: ToolSpec | None = None
+    problems: tuple[Verdict, ...] = ()
+    parsed: bool = False
+    evolved: str | None = None
+    evolution_failed: bool = False
+    name: str = ""
+
 
 @dataclass
 class _Outcome:
@@ -105,6 +131,19 @@ class _Outcome:
     evolved: str | None = None
     evolution_failed: bool = False
     name: str = ""
+
+    def record(self) -> DraftRecord:
+        return DraftRecord(
+            id=self.job.id,
+            domain=self.job.domain.name,
+            functionality=self.job.functionality,
+            tool=self.tool,
+            problems=tuple(self.problems),
+            parsed=self.parsed,
+            evolved=self.evolved,
+            evolution_failed=self.evolution_failed,
+            name=self.name,
+        )
 
 
 class _Counters:
@@ -157,21 +196,45 @@ class PoolSynthesizer:
         domains: Sequence[str] | None = None,
         expand: int = 0,
         progress: Progress | None = None,
+        folder: RunFolder | None = None,
+        config: dict[str, Any] | None = None,
     ) -> Pool:
-        """Synthesize `n` APIs over `domains` (default: the seed taxonomy), plus `expand` model-proposed domains."""
+        """Synthesize `n` APIs over `domains` (default: the seed taxonomy), plus `expand` model-proposed domains.
+
+        Each draft is an item of the job runner, recorded in `folder`'s `drafts` stream (a
+        temporary folder when none is given). Drafts are judged in job order in fixed-size groups,
+        so the pool a seed gives does not depend on timing; a folder that already holds drafts of
+        this run replays them first, so a killed synthesis continues where it stopped.
+        """
         if n < 1:
-            raise ConfigError(f"n must be at least 1, got {n}")
+            raise ConfigError(f"`n` must be at least 1, got {n}")
+        if folder is None:
+            with tempfile.TemporaryDirectory(prefix="callforge-synth-") as tmp:
+                return await self.run(
+                    n, domains=domains, expand=expand, progress=progress, folder=RunFolder(tmp, job=SYNTH_JOB, streams=(DRAFTS,))
+                )
         started = time.monotonic()
         taxonomy = seed_domains(list(domains) if domains else None)
         if expand:
             taxonomy += await self._expand(taxonomy, expand)
-        index = ApiIndex(self.similarity)
-        kept: list[ToolSpec] = []
-        outcomes: list[_Outcome] = []
+        state = _State(n, self.similarity, taxonomy)
+        for row in folder.records(DRAFTS):
+            state.judge(DraftRecord.model_validate(row))
         covered: dict[str, list[str]] = {d.name: [] for d in taxonomy}
-        names: dict[str, list[str]] = {d.name: [] for d in taxonomy}
+        stored = config if config is not None else {"n": n, "seed": self.seed}
+
+        async def draft(job: _Job) -> Written:
+            return Written(DRAFTS, (await self._job(job, state.names[job.domain.name])).record())
+
+        def judged(written: Written) -> None:
+            assert isinstance(written.record, DraftRecord)
+            state.judge(written.record)
+            if progress is not None:
+                progress(len(state.kept), n)
+
+        hooks = JobHooks(admit=lambda job, in_flight: len(state.kept) < n, written=judged)
         for round_number in range(_MAX_ROUNDS):
-            need = n - len(kept)
+            need = n - len(state.kept)
             if need <= 0:
                 break
             per_domain = max(2, min(30, math.ceil(need * _OVERDRAFT / len(taxonomy))))
@@ -181,27 +244,19 @@ class PoolSynthesizer:
             jobs = _interleave(taxonomy, lists, covered)
             if not jobs:
                 break
-            batch_size = self.concurrency * 2
-            for start in range(0, len(jobs), batch_size):
-                batch = jobs[start : start + batch_size]
-                results = await asyncio.gather(*(self._job(j, names[j.domain.name]) for j in batch))
-                for outcome in results:
-                    outcomes.append(outcome)
-                    if outcome.tool is None or len(kept) >= n:
-                        continue
-                    duplicate = index.check(outcome.tool)
-                    if duplicate is not None:
-                        outcome.problems.append(duplicate)
-                        continue
-                    index.add(outcome.tool)
-                    kept.append(outcome.tool)
-                    names[outcome.job.domain.name].append(outcome.tool.name)
-                if progress is not None:
-                    progress(len(kept), n)
-                if len(kept) >= n:
-                    break
-        report = self._report(n, kept, outcomes, time.monotonic() - started)
-        return Pool(tuple(kept), tuple(taxonomy), report)
+            batch = self.concurrency * 2
+            await run_job(
+                folder,
+                (Item(j.id, j) for j in jobs),
+                draft,
+                config=stored,
+                concurrency=batch,
+                hooks=hooks,
+                ordered=True,
+                barrier=batch,
+            )
+        report = self._report(n, state.kept, state.outcomes, time.monotonic() - started)
+        return Pool(tuple(state.kept), tuple(taxonomy), report)
 
     async def _ask(
         self, system: str, prompt: str, schema: dict[str, Any], seed: int, max_tokens: int
@@ -310,7 +365,7 @@ class PoolSynthesizer:
             return None
         return _normalised(draft)
 
-    def _report(self, n: int, kept: list[ToolSpec], outcomes: list[_Outcome], seconds: float) -> SynthReport:
+    def _report(self, n: int, kept: list[ToolSpec], outcomes: list[DraftRecord], seconds: float) -> SynthReport:
         invalid: Counter[str] = Counter()
         duplicates: Counter[str] = Counter()
         examples: list[dict[str, Any]] = []
@@ -321,7 +376,7 @@ class PoolSynthesizer:
                     examples.append(
                         {
                             "name": outcome.name,
-                            "domain": outcome.job.domain.name,
+                            "domain": outcome.domain,
                             "code": problem.code,
                             "message": problem.message,
                         }
@@ -354,6 +409,30 @@ class PoolSynthesizer:
             seconds=round(seconds, 1),
             examples=examples,
         )
+
+
+class _State:
+    """What the drafts judged so far decided: the kept tools (deduplicated, in job order) and every outcome."""
+
+    def __init__(self, n: int, similarity: float, taxonomy: list[Domain]) -> None:
+        self.n = n
+        self.index = ApiIndex(similarity)
+        self.kept: list[ToolSpec] = []
+        self.outcomes: list[DraftRecord] = []
+        self.names: dict[str, list[str]] = {d.name: [] for d in taxonomy}
+
+    def judge(self, record: DraftRecord) -> None:
+        """Count a draft; keep its tool unless the pool is full or it repeats a kept one."""
+        tool = record.tool
+        if tool is not None and len(self.kept) < self.n:
+            duplicate = self.index.check(tool)
+            if duplicate is not None:
+                record = record.model_copy(update={"problems": (*record.problems, duplicate)})
+            else:
+                self.index.add(tool)
+                self.kept.append(tool)
+                self.names.setdefault(record.domain, []).append(tool.name)
+        self.outcomes.append(record)
 
 
 def _interleave(taxonomy: list[Domain], lists: list[list[str]], covered: dict[str, list[str]]) -> list[_Job]:

@@ -1,0 +1,78 @@
+"""`GenerateConfig`: what a generation run is asked to make, validated once, stored in its manifest."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, ClassVar, Self
+
+from pydantic import Field, field_validator, model_validator
+
+from callforge.generate.kinds import parse_mix
+from callforge.llm import ModelRef
+from callforge.run import JobConfig
+
+DEFAULT_MODEL = "local:qwen2.5-coder-1.5b"
+"""Generation's default: the 1.5B embedded model (`callforge[local-large]`). The 0.5B default of the
+other verbs writes unusable user turns (docs/generate.md, "Measured"), so it is no default here."""
+
+
+class GenerateConfig(JobConfig):
+    """A generation run: tools in, `n` verified dialogs out in `out` (see `callforge.generate.generate`).
+
+    `model` plays planner, user and assistant; `judge_model` adds the judge stage; tools without
+    code run on `simulator_model` (default: `model`). The run stops when `n` dialogs are accepted
+    or `max_attempts` (default 20·n) attempts are spent. A plan whose dialog the rules or execution
+    reject is played out again up to `replays` times with new seeds. At most `max_same_calls`
+    accepted dialogs may make exactly the same calls (`dedup.same_calls`).
+    """
+
+    job: ClassVar[str] = "generate"
+    may_change: ClassVar[frozenset[str]] = frozenset({"n", "max_attempts"})
+    runtime: ClassVar[frozenset[str]] = frozenset(
+        {"out", "resume", "concurrency", "base_url", "api_key", "rest_base_url"}
+    )
+
+    tools: tuple[str, ...]
+    """Tool sources (see `callforge.execute.read_sources`): `.py` files, OpenAPI specs, MCP servers, JSON specs, pools."""
+    n: int = Field(ge=1)
+    model: ModelRef = DEFAULT_MODEL
+    judge_model: ModelRef | None = None
+    simulator_model: ModelRef | None = None
+    mix: dict[str, float] = Field(default_factory=lambda: parse_mix(None))
+    """Scenario kinds and their weights (`"single=2,nested=1"` is accepted and normalised)."""
+    seed: int = 0
+    max_attempts: int | None = Field(default=None, ge=1)
+    today: str | None = None
+    """The date the roles are told it is (default: today; a resumed run keeps its first date)."""
+    dedup_threshold: float = Field(default=0.8, gt=0, le=1)
+    max_same_calls: int = Field(default=2, ge=1)
+    replays: int = Field(default=1, ge=0)
+    concurrency: int = Field(default=4, ge=1)
+    base_url: str | None = None
+    api_key: str | None = None
+    rest_base_url: str | None = None
+
+    @field_validator("tools", mode="before")
+    @classmethod
+    def _sources(cls, value: Any) -> Any:
+        if isinstance(value, str | os.PathLike):
+            return (os.fspath(value),)
+        if isinstance(value, list | tuple):
+            return tuple(os.fspath(v) if isinstance(v, os.PathLike) else v for v in value)
+        return value
+
+    @field_validator("mix", mode="before")
+    @classmethod
+    def _mix(cls, value: Any) -> Any:
+        return parse_mix(value)
+
+    @model_validator(mode="after")
+    def _budget(self) -> Self:
+        if not self.tools:
+            raise ValueError("no tool sources given; pass tools, e.g. tools=['examples/tools/travel.py']")
+        return self
+
+    @property
+    def attempts(self) -> int:
+        """The attempt budget of the run, earlier sessions included."""
+        return self.max_attempts or 20 * self.n

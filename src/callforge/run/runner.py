@@ -1,0 +1,300 @@
+"""The one job runner: items in, one coroutine per item, records out to a RunFolder, one policy for failures.
+
+Every job (generate, verify, live eval, refine, select, tools synth) is the same loop: take the
+items whose ids are not on disk yet, run a bounded number at once, append each finished record to
+its stream's shard, and decide what a failure means. That decision is made here, once:
+
+* a failure the policy calls retryable (an endpoint still down after its retries) loses only that
+  item: it is noted in `errors.jsonl` and redone by the next session; `give_up_after` such losses
+  in a row stop the job (`RunAborted`), because a dead endpoint is a setup problem;
+* any other exception is fatal: nothing new starts, the items in flight are cancelled (they are
+  redone on resume), the manifest says `failed`, and the exception propagates.
+
+The manifest is rewritten atomically at the start, every few seconds and at the end, with the
+session's wall time, the job's config and whatever summary the job adds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel
+
+from callforge.core import CallforgeError
+from callforge.run.folder import RunFolder
+
+T = TypeVar("T")
+_SAVE_EVERY_S = 5.0
+
+
+class RunAborted(CallforgeError):
+    """A job stopped because too many items in a row failed for a reason outside the data."""
+
+
+@dataclass(frozen=True)
+class Item(Generic[T]):
+    """One unit of work with its stable id (the id its record is written under, and skipped by on resume)."""
+
+    id: str
+    value: T
+
+
+@dataclass(frozen=True)
+class Written:
+    """What an item produced: a record (with an `id`) and the stream it belongs to (`accepted`, `results` ...)."""
+
+    stream: str
+    record: BaseModel
+
+
+@dataclass(frozen=True)
+class FailurePolicy:
+    """What a failed item means: retryable ones are logged and redone later, the rest stop the job."""
+
+    give_up_after: int | None = 5
+    """Retryable failures in a row after which the job stops (None: never)."""
+    retryable: Callable[[BaseException], bool] = field(default=lambda exc: bool(getattr(exc, "retryable", False)))
+
+
+@dataclass
+class JobProgress:
+    """Live counts of a job, over every session of its folder; the runner updates it after every item."""
+
+    total: int | None = None
+    """Items this session will try, when known in advance."""
+    done: int = 0
+    """Items this session finished (written or lost)."""
+    resumed: int = 0
+    """Records already on disk when this session started."""
+    errors: int = 0
+    """Items this session lost to retryable failures (in `errors.jsonl`, redone next time)."""
+    streams: Counter[str] = field(default_factory=Counter)
+    """Records per stream, earlier sessions included."""
+    started: float = field(default_factory=time.perf_counter)
+
+    @property
+    def elapsed_s(self) -> float:
+        """Seconds since this session started."""
+        return time.perf_counter() - self.started
+
+    @property
+    def rate(self) -> float:
+        """Items finished per second in this session."""
+        elapsed = self.elapsed_s
+        return self.done / elapsed if elapsed > 0 else 0.0
+
+
+@dataclass
+class JobHooks:
+    """Optional decisions a job makes about its own schedule; the defaults run every item."""
+
+    enough: Callable[[JobProgress], bool] = field(default=lambda progress: False)
+    """True when the job has what it wanted (generate's target): nothing more starts, items in flight are cancelled."""
+    keep: Callable[[Written], bool] = field(default=lambda written: True)
+    """Whether a finished item's record is written (generate drops accepted surplus past its target)."""
+    admit: Callable[[JobProgress, int], bool] = field(default=lambda progress, in_flight: True)
+    """Whether another item may start, given how many are in flight (generate starts no surplus)."""
+    written: Callable[[Written], None] = field(default=lambda written: None)
+    """Called after each record is on disk (a tally, a dedup index)."""
+    summary: Callable[[JobProgress], dict[str, Any]] = field(default=lambda progress: {})
+    """The job's own manifest sections (counts, accounting), merged into every manifest save."""
+
+
+async def run_job(
+    folder: RunFolder,
+    items: Iterable[Item[T]],
+    work: Callable[[T], Awaitable[Written | None]],
+    *,
+    config: dict[str, Any],
+    concurrency: int = 1,
+    policy: FailurePolicy | None = None,
+    hooks: JobHooks | None = None,
+    progress: Callable[[JobProgress], None] | None = None,
+    total: int | None = None,
+    ordered: bool = False,
+    barrier: int | None = None,
+) -> JobProgress:
+    """Run `work` on every item of `items` not yet in `folder`, `concurrency` at a time; one session of the job.
+
+    `work` returns the record to write, or None when the item yields none (nothing to judge).
+
+    `ordered=True` writes records in item order whatever order they finish in, so a run's files do
+    not depend on timing (a finished item waits for the ones before it). `barrier=k` (with
+    `ordered`) runs items in groups of k: a group starts only when every record of the group
+    before it is written, so work that reads what earlier items decided (a dedup index, names
+    already taken) sees the same state whatever the timing. Returns the final counts.
+    """
+    if barrier is not None and (barrier < 1 or not ordered):
+        raise CallforgeError(f"barrier={barrier!r} needs ordered=True and a group size of at least 1")
+    if concurrency < 1:
+        raise CallforgeError(f"concurrency must be at least 1, got {concurrency}")
+    policy = policy or FailurePolicy()
+    hooks = hooks or JobHooks()
+    done_ids, counts = folder.scan()
+    state = JobProgress(total=total, resumed=len(done_ids), streams=counts)
+    session = _Session(folder, config, hooks, state)
+    session.save("running")
+    writers = folder.open_session(session.number)
+    fatal: list[BaseException] = []
+    lost_in_a_row = 0
+    waiting: dict[int, Written | None] = {}
+    lost = object()  # what `one` returns for an item lost to a retryable failure
+    next_to_write = 0
+
+    def commit(result: Written | None) -> None:
+        if result is None:
+            return
+        if not hooks.keep(result):
+            return
+        writers.write(result.stream, result.record.model_dump(mode="json"))
+        state.streams[result.stream] += 1
+        hooks.written(result)
+
+    async def one(sequence: int, item: Item[T]) -> tuple[int, Written | object | None]:
+        try:
+            return sequence, await work(item.value)
+        except BaseException as exc:
+            if isinstance(exc, Exception) and policy.retryable(exc):
+                folder.log_error(item.id, exc)
+                return sequence, lost
+            raise
+
+    pending: set[asyncio.Task[tuple[int, Written | object | None]]] = set()
+    todo: Iterator[tuple[int, Item[T]]] = enumerate(i for i in _unique(items) if i.id not in done_ids)
+    exhausted = False
+    peeked: tuple[int, Item[T]] | None = None
+    status = "failed"
+    try:
+        while True:
+            while not fatal and not exhausted and len(pending) < concurrency and not hooks.enough(state):
+                if not hooks.admit(state, len(pending)):
+                    break
+                found = peeked or next(todo, None)
+                peeked = None
+                if found is None:
+                    exhausted = True
+                    break
+                if barrier is not None and found[0] >= (next_to_write // barrier + 1) * barrier:
+                    peeked = found  # the next group waits until this one is written
+                    break
+                pending.add(asyncio.create_task(one(*found)))
+            if not pending:
+                break
+            finished, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            for task in finished:
+                error = task.exception()
+                if error is not None:
+                    fatal.append(error)
+                    continue
+                sequence, outcome = task.result()
+                state.done += 1
+                session.items += 1
+                result = outcome if isinstance(outcome, Written) else None
+                if outcome is lost:
+                    state.errors += 1
+                    lost_in_a_row += 1
+                    if policy.give_up_after is not None and lost_in_a_row >= policy.give_up_after:
+                        fatal.append(
+                            RunAborted(
+                                f"{lost_in_a_row} items in a row failed for a reason outside the data (see "
+                                f"{folder.errors_path}); fix the cause (an endpoint, a key) and continue the run "
+                                "with `resume=True`"
+                            )
+                        )
+                else:
+                    lost_in_a_row = 0
+                try:
+                    if ordered:
+                        waiting[sequence] = result
+                        while next_to_write in waiting:
+                            commit(waiting.pop(next_to_write))
+                            next_to_write += 1
+                    else:
+                        commit(result)
+                except Exception as exc:  # a hook that finds the job cannot go on (a setup problem)
+                    fatal.append(exc)
+                if progress is not None:
+                    progress(state)
+            if fatal or hooks.enough(state):
+                for task in pending:
+                    task.cancel()
+                await asyncio.gather(*pending, return_exceptions=True)
+                pending = set()
+                break
+            session.maybe_save()
+        status = "failed" if fatal else "complete"
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        status = "stopped"  # interrupted: the items in flight are redone by the next session
+        raise
+    finally:
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+        writers.close()
+        session.save(status)
+    if fatal:
+        raise fatal[0]
+    return state
+
+
+def _unique(items: Iterable[Item[T]]) -> Iterator[Item[T]]:
+    """Items with unique ids: a repeated id gets `~2`, `~3` ... (datasets repeat ids; records must not)."""
+    seen: dict[str, int] = {}
+    for item in items:
+        count = seen.get(item.id, 0) + 1
+        seen[item.id] = count
+        yield item if count == 1 else Item(f"{item.id}~{count}", item.value)
+
+
+class _Session:
+    """This session's entry in the manifest, saved at the start, every few seconds and at the end."""
+
+    def __init__(self, folder: RunFolder, config: dict[str, Any], hooks: JobHooks, state: JobProgress) -> None:
+        self.folder = folder
+        self.state = state
+        self.config = config
+        self.hooks = hooks
+        self.number = folder.next_session()
+        self.items = 0
+        self.started = time.perf_counter()
+        self._saved = time.monotonic()
+        self.sessions: list[dict[str, Any]] = list(folder.manifest().get("sessions") or [])
+        self.sessions.append({"session": self.number, "started": now(), "wall_s": 0.0, "items": 0})
+
+    def maybe_save(self) -> None:
+        if time.monotonic() - self._saved > _SAVE_EVERY_S:
+            self.save("running")
+
+    def save(self, status: str) -> None:
+        self.sessions[-1]["wall_s"] = round(time.perf_counter() - self.started, 3)
+        self.sessions[-1]["items"] = self.items
+        self.folder.write_manifest(
+            {
+                "callforge": _version(),
+                "status": status,
+                "updated": now(),
+                "config": self.config,
+                "sessions": self.sessions,
+                "wall_s": round(sum(float(s.get("wall_s", 0)) for s in self.sessions), 3),
+                **self.hooks.summary(self.state),
+            }
+        )
+        self._saved = time.monotonic()
+
+
+def now() -> str:
+    """The time as the manifest writes it: UTC, ISO 8601, to the second."""
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+
+
+def _version() -> str:
+    from callforge import __version__
+
+    return __version__

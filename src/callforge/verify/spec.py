@@ -1,0 +1,119 @@
+"""The cascade as data: `CascadeSpec` says which stages run and how, `build_cascade` makes the stages.
+
+`callforge verify`, generation and refinement all describe their cascade this way, so a run's
+manifest records exactly what judged its dialogs and one function builds it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from callforge.core import ConfigError
+from callforge.execute import CachedEngine, Engine, PythonEngine, SimulatedEngine
+from callforge.llm import Backend, make_backend
+from callforge.verify.cascade import Cascade
+from callforge.verify.dedup import DedupStage
+from callforge.verify.execution import ExecutionStage
+from callforge.verify.judge import LLMJudge
+from callforge.verify.record import Stage
+from callforge.verify.rules import RuleStage
+
+StageName = Literal["rules", "exec", "judge", "dedup"]
+STAGE_ORDER: tuple[StageName, ...] = ("rules", "exec", "judge", "dedup")
+DEFAULT_JUDGE = "local:qwen2.5-coder-0.5b"
+
+
+class CascadeSpec(BaseModel):
+    """Which stages judge a dialog, in cascade order, and the settings of each."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    stages: tuple[StageName, ...] = ("rules",)
+    skip_rules: tuple[str, ...] = ()
+    """Rule checks to leave out (`grounding`, `answer` ...)."""
+    exec: str | None = None
+    """The engine of the exec stage when none is given: `python:FILE.py` or `simulated[:MODEL]`."""
+    compare_outputs: bool = False
+    """Fail calls whose recorded tool output differs from a re-run."""
+    judge: str = DEFAULT_JUDGE
+    """The judge's model spec (when the judge stage runs and no judge backend is given)."""
+    votes: int = Field(default=1, ge=1)
+    dedup_threshold: float = Field(default=0.8, gt=0, le=1)
+    max_same_calls: int | None = Field(default=None, ge=1)
+
+    @field_validator("stages", mode="before")
+    @classmethod
+    def _known(cls, value: Any) -> Any:
+        names = value.split(",") if isinstance(value, str) else value
+        unknown = [str(s) for s in names if s not in STAGE_ORDER] if isinstance(names, list | tuple) else []
+        if unknown:
+            raise ValueError(f"unknown stage(s) {', '.join(unknown)}; choose from rules,exec,judge,dedup")
+        return names
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Self:
+        if not self.stages:
+            raise ValueError("a cascade needs at least one stage (rules, exec, judge, dedup)")
+        if len(set(self.stages)) != len(self.stages) or list(self.stages) != [s for s in STAGE_ORDER if s in self.stages]:
+            raise ValueError(f"stages must keep cascade order (rules,exec,judge,dedup), got {','.join(self.stages)}")
+        if self.skip_rules and "rules" not in self.stages:
+            raise ValueError("skip_rules needs the rules stage in stages")
+        if self.exec and "exec" not in self.stages:
+            raise ValueError("exec needs the exec stage: add it to stages, e.g. stages=('rules', 'exec')")
+        return self
+
+
+def build_cascade(
+    spec: CascadeSpec,
+    *,
+    engine: Engine | None = None,
+    judge: Backend | None = None,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    cache_dir: Path | None = None,
+) -> Cascade:
+    """The stages `spec` names: `engine` runs the exec stage (else `spec.exec` says which), `judge` answers the judge.
+
+    With `cache_dir`, models built here cache their replies in `llm-cache.sqlite` and a built
+    engine its outputs in `exec-cache.sqlite` there (a given engine is used as it is).
+    """
+    llm_cache = cache_dir / "llm-cache.sqlite" if cache_dir else None
+    stages: list[Stage] = []
+    for name in spec.stages:
+        if name == "rules":
+            stages.append(RuleStage(skip=list(spec.skip_rules)))
+        elif name == "exec":
+            runner = engine or _engine(spec.exec, base_url, api_key, llm_cache, cache_dir)
+            stages.append(ExecutionStage(runner, compare_outputs=spec.compare_outputs))
+        elif name == "judge":
+            model = judge or make_backend(spec.judge, base_url=base_url, api_key=api_key, cache=llm_cache)
+            stages.append(LLMJudge(model, votes=spec.votes))
+        else:
+            stages.append(DedupStage(spec.dedup_threshold, max_same_calls=spec.max_same_calls))
+    return Cascade(stages)
+
+
+def _engine(
+    spec: str | None, base_url: str | None, api_key: str | None, llm_cache: Path | None, cache_dir: Path | None
+) -> Engine:
+    if not spec:
+        raise ConfigError(
+            "the exec stage needs an engine: `exec='python:tools.py'` (your tool functions, run sandboxed) "
+            "or `exec='simulated'` (a model plays the tools; `exec='simulated:openai:<model>'` to pick it)"
+        )
+    kind, _, rest = spec.partition(":")
+    engine: Engine
+    if kind == "python":
+        if not rest:
+            raise ConfigError("`exec='python:FILE.py'`: name the Python file that defines the tool functions")
+        engine = PythonEngine(rest)
+    elif kind == "simulated":
+        engine = SimulatedEngine(make_backend(rest or DEFAULT_JUDGE, base_url=base_url, api_key=api_key, cache=llm_cache))
+    else:
+        raise ConfigError(f"`exec={spec!r}`: the engines are python:FILE.py and simulated[:MODEL]")
+    if cache_dir is not None:
+        engine = CachedEngine(engine, cache_dir / "exec-cache.sqlite")
+    return engine
