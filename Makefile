@@ -35,6 +35,7 @@ demo-eval: $(DEMO_VENV)/.installed
 lint: $(DEV_VENV)/.installed
 	$(DEV_VENV)/bin/ruff check src tests bench
 	$(DEV_VENV)/bin/mypy
+	$(DEV_VENV)/bin/lint-imports --no-cache
 
 test: lint
 	$(DEV_VENV)/bin/pytest -q

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from callforge.core import Case, ExpectedCall
-from callforge.evaluate import BFCL_ERROR_TYPES, score_output
+from callforge.evaluate import BFCL_ERROR_TYPES
+from callforge.evaluate.check import score_output
 from callforge.evaluate.match import CODES_BY_BFCL_ERROR_TYPE, standardize_string
 from callforge.tools import load_tools
 

@@ -10,8 +10,9 @@ from typer.testing import CliRunner
 
 from callforge.cli import app
 from callforge.core import OMITTED, Case, ToolCall
-from callforge.evaluate import Mode, Style, evaluate_model, request_for
+from callforge.evaluate import Mode, Style, evaluate_model
 from callforge.evaluate.bfcl_prompt import fc_tools, prompting_messages
+from callforge.evaluate.live import request_for
 from callforge.formats import load_bfcl_suite
 from callforge.llm.backend import BackendError
 from callforge.llm.scripted import FunctionBackend, Request

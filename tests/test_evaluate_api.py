@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from callforge.core import Category, DataError
-from callforge.evaluate import CategoryScore, group_scores, score
+from callforge.evaluate import CategoryScore, score
+from callforge.evaluate.scores import group_scores
 from tests.conftest import EXAMPLES
 
 MINI = EXAMPLES / "bfcl-mini"

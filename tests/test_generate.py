@@ -15,19 +15,9 @@ import pytest
 
 from callforge.core import ConfigError, Dialog, MaskReason, Message, ToolCall, ToolSpec
 from callforge.execute import PythonEngine
-from callforge.generate import (
-    DEFAULT_MIX,
-    KINDS,
-    GenerationFailure,
-    Plan,
-    PlannedCall,
-    Turn,
-    breakages,
-    generate,
-    parse_mix,
-    resolve,
-)
-from callforge.generate.kinds import standalone
+from callforge.generate import DEFAULT_MIX, KINDS, GenerationFailure, Plan, PlannedCall, Turn, generate
+from callforge.generate.kinds import breakages, parse_mix, standalone
+from callforge.generate.plan import resolve
 from callforge.generate.roles import ANSWER_NUDGE
 from callforge.llm.backend import BackendError
 from callforge.llm.scripted import FunctionBackend, Request
@@ -347,7 +337,8 @@ def test_kill_9_then_resume_loses_nothing_and_duplicates_nothing(tmp_path: Path)
 def test_a_user_turn_that_sounds_like_the_assistant_is_rejected(tools: tuple[ToolSpec, ...]) -> None:
     import asyncio
 
-    from callforge.generate import UserRole, Voice
+    from callforge.generate import UserRole
+    from callforge.generate.personas import Voice
 
     backend = FunctionBackend(lambda r: '{"message": "I\'m sorry, but I can\'t assist with that. How can I help you today?"}')
     turn = Turn(steps=((PlannedCall(name="get_weather", arguments={"city": "Paris"}),),))
@@ -358,7 +349,8 @@ def test_a_user_turn_that_sounds_like_the_assistant_is_rejected(tools: tuple[Too
 
 
 def test_the_user_prompt_states_values_and_hides_the_missing_one(tools: tuple[ToolSpec, ...]) -> None:
-    from callforge.generate import UserRole, Voice
+    from callforge.generate import UserRole
+    from callforge.generate.personas import Voice
 
     call = PlannedCall(name="search_hotels", arguments={"city": "Lima", "max_price": 90})
     voice = Voice("a nurse", "terse", "Short.", "a trip")

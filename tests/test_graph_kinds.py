@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from callforge.execute import PythonEngine
-from callforge.generate import draw_voice, generate
+from callforge.generate import generate
 from callforge.generate.kinds import MultiTurn, Nested, PlanContext, needs, standalone
+from callforge.generate.personas import draw_voice
 from callforge.generate.planner import Planner
 from callforge.generate.sample import (
     ChainSampler,

@@ -18,16 +18,9 @@ from callforge.core import ConfigError, Dialog, MaskReason, Message, ToolCall
 from callforge.export import export
 from callforge.formats import read_dialogs
 from callforge.generate import generate
-from callforge.learn import (
-    MUTATIONS,
-    failed_step,
-    failing_variant,
-    feedback_messages,
-    preference_pairs,
-    refine,
-    select,
-    trajectory_messages,
-)
+from callforge.learn import failed_step, preference_pairs, refine, select
+from callforge.learn.feedback import feedback_messages, trajectory_messages
+from callforge.learn.mutate import MUTATIONS, failing_variant
 from callforge.llm.scripted import FunctionBackend, Request
 from callforge.verify.record import Checked
 from callforge.verify.rules import RuleStage
@@ -286,8 +279,8 @@ def test_cli_refine_and_select_print_their_counts(flawed_run: Path, clean_run: P
 
     from callforge.cli import app
 
-    refine_module = importlib.import_module("callforge.learn.refine")
-    select_module = importlib.import_module("callforge.learn.select")
+    refine_module = importlib.import_module("callforge.learn.refinement")
+    select_module = importlib.import_module("callforge.learn.selection")
     runner = CliRunner()
     monkeypatch.setattr(refine_module, "RunBackends", _fake_backends(refine_module.RunBackends))
     result = runner.invoke(app, ["refine", str(flawed_run), "--out", str(tmp_path / "r"), "-q"])

@@ -16,20 +16,19 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from callforge.core import CallforgeError, ConfigError, SpecError, ToolSpec
-from callforge.generate import (
+from callforge.generate import Sampler, SamplingError, ToolSample
+from callforge.generate.sample import (
     SAMPLER_NAMES,
     ChainSampler,
+    DagSampler,
     DomainSampler,
     FanInSampler,
     FanOutSampler,
+    MixedSampler,
     RandomSampler,
-    Sampler,
-    SamplingError,
-    ToolSample,
     domain_of,
     make_sampler,
 )
-from callforge.generate.sample import DagSampler, MixedSampler
 from callforge.tools import ToolGraph
 
 

@@ -23,16 +23,9 @@ from typer.testing import CliRunner
 from callforge.cli.train import register
 from callforge.core import ConfigError, DataError, Dialog, Message, ToolCall, ToolSpec
 from callforge.export import to_openai
-from callforge.train import (
-    IGNORE,
-    ChatExample,
-    TrainReport,
-    read_train_data,
-    tokenise,
-    tokenise_chat,
-    tokenise_pair,
-    train,
-)
+from callforge.train import TrainReport, read_train_data, train
+from callforge.train.data import ChatExample
+from callforge.train.tokens import IGNORE, tokenise, tokenise_chat, tokenise_pair
 
 pytestmark = pytest.mark.filterwarnings("ignore:`is_gradient_checkpointing` is deprecated:FutureWarning")
 

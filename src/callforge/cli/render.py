@@ -7,9 +7,7 @@ from collections import Counter
 from rich.console import Console
 from rich.table import Table
 
-from callforge.evaluate import EvalReport, Mode
-from callforge.evaluate.live import LiveReport
-from callforge.evaluate.match import CODES_BY_BFCL_ERROR_TYPE
+from callforge.evaluate import CODES_BY_BFCL_ERROR_TYPE, EvalReport, LiveReport, Mode
 
 
 def _pct(value: float) -> str:

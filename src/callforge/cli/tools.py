@@ -92,7 +92,7 @@ def import_command(
     environment when a call runs (see docs/tools.md).
     """
     from callforge.execute import read_sources
-    from callforge.tools.pool import save_pool
+    from callforge.tools import save_pool
 
     found = read_sources(sources, prefix=prefix, timeout=timeout, validate=_validate(validate))
     save_pool(out, found.tools)
@@ -139,7 +139,7 @@ def synth_command(
     with the simulated engine.
     """
     from callforge.cli.progress import progress_bar
-    from callforge.tools.synth import SynthConfig, synthesize_pool
+    from callforge.tools import SynthConfig, synthesize_pool
 
     config = SynthConfig.of(
         n=n, model=model, domains=tuple(d.strip() for d in domains.split(",") if d.strip()) if domains else None,

@@ -11,7 +11,7 @@ import typer
 from callforge.core import ConfigError
 
 if TYPE_CHECKING:
-    from callforge.tools.graph_report import GraphStats
+    from callforge.tools import GraphStats
 
 
 def register_graph(app: typer.Typer) -> None:
@@ -54,8 +54,7 @@ def graph(
     chains, fans and DAGs to draw from, and which tools are hubs (see docs/generate.md).
     """
     from callforge.cli.tools import _load
-    from callforge.tools.graph import ToolGraph
-    from callforge.tools.graph_report import graph_stats, to_dot
+    from callforge.tools import ToolGraph, graph_stats, to_dot
 
     for path in paths:
         if not path.is_file():
@@ -63,7 +62,7 @@ def graph(
     specs = [spec for path in paths for spec in _load(path, format, language)]
     similarity = None
     if embeddings is not None:
-        from callforge.tools.graph_embed import sentence_transformer_similarity
+        from callforge.tools import sentence_transformer_similarity
 
         similarity = sentence_transformer_similarity(embeddings)
     built = ToolGraph.build(

@@ -5,6 +5,7 @@ from callforge.core.case import OMITTED, Case, ExpectedCall
 from callforge.core.category import SINGLE_TURN, Category, CategoryGroup, CategoryKind, Language
 from callforge.core.dialog import Dialog
 from callforge.core.errors import CallforgeError, ConfigError, DataError, DecodeError, SpecError, validated
+from callforge.core.jsonvalue import copy_json, kind_of
 from callforge.core.message import Message, Role, ToolCall
 from callforge.core.provenance import (
     MaskedCall,
@@ -54,5 +55,7 @@ __all__ = [
     "ToolSpec",
     "Verdict",
     "Voice",
+    "copy_json",
+    "kind_of",
     "validated",
 ]

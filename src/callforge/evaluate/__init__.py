@@ -5,8 +5,8 @@ model live (a job of the runner) and scores it in both modes; `make_scorer(mode,
 output)` scores one output. BFCL data folders are read into Cases by `callforge.formats`.
 """
 
-from callforge.evaluate.check import Mode, Scorer, Style, make_scorer, score_output
-from callforge.evaluate.evaluator import EvalReport, Judged, ScoreConfig, score, write_report
+from callforge.evaluate.check import Mode, Scorer, Style, make_scorer
+from callforge.evaluate.evaluator import EvalReport, ScoreConfig, score
 from callforge.evaluate.live import (
     EvalConfig,
     LiveProgress,
@@ -15,26 +15,22 @@ from callforge.evaluate.live import (
     eval_folder_name,
     evaluate_model,
     evaluate_model_async,
-    request_for,
     result_value,
-    write_bfcl_results,
 )
-from callforge.evaluate.match.codes import BFCL_ERROR_TYPES, bfcl_error_type
-from callforge.evaluate.results import Result, read_results
-from callforge.evaluate.scores import OVERALL_WEIGHTS, CategoryScore, GroupScore, group_scores
+from callforge.evaluate.match.codes import BFCL_ERROR_TYPES, CODES_BY_BFCL_ERROR_TYPE, bfcl_error_type
+from callforge.evaluate.scores import OVERALL_WEIGHTS, CategoryScore, GroupScore
 
 __all__ = [
     "BFCL_ERROR_TYPES",
+    "CODES_BY_BFCL_ERROR_TYPE",
     "OVERALL_WEIGHTS",
     "CategoryScore",
     "EvalConfig",
     "EvalReport",
     "GroupScore",
-    "Judged",
     "LiveProgress",
     "LiveReport",
     "Mode",
-    "Result",
     "ResultRecord",
     "ScoreConfig",
     "Scorer",
@@ -43,13 +39,7 @@ __all__ = [
     "eval_folder_name",
     "evaluate_model",
     "evaluate_model_async",
-    "group_scores",
     "make_scorer",
-    "read_results",
-    "request_for",
     "result_value",
     "score",
-    "score_output",
-    "write_bfcl_results",
-    "write_report",
 ]

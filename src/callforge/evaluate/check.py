@@ -145,7 +145,7 @@ def _bfcl_function(tool: ToolSpec) -> dict[str, Any]:
     """The BFCL-dialect description of a tool: the original when it came from BFCL."""
     if tool.original is not None and tool.dialect.startswith("bfcl"):
         return tool.original
-    from callforge.tools.bfcl import to_bfcl_function
+    from callforge.tools import to_bfcl_function
 
     return to_bfcl_function(tool)
 

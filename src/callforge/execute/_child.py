@@ -635,7 +635,7 @@ def _describe(module: Any, path: str) -> dict[str, Any]:
     callforge itself is imported only for this operation, so plain calls stay as light as before.
     """
     try:
-        from callforge.tools.python import tool_from_function
+        from callforge.tools import tool_from_function
     except BaseException as exc:
         return {"ok": False, "stage": "describe", "error": _error(exc)}
     tools = []

@@ -16,10 +16,9 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TextIO
 
-from callforge.core import CallforgeError, ConfigError, ToolCall, ToolSpec, Verdict
-from callforge.core.binding import McpBinding, McpServer
+from callforge.core import CallforgeError, ConfigError, McpBinding, McpServer, ToolCall, ToolSpec, Verdict
 from callforge.execute.base import Observation
-from callforge.tools.mcp import (
+from callforge.tools import (
     McpConfig,
     connection_closed,
     open_mcp_client,

@@ -14,8 +14,7 @@ import orjson
 
 from callforge.core import Message, ToolCall, ToolSpec, Verdict
 from callforge.execute.base import Observation
-from callforge.llm.backend import Backend
-from callforge.llm.parse import strip_fence
+from callforge.llm import Backend, strip_fence
 
 _SYSTEM = (
     "You simulate a software tool. You receive the tool's definition and one call of it. Reply with "

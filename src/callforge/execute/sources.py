@@ -59,7 +59,7 @@ def source_kind(src: str) -> str:
             return "openapi"
         if isinstance(head.get("mcpServers"), dict):
             return "mcp"
-        from callforge.tools.pool import is_pool
+        from callforge.tools import is_pool
 
         if is_pool(head):
             return "pool"
@@ -137,17 +137,17 @@ def _load(
 
         return list(PythonEngine(Path(src)).describe()), {}
     if kind == "openapi":
-        from callforge.tools.openapi import load_openapi
+        from callforge.tools import load_openapi
 
         return load_openapi(src, validate=validate), {}
     if kind == "mcp":
-        from callforge.tools.mcp import is_mcp_config, load_mcp, read_mcp_config
+        from callforge.tools import is_mcp_config, load_mcp, read_mcp_config
 
         if not src.lower().startswith(("mcp:", "http://", "https://")) and is_mcp_config(src):
             config = read_mcp_config(src)
             return load_mcp(config, prefix=prefix, timeout=timeout), dict(config.env)
         return load_mcp(src, prefix=prefix, timeout=timeout), {}
-    from callforge.tools.load import load_tools
+    from callforge.tools import load_tools
 
     found = load_tools(src)
     return [t if t.source != "unknown" else t.model_copy(update={"source": src}) for t in found], {}

@@ -19,7 +19,7 @@ from callforge.execute.base import Engine
 from callforge.execute.python import PythonEngine
 from callforge.execute.routed import RoutedEngine
 from callforge.execute.simulated import SimulatedEngine
-from callforge.llm.backend import Backend
+from callforge.llm import Backend
 
 
 @dataclass

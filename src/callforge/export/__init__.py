@@ -6,7 +6,16 @@ granular tasks (tasks), DPO preference pairs (dpo) or a BFCL eval set (bfcl). Th
 formats and the Parquet file read back through `callforge.formats` into the same dialogs.
 """
 
-from callforge.export.api import EXPORT_FORMATS, ExportFormat, ExportReport, export, iter_dialogs
+from callforge.export.api import (
+    FORMAT_ENTRY_POINTS,
+    ExportReport,
+    RecordFormat,
+    export,
+    export_formats,
+    iter_dialogs,
+    record_formats,
+)
+from callforge.export.bfcl import possible_answer
 from callforge.export.writers import (
     SHAREGPT_DATASET_INFO,
     openai_message,
@@ -16,13 +25,16 @@ from callforge.export.writers import (
 )
 
 __all__ = [
-    "EXPORT_FORMATS",
+    "FORMAT_ENTRY_POINTS",
     "SHAREGPT_DATASET_INFO",
-    "ExportFormat",
     "ExportReport",
+    "RecordFormat",
     "export",
+    "export_formats",
     "iter_dialogs",
     "openai_message",
+    "possible_answer",
+    "record_formats",
     "to_openai",
     "to_sharegpt",
     "to_steps",

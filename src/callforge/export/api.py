@@ -1,8 +1,9 @@
 """`export`: a Run's accepted dialogs (or any dataset callforge reads) written in a trainer's format.
 
-Every JSON Lines format is one function from a Dialog to its records, registered in `_FORMATS`
-with whether it can mask a wrong call; `hf` (Parquet) and `bfcl` (an eval set folder) write
-their own files. Adding a format is one entry, not a branch.
+Every JSON Lines format is a `RecordFormat` (one function from a Dialog to its records, and
+whether it can mask a wrong call) under a name; a package adds one through the
+`callforge.export_formats` entry point. `hf` (Parquet), `chat` (template text) and `bfcl` (an eval
+set folder) write their own files. Adding a format is one entry, not a branch.
 """
 
 from __future__ import annotations
@@ -12,33 +13,35 @@ import os
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any
 
 from callforge.core import ConfigError, Dialog
 from callforge.export.writers import SHAREGPT_DATASET_INFO, to_openai, to_sharegpt, to_steps
 from callforge.formats import read_dialogs
 from callforge.run import MANIFEST, JsonlWriter
 
-ExportFormat = Literal["openai", "sharegpt", "hf", "steps", "chat", "tasks", "dpo", "bfcl"]
-EXPORT_FORMATS: tuple[str, ...] = get_args(ExportFormat)
 DATA_FILE = "data.jsonl"
 Records = Callable[[Dialog], list[dict[str, Any]]]
+FORMAT_ENTRY_POINTS = "callforge.export_formats"
+"""The entry-point group a package registers a JSON Lines export format under (a `RecordFormat`)."""
 
 
 @dataclass(frozen=True)
-class _Format:
+class RecordFormat:
+    """A JSON Lines export format: one function from a Dialog to its records, and what it can express.
+
+    The extension point of `export`: a format is one of these, registered under a name, not a
+    branch. callforge's own `dpo` format is registered this way by `callforge.learn` (it builds on
+    the learning signal, a layer above export).
+    """
+
     records: Records
     masks: bool
     """True when the format can keep a wrong call out of training; if not, such dialogs are skipped."""
     counted_by: str | None = None
     """A record field whose values the report counts (the task of `tasks`, the origin of `dpo`)."""
-
-
-def _pairs(dialog: Dialog) -> list[dict[str, Any]]:
-    from callforge.learn.pairs import preference_pairs
-
-    return preference_pairs(dialog)
 
 
 def _tasks(dialog: Dialog) -> list[dict[str, Any]]:
@@ -47,13 +50,32 @@ def _tasks(dialog: Dialog) -> list[dict[str, Any]]:
     return granular_tasks(dialog)
 
 
-_FORMATS: dict[str, _Format] = {
-    "openai": _Format(lambda d: [to_openai(d)], masks=True),
-    "sharegpt": _Format(lambda d: [to_sharegpt(d)], masks=False),
-    "steps": _Format(to_steps, masks=True),
-    "tasks": _Format(_tasks, masks=True, counted_by="task"),
-    "dpo": _Format(_pairs, masks=True, counted_by="origin"),
+_BUILT_IN: dict[str, RecordFormat] = {
+    "openai": RecordFormat(lambda d: [to_openai(d)], masks=True),
+    "sharegpt": RecordFormat(lambda d: [to_sharegpt(d)], masks=False),
+    "steps": RecordFormat(to_steps, masks=True),
+    "tasks": RecordFormat(_tasks, masks=True, counted_by="task"),
 }
+_FOLDER_FORMATS = ("hf", "chat", "bfcl")
+"""Formats that write their own files (Parquet, template text, an eval set) rather than records."""
+
+
+def record_formats() -> dict[str, RecordFormat]:
+    """Every JSON Lines format: the built-in ones and those packages register under `FORMAT_ENTRY_POINTS`."""
+    found = dict(_BUILT_IN)
+    for entry in entry_points(group=FORMAT_ENTRY_POINTS):
+        if entry.name in found:
+            continue
+        loaded = entry.load()
+        if not isinstance(loaded, RecordFormat):
+            raise ConfigError(f"export format {entry.name!r} ({entry.value}) is not a RecordFormat; fix or remove that package")
+        found[entry.name] = loaded
+    return found
+
+
+def export_formats() -> tuple[str, ...]:
+    """The names `export(format=...)` accepts."""
+    return (*record_formats(), *_FOLDER_FORMATS)
 
 
 @dataclass(frozen=True)
@@ -123,11 +145,12 @@ def export(
         from callforge.export.chat import load_template, to_chat
 
         chat = load_template(template)
-        spec = _Format(lambda d: [to_chat(d, chat)], masks=False)
-    elif format in _FORMATS:
-        spec = _FORMATS[format]
+        spec = RecordFormat(lambda d: [to_chat(d, chat)], masks=False)
     else:
-        raise ConfigError(f"export format {format!r} is not supported; use one of {', '.join(EXPORT_FORMATS)}")
+        formats = record_formats()
+        if format not in formats:
+            raise ConfigError(f"export format {format!r} is not supported; use one of {', '.join(export_formats())}")
+        spec = formats[format]
     target = folder / DATA_FILE
     if target.exists():
         raise ConfigError(f"{target} already exists; choose another --out or remove it")

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from callforge.core import ConfigError, Dialog, ToolCall, ToolSpec
-from callforge.tools.bfcl import to_bfcl_function
+from callforge.tools import to_bfcl_function
 
 _VERSION = "BFCL_v4"
 

@@ -205,7 +205,7 @@ def load_template(spec: str) -> ChatTemplate:
     if spec.startswith("gguf:"):
         return _probed(_from_gguf(spec, Path(spec[5:]).expanduser()))
     if spec.startswith("local:"):
-        from callforge.llm.weights import resolve_model
+        from callforge.llm import resolve_model
 
         return _probed(_from_gguf(spec, resolve_model(spec[6:])))
     path = Path(spec).expanduser()

@@ -77,7 +77,7 @@ class _Builder:
         self.messages.append(Message(role=role, content=content))  # type: ignore[arg-type]
 
     def tool_specs(self, found: Iterable[Any]) -> None:
-        from callforge.tools.openai import tool_from_openai
+        from callforge.tools import tool_from_openai
 
         try:
             self.tools.extend(tool_from_openai(tool) for tool in found)

@@ -86,8 +86,7 @@ def _logged_in() -> bool:
 
 def read_hf_dialogs(path: str | os.PathLike[str]) -> Iterator[Dialog]:
     """The dialogs of an `hf` export, read back through the OpenAI reader (the round trip the tests hold)."""
-    from callforge.formats.openai import dialog_from_openai
-    from callforge.formats.records import Record
+    from callforge.formats import Record, dialog_from_openai
 
     file = Path(path)
     for index, row in enumerate(read_parquet(file)):

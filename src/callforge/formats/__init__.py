@@ -19,12 +19,23 @@ from callforge.formats.bfcl import read_bfcl
 from callforge.formats.bfcl_suite import bfcl_data_dir, bfcl_files, load_bfcl_suite
 from callforge.formats.callforge import read_callforge
 from callforge.formats.detect import FORMATS, DatasetFormat, check_format, detect_format
-from callforge.formats.openai import read_openai
+from callforge.formats.openai import dialog_from_openai, read_openai
+from callforge.formats.records import Record
 from callforge.formats.sharegpt import read_sharegpt
 from callforge.formats.toolace import read_toolace
 from callforge.formats.xlam import read_xlam
 
-__all__ = ["FORMATS", "DatasetFormat", "bfcl_data_dir", "bfcl_files", "detect_format", "load_bfcl_suite", "read_dialogs"]
+__all__ = [
+    "FORMATS",
+    "DatasetFormat",
+    "Record",
+    "bfcl_data_dir",
+    "bfcl_files",
+    "detect_format",
+    "dialog_from_openai",
+    "load_bfcl_suite",
+    "read_dialogs",
+]
 
 _READERS: dict[DatasetFormat, Callable[[Path], Iterator[Dialog]]] = {
     "callforge": read_callforge,

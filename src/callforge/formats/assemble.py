@@ -18,9 +18,8 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from callforge.core import Dialog, Message, Provenance, ReadError, SpecError, ToolCall, ToolSpec
+from callforge.core import Dialog, Message, Provenance, ReadError, SpecError, ToolCall, ToolSpec, kind_of
 from callforge.formats.records import Record, iter_records
-from callforge.tools.openai import kind_of
 
 MALFORMED = "record.malformed"
 CALL_FORMAT = "call.format"

@@ -12,11 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from callforge.core import Dialog
+from callforge.core import Dialog, kind_of
 from callforge.formats.assemble import RecordError, read_records, record_id
 from callforge.formats.records import Record
 from callforge.run import MANIFEST, RunFolder
-from callforge.tools.openai import kind_of
 
 SOURCE = "callforge"
 EXPECTED = 'a Dialog {"tools", "messages", "meta"} or a verify record {"id", "dialog": {...}}'

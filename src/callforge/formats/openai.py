@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from callforge.core import Dialog, Provenance, ToolSpec
+from callforge.core import Dialog, Provenance, ToolSpec, kind_of
 from callforge.formats.assemble import (
     DialogBuilder,
     RawCall,
@@ -22,7 +22,6 @@ from callforge.formats.assemble import (
 )
 from callforge.formats.records import Record
 from callforge.tools import tool_from_bfcl, tool_from_openai
-from callforge.tools.openai import kind_of
 
 SOURCE = "openai"
 EXPECTED = (

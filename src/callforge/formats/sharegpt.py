@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from callforge.core import Dialog, Provenance
+from callforge.core import Dialog, Provenance, kind_of
 from callforge.formats.assemble import (
     DialogBuilder,
     RecordError,
@@ -26,7 +26,6 @@ from callforge.formats.assemble import (
 )
 from callforge.formats.openai import content_text, tool_from_json
 from callforge.formats.records import Record
-from callforge.tools.openai import kind_of
 
 SOURCE = "sharegpt"
 EXPECTED = (

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from callforge.core import Dialog, Provenance, ToolSpec
+from callforge.core import Dialog, Provenance, ToolSpec, kind_of
 from callforge.formats.assemble import (
     DialogBuilder,
     RawCall,
@@ -29,7 +29,6 @@ from callforge.formats.assemble import (
 )
 from callforge.formats.records import Record
 from callforge.tools import tool_from_bfcl
-from callforge.tools.openai import kind_of
 
 SOURCE = "toolace"
 EXPECTED = (

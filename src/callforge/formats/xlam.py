@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from callforge.core import Dialog, Provenance, ToolSpec
+from callforge.core import Dialog, Provenance, ToolSpec, copy_json, kind_of
 from callforge.formats.assemble import (
     DialogBuilder,
     RecordError,
@@ -25,7 +25,6 @@ from callforge.formats.assemble import (
 )
 from callforge.formats.records import Record
 from callforge.tools import tool_from_bfcl, tool_from_openai
-from callforge.tools.openai import copy_json, kind_of
 
 SOURCE = "xlam"
 EXPECTED = (

@@ -6,72 +6,37 @@ keeps what is correct, and a Run folder holds records, manifest and caches (see 
 Samplers draw only from the seeded `random.Random` they are given, so a seed reproduces a run.
 """
 
-from callforge.generate.accounting import Tally
 from callforge.generate.api import GenerateProgress, GenerateReport, generate, generate_async
+from callforge.generate.backends import RunBackends
 from callforge.generate.config import DEFAULT_MODEL, GenerateConfig
-from callforge.generate.kinds import DEFAULT_MIX, KINDS, Kind, PlanContext, breakages, parse_mix
-from callforge.generate.personas import PERSONAS, STYLES, Voice, draw_voice
-from callforge.generate.plan import Plan, PlannedCall, Turn, resolve
-from callforge.generate.planner import GenerationFailure, Planner, Slot
-from callforge.generate.play import Director
+from callforge.generate.kinds import DEFAULT_MIX, KINDS, Kind, PlanContext
+from callforge.generate.plan import Plan, PlannedCall, Turn
+from callforge.generate.planner import GenerationFailure
+from callforge.generate.play import CallIds, Director
 from callforge.generate.roles import AssistantRole, UserRole
-from callforge.generate.sample import (
-    SAMPLER_NAMES,
-    ChainSampler,
-    DagSampler,
-    DomainSampler,
-    FanInSampler,
-    FanOutSampler,
-    MixedSampler,
-    RandomSampler,
-    Sampler,
-    SamplingError,
-    Span,
-    ToolSample,
-    domain_of,
-    make_sampler,
-)
+from callforge.generate.sample import Sampler, SamplingError, ToolSample
 
 __all__ = [
     "DEFAULT_MIX",
     "DEFAULT_MODEL",
     "KINDS",
-    "PERSONAS",
-    "SAMPLER_NAMES",
-    "STYLES",
     "AssistantRole",
-    "ChainSampler",
-    "DagSampler",
+    "CallIds",
     "Director",
-    "DomainSampler",
-    "FanInSampler",
-    "FanOutSampler",
     "GenerateConfig",
     "GenerateProgress",
     "GenerateReport",
     "GenerationFailure",
     "Kind",
-    "MixedSampler",
     "Plan",
     "PlanContext",
     "PlannedCall",
-    "Planner",
-    "RandomSampler",
+    "RunBackends",
     "Sampler",
     "SamplingError",
-    "Slot",
-    "Span",
-    "Tally",
     "ToolSample",
     "Turn",
     "UserRole",
-    "Voice",
-    "breakages",
-    "domain_of",
-    "draw_voice",
     "generate",
     "generate_async",
-    "make_sampler",
-    "parse_mix",
-    "resolve",
 ]

@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from callforge.llm.metered import RoleUsage
+from callforge.generate.metered import RoleUsage
 
 
 @dataclass

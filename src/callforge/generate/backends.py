@@ -10,10 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from callforge.core import ToolSpec
-from callforge.execute import CachedEngine, Engine, Observation
-from callforge.execute.toolbox import Toolbox
-from callforge.llm.backend import Backend
-from callforge.llm.metered import MeteredBackend, current_meter
+from callforge.execute import CachedEngine, Engine, Observation, Toolbox
+from callforge.generate.metered import MeteredBackend, current_meter
+from callforge.llm import Backend
 
 
 class RunBackends:
@@ -45,7 +44,7 @@ class RunBackends:
             return spec
         found = next((b for k, b in self._built.items() if self._specs[k] == spec), None)
         if found is None:
-            from callforge.llm.registry import make_backend
+            from callforge.llm import make_backend
 
             folder = self.cache.parent
             folder.mkdir(parents=True, exist_ok=True)

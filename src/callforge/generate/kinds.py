@@ -31,8 +31,7 @@ from callforge.generate.sample import (
     SamplingError,
     ToolSample,
 )
-from callforge.tools.graph import Edge, ToolGraph
-from callforge.tools.graph_shapes import DAG_SIZES
+from callforge.tools import DAG_SIZES, Edge, ToolGraph
 
 
 @dataclass

@@ -17,8 +17,7 @@ import orjson
 
 from callforge.core import CallforgeError, Dialog, ToolCall, ToolSpec
 from callforge.execute import Engine, Observation, error_payload
-from callforge.llm.backend import Backend
-from callforge.llm.parse import strip_fence
+from callforge.llm import Backend, strip_fence
 from callforge.tools import validator_for
 
 

@@ -17,7 +17,7 @@ from callforge.core import Message, ToolSpec
 from callforge.generate.personas import Voice
 from callforge.generate.plan import Turn
 from callforge.generate.planner import GenerationFailure, first_sentence
-from callforge.llm.backend import Backend, Completion
+from callforge.llm import Backend, Completion
 
 _MESSAGE_SCHEMA: dict[str, Any] = {
     "type": "object",

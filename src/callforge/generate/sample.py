@@ -16,12 +16,20 @@ from typing import Protocol, Self, runtime_checkable
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from callforge.core import CallforgeError, ConfigError, SpecError, ToolSpec
-from callforge.tools.graph import DEFAULT_THRESHOLD, Edge, ToolGraph, name_keys, name_similarity
+from callforge.tools import (
+    DAG_SIZES,
+    DEFAULT_THRESHOLD,
+    Edge,
+    Needs,
+    ToolGraph,
+    grow_dag,
+    name_keys,
+    name_similarity,
+)
 
 # Re-exported: both moved to callforge.tools.graph, which needs them and must not import generate.
-from callforge.tools.graph import DomainKey as DomainKey
-from callforge.tools.graph import domain_of as domain_of
-from callforge.tools.graph_shapes import DAG_SIZES, Needs, grow_dag
+from callforge.tools import DomainKey as DomainKey
+from callforge.tools import domain_of as domain_of
 
 Span = int | tuple[int, int]
 """A count or an inclusive range `(low, high)` drawn uniformly per sample."""

@@ -22,14 +22,14 @@ from callforge.generate.accounting import Tally
 from callforge.generate.backends import RunBackends
 from callforge.generate.config import GenerateConfig
 from callforge.generate.kinds import DEFAULT_MIX, KINDS, Kind, PlanContext
+from callforge.generate.metered import Meter, metering, stop_metering
 from callforge.generate.personas import draw_voice
 from callforge.generate.plan import Plan
 from callforge.generate.planner import GenerationFailure, Planner
 from callforge.generate.play import Director
 from callforge.generate.roles import AssistantRole, UserRole
 from callforge.generate.sample import Sampler, SamplingError, ToolSample
-from callforge.llm.backend import BackendError, RequestRejected
-from callforge.llm.metered import Meter, metering, stop_metering
+from callforge.llm import BackendError, RequestRejected
 from callforge.run import JUDGED, FailurePolicy, Item, JobHooks, JobProgress, RunFolder, Written, run_job
 from callforge.tools import ToolGraph
 from callforge.verify import Cascade, CascadeSpec, Checked, StageName, StageResult, build_cascade

@@ -7,21 +7,17 @@ pairs labelled with the verifier's failure code; `select` keeps the dialogs a ta
 gets wrong (ToolACE-R). See docs/learn.md.
 """
 
-from callforge.learn.feedback import FailedStep, failed_step, feedback_messages, trajectory_messages
-from callforge.learn.mutate import MUTATIONS, Variant, failing_variant
+from callforge.export import RecordFormat
+from callforge.learn.feedback import FailedStep, failed_step
 from callforge.learn.pairs import preference_pairs
-from callforge.learn.refine import RefineConfig, RefineProgress, RefineReport, refine, refine_async
-from callforge.learn.select import (
-    SelectConfig,
-    SelectProgress,
-    SelectReport,
-    select,
-    select_async,
-    step_cases,
-)
+from callforge.learn.refinement import RefineConfig, RefineProgress, RefineReport, refine, refine_async
+from callforge.learn.selection import SelectConfig, SelectProgress, SelectReport, select, select_async
+
+DPO_FORMAT = RecordFormat(preference_pairs, masks=True, counted_by="origin")
+"""`callforge export --format dpo`: registered as an export format through the `callforge.export_formats` entry point."""
 
 __all__ = [
-    "MUTATIONS",
+    "DPO_FORMAT",
     "FailedStep",
     "RefineConfig",
     "RefineProgress",
@@ -29,15 +25,10 @@ __all__ = [
     "SelectConfig",
     "SelectProgress",
     "SelectReport",
-    "Variant",
     "failed_step",
-    "failing_variant",
-    "feedback_messages",
     "preference_pairs",
     "refine",
     "refine_async",
     "select",
     "select_async",
-    "step_cases",
-    "trajectory_messages",
 ]

@@ -148,7 +148,7 @@ def failing_variant(dialog: Dialog, index: int, *, key: str = "") -> Variant | N
     Operators are tried in an order seeded by the dialog id, the step and `key`, so the same data
     always gives the same pairs.
     """
-    from callforge.verify.rules import RuleStage
+    from callforge.verify import RuleStage
 
     step = dialog.messages[index]
     tools = {t.name: t for t in dialog.tools}

@@ -23,9 +23,10 @@ if TYPE_CHECKING:
     from callforge.llm.fuzz import SchemaFuzzBackend, schema_instance
     from callforge.llm.local import LocalBackend
     from callforge.llm.openai_compat import OpenAIBackend
-    from callforge.llm.parse import ParsedText, parse_tool_calls
+    from callforge.llm.parse import ParsedText, parse_tool_calls, strip_fence
     from callforge.llm.registry import close_backend, make_backend
     from callforge.llm.scripted import FunctionBackend, ScriptedBackend, ScriptError
+    from callforge.llm.weights import resolve_model
 
 _EXPORTS = {
     "Backend": "callforge.llm.backend",
@@ -44,6 +45,8 @@ _EXPORTS = {
     "OpenAIBackend": "callforge.llm.openai_compat",
     "ParsedText": "callforge.llm.parse",
     "parse_tool_calls": "callforge.llm.parse",
+    "strip_fence": "callforge.llm.parse",
+    "resolve_model": "callforge.llm.weights",
     "make_backend": "callforge.llm.registry",
     "close_backend": "callforge.llm.registry",
     "FunctionBackend": "callforge.llm.scripted",
@@ -72,7 +75,9 @@ __all__ = [
     "close_backend",
     "make_backend",
     "parse_tool_calls",
+    "resolve_model",
     "schema_instance",
+    "strip_fence",
 ]
 
 

@@ -138,10 +138,16 @@ class RunFolder:
         return self.scan()[0]
 
     def next_session(self) -> int:
-        """The number the next session's shards get: one past the highest existing part."""
+        """The number the next session gets: past every shard and every session the manifest lists.
+
+        A session that wrote nothing (every item lost to a down endpoint) leaves no shard, but its
+        number is taken all the same, so sessions never share one.
+        """
         numbers = [
             int(m.group(1)) for stream in self.streams for p in self.shards(stream) if (m := _PART.search(p.name))
         ]
+        sessions = self.manifest().get("sessions") or []
+        numbers += [int(s["session"]) for s in sessions if isinstance(s, dict) and isinstance(s.get("session"), int)]
         return max(numbers, default=0) + 1
 
     def open_session(self, session: int) -> SessionWriters:

@@ -158,12 +158,16 @@ async def run_job(
 
     async def one(sequence: int, item: Item[T]) -> tuple[int, Written | object | None]:
         try:
-            return sequence, await work(item.value)
+            result = await work(item.value)
         except BaseException as exc:
             if isinstance(exc, Exception) and policy.retryable(exc):
                 folder.log_error(item.id, exc)
                 return sequence, lost
             raise
+        if result is not None and getattr(result.record, "id", item.id) != item.id:
+            # the record is written under its item's id (`a~2` for a repeated id), so a resume skips it
+            result = Written(result.stream, result.record.model_copy(update={"id": item.id}))
+        return sequence, result
 
     pending: set[asyncio.Task[tuple[int, Written | object | None]]] = set()
     todo: Iterator[tuple[int, Item[T]]] = enumerate(i for i in _unique(items) if i.id not in done_ids)

@@ -13,15 +13,8 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import Any, Literal
 
-from callforge.core import ConfigError, ToolSpec
-from callforge.tools.openai import (
-    JSON_SCHEMA_TYPES,
-    Where,
-    check_name_and_description,
-    check_required,
-    copy_json,
-    kind_of,
-)
+from callforge.core import ConfigError, ToolSpec, copy_json, kind_of
+from callforge.tools.openai import JSON_SCHEMA_TYPES, Where, check_name_and_description, check_required
 
 BfclLanguage = Literal["python", "java", "javascript"]
 

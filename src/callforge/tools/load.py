@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from callforge.core import ConfigError, ToolSpec
+from callforge.core import ConfigError, ToolSpec, kind_of
 from callforge.tools.bfcl import BfclLanguage, detect_language, language_from_id, tool_from_bfcl
-from callforge.tools.openai import Where, kind_of, tool_from_openai
+from callforge.tools.openai import Where, tool_from_openai
 from callforge.tools.pool import is_pool, pool_tools
 
 ToolFormat = Literal["auto", "openai", "bfcl"]

@@ -24,10 +24,18 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TextIO
 from urllib.parse import urlsplit
 
-from callforge.core import CallforgeError, ConfigError, SpecError, ToolSpec
-from callforge.core.binding import McpBinding, McpServer
+from callforge.core import (
+    CallforgeError,
+    ConfigError,
+    McpBinding,
+    McpServer,
+    SpecError,
+    ToolSpec,
+    copy_json,
+    kind_of,
+)
 from callforge.tools.load import read_json
-from callforge.tools.openai import Where, check_parameters, copy_json, kind_of
+from callforge.tools.openai import Where, check_parameters
 from callforge.tools.python import inline_refs, strip_titles
 
 if TYPE_CHECKING:

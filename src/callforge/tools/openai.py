@@ -11,24 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
-from callforge.core import SpecError, ToolSpec
+from callforge.core import SpecError, ToolSpec, copy_json, kind_of
 
 JSON_SCHEMA_TYPES = ("string", "number", "integer", "boolean", "array", "object", "null")
 
 _SCHEMA_KEYS = ("items", "additionalProperties", "not", "contains", "propertyNames")
 _SCHEMA_LIST_KEYS = ("anyOf", "oneOf", "allOf", "prefixItems")
-
-
-def copy_json(value: Any) -> Any:
-    """A deep copy of parsed JSON (dicts, lists, scalars), several times faster than `copy.deepcopy`.
-
-    Loaders copy what they keep so a caller mutating its input cannot change a frozen ToolSpec.
-    """
-    if isinstance(value, dict):
-        return {k: copy_json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [copy_json(v) for v in value]
-    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,11 +176,3 @@ def check_required(schema: dict[str, Any], where: Where, *, top: bool) -> None:
             where.at("required").at(i).fail(f'"required" lists "{name}" which is not in "properties"')
 
 
-def kind_of(value: Any) -> str:
-    """A JSON word for a value's type, for messages ("a list", "a string", "null")."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    words = {dict: "an object", list: "a list", str: "a string", int: "a number", float: "a number"}
-    return words.get(type(value), type(value).__name__)

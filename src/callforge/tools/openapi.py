@@ -15,8 +15,8 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from callforge.core import ConfigError, HttpBinding, HttpParam, ToolSpec
-from callforge.tools.openai import Where, copy_json, kind_of
+from callforge.core import ConfigError, HttpBinding, HttpParam, ToolSpec, copy_json, kind_of
+from callforge.tools.openai import Where
 from callforge.tools.openapi_http import ENV_PREFIX, SpecHttp, auth_env
 from callforge.tools.openapi_read import (
     Version,

@@ -8,8 +8,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from callforge.core import HttpAuth
-from callforge.tools.openai import Where, kind_of
+from callforge.core import HttpAuth, kind_of
+from callforge.tools.openai import Where
 from callforge.tools.openapi_refs import RefResolver
 
 ENV_PREFIX = "CALLFORGE_AUTH_"

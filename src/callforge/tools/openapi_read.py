@@ -13,7 +13,8 @@ from typing import Any, Literal
 import orjson
 import yaml
 
-from callforge.tools.openai import Where, kind_of
+from callforge.core import kind_of
+from callforge.tools.openai import Where
 
 Version = Literal["2.0", "3.0", "3.1"]
 

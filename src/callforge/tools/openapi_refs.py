@@ -16,7 +16,8 @@ from collections.abc import Iterable
 from typing import Any, Literal
 from urllib.parse import unquote
 
-from callforge.tools.openai import JSON_SCHEMA_TYPES, Where, copy_json, kind_of
+from callforge.core import copy_json, kind_of
+from callforge.tools.openai import JSON_SCHEMA_TYPES, Where
 
 Direction = Literal["in", "out"]
 """`in`: a request schema (readOnly properties are dropped); `out`: a response (writeOnly dropped)."""

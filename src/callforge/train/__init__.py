@@ -8,49 +8,18 @@ this package is cheap: torch, transformers and TRL load only when a run starts.
 
 from callforge.train.api import train
 from callforge.train.config import DEFAULT_LR, TRAIN_METHODS, TrainConfig, require_train_extra
-from callforge.train.data import (
-    ChatExample,
-    PreferenceExample,
-    TextExample,
-    TrainData,
-    normalise_messages,
-    read_train_data,
-)
+from callforge.train.data import TrainData, read_train_data
 from callforge.train.report import REPORT_FILE, LogPoint, TrainReport
-from callforge.train.tokens import (
-    IGNORE,
-    DPOTokens,
-    SFTTokens,
-    Tokenised,
-    assistant_spans,
-    tokenise,
-    tokenise_chat,
-    tokenise_pair,
-    tokenise_text,
-)
 
 __all__ = [
     "DEFAULT_LR",
-    "IGNORE",
     "REPORT_FILE",
     "TRAIN_METHODS",
-    "ChatExample",
-    "DPOTokens",
     "LogPoint",
-    "PreferenceExample",
-    "SFTTokens",
-    "TextExample",
-    "Tokenised",
     "TrainConfig",
     "TrainData",
     "TrainReport",
-    "assistant_spans",
-    "normalise_messages",
     "read_train_data",
     "require_train_extra",
-    "tokenise",
-    "tokenise_chat",
-    "tokenise_pair",
-    "tokenise_text",
     "train",
 ]

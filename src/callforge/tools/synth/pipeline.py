@@ -22,8 +22,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from callforge.core import ConfigError, Message, ToolSpec, Verdict
-from callforge.llm import Backend, Completion, RequestRejected
-from callforge.llm.parse import strip_fence
+from callforge.llm import Backend, Completion, RequestRejected, strip_fence
 from callforge.run import Item, JobHooks, RunFolder, Written, run_job
 from callforge.tools.synth.checks import check_draft, check_schema
 from callforge.tools.synth.draft import ApiDraft, DraftField, draft_schema, features, snake_case, to_toolspec

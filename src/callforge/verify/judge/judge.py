@@ -18,7 +18,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from callforge.core import ConfigError, Dialog, Message, Verdict
-from callforge.llm.backend import Backend, Completion, Usage
+from callforge.llm import Backend, Completion, Usage
 from callforge.verify.judge.prompt import (
     DEFAULT_MAX_OUTPUT_CHARS,
     DEFAULT_MAX_REASON_CHARS,

@@ -27,10 +27,7 @@ from pydantic import Field
 
 from callforge.core import ConfigError, Dialog, MaskedCall, MaskReason, Provenance, Verdict
 from callforge.execute import load_toolbox
-from callforge.generate.backends import RunBackends
-from callforge.generate.planner import GenerationFailure
-from callforge.generate.play import CallIds, Director
-from callforge.generate.roles import AssistantRole, UserRole
+from callforge.generate import AssistantRole, CallIds, Director, GenerationFailure, RunBackends, UserRole
 from callforge.learn.feedback import FailedStep, failed_step, feedback_messages
 from callforge.llm import ModelRef
 from callforge.run import Item, JobConfig, JobHooks, JobProgress, RunFolder, Written, blocking, run_job

@@ -22,10 +22,8 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from callforge.core import Case, Category, Dialog, ExpectedCall, Verdict
-from callforge.evaluate.check import Style, make_scorer
-from callforge.evaluate.live import result_value
-from callforge.export.api import iter_dialogs
-from callforge.export.bfcl import possible_answer
+from callforge.evaluate import Style, make_scorer, result_value
+from callforge.export import iter_dialogs, possible_answer
 from callforge.llm import Backend, Closable, ModelRef
 from callforge.run import Item, JobConfig, JobHooks, JobProgress, RunFolder, Written, blocking, run_job
 from callforge.verify import Checked, StageResult
@@ -165,7 +163,7 @@ async def _try(backend: Backend, scorer: Any, index: int, case: Case) -> Verdict
 def _backend(model: str | Backend, base_url: str | None, api_key: str | None, folder: Path) -> Backend:
     if not isinstance(model, str):
         return model
-    from callforge.llm.registry import make_backend
+    from callforge.llm import make_backend
 
     folder.mkdir(parents=True, exist_ok=True)
     return make_backend(model, base_url=base_url, api_key=api_key, cache=folder / "llm-cache.sqlite")

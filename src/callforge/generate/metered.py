@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from callforge.core import Message, RoleSpend, Spend, ToolSpec
-from callforge.llm.backend import Backend, Completion
+from callforge.llm import Backend, Completion
 
 
 @dataclass
