@@ -150,3 +150,18 @@ def test_dedup_stage_rejects_repeated_rows(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
     funnel = orjson.loads(run.stdout)
     assert funnel["accepted"] == 2 and funnel["stages"][1]["codes"] == {"dedup.exact": 1}
+
+
+def test_an_earlier_versions_flat_output_folder_is_read_and_resumed(tmp_path: Path) -> None:
+    out = tmp_path / "v"
+    assert cli("verify", str(SAMPLE), "--out", str(out), "--quiet").returncode == 0
+    old = tmp_path / "old"  # what verify wrote before the one Run folder layout: flat files, no manifest
+    old.mkdir()
+    for name in ("accepted", "rejected"):
+        (old / f"{name}.jsonl").write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in stream(out, name)))
+    again = cli("verify", str(SAMPLE), "--out", str(old), "--json")
+    assert again.returncode == 0, again.stderr
+    assert orjson.loads(again.stdout)["total"] == 40 and not (old / "accepted").exists()  # nothing redone
+    read = cli("verify", str(old), "--out", str(tmp_path / "re"), "--json")  # the old folder reads as a dataset
+    assert read.returncode == 0, read.stderr
+    assert orjson.loads(read.stdout)["accepted"] == 32

@@ -101,7 +101,7 @@ def test_duplicate_ids_can_be_allowed(tmp_path: Path) -> None:
 
 
 def test_missing_data_folder_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(DataError, match="does not exist; pass --data"):
+    with pytest.raises(DataError, match="does not exist; pass `data`"):
         score(data=tmp_path / "nope", results=MINI / "results" / "prompting")
 
 

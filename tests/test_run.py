@@ -764,3 +764,12 @@ def test_session_numbers_stay_distinct_after_a_session_that_wrote_nothing(tmp_pa
     asyncio.run(run_job(run, _items("ab"), lost, config={}, policy=FailurePolicy(give_up_after=None)))
     asyncio.run(run_job(run, _items("ab"), work, config={}))
     assert [s["session"] for s in run.manifest()["sessions"]] == [1, 2]
+
+
+def test_a_changed_nested_field_is_named_by_its_dotted_path(tmp_path: Path) -> None:
+    from callforge.verify import CascadeSpec, VerifyConfig
+
+    before = VerifyConfig(out=tmp_path, cascade=CascadeSpec(stages=("rules",))).stored()
+    now = VerifyConfig(out=tmp_path, cascade=CascadeSpec(stages=("rules", "dedup")))
+    with pytest.raises(ConfigError, match=r"holds a verify run .*`cascade\.stages` was \['rules'\], now \['rules', 'dedup'\]\)"):
+        now.check_against(before, tmp_path)

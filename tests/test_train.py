@@ -305,7 +305,7 @@ def test_cli_trains_and_prints_the_summary(tiny_model: Path, sft_data: Path, tmp
     assert json.loads((out / "train_report.json").read_text())["config"]["lora_r"] == 4
 
     again = CliRunner().invoke(_app(), ["train", str(sft_data), "--model", str(tiny_model), "--out", str(out)])
-    assert isinstance(again.exception, ConfigError) and "--overwrite" in str(again.exception)
+    assert isinstance(again.exception, ConfigError) and "`overwrite=True`" in str(again.exception)
 
 
 def test_errors_name_the_input_and_the_fix(
@@ -318,7 +318,7 @@ def test_errors_name_the_input_and_the_fix(
         assert not (tmp_path / "never").exists()
         return str(caught.value)
 
-    assert "--method dpo" in fails(ConfigError, dpo_data, method="sft")
+    assert "`method='dpo'`" in fails(ConfigError, dpo_data, method="sft")
     assert "--format dpo" in fails(ConfigError, sft_data, method="dpo")
     assert "unknown training method 'ppo'" in fails(ConfigError, sft_data, method="ppo")
     sharegpt = _write_jsonl(tmp_path / "sharegpt.jsonl", [{"conversations": [], "tools": "[]"}])
@@ -355,7 +355,7 @@ def test_a_template_that_renders_the_last_turn_specially_is_named_and_replaceabl
     with pytest.raises(DataError) as caught:
         train(sft_data, model=str(model), out=tmp_path / "never")
     assert "8 chat template renders a turn differently when it is the last one" in str(caught.value)
-    assert "--chat-template" in str(caught.value)
+    assert "`chat_template`" in str(caught.value)
 
     template = tmp_path / "training.jinja"
     template.write_text(TEMPLATE)

@@ -4,7 +4,15 @@ from callforge.core.binding import Binding, HttpAuth, HttpBinding, HttpParam, Mc
 from callforge.core.case import OMITTED, Case, ExpectedCall
 from callforge.core.category import SINGLE_TURN, Category, CategoryGroup, CategoryKind, Language
 from callforge.core.dialog import Dialog
-from callforge.core.errors import CallforgeError, ConfigError, DataError, DecodeError, SpecError, validated
+from callforge.core.errors import (
+    CallforgeError,
+    ConfigError,
+    DataError,
+    DecodeError,
+    SpecError,
+    configured,
+    validated,
+)
 from callforge.core.jsonvalue import copy_json, kind_of
 from callforge.core.message import Message, Role, ToolCall
 from callforge.core.provenance import (
@@ -55,6 +63,7 @@ __all__ = [
     "ToolSpec",
     "Verdict",
     "Voice",
+    "configured",
     "copy_json",
     "kind_of",
     "validated",

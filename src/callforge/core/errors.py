@@ -73,6 +73,19 @@ def validated(model: type[M], /, **fields: Any) -> M:
         raise ConfigError(describe(exc, model.__name__)) from None
 
 
+def configured(model: type[M], config: M | None, fields: dict[str, Any]) -> M:
+    """The config a verb was given: `config` itself, or one built from `fields` (validated, see `validated`).
+
+    Every verb takes either, so `verify(data=...)` and `verify(VerifyConfig(data=...))` mean the
+    same; giving both is an error (which would win is a guess).
+    """
+    if config is None:
+        return validated(model, **fields)
+    if fields:
+        raise ConfigError(f"give a {model.__name__} or its fields, not both (got {', '.join(sorted(fields))})")
+    return config
+
+
 def describe(error: ValidationError, what: str) -> str:
     """A pydantic error as one clause per field, in the caller's terms."""
     parts = []

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from callforge.core import Case, Category, Verdict, validated
+from callforge.core import Case, Category, Verdict, configured
 from callforge.evaluate.check import Mode, Style, make_scorer
 from callforge.evaluate.results import read_results
 from callforge.evaluate.scores import CategoryScore, GroupScore, group_scores
@@ -114,11 +114,11 @@ def score(config: ScoreConfig | None = None, /, *, progress: Progress | None = N
     type, message, decoded output, expected), so a failing entry can be inspected without
     re-running anything.
     """
-    config = config if config is not None else validated(ScoreConfig, **fields)
+    config = configured(ScoreConfig, config, fields)
     data = bfcl_data_dir(config.data)
     results = config.results
-    if (results / "manifest.json").is_file() and (results / "results").is_dir():
-        results = results / "results"  # a live run's folder: its results stream
+    if (results / "results").is_dir():
+        results = results / "results"  # a live run's folder (of any version): its results stream
     categories, out, ids = config.categories, config.out, config.ids
     mode, style, allow_duplicate_ids = config.mode, config.style, config.allow_duplicate_ids
     rows = read_results(results, allow_duplicate_ids=allow_duplicate_ids)

@@ -200,14 +200,13 @@ async def evaluate_model_async(
     try:
         state = await run_job(
             folder,
-            (Item(c.id, c) for c in cases),
+            [Item(c.id, c) for c in cases],
             ask,
             config={**config.stored(), "model": backend.model},
             concurrency=width,
             policy=FailurePolicy(give_up_after=None),
             hooks=JobHooks(summary=lambda job: {"counts": {"results": job.streams[RESULTS]}}),
             progress=progress,
-            total=None,
         )
     finally:
         await close_backend(backend)

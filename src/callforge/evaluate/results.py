@@ -31,7 +31,7 @@ def result_files(path: Path) -> list[Path]:
             raise DataError(f"no result files (*.json, *.jsonl) under {str(path)!r}")
         return files
     raise DataError(
-        f"results path {str(path)!r} does not exist; pass --results with a file or folder of BFCL result files"
+        f"results path {str(path)!r} does not exist; pass `results` with a file or folder of BFCL result files"
     )
 
 
@@ -63,7 +63,7 @@ def read_results(path: str | Path, *, allow_duplicate_ids: bool = False) -> list
                 if not allow_duplicate_ids and case_id in seen:
                     raise DataError(
                         f"{where}: id {case_id!r} was already read at {seen[case_id]}; remove the duplicate "
-                        "or pass --allow-duplicate-ids to score every line"
+                        "or pass `allow_duplicate_ids=True` to score every line"
                     )
                 seen[case_id] = where
                 results.append(Result(case_id, row["result"], where))

@@ -12,6 +12,13 @@ from callforge.execute.cached import CachedEngine, ExecutionCache, call_key
 from callforge.execute.mcp import McpEngine
 from callforge.execute.payload import error_payload, short_text
 from callforge.execute.python import PythonEngine
+from callforge.execute.registry import (
+    ENGINE_ENTRY_POINTS,
+    EngineFactory,
+    EngineOptions,
+    engine_kinds,
+    make_engine,
+)
 from callforge.execute.rest import RestEngine
 from callforge.execute.routed import RoutedEngine
 from callforge.execute.sandbox import SandboxLimits, run_in_sandbox
@@ -20,9 +27,12 @@ from callforge.execute.sources import SOURCE_HELP, SourceTools, read_sources, so
 from callforge.execute.toolbox import Toolbox, load_toolbox
 
 __all__ = [
+    "ENGINE_ENTRY_POINTS",
     "SOURCE_HELP",
     "CachedEngine",
     "Engine",
+    "EngineFactory",
+    "EngineOptions",
     "ExecutionCache",
     "McpEngine",
     "Observation",
@@ -34,8 +44,10 @@ __all__ = [
     "SourceTools",
     "Toolbox",
     "call_key",
+    "engine_kinds",
     "error_payload",
     "load_toolbox",
+    "make_engine",
     "read_sources",
     "run_in_sandbox",
     "short_text",

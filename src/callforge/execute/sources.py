@@ -121,7 +121,7 @@ def read_sources(
         mcp_env.update(env)
         for tool in found:
             if tool.name in origins:
-                hint = "; pass --prefix to name MCP tools <server>__<tool>" if "mcp" in (kind, kinds[tool.name]) else ""
+                hint = "; pass `prefix=True` to name MCP tools <server>__<tool>" if "mcp" in (kind, kinds[tool.name]) else ""
                 raise ConfigError(f"tool {tool.name!r} is defined in both {origins[tool.name]} and {src}; rename one{hint}")
             origins[tool.name] = src
             kinds[tool.name] = kind

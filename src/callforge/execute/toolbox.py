@@ -71,7 +71,7 @@ def load_toolbox(sources: Sequence[str | os.PathLike[str]], *, rest_base_url: st
     A pool file's tool whose `source` is an existing `.py` file runs in that file's sandbox.
     """
     if not sources:
-        raise ConfigError("no tool files given; pass --tools FILE.py (or a JSON spec), e.g. examples/tools/travel.py")
+        raise ConfigError("no tool files given; pass `tools` (a .py file or a JSON spec), e.g. examples/tools/travel.py")
     from callforge.execute.sources import read_sources
 
     found = read_sources([os.fspath(s) for s in sources])

@@ -153,7 +153,7 @@ def export(
         spec = formats[format]
     target = folder / DATA_FILE
     if target.exists():
-        raise ConfigError(f"{target} already exists; choose another --out or remove it")
+        raise ConfigError(f"{target} already exists; choose another `out` or remove it")
     folder.mkdir(parents=True, exist_ok=True)
     written = skipped = records = 0
     counts: Counter[str] = Counter()
@@ -205,7 +205,7 @@ def _hf(src: str | os.PathLike[str], out: Path, keep_injected: bool, push_to_hub
     from callforge.export.hf import PARQUET_FILE, write_parquet
 
     if (out / PARQUET_FILE).exists():
-        raise ConfigError(f"{out / PARQUET_FILE} already exists; choose another --out or remove it")
+        raise ConfigError(f"{out / PARQUET_FILE} already exists; choose another `out` or remove it")
     skipped = 0
 
     def dialogs() -> Iterator[Dialog]:

@@ -97,7 +97,7 @@ def write_bfcl(dialogs: Iterable[Dialog], out: Path) -> BfclExport:
                 {"id": case_id, "ground_truth": [possible_answer(c, tools[c.name]) for c in calls]}
             )
     if any((out / f"{_VERSION}_{c}.json").exists() for c in questions):
-        raise ConfigError(f"{out} already holds BFCL question files; choose another --out")
+        raise ConfigError(f"{out} already holds BFCL question files; choose another `out`")
     (out / "possible_answer").mkdir(parents=True, exist_ok=True)
     for category, rows in questions.items():
         _lines(out / f"{_VERSION}_{category}.json", rows)

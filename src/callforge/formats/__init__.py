@@ -1,9 +1,11 @@
 """Read external tool-calling datasets as Dialogs: callforge, OpenAI, xLAM, ToolACE, BFCL, ShareGPT.
 
-`read_dialogs(path, format="auto")` streams one Dialog per record, each with `meta["id"]` and
-`meta["source"]`, every call with an id and every tool result linked to its call. What cannot be
-read is recorded in `meta["read_errors"]` rather than dropped, so verification reports it; only a
-file that is not the format at all raises `DataError`. docs/formats.md describes each format.
+`read_dialogs(path, format="auto")` streams one Dialog per record, each with `meta.id` and
+`meta.source`, every call with an id and every tool result linked to its call. What cannot be
+read is recorded in `meta.read_errors` rather than dropped, so verification reports it; only a
+file that is not the format at all raises `DataError`. A Run folder reads as its accepted
+dialogs; `load_bfcl_suite` reads a BFCL data folder as evaluation Cases. docs/formats.md
+describes each format.
 """
 
 from __future__ import annotations

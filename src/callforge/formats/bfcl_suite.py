@@ -28,7 +28,7 @@ def bfcl_files(data_dir: Path) -> dict[Category, Path]:
     """Question files by category in `data_dir` (newest BFCL version wins when several exist)."""
     if not data_dir.is_dir():
         raise DataError(
-            f"BFCL data folder {str(data_dir)!r} does not exist; pass --data with a folder that holds "
+            f"BFCL data folder {str(data_dir)!r} does not exist; pass `data` with a folder that holds "
             "BFCL_v4_<category>.json files and a possible_answer/ subfolder"
         )
     found: dict[Category, tuple[int, Path]] = {}

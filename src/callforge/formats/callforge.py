@@ -15,7 +15,7 @@ from typing import Any
 from callforge.core import Dialog, kind_of
 from callforge.formats.assemble import RecordError, read_records, record_id
 from callforge.formats.records import Record
-from callforge.run import MANIFEST, RunFolder
+from callforge.run import RunFolder, is_run_folder
 
 SOURCE = "callforge"
 EXPECTED = 'a Dialog {"tools", "messages", "meta"} or a verify record {"id", "dialog": {...}}'
@@ -26,11 +26,6 @@ def read_callforge(path: Path) -> Iterator[Dialog]:
     if is_run_folder(path):
         return _read_run(path)
     return read_records(path, SOURCE, dialog_from_callforge, EXPECTED)
-
-
-def is_run_folder(path: Path) -> bool:
-    """Whether `path` is a callforge Run folder (a folder with a manifest)."""
-    return path.is_dir() and (path / MANIFEST).is_file()
 
 
 def _read_run(path: Path) -> Iterator[Dialog]:

@@ -2,7 +2,7 @@
 
 Detection looks only at what each format must have (xLAM's `query` + `answers`, ShareGPT's
 `conversations`, ToolACE's tool list in the system prompt ...), never at values, so it is cheap
-and predictable; whatever it cannot tell is an error that asks for `--format`.
+and predictable; whatever it cannot tell is an error that asks for `format`.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from typing import Any, Literal, get_args
 from callforge.core import DataError, Dialog
 from callforge.formats.assemble import MALFORMED
 from callforge.formats.bfcl import is_bfcl_path
-from callforge.formats.callforge import is_run_folder
 from callforge.formats.records import head_records
 from callforge.formats.toolace import TOOLS_MARKER
+from callforge.run import is_run_folder
 
 DatasetFormat = Literal["callforge", "openai", "xlam", "toolace", "bfcl", "sharegpt"]
 """The dataset formats `read_dialogs` reads (`--format` also takes "auto")."""
@@ -63,7 +63,7 @@ def detect_format(path: str | Path) -> DatasetFormat:
         else "its first records are not JSON objects"
     )
     raise DataError(
-        f"{path}: cannot tell the dataset format ({seen}); pass --format with one of: {', '.join(FORMATS)}"
+        f"{path}: cannot tell the dataset format ({seen}); pass `format` with one of: {', '.join(FORMATS)}"
     )
 
 
@@ -109,9 +109,9 @@ def check_format(dialogs: Iterator[Dialog], format: DatasetFormat, path: Path) -
         first = head[0].meta.read_errors[0].message
         guess = format_of_record(head[0].meta.raw)
         if guess is not None and guess != format:
-            fix = f"these records look like {guess}: pass --format {guess}"
+            fix = f"these records look like {guess}: pass `format={guess!r}`"
         else:
-            fix = f"pass --format with the file's format (one of: {', '.join(FORMATS)})"
+            fix = f"pass `format` with the file's format (one of: {', '.join(FORMATS)})"
         count = "the only record" if len(head) == 1 else f"the first {len(head)} records"
         raise DataError(f"{path}: {count} cannot be read as {format} (first: {first}); {fix}")
     yield from head

@@ -1,8 +1,10 @@
 """Synthesize function-calling data: sample related tools, plan a scenario, play it out, verify it.
 
-`generate(tools, n, out)` is the whole job: samplers choose tools, scenario kinds fix a plan of
-calls and values (proven on the engine), the user and assistant roles play it out, the cascade
-keeps what is correct, and a Run folder holds records, manifest and caches (see docs/generate.md).
+`generate(tools=..., n=..., out=...)` (or a `GenerateConfig`) is the whole job: samplers choose
+tools, scenario kinds fix a plan of calls and values (proven on the engine), the user and
+assistant roles play it out, the cascade keeps what is correct, and a Run folder holds records,
+manifest and caches (see docs/generate.md). `Kind` and `Sampler` are the extension protocols; the
+roles and `Director` are here for refinement, which replays a dialog from a rejected step.
 Samplers draw only from the seeded `random.Random` they are given, so a seed reproduces a run.
 """
 

@@ -24,7 +24,15 @@ if TYPE_CHECKING:
     from callforge.llm.local import LocalBackend
     from callforge.llm.openai_compat import OpenAIBackend
     from callforge.llm.parse import ParsedText, parse_tool_calls, strip_fence
-    from callforge.llm.registry import close_backend, make_backend
+    from callforge.llm.registry import (
+        BACKEND_ENTRY_POINTS,
+        SPEC_HELP,
+        BackendFactory,
+        BackendOptions,
+        close_backend,
+        make_backend,
+        providers,
+    )
     from callforge.llm.scripted import FunctionBackend, ScriptedBackend, ScriptError
     from callforge.llm.weights import resolve_model
 
@@ -48,6 +56,11 @@ _EXPORTS = {
     "strip_fence": "callforge.llm.parse",
     "resolve_model": "callforge.llm.weights",
     "make_backend": "callforge.llm.registry",
+    "providers": "callforge.llm.registry",
+    "BackendFactory": "callforge.llm.registry",
+    "BackendOptions": "callforge.llm.registry",
+    "BACKEND_ENTRY_POINTS": "callforge.llm.registry",
+    "SPEC_HELP": "callforge.llm.registry",
     "close_backend": "callforge.llm.registry",
     "FunctionBackend": "callforge.llm.scripted",
     "ScriptedBackend": "callforge.llm.scripted",
@@ -55,8 +68,12 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "BACKEND_ENTRY_POINTS",
+    "SPEC_HELP",
     "Backend",
     "BackendError",
+    "BackendFactory",
+    "BackendOptions",
     "CachedBackend",
     "Closable",
     "Completion",
@@ -75,6 +92,7 @@ __all__ = [
     "close_backend",
     "make_backend",
     "parse_tool_calls",
+    "providers",
     "resolve_model",
     "schema_instance",
     "strip_fence",

@@ -63,7 +63,7 @@ class ResponseCache:
         except sqlite3.DatabaseError as exc:
             raise DataError(
                 f"response cache {str(self.path)!r} cannot be opened ({exc}); delete the file to start "
-                "a fresh cache, or pass another --cache path"
+                "a fresh cache, or pass another `cache` path"
             ) from None
         self._lock = threading.Lock()
         self.hits = 0

@@ -28,9 +28,9 @@ ToolMode = Literal["native", "prompt"]
 
 _STATUS_HINTS = {
     400: "the server rejected the request; check the model's context length and the tool schemas",
-    401: "the API key was refused; set OPENAI_API_KEY or pass --api-key",
+    401: "the API key was refused; set OPENAI_API_KEY or pass `api_key`",
     403: "the API key may not use this model; check the key's permissions",
-    404: "the server does not serve this model or path; check --base-url (it usually ends in /v1) "
+    404: "the server does not serve this model or path; check `base_url` (it usually ends in /v1) "
     "and the model name (GET <base-url>/models lists them)",
     422: "the server could not process the request; check the tool schemas and options",
 }
@@ -75,8 +75,8 @@ class OpenAIBackend:
         if not key:
             if "api.openai.com" in self.base_url:
                 raise ConfigError(
-                    f"no API key for {self.model} at {self.base_url}: set OPENAI_API_KEY or pass --api-key "
-                    "(or point --base-url at a local server such as vLLM or llama.cpp)"
+                    f"no API key for {self.model} at {self.base_url}: set OPENAI_API_KEY or pass `api_key` "
+                    "(or point `base_url` at a local server such as vLLM or llama.cpp)"
                 )
             key = "not-needed"  # local servers ignore the key but the SDK wants one
         self.tool_mode: ToolMode = tool_mode
@@ -183,7 +183,7 @@ class OpenAIBackend:
                 await asyncio.sleep(wait)
         raise BackendError(
             f"{self.model} at {self.base_url}: gave up after {self.retry.max_attempts} attempts; last error: "
-            f"{last}. Check that the server is up and not overloaded, or lower --concurrency / set --rpm.",
+            f"{last}. Check that the server is up and not overloaded, or lower `concurrency` / set `rpm`.",
             model=self.model,
             retryable=True,
         )
@@ -212,7 +212,7 @@ class OpenAIBackend:
             ) from None
         except openai.APITimeoutError:
             raise _Retry(
-                f"no reply within {self.timeout:g} s (raise --timeout if the model is slow)"
+                f"no reply within {self.timeout:g} s (raise `timeout` if the model is slow)"
             ) from None
         except openai.APIConnectionError as exc:
             raise _Retry(f"connection failed: {exc.__cause__ or exc}") from None

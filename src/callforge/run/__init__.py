@@ -7,7 +7,7 @@ blocking form. See docs/architecture.md.
 """
 
 from callforge.run.config import JobConfig
-from callforge.run.folder import JUDGED, MANIFEST, RunFolder, SessionWriters
+from callforge.run.folder import JUDGED, MANIFEST, RunFolder, SessionWriters, is_run_folder
 from callforge.run.jsonl import JsonlWriter, read_ids, repair_tail
 from callforge.run.runner import FailurePolicy, Item, JobHooks, JobProgress, RunAborted, Written, now, run_job
 from callforge.run.sync import blocking
@@ -26,6 +26,7 @@ __all__ = [
     "SessionWriters",
     "Written",
     "blocking",
+    "is_run_folder",
     "now",
     "read_ids",
     "repair_tail",

@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict
 
-from callforge.core import ConfigError, validated
+from callforge.core import ConfigError, configured
 from callforge.run.folder import JUDGED, RunFolder
 
 
@@ -37,16 +37,8 @@ class JobConfig(BaseModel):
 
     @classmethod
     def of(cls, config: Self | None = None, /, **fields: Any) -> Self:
-        """`config` as given, or one built from `fields`, with validation errors as a ConfigError naming each field.
-
-        The verbs take either, so `generate(tools=..., n=10, out=...)` and `generate(GenerateConfig(...))`
-        mean the same; giving both is an error (which would win is a guess).
-        """
-        if config is not None:
-            if fields:
-                raise ConfigError(f"give a {cls.__name__} or its fields, not both (got {', '.join(sorted(fields))})")
-            return config
-        return validated(cls, **fields)
+        """`config` as given, or one built from `fields` (see `callforge.core.configured`)."""
+        return configured(cls, config, fields)
 
     def stored(self) -> dict[str, Any]:
         """The config as the manifest keeps it: every field but the runtime ones, as JSON values."""
@@ -55,17 +47,22 @@ class JobConfig(BaseModel):
     def check_against(self, before: Mapping[str, Any], folder: Path, extra: Mapping[str, Any] | None = None) -> None:
         """Refuse to continue a run made with another config; `extra` adds derived values (a digest of the tools)."""
         now = {**self.stored(), **(extra or {})}
-        differ = sorted(k for k in now if k in before and k not in self.may_change and before[k] != now[k])
+        differ = [
+            change
+            for k in sorted(now)
+            if k in before and k not in self.may_change
+            for change in _changes(k, before[k], now[k])
+        ]
         if not differ:
             return
-        shown = "; ".join(f"`{k}` was {before[k]!r}, now {now[k]!r}" for k in differ if not k.endswith("_digest"))
-        changed = [k.removesuffix("_digest") for k in differ if k.endswith("_digest")]
+        shown = "; ".join(f"`{k}` was {old!r}, now {new!r}" for k, old, new in differ if not k.endswith("_digest"))
+        changed = [k.removesuffix("_digest") for k, _, _ in differ if k.endswith("_digest")]
         if changed:
             shown = (shown + "; " if shown else "") + f"the {', '.join(changed)} changed"
         allowed = ", ".join(f"`{k}`" for k in sorted(self.may_change)) or "nothing"
         raise ConfigError(
-            f"{folder} holds a {self.job} run made with another config ({shown}); resume with the same settings "
-            f"(only {allowed} may change), or choose another `out`"
+            f"{folder} holds {_article(self.job)} {self.job} run made with another config ({shown}); resume with "
+            f"the same settings (only {allowed} may change), or choose another `out`"
         )
 
     @property
@@ -84,3 +81,14 @@ class JobConfig(BaseModel):
         if isinstance(before, dict):
             self.check_against(before, folder.path, extra)
         return folder
+
+
+def _changes(key: str, old: Any, new: Any) -> list[tuple[str, Any, Any]]:
+    """The fields that differ, dotted into nested configs (`cascade.stages`), so a message names the one that changed."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        return [c for k in sorted(set(old) | set(new)) for c in _changes(f"{key}.{k}", old.get(k), new.get(k))]
+    return [] if old == new else [(key, old, new)]
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"

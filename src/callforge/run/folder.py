@@ -9,7 +9,7 @@ Every job writes the same layout (see docs/architecture.md, "The Run folder"):
     RUN/exec-cache.sqlite         tool outputs
 
 Streams are `accepted` and `rejected` for the jobs that judge dialogs (generate, verify, refine,
-select) and `results` for a live evaluation. Each session writes new shards and never rewrites old
+select), `results` for a live evaluation and `drafts` for a pool synthesis. Each session writes new shards and never rewrites old
 ones; a shard cut short by a kill loses at most its half-written last line, which `repair_tail`
 removes before it is read. Folders written by earlier versions stay readable: verify's flat
 `accepted.jsonl`/`rejected.jsonl` and live evaluation's `results/BFCL_v4_*_result.json` files are
@@ -44,6 +44,11 @@ _LEGACY: dict[str, tuple[str, ...]] = {
 """Files earlier versions wrote for a stream, read before its shards."""
 
 
+def is_run_folder(path: Path) -> bool:
+    """Whether `path` is a folder a callforge job wrote: it has a manifest, or is an earlier version's verify output."""
+    return path.is_dir() and ((path / MANIFEST).is_file() or (path / "accepted.jsonl").is_file())
+
+
 class RunFolder:
     """One job's folder: read its records and manifest, open a session's shards, note lost items."""
 
@@ -62,10 +67,10 @@ class RunFolder:
     def of(cls, path: str | Path, *, streams: Sequence[str] = JUDGED) -> RunFolder:
         """An existing Run folder, whatever job wrote it (read from its manifest), to read its records."""
         where = Path(path)
-        if not (where / MANIFEST).is_file():
+        if not is_run_folder(where):
             raise DataError(f"{where}: not a callforge Run folder (no {MANIFEST}); give the folder a job wrote")
-        job = cls(where, job="", streams=()).manifest().get("job")
-        return cls(where, job=str(job or ""), streams=streams)
+        job = cls(where, job="", streams=()).manifest().get("job") or ("verify" if (where / "accepted.jsonl").is_file() else "")
+        return cls(where, job=str(job), streams=streams)
 
     @property
     def exists(self) -> bool:

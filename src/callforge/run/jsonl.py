@@ -43,7 +43,7 @@ def read_ids(path: Path, *, key: str = "id", what: str = "record") -> set[str]:
             except (orjson.JSONDecodeError, KeyError, TypeError):
                 raise DataError(
                     f"{path}:{number}: not a {what} line; this file is not one callforge wrote. "
-                    "Move it away or pick another --out folder."
+                    "Move it away or pick another `out` folder."
                 ) from None
     return ids
 

@@ -20,7 +20,7 @@ import asyncio
 import datetime
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -137,6 +137,9 @@ async def run_job(
     policy = policy or FailurePolicy()
     hooks = hooks or JobHooks()
     done_ids, counts = folder.scan()
+    if total is None and isinstance(items, Sequence):
+        items = list(_unique(items))
+        total = sum(1 for item in items if item.id not in done_ids)
     state = JobProgress(total=total, resumed=len(done_ids), streams=counts)
     session = _Session(folder, config, hooks, state)
     session.save("running")

@@ -125,7 +125,7 @@ def _kept(cfg: TrainConfig, tokens: Tokenised, data: TrainData) -> int:
     hint = ""
     if any(reason.startswith("chat template") for reason in tokens.dropped):
         hint = (
-            "; the model's chat template cannot be used for training as it is: pass --chat-template "
+            "; the model's chat template cannot be used for training as it is: pass `chat_template` "
             "with a training template that renders every turn the same wherever it stands (see docs/train.md)"
         )
     raise DataError(f"{data.path}: no example left to train on ({reasons}){hint}")
@@ -133,20 +133,20 @@ def _kept(cfg: TrainConfig, tokens: Tokenised, data: TrainData) -> int:
 
 def _check_out(cfg: TrainConfig) -> None:
     if cfg.out.exists() and not cfg.out.is_dir():
-        raise ConfigError(f"{cfg.out}: exists and is not a folder; give --out a folder for the adapter")
+        raise ConfigError(f"{cfg.out}: exists and is not a folder; give `out` a folder for the adapter")
     if cfg.out.is_dir() and any(cfg.out.iterdir()) and not cfg.overwrite:
-        raise ConfigError(f"{cfg.out}: folder is not empty; choose another --out or pass --overwrite")
+        raise ConfigError(f"{cfg.out}: folder is not empty; choose another `out` or pass `overwrite=True`")
 
 
 def _check_method(cfg: TrainConfig, data: TrainData) -> None:
     if cfg.method == "sft" and data.shape == "preference":
         raise ConfigError(
-            f"{data.path} holds DPO pairs (prompt/chosen/rejected); train them with --method dpo, "
-            "or export SFT data with --format openai"
+            f"{data.path} holds DPO pairs (prompt/chosen/rejected); train them with `method='dpo'`, "
+            "or export SFT data with `callforge export --format openai`"
         )
     if cfg.method == "dpo" and data.shape != "preference":
         raise ConfigError(
-            f"{data.path} holds SFT records ({data.shape}); --method dpo needs prompt/chosen/rejected pairs "
+            f"{data.path} holds SFT records ({data.shape}); `method='dpo'` needs prompt/chosen/rejected pairs "
             "from callforge export --format dpo"
         )
 

@@ -69,9 +69,9 @@ class TrainConfig:
         if self.method not in TRAIN_METHODS:
             raise ConfigError(f"unknown training method {self.method!r}; expected one of {', '.join(TRAIN_METHODS)}")
         if not self.model:
-            raise ConfigError("no model given; pass --model with a Hugging Face id or a local model folder")
+            raise ConfigError("no model given; pass `model` with a Hugging Face id or a local model folder")
         if self.dtype not in DTYPES:
-            raise ConfigError(f"unknown --dtype {self.dtype!r}; expected one of {', '.join(DTYPES)}")
+            raise ConfigError(f"unknown `dtype` {self.dtype!r}; expected one of {', '.join(DTYPES)}")
         positive_ints = {
             "--lora-r": self.lora_r,
             "--lora-alpha": self.lora_alpha,
@@ -83,19 +83,19 @@ class TrainConfig:
             if value < 1:
                 raise ConfigError(f"{flag} must be at least 1, got {value}")
         if self.max_steps is not None and self.max_steps < 1:
-            raise ConfigError(f"--max-steps must be at least 1, got {self.max_steps}")
+            raise ConfigError(f"`max_steps` must be at least 1, got {self.max_steps}")
         if self.logging_steps is not None and self.logging_steps < 1:
             raise ConfigError(f"logging_steps must be at least 1, got {self.logging_steps}")
         if not (self.epochs > 0 and math.isfinite(self.epochs)):
-            raise ConfigError(f"--epochs must be a positive number, got {self.epochs}")
+            raise ConfigError(f"`epochs` must be a positive number, got {self.epochs}")
         if self.lr is not None and not (self.lr > 0 and math.isfinite(self.lr)):
-            raise ConfigError(f"--lr must be a positive number, got {self.lr}")
+            raise ConfigError(f"`lr` must be a positive number, got {self.lr}")
         if not 0 <= self.lora_dropout < 1:
             raise ConfigError(f"lora_dropout must be in [0, 1), got {self.lora_dropout}")
         if self.chat_template is not None and not self.chat_template.is_file():
-            raise ConfigError(f"{self.chat_template}: no such chat template file (--chat-template takes a .jinja file)")
+            raise ConfigError(f"{self.chat_template}: no such chat template file (`chat_template` takes a .jinja file)")
         if self.beta <= 0:
-            raise ConfigError(f"--beta must be positive, got {self.beta}")
+            raise ConfigError(f"`beta` must be positive, got {self.beta}")
 
     @property
     def learning_rate(self) -> float:

@@ -86,7 +86,7 @@ def read_train_data(src: str | os.PathLike[str]) -> TrainData:
             raise DataError(f"{where}: a {row_shape} record in a file of {shape} records; export one format per file")
         examples.append(_example(row, row_shape, where, len(examples)))
     if shape is None:
-        raise DataError(f"{path}: no records; export some dialogs first (callforge export RUN --out DIR)")
+        raise DataError(f"{path}: no records; export some dialogs first (`callforge export RUN --out DIR`)")
     return TrainData(path=path, shape=shape, examples=tuple(examples))
 
 

@@ -64,7 +64,7 @@ def check_tokenizer(tokenizer: Any, *, conversational: bool, model: str) -> None
     if conversational and not getattr(tokenizer, "chat_template", None):
         raise ConfigError(
             f"{model}: the tokenizer has no chat template, so conversations cannot be rendered; "
-            "use an instruct/chat model, pass --chat-template FILE.jinja, or export with --format chat and train on the text"
+            "use an instruct/chat model, pass `chat_template` (a .jinja file), or export with `format='chat'` and train on the text"
         )
     if conversational and not getattr(tokenizer, "is_fast", False):
         raise ConfigError(

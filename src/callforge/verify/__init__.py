@@ -1,8 +1,10 @@
 """Verification: the cascade that keeps only correct dialogs and records why each rejected one failed.
 
 Rules first (microseconds), sandboxed execution next (milliseconds), an LLM judge last (seconds and
-tokens). `verify(data, stages)` reads any supported dataset format and writes accepted and rejected
-records plus a funnel; `Cascade` and the stages can be used one dialog at a time.
+tokens). `verify(data=PATH, cascade=CascadeSpec(...), out=...)` (or a `VerifyConfig`) reads any
+supported dataset format and writes accepted and rejected records to a Run folder plus a funnel;
+`build_cascade(spec)` makes the stages, and a `Cascade` judges one dialog at a time. A `Stage` is
+the extension protocol (one async `check`).
 """
 
 from callforge.verify.api import VerifyConfig, VerifyProgress, VerifyReport, funnel_of, verify, verify_async

@@ -12,7 +12,7 @@ from typing import Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from callforge.core import ConfigError
-from callforge.execute import CachedEngine, Engine, PythonEngine, SimulatedEngine
+from callforge.execute import Engine, EngineOptions, make_engine
 from callforge.llm import Backend, make_backend
 from callforge.verify.cascade import Cascade
 from callforge.verify.dedup import DedupStage
@@ -86,7 +86,7 @@ def build_cascade(
         if name == "rules":
             stages.append(RuleStage(skip=list(spec.skip_rules)))
         elif name == "exec":
-            runner = engine or _engine(spec.exec, base_url, api_key, llm_cache, cache_dir)
+            runner = engine or _engine(spec.exec, EngineOptions(base_url, api_key, llm_cache), cache_dir)
             stages.append(ExecutionStage(runner, compare_outputs=spec.compare_outputs))
         elif name == "judge":
             model = judge or make_backend(spec.judge, base_url=base_url, api_key=api_key, cache=llm_cache)
@@ -96,24 +96,10 @@ def build_cascade(
     return Cascade(stages)
 
 
-def _engine(
-    spec: str | None, base_url: str | None, api_key: str | None, llm_cache: Path | None, cache_dir: Path | None
-) -> Engine:
+def _engine(spec: str | None, options: EngineOptions, cache_dir: Path | None) -> Engine:
     if not spec:
         raise ConfigError(
             "the exec stage needs an engine: `exec='python:tools.py'` (your tool functions, run sandboxed) "
             "or `exec='simulated'` (a model plays the tools; `exec='simulated:openai:<model>'` to pick it)"
         )
-    kind, _, rest = spec.partition(":")
-    engine: Engine
-    if kind == "python":
-        if not rest:
-            raise ConfigError("`exec='python:FILE.py'`: name the Python file that defines the tool functions")
-        engine = PythonEngine(rest)
-    elif kind == "simulated":
-        engine = SimulatedEngine(make_backend(rest or DEFAULT_JUDGE, base_url=base_url, api_key=api_key, cache=llm_cache))
-    else:
-        raise ConfigError(f"`exec={spec!r}`: the engines are python:FILE.py and simulated[:MODEL]")
-    if cache_dir is not None:
-        engine = CachedEngine(engine, cache_dir / "exec-cache.sqlite")
-    return engine
+    return make_engine(spec, options, cache=cache_dir / "exec-cache.sqlite" if cache_dir else None)

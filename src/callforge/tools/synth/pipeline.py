@@ -232,6 +232,7 @@ class PoolSynthesizer:
                 progress(len(state.kept), n)
 
         hooks = JobHooks(admit=lambda job, in_flight: len(state.kept) < n, written=judged)
+        ran = False  # the first round always runs a session, so even a model that proposes nothing leaves a manifest
         for round_number in range(_MAX_ROUNDS):
             need = n - len(state.kept)
             if need <= 0:
@@ -241,8 +242,9 @@ class PoolSynthesizer:
                 *(self._functionalities(d, per_domain, covered[d.name], round_number) for d in taxonomy)
             )
             jobs = _interleave(taxonomy, lists, covered)
-            if not jobs:
+            if not jobs and ran:
                 break
+            ran = True
             batch = self.concurrency * 2
             await run_job(
                 folder,
@@ -254,6 +256,8 @@ class PoolSynthesizer:
                 ordered=True,
                 barrier=batch,
             )
+            if not jobs:
+                break
         report = self._report(n, state.kept, state.outcomes, time.monotonic() - started)
         return Pool(tuple(state.kept), tuple(taxonomy), report)
 
