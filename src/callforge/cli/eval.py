@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
+from callforge.cli.options import ApiKey, BaseUrl, Quiet, config_from
 from callforge.cli.render import print_live_report, print_report
 
 _DATA = typer.Option(
@@ -21,7 +22,6 @@ _STYLE = typer.Option(help="prompting: outputs are Python call lists; fc: native
 _CATEGORIES = typer.Option(
     "--categories", "-c", help="Categories (comma-separated or repeated); default: all present (score) or all single-turn (run)."
 )
-_QUIET = typer.Option("--quiet", "-q", help="No progress bar.")
 
 
 class _EvalGroup(TyperGroup):
@@ -66,19 +66,15 @@ def score_command(
     allow_duplicate_ids: Annotated[
         bool, typer.Option(help="Score every line even when an id repeats (several samples per entry).")
     ] = False,
-    quiet: Annotated[bool, _QUIET] = False,
+    quiet: Quiet = False,
 ) -> None:
     """Score saved BFCL-format outputs against a BFCL data folder."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from callforge.core import validated
+    options = dict(locals())
     from callforge.evaluate import ScoreConfig, score
 
-    config = validated(
-        ScoreConfig,
-        results=results, data=data, style=style, mode=mode, categories=_split(categories), out=out,
-        allow_duplicate_ids=allow_duplicate_ids,
-    )  # fmt: skip
+    config = config_from(ScoreConfig, options, categories=_split(categories))
     columns = (TextColumn("scoring"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, disable=quiet, transient=True) as bar:
         task = bar.add_task("score", total=None)
@@ -95,10 +91,8 @@ def run_command(
     style: Annotated[str, _STYLE] = "prompting",
     categories: Annotated[list[str] | None, _CATEGORIES] = None,
     limit: Annotated[int | None, typer.Option(help="Only the first N cases of each category.")] = None,
-    base_url: Annotated[
-        str | None, typer.Option(help="openai: server URL, e.g. http://localhost:8000/v1 (or $OPENAI_BASE_URL).")
-    ] = None,
-    api_key: Annotated[str | None, typer.Option(help="openai: API key (or $OPENAI_API_KEY).")] = None,
+    base_url: BaseUrl = None,
+    api_key: ApiKey = None,
     tool_mode: Annotated[
         str | None,
         typer.Option(help="native: tools= and tool_calls; prompt: tools in the system prompt, calls parsed from text."),
@@ -121,18 +115,15 @@ def run_command(
             "./evals/<model>-<style>); rerun to resume.",
         ),
     ] = None,
-    quiet: Annotated[bool, _QUIET] = False,
+    quiet: Quiet = False,
 ) -> None:
     """Run a model live on BFCL's single-turn categories and score it in both modes."""
+    options = dict(locals())
     from callforge.cli.progress import job_bar
     from callforge.evaluate import EvalConfig, Style, eval_folder_name, evaluate_model
 
-    config = EvalConfig.of(
-        model=model, data=data, style=style, categories=_split(categories), limit=limit, base_url=base_url,
-        api_key=api_key, tool_mode=tool_mode, concurrency=concurrency, rpm=rpm, timeout=timeout,
-        max_tokens=max_tokens, temperature=temperature, cache=cache,
-        out=out or eval_folder_name(model, Style(style)),
-    )  # fmt: skip
+    folder = out or eval_folder_name(model, Style(style))
+    config = config_from(EvalConfig, options, categories=_split(categories), out=folder)
     with job_bar(model, disable=quiet) as show:
         report = evaluate_model(config, progress=show)
     print_live_report(report)

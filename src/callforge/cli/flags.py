@@ -1,9 +1,9 @@
 """Library errors speak in parameters (`resume=True`, `out`); the CLI says the same in flags (--resume, --out).
 
 The library names a parameter in backticks, as a Python caller writes it. This module is the one
-place that turns such a name into the flag of the verb that was run: the map comes from the
-commands' own options (a parameter `judge_model` is the option `--judge-model`), so a new flag
-needs no entry here.
+place that turns such a name into a flag: the map comes from the commands' own options (a
+parameter `judge_model` is the option `--judge-model`), the union over every verb, so a new flag
+needs no entry here; verbs use one flag per parameter name, which keeps the union unambiguous.
 """
 
 from __future__ import annotations

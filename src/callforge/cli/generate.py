@@ -7,6 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
+from callforge.cli.options import ApiKey, BaseUrl, Quiet, config_from
+
 
 def generate_command(
     tools: Annotated[
@@ -51,13 +53,13 @@ def generate_command(
     replays: Annotated[
         int, typer.Option("--replays", min=0, help="Replay a plan whose dialog the rules reject, with new seeds, up to N times.")
     ] = 1,
-    base_url: Annotated[str | None, typer.Option("--base-url", help="Endpoint for openai:<model> specs.")] = None,
-    api_key: Annotated[str | None, typer.Option("--api-key", help="API key for openai:<model> specs.")] = None,
+    base_url: BaseUrl = None,
+    api_key: ApiKey = None,
     rest_base_url: Annotated[
         str | None, typer.Option("--rest-base-url", help="Server for OpenAPI tools (default: the spec's first server).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the manifest's counts and accounting as JSON.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    quiet: Quiet = False,
 ) -> None:
     """Generate verified tool-calling dialogs: plan, play out with the model, verify, keep the accepted ones.
 
@@ -65,29 +67,11 @@ def generate_command(
     OUT/manifest.json holds the config, counts and token accounting. A killed run continues with
     the same command plus --resume, losing and repeating nothing.
     """
+    options = dict(locals())
     from callforge.cli.progress import progress_bar
     from callforge.generate import GenerateConfig, GenerateProgress, generate
 
-    config = GenerateConfig.of(
-        tools=tools,
-        n=n,
-        out=out,
-        model=model,
-        judge_model=judge_model,
-        simulator_model=simulator_model,
-        mix=mix,
-        seed=seed,
-        resume=resume,
-        concurrency=concurrency,
-        max_attempts=max_attempts,
-        today=today,
-        dedup_threshold=dedup_threshold,
-        max_same_calls=max_same_calls,
-        replays=replays,
-        base_url=base_url,
-        api_key=api_key,
-        rest_base_url=rest_base_url,
-    )
+    config = config_from(GenerateConfig, options)
     with progress_bar("generate", disable=quiet or as_json, info=True) as bar:
         task = bar.add_task("generate", total=n, info="")
 

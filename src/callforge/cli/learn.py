@@ -9,10 +9,7 @@ from typing import Annotated
 
 import typer
 
-_BASE_URL = typer.Option("--base-url", help="Endpoint for openai:<model> specs.")
-_API_KEY = typer.Option("--api-key", help="API key for openai:<model> specs.")
-_QUIET = typer.Option("--quiet", "-q", help="No progress bar.")
-_JSON = typer.Option("--json", help="Print the report as JSON.")
+from callforge.cli.options import ApiKey, AsJson, BaseUrl, Quiet, config_from
 
 
 def refine_command(
@@ -22,24 +19,22 @@ def refine_command(
     tools: Annotated[list[str] | None, typer.Option("--tools", "-t", help="Tool sources (default: the run's).")] = None,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Read at most this many rejected records.")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue a refinement in --out.")] = False,
-    base_url: Annotated[str | None, _BASE_URL] = None,
-    api_key: Annotated[str | None, _API_KEY] = None,
+    base_url: BaseUrl = None,
+    api_key: ApiKey = None,
     rest_base_url: Annotated[str | None, typer.Option("--rest-base-url", help="Server for OpenAPI tools.")] = None,
-    as_json: Annotated[bool, _JSON] = False,
-    quiet: Annotated[bool, _QUIET] = False,
+    as_json: AsJson = False,
+    quiet: Quiet = False,
 ) -> None:
     """Redo each rejected dialog's failing step with the verifier's feedback; keep the verified "wrong -> feedback -> right".
 
     Export the result with `callforge export OUT --format openai` (the wrong step masked) or
     `--format dpo` (one preference pair per trajectory).
     """
+    options = dict(locals())
     from callforge.cli.progress import job_bar
     from callforge.learn import RefineConfig, refine
 
-    config = RefineConfig.of(
-        run=run, out=out, model=model, tools=tuple(tools) if tools else None, limit=limit, resume=resume,
-        base_url=base_url, api_key=api_key, rest_base_url=rest_base_url,
-    )  # fmt: skip
+    config = config_from(RefineConfig, options, tools=tuple(tools) if tools else None)
     with job_bar("refine", disable=quiet or as_json) as show:
         report = refine(config, progress=show)
     if as_json:
@@ -62,18 +57,17 @@ def select_command(
     model: Annotated[str, typer.Option("--model", "-m", help="The target model, the one to be trained.")] = "local:qwen2.5-coder-0.5b",
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Try at most this many dialogs.")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue a selection in --out.")] = False,
-    base_url: Annotated[str | None, _BASE_URL] = None,
-    api_key: Annotated[str | None, _API_KEY] = None,
-    as_json: Annotated[bool, _JSON] = False,
-    quiet: Annotated[bool, _QUIET] = False,
+    base_url: BaseUrl = None,
+    api_key: ApiKey = None,
+    as_json: AsJson = False,
+    quiet: Quiet = False,
 ) -> None:
     """Keep the dialogs the target model still gets wrong (ToolACE-R's model-aware selection)."""
+    options = dict(locals())
     from callforge.cli.progress import job_bar
     from callforge.learn import SelectConfig, select
 
-    config = SelectConfig.of(
-        src=src, out=out, model=model, limit=limit, resume=resume, base_url=base_url, api_key=api_key
-    )
+    config = config_from(SelectConfig, options)
     with job_bar("select", disable=quiet or as_json) as show:
         report = select(config, progress=show)
     if as_json:

@@ -8,6 +8,9 @@ from typing import Annotated, Any
 
 import typer
 
+from callforge.cli.options import config_from
+from callforge.cli.sources import load_source
+
 tools_app = typer.Typer(help="Load and inspect tool specifications.", no_args_is_help=True)
 
 
@@ -43,7 +46,7 @@ def show(
     from rich.console import Console
     from rich.table import Table
 
-    specs = [spec for src in sources for spec in _load(src, format, language, prefix=prefix)]
+    specs = [spec for src in sources for spec in load_source(src, format, language, prefix=prefix)]
     if as_json:
         typer.echo(json.dumps([s.to_openai() for s in specs], indent=2, ensure_ascii=False))
         return
@@ -135,17 +138,15 @@ def synth_command(
     """Synthesize an API pool (ToolACE-style): domains -> functionalities -> drafted, evolved, validated, deduplicated APIs.
 
     The run (manifest, one record per draft, the request cache) is the folder OUT.run beside the
-    pool file: re-running a killed synthesis with the same options continues where it stopped. Synthesized tools have no code; `generate` plays them
-    with the simulated engine.
+    pool file: re-running a killed synthesis with the same options continues where it stopped.
+    Synthesized tools have no code; `generate` plays them with the simulated engine.
     """
+    options = dict(locals())
     from callforge.cli.progress import progress_bar
     from callforge.tools import SynthConfig, synthesize_pool
 
-    config = SynthConfig.of(
-        n=n, model=model, domains=tuple(d.strip() for d in domains.split(",") if d.strip()) if domains else None,
-        expand=expand, out=out, seed=seed, evolve_rate=evolve_rate, similarity=similarity,
-        concurrency=concurrency, base_url=base_url, api_key=api_key,
-    )  # fmt: skip
+    named = tuple(d.strip() for d in domains.split(",") if d.strip()) if domains else None
+    config = config_from(SynthConfig, options, domains=named)
     with progress_bar("synth", disable=quiet or as_json) as bar:
         task = bar.add_task("synth", total=n)
         pool = synthesize_pool(config, progress=lambda kept, total: bar.update(task, completed=kept))
@@ -175,20 +176,6 @@ def _validate(value: str) -> Any:
 
 def _counts(counts: dict[str, int]) -> str:
     return ", ".join(f"{k} {v}" for k, v in counts.items()) or "none"
-
-
-def _load(src: str | Path, format: str = "auto", language: str | None = None, *, prefix: bool = False) -> list[Any]:
-    """Any source loads here (see `callforge.execute.sources`); `format`/`language` force a JSON tools file's dialect.
-
-    A Python module is imported only inside the sandbox, never in-process.
-    """
-    if format != "auto" or language is not None:
-        from callforge.tools import load_tools
-
-        return load_tools(src, format=format, language=language)  # type: ignore[arg-type]
-    from callforge.execute import read_sources
-
-    return list(read_sources([str(src)], prefix=prefix).tools)
 
 
 def register(app: typer.Typer) -> None:

@@ -53,13 +53,13 @@ def graph(
     declared domain) share a domain. The stats show whether generation's nested scenarios have
     chains, fans and DAGs to draw from, and which tools are hubs (see docs/generate.md).
     """
-    from callforge.cli.tools import _load
+    from callforge.cli.sources import load_source
     from callforge.tools import ToolGraph, graph_stats, to_dot
 
     for path in paths:
         if not path.is_file():
             raise ConfigError(f"{path}: no such file; give tool files (.json, .jsonl or .py)")
-    specs = [spec for path in paths for spec in _load(path, format, language)]
+    specs = [spec for path in paths for spec in load_source(path, format, language)]
     similarity = None
     if embeddings is not None:
         from callforge.tools import sentence_transformer_similarity

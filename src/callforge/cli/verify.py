@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from callforge.cli.options import ApiKey, BaseUrl, Quiet, config_from
 from callforge.cli.progress import job_bar
 
 
@@ -35,43 +36,25 @@ def verify_command(
     dedup_threshold: Annotated[
         float, typer.Option("--dedup-threshold", help="Dedup: user-text similarity that counts as a near copy.")
     ] = 0.8,
-    base_url: Annotated[str | None, typer.Option("--base-url", help="Endpoint for openai:<model> specs.")] = None,
-    api_key: Annotated[str | None, typer.Option("--api-key", help="API key for openai:<model> specs.")] = None,
+    base_url: BaseUrl = None,
+    api_key: ApiKey = None,
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, help="Dialogs judged at once (exec/judge).")] = 8,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Judge only the first N dialogs.")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not cache judge answers and tool outputs.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the funnel as JSON.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    quiet: Quiet = False,
 ) -> None:
     """Verify a dataset: rules, sandboxed execution, an LLM judge; write accepted/rejected records and a funnel.
 
     Accepted and rejected dialogs go to OUT/accepted/ and OUT/rejected/ (rejected ones keep every
     verdict); re-running the same command resumes where a killed run stopped.
     """
-    from callforge.core import validated
+    options = dict(locals())
     from callforge.verify import CascadeSpec, VerifyConfig, verify
 
-    cascade = validated(
-        CascadeSpec,
-        stages=_split(stages),
-        skip_rules=_split(skip_rules),
-        exec=exec,
-        compare_outputs=compare_outputs,
-        judge=judge,
-        votes=votes,
-        dedup_threshold=dedup_threshold,
-    )
-    config = VerifyConfig.of(
-        data=data,
-        format=format,
-        cascade=cascade,
-        out=out or Path("verified") / re.sub(r"[^A-Za-z0-9._-]+", "-", data.stem or data.name),
-        limit=limit,
-        concurrency=concurrency,
-        base_url=base_url,
-        api_key=api_key,
-        cache=not no_cache,
-    )
+    cascade = config_from(CascadeSpec, options, stages=_split(stages), skip_rules=_split(skip_rules))
+    default_out = Path("verified") / re.sub(r"[^A-Za-z0-9._-]+", "-", data.stem or data.name)
+    config = config_from(VerifyConfig, options, cascade=cascade, out=out or default_out, cache=not no_cache)
     with job_bar("verify", disable=quiet or as_json) as show:
         report = verify(config, progress=show)
     if as_json:

@@ -2,7 +2,7 @@
 
 from callforge.core.binding import Binding, HttpAuth, HttpBinding, HttpParam, McpBinding, McpServer
 from callforge.core.case import OMITTED, Case, ExpectedCall
-from callforge.core.category import SINGLE_TURN, Category, CategoryGroup, CategoryKind, Language
+from callforge.core.category import SINGLE_TURN, Categories, Category, CategoryGroup, CategoryKind, Language
 from callforge.core.dialog import Dialog
 from callforge.core.errors import (
     CallforgeError,
@@ -35,6 +35,7 @@ __all__ = [
     "Binding",
     "CallforgeError",
     "Case",
+    "Categories",
     "Category",
     "CategoryGroup",
     "CategoryKind",

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator
 
 
 class CategoryKind(StrEnum):
@@ -109,3 +112,15 @@ _INFO: dict[Category, tuple[CategoryKind, CategoryGroup, Language]] = {
 
 SINGLE_TURN: tuple[Category, ...] = tuple(c for c in Category if c.kind is not CategoryKind.MULTI_TURN)
 """The categories `callforge eval` scores today (multi-turn execution arrives with the simulators)."""
+
+
+def _categories(value: Any) -> Any:
+    if isinstance(value, str):
+        value = [value]
+    if isinstance(value, list | tuple):
+        return tuple(Category.parse(c) if isinstance(c, str) else c for c in value)
+    return value
+
+
+Categories = Annotated[tuple[Category, ...] | None, BeforeValidator(_categories)]
+"""A config field naming categories: one name, names, or Category members (None: every category)."""

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict
 
-from callforge.core import Case, Category, Verdict, configured
+from callforge.core import Case, Categories, Category, Verdict, configured
 from callforge.evaluate.check import Mode, Style, make_scorer
 from callforge.evaluate.results import read_results
 from callforge.evaluate.scores import CategoryScore, GroupScore, group_scores
@@ -90,21 +90,13 @@ class ScoreConfig(BaseModel):
     """The BFCL data folder (default: $CALLFORGE_BFCL_DATA, or an installed bfcl-eval's data)."""
     style: Style = Style.PROMPTING
     mode: Mode = Mode.BFCL
-    categories: tuple[Category, ...] | None = None
+    categories: Categories = None
     """Default: the categories the results cover."""
     out: Path | None = None
     allow_duplicate_ids: bool = False
     ids: frozenset[str] | None = None
     """Score only these cases (a `limit` run in a folder that holds more results)."""
 
-    @field_validator("categories", mode="before")
-    @classmethod
-    def _categories(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            value = [value]
-        if isinstance(value, list | tuple):
-            return tuple(Category.parse(c) if isinstance(c, str) else c for c in value)
-        return value
 
 
 def score(config: ScoreConfig | None = None, /, *, progress: Progress | None = None, **fields: Any) -> EvalReport:

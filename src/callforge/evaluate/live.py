@@ -18,15 +18,16 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from callforge.core import Case, Category
+from callforge.core import Case, Categories, Category
 from callforge.evaluate.bfcl_prompt import fc_tools, prompting_messages
 from callforge.evaluate.check import Mode, Style
 from callforge.evaluate.evaluator import EvalReport, score
 from callforge.formats import bfcl_data_dir, load_bfcl_suite
-from callforge.llm import Backend, Completion, ModelRef, Usage, close_backend, make_backend
+from callforge.llm import Backend, Bounded, Completion, ModelRef, Usage, close_backend, make_backend
 from callforge.run import (
+    LLM_CACHE,
     FailurePolicy,
     Item,
     JobConfig,
@@ -57,7 +58,7 @@ class EvalConfig(JobConfig):
     data: Path | None = None
     """The BFCL data folder (default: $CALLFORGE_BFCL_DATA, or an installed bfcl-eval's data)."""
     style: Style = Style.PROMPTING
-    categories: tuple[Category, ...] | None = None
+    categories: Categories = None
     """Categories to run (default: every single-turn category in `data`)."""
     limit: int | None = Field(default=None, ge=1)
     """Only the first N cases of each category (BFCL order): a quick, comparable smoke run."""
@@ -74,14 +75,6 @@ class EvalConfig(JobConfig):
     """Answer repeated requests from `out/llm-cache.sqlite` (a re-run sends nothing)."""
     resume: bool = True
 
-    @field_validator("categories", mode="before")
-    @classmethod
-    def _categories(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            value = [value]
-        if isinstance(value, list | tuple):
-            return tuple(Category.parse(c) if isinstance(c, str) else c for c in value)
-        return value
 
 
 class ResultRecord(BaseModel):
@@ -175,7 +168,7 @@ async def evaluate_model_async(
     folder = config.open_folder()
     folder.path.mkdir(parents=True, exist_ok=True)
     backend = _backend(config, folder.path)
-    width = config.concurrency or int(getattr(backend, "concurrency", 1))
+    width = config.concurrency or (backend.concurrency if isinstance(backend, Bounded) else 1)
     usage = [Usage()]
     sampling = {"temperature": config.temperature, "max_tokens": config.max_tokens}
 
@@ -293,7 +286,7 @@ def _backend(config: EvalConfig, folder: Path) -> Backend:
         concurrency=config.concurrency,
         rpm=config.rpm,
         timeout=config.timeout,
-        cache=folder / "llm-cache.sqlite" if config.cache else None,
+        cache=folder / LLM_CACHE if config.cache else None,
     )
 
 

@@ -20,7 +20,7 @@ from typing import Any
 from callforge.core import ConfigError, Dialog
 from callforge.export.writers import SHAREGPT_DATASET_INFO, to_openai, to_sharegpt, to_steps
 from callforge.formats import read_dialogs
-from callforge.run import MANIFEST, JsonlWriter
+from callforge.run import MANIFEST, JsonlWriter, is_run_folder
 
 DATA_FILE = "data.jsonl"
 Records = Callable[[Dialog], list[dict[str, Any]]]
@@ -108,7 +108,7 @@ def iter_dialogs(src: str | os.PathLike[str]) -> Iterator[Dialog]:
 
         yield from read_hf_dialogs(path / "data.parquet" if path.is_dir() else path)
         return
-    if path.is_dir() and not (path / MANIFEST).is_file():
+    if path.is_dir() and not is_run_folder(path):
         raise ConfigError(f"{path}: not a run folder (no {MANIFEST}); give a run folder or a dataset file")
     if not path.exists():
         raise ConfigError(f"{path}: no such run folder or dataset file")

@@ -12,7 +12,8 @@ from typing import Any
 from callforge.core import ToolSpec
 from callforge.execute import CachedEngine, Engine, Observation, Toolbox
 from callforge.generate.metered import MeteredBackend, current_meter
-from callforge.llm import Backend
+from callforge.llm import Backend, close_backend
+from callforge.run import EXEC_CACHE, LLM_CACHE
 
 
 class RunBackends:
@@ -34,7 +35,7 @@ class RunBackends:
         self._specs = {"model": model, "judge": judge_model, "simulator": simulator_model or model}
         self.base_url = base_url
         self.api_key = api_key
-        self.cache = folder / "llm-cache.sqlite"
+        self.cache = folder / LLM_CACHE
 
     def _backend(self, which: str) -> Backend | None:
         spec = self._specs[which]
@@ -72,7 +73,7 @@ class RunBackends:
             backend = self._backend("simulator")
             assert backend is not None
             simulator = MeteredBackend(backend, "simulator")
-        return Timed(CachedEngine(toolbox.engine(simulator), folder / "exec-cache.sqlite"))
+        return Timed(CachedEngine(toolbox.engine(simulator), folder / EXEC_CACHE))
 
     async def close(self) -> None:
         """Close every backend built (once each), so a local model's server stops with the run."""
@@ -81,9 +82,7 @@ class RunBackends:
             if id(backend) in seen:
                 continue
             seen.add(id(backend))
-            closer = getattr(backend, "aclose", None)
-            if closer is not None:
-                await closer()
+            await close_backend(backend)
 
 
 class Timed:

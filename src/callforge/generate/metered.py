@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from callforge.core import Message, RoleSpend, Spend, ToolSpec
-from callforge.llm import Backend, Completion
+from callforge.llm import Backend, Completion, cache_identity
 
 
 @dataclass
@@ -124,9 +124,7 @@ class MeteredBackend:
         self.inner = backend
         self.role = role
         self.model = backend.model
-        identity = getattr(backend, "cache_identity", None)
-        if identity is not None:
-            self.cache_identity = identity
+        self.cache_identity = cache_identity(backend)
 
     async def complete(
         self, messages: Sequence[Message], tools: Sequence[ToolSpec] | None = None, **options: Any

@@ -25,7 +25,17 @@ from callforge.core import Case, Category, Dialog, ExpectedCall, Verdict
 from callforge.evaluate import Style, make_scorer, result_value
 from callforge.export import iter_dialogs, possible_answer
 from callforge.llm import Backend, Closable, ModelRef
-from callforge.run import Item, JobConfig, JobHooks, JobProgress, RunFolder, Written, blocking, run_job
+from callforge.run import (
+    LLM_CACHE,
+    Item,
+    JobConfig,
+    JobHooks,
+    JobProgress,
+    RunFolder,
+    Written,
+    blocking,
+    run_job,
+)
 from callforge.verify import Checked, StageResult
 
 SOLVED = "select.solved"
@@ -166,7 +176,7 @@ def _backend(model: str | Backend, base_url: str | None, api_key: str | None, fo
     from callforge.llm import make_backend
 
     folder.mkdir(parents=True, exist_ok=True)
-    return make_backend(model, base_url=base_url, api_key=api_key, cache=folder / "llm-cache.sqlite")
+    return make_backend(model, base_url=base_url, api_key=api_key, cache=folder / LLM_CACHE)
 
 
 def _report(folder: RunFolder, model: str, errors: int, wall_s: float) -> SelectReport:

@@ -13,11 +13,15 @@ if TYPE_CHECKING:
     from callforge.llm.backend import (
         Backend,
         BackendError,
+        Bounded,
+        CacheKeyed,
+        Closable,
         Completion,
         ModelRef,
         Options,
         RequestRejected,
         Usage,
+        cache_identity,
     )
     from callforge.llm.cache import CachedBackend, ResponseCache
     from callforge.llm.fuzz import SchemaFuzzBackend, schema_instance
@@ -40,6 +44,9 @@ _EXPORTS = {
     "Backend": "callforge.llm.backend",
     "BackendError": "callforge.llm.backend",
     "Closable": "callforge.llm.backend",
+    "Bounded": "callforge.llm.backend",
+    "CacheKeyed": "callforge.llm.backend",
+    "cache_identity": "callforge.llm.backend",
     "Completion": "callforge.llm.backend",
     "ModelRef": "callforge.llm.backend",
     "Options": "callforge.llm.backend",
@@ -74,6 +81,8 @@ __all__ = [
     "BackendError",
     "BackendFactory",
     "BackendOptions",
+    "Bounded",
+    "CacheKeyed",
     "CachedBackend",
     "Closable",
     "Completion",
@@ -89,6 +98,7 @@ __all__ = [
     "ScriptError",
     "ScriptedBackend",
     "Usage",
+    "cache_identity",
     "close_backend",
     "make_backend",
     "parse_tool_calls",

@@ -140,6 +140,29 @@ class Closable(Protocol):
         ...
 
 
+@runtime_checkable
+class CacheKeyed(Protocol):
+    """A backend whose answers depend on more than its model name (an endpoint, a tool mode).
+
+    The response cache keys on `cache_identity` instead of `model`, so two endpoints serving a
+    model of the same name never share answers.
+    """
+
+    cache_identity: str
+
+
+@runtime_checkable
+class Bounded(Protocol):
+    """A backend that knows how many requests it can keep in flight (an endpoint's slots, one local model)."""
+
+    concurrency: int
+
+
+def cache_identity(backend: Backend) -> str:
+    """What the response cache keys a backend's answers on: its `cache_identity`, else its model name."""
+    return backend.cache_identity if isinstance(backend, CacheKeyed) else backend.model
+
+
 def _model_name(value: str | Backend) -> str:
     return value if isinstance(value, str) else value.model
 

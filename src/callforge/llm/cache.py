@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 
 from callforge.core import DataError, Message, ToolSpec
-from callforge.llm.backend import Backend, Completion, Options, parse_options
+from callforge.llm.backend import Backend, Closable, Completion, Options, cache_identity, parse_options
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS responses (
@@ -110,7 +110,7 @@ class CachedBackend:
         self.cache = cache
         self.model = backend.model
         # A backend may name itself more precisely for caching (endpoint, tool mode) than in records.
-        self.identity: str = getattr(backend, "cache_identity", backend.model)
+        self.identity = cache_identity(backend)
         self._pending: dict[str, asyncio.Future[Completion]] = {}
 
     async def complete(
@@ -143,6 +143,5 @@ class CachedBackend:
 
     async def aclose(self) -> None:
         """Close the wrapped backend (when it can be closed); the cache stays open for others."""
-        close = getattr(self.backend, "aclose", None)
-        if close is not None:
-            await close()
+        if isinstance(self.backend, Closable):
+            await self.backend.aclose()

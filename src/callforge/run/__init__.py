@@ -7,13 +7,23 @@ blocking form. See docs/architecture.md.
 """
 
 from callforge.run.config import JobConfig
-from callforge.run.folder import JUDGED, MANIFEST, RunFolder, SessionWriters, is_run_folder
+from callforge.run.folder import (
+    EXEC_CACHE,
+    JUDGED,
+    LLM_CACHE,
+    MANIFEST,
+    RunFolder,
+    SessionWriters,
+    is_run_folder,
+)
 from callforge.run.jsonl import JsonlWriter, read_ids, repair_tail
 from callforge.run.runner import FailurePolicy, Item, JobHooks, JobProgress, RunAborted, Written, now, run_job
 from callforge.run.sync import blocking
 
 __all__ = [
+    "EXEC_CACHE",
     "JUDGED",
+    "LLM_CACHE",
     "MANIFEST",
     "FailurePolicy",
     "Item",

@@ -33,6 +33,10 @@ from callforge.run.jsonl import JsonlWriter, repair_tail
 
 MANIFEST = "manifest.json"
 ERRORS = "errors.jsonl"
+LLM_CACHE = "llm-cache.sqlite"
+"""The run's response cache (model replies), beside its records."""
+EXEC_CACHE = "exec-cache.sqlite"
+"""The run's execution cache (tool outputs)."""
 JUDGED = ("accepted", "rejected")
 """The streams of a job that keeps or rejects dialogs."""
 _PART = re.compile(r"part-(\d{4,})\.jsonl$")

@@ -134,7 +134,6 @@ async def run_job(
         raise CallforgeError(f"barrier={barrier!r} needs ordered=True and a group size of at least 1")
     if concurrency < 1:
         raise CallforgeError(f"concurrency must be at least 1, got {concurrency}")
-    policy = policy or FailurePolicy()
     hooks = hooks or JobHooks()
     done_ids, counts = folder.scan()
     if total is None and isinstance(items, Sequence):
@@ -142,113 +141,143 @@ async def run_job(
         total = sum(1 for item in items if item.id not in done_ids)
     state = JobProgress(total=total, resumed=len(done_ids), streams=counts)
     session = _Session(folder, config, hooks, state)
-    session.save("running")
-    writers = folder.open_session(session.number)
-    fatal: list[BaseException] = []
-    lost_in_a_row = 0
-    waiting: dict[int, Written | None] = {}
-    lost = object()  # what `one` returns for an item lost to a retryable failure
-    next_to_write = 0
+    todo = enumerate(i for i in _unique(items) if i.id not in done_ids)
+    job = _Job(folder, work, policy or FailurePolicy(), hooks, state, session, ordered=ordered, barrier=barrier)
+    await job.run(todo, concurrency, progress)
+    return state
 
-    def commit(result: Written | None) -> None:
-        if result is None:
-            return
-        if not hooks.keep(result):
-            return
-        writers.write(result.stream, result.record.model_dump(mode="json"))
-        state.streams[result.stream] += 1
-        hooks.written(result)
 
-    async def one(sequence: int, item: Item[T]) -> tuple[int, Written | object | None]:
+_LOST = object()
+"""What an item lost to a retryable failure yields: counted, logged, not written."""
+
+
+class _Job:
+    """One session's loop: start items while allowed, take each finished one, write its record in its turn."""
+
+    def __init__(
+        self,
+        folder: RunFolder,
+        work: Callable[[Any], Awaitable[Written | None]],
+        policy: FailurePolicy,
+        hooks: JobHooks,
+        state: JobProgress,
+        session: _Session,
+        *,
+        ordered: bool,
+        barrier: int | None,
+    ) -> None:
+        self.folder, self.work, self.policy, self.hooks = folder, work, policy, hooks
+        self.state, self.session = state, session
+        self.ordered, self.barrier = ordered, barrier
+        self.fatal: list[BaseException] = []
+        self.pending: set[asyncio.Task[tuple[int, Any]]] = set()
+        self.waiting: dict[int, Written | None] = {}
+        self.next_to_write = 0
+        self.lost_in_a_row = 0
+        self.exhausted = False
+        self.peeked: tuple[int, Item[Any]] | None = None
+
+    async def run(
+        self, todo: Iterator[tuple[int, Item[Any]]], concurrency: int, progress: Callable[[JobProgress], None] | None
+    ) -> None:
+        self.session.save("running")
+        self.writers = self.folder.open_session(self.session.number)
+        status = "failed"
         try:
-            result = await work(item.value)
-        except BaseException as exc:
-            if isinstance(exc, Exception) and policy.retryable(exc):
-                folder.log_error(item.id, exc)
-                return sequence, lost
+            while True:
+                self._start(todo, concurrency)
+                if not self.pending:
+                    break
+                finished, self.pending = await asyncio.wait(self.pending, return_when=asyncio.FIRST_COMPLETED)
+                for task in finished:
+                    self._finish(task)
+                    if progress is not None:
+                        progress(self.state)
+                if self.fatal or self.hooks.enough(self.state):
+                    break
+                self.session.maybe_save()
+            status = "failed" if self.fatal else "complete"
+        except (KeyboardInterrupt, asyncio.CancelledError):
+            status = "stopped"  # interrupted: the items in flight are redone by the next session
             raise
+        finally:
+            for task in self.pending:
+                task.cancel()
+            if self.pending:
+                await asyncio.gather(*self.pending, return_exceptions=True)
+            self.writers.close()
+            self.session.save(status)
+        if self.fatal:
+            raise self.fatal[0]
+
+    def _start(self, todo: Iterator[tuple[int, Item[Any]]], concurrency: int) -> None:
+        """Start items while the job may: room in flight, not enough yet, admitted, and the group's turn."""
+        while not self.fatal and not self.exhausted and len(self.pending) < concurrency:
+            if self.hooks.enough(self.state) or not self.hooks.admit(self.state, len(self.pending)):
+                return
+            found = self.peeked or next(todo, None)
+            self.peeked = None
+            if found is None:
+                self.exhausted = True
+                return
+            if self.barrier is not None and found[0] >= (self.next_to_write // self.barrier + 1) * self.barrier:
+                self.peeked = found  # the next group waits until this one is written
+                return
+            self.pending.add(asyncio.create_task(self._one(*found)))
+
+    async def _one(self, sequence: int, item: Item[Any]) -> tuple[int, Any]:
+        try:
+            result = await self.work(item.value)
+        except Exception as exc:
+            if not self.policy.retryable(exc):
+                raise
+            self.folder.log_error(item.id, exc)
+            return sequence, _LOST
         if result is not None and getattr(result.record, "id", item.id) != item.id:
             # the record is written under its item's id (`a~2` for a repeated id), so a resume skips it
             result = Written(result.stream, result.record.model_copy(update={"id": item.id}))
         return sequence, result
 
-    pending: set[asyncio.Task[tuple[int, Written | object | None]]] = set()
-    todo: Iterator[tuple[int, Item[T]]] = enumerate(i for i in _unique(items) if i.id not in done_ids)
-    exhausted = False
-    peeked: tuple[int, Item[T]] | None = None
-    status = "failed"
-    try:
-        while True:
-            while not fatal and not exhausted and len(pending) < concurrency and not hooks.enough(state):
-                if not hooks.admit(state, len(pending)):
-                    break
-                found = peeked or next(todo, None)
-                peeked = None
-                if found is None:
-                    exhausted = True
-                    break
-                if barrier is not None and found[0] >= (next_to_write // barrier + 1) * barrier:
-                    peeked = found  # the next group waits until this one is written
-                    break
-                pending.add(asyncio.create_task(one(*found)))
-            if not pending:
-                break
-            finished, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-            for task in finished:
-                error = task.exception()
-                if error is not None:
-                    fatal.append(error)
-                    continue
-                sequence, outcome = task.result()
-                state.done += 1
-                session.items += 1
-                result = outcome if isinstance(outcome, Written) else None
-                if outcome is lost:
-                    state.errors += 1
-                    lost_in_a_row += 1
-                    if policy.give_up_after is not None and lost_in_a_row >= policy.give_up_after:
-                        fatal.append(
-                            RunAborted(
-                                f"{lost_in_a_row} items in a row failed for a reason outside the data (see "
-                                f"{folder.errors_path}); fix the cause (an endpoint, a key) and continue the run "
-                                "with `resume=True`"
-                            )
-                        )
-                else:
-                    lost_in_a_row = 0
-                try:
-                    if ordered:
-                        waiting[sequence] = result
-                        while next_to_write in waiting:
-                            commit(waiting.pop(next_to_write))
-                            next_to_write += 1
-                    else:
-                        commit(result)
-                except Exception as exc:  # a hook that finds the job cannot go on (a setup problem)
-                    fatal.append(exc)
-                if progress is not None:
-                    progress(state)
-            if fatal or hooks.enough(state):
-                for task in pending:
-                    task.cancel()
-                await asyncio.gather(*pending, return_exceptions=True)
-                pending = set()
-                break
-            session.maybe_save()
-        status = "failed" if fatal else "complete"
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        status = "stopped"  # interrupted: the items in flight are redone by the next session
-        raise
-    finally:
-        for task in pending:
-            task.cancel()
-        if pending:
-            await asyncio.gather(*pending, return_exceptions=True)
-        writers.close()
-        session.save(status)
-    if fatal:
-        raise fatal[0]
-    return state
+    def _finish(self, task: asyncio.Task[tuple[int, Any]]) -> None:
+        """Count a finished item, apply the failure policy, and write what is due."""
+        error = task.exception()
+        if error is not None:
+            self.fatal.append(error)
+            return
+        sequence, outcome = task.result()
+        self.state.done += 1
+        self.session.items += 1
+        if outcome is _LOST:
+            self.state.errors += 1
+            self.lost_in_a_row += 1
+            if self.policy.give_up_after is not None and self.lost_in_a_row >= self.policy.give_up_after:
+                self.fatal.append(
+                    RunAborted(
+                        f"{self.lost_in_a_row} items in a row failed for a reason outside the data (see "
+                        f"{self.folder.errors_path}); fix the cause (an endpoint, a key) and continue the run "
+                        "with `resume=True`"
+                    )
+                )
+        else:
+            self.lost_in_a_row = 0
+        result = outcome if isinstance(outcome, Written) else None
+        try:
+            if not self.ordered:
+                self._commit(result)
+                return
+            self.waiting[sequence] = result
+            while self.next_to_write in self.waiting:
+                self._commit(self.waiting.pop(self.next_to_write))
+                self.next_to_write += 1
+        except Exception as exc:  # a hook that finds the job cannot go on (a setup problem)
+            self.fatal.append(exc)
+
+    def _commit(self, result: Written | None) -> None:
+        if result is None or not self.hooks.keep(result):
+            return
+        self.writers.write(result.stream, result.record.model_dump(mode="json"))
+        self.state.streams[result.stream] += 1
+        self.hooks.written(result)
 
 
 def _unique(items: Iterable[Item[T]]) -> Iterator[Item[T]]:

@@ -38,7 +38,8 @@ from callforge.tools.openapi import load_openapi
 from callforge.tools.pool import POOL_FORMAT, is_pool, save_pool
 from callforge.tools.python import tool_from_function, tools_from_functions
 from callforge.tools.schema import SchemaIssue, validator_for
-from callforge.tools.synth.api import SynthConfig, synthesize_pool
+from callforge.tools.synth.api import SynthConfig, synthesize_pool, synthesize_pool_async
+from callforge.tools.synth.pipeline import Pool, SynthReport
 
 __all__ = [
     "DAG_SIZES",
@@ -52,8 +53,10 @@ __all__ = [
     "GraphStats",
     "McpConfig",
     "Needs",
+    "Pool",
     "SchemaIssue",
     "SynthConfig",
+    "SynthReport",
     "ToolFormat",
     "ToolGraph",
     "connection_closed",
@@ -76,6 +79,7 @@ __all__ = [
     "server_label",
     "stderr_tail",
     "synthesize_pool",
+    "synthesize_pool_async",
     "to_bfcl_function",
     "to_dot",
     "tool_from_bfcl",

@@ -12,7 +12,7 @@ from callforge.verify.cascade import Cascade
 from callforge.verify.execution import ExecutionStage
 from callforge.verify.funnel import Funnel, StageCount
 from callforge.verify.record import Checked, RemembersAccepted, Stage, StageResult
-from callforge.verify.rules import RuleStage, default_checks, rule_codes
+from callforge.verify.rules import Check, DialogView, RuleStage, default_checks, rule_codes
 from callforge.verify.spec import DEFAULT_JUDGE, STAGE_ORDER, CascadeSpec, StageName, build_cascade
 
 __all__ = [
@@ -20,7 +20,9 @@ __all__ = [
     "STAGE_ORDER",
     "Cascade",
     "CascadeSpec",
+    "Check",
     "Checked",
+    "DialogView",
     "ExecutionStage",
     "Funnel",
     "RemembersAccepted",

@@ -124,8 +124,8 @@ async def _verify(
     source = dialogs if dialogs is not None else _read(config)
     items = (Item(d.meta.id or f"#{n}", d) for n, d in enumerate(_limited(source, config.limit)))
 
-    async def judge_item(item: tuple[str, Dialog]) -> Written:
-        checked = await cascade.check(item[1], item[0])
+    async def judge(dialog: Dialog) -> Written:
+        checked = await cascade.check(dialog)  # written under its item's id (`#3`, `id~2`) by the runner
         return Written("accepted" if checked.ok else "rejected", checked)
 
     stored = {**config.stored(), "stages": cascade.names}
@@ -133,8 +133,8 @@ async def _verify(
     keep = collect
     state = await run_job(
         folder,
-        (Item(i.id, (i.id, i.value)) for i in _ids(items)),
-        judge_item,
+        items,
+        judge,
         config=stored,
         concurrency=config.concurrency,
         policy=FailurePolicy(give_up_after=None),
@@ -157,15 +157,6 @@ def funnel_of(folder: RunFolder, stages: list[str]) -> Funnel:
         for row in folder.records(stream):
             funnel.add_stages(bool(row["ok"]), [StageResult.model_validate(s) for s in row.get("stages", ())])
     return funnel
-
-
-def _ids(items: Iterator[Item[Dialog]]) -> Iterator[Item[Dialog]]:
-    """Unique ids, as the runner would give them, so the id a record is written under is the checked id."""
-    seen: dict[str, int] = {}
-    for item in items:
-        count = seen.get(item.id, 0) + 1
-        seen[item.id] = count
-        yield item if count == 1 else Item(f"{item.id}~{count}", item.value)
 
 
 def _cascade(config: VerifyConfig, stages: Cascade | Sequence[Stage] | None, folder: Path) -> Cascade:

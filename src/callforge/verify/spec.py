@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from callforge.core import ConfigError
 from callforge.execute import Engine, EngineOptions, make_engine
 from callforge.llm import Backend, make_backend
+from callforge.run import EXEC_CACHE, LLM_CACHE
 from callforge.verify.cascade import Cascade
 from callforge.verify.dedup import DedupStage
 from callforge.verify.execution import ExecutionStage
@@ -80,7 +81,7 @@ def build_cascade(
     With `cache_dir`, models built here cache their replies in `llm-cache.sqlite` and a built
     engine its outputs in `exec-cache.sqlite` there (a given engine is used as it is).
     """
-    llm_cache = cache_dir / "llm-cache.sqlite" if cache_dir else None
+    llm_cache = cache_dir / LLM_CACHE if cache_dir else None
     stages: list[Stage] = []
     for name in spec.stages:
         if name == "rules":
@@ -102,4 +103,4 @@ def _engine(spec: str | None, options: EngineOptions, cache_dir: Path | None) ->
             "the exec stage needs an engine: `exec='python:tools.py'` (your tool functions, run sandboxed) "
             "or `exec='simulated'` (a model plays the tools; `exec='simulated:openai:<model>'` to pick it)"
         )
-    return make_engine(spec, options, cache=cache_dir / "exec-cache.sqlite" if cache_dir else None)
+    return make_engine(spec, options, cache=cache_dir / EXEC_CACHE if cache_dir else None)

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from callforge.llm import Backend, ModelRef, close_backend, make_backend
-from callforge.run import JobConfig, blocking
+from callforge.run import LLM_CACHE, JobConfig, blocking
 from callforge.tools.pool import save_pool
 from callforge.tools.synth.pipeline import DRAFTS, SYNTH_JOB, Pool, PoolSynthesizer
 from callforge.tools.synth.similar import DEFAULT_SIMILARITY
@@ -84,7 +84,7 @@ async def _synthesize(config: SynthConfig, progress: Callable[[int, int], None] 
             config.model,
             base_url=config.base_url,
             api_key=config.api_key,
-            cache=config.cache or folder.path / "llm-cache.sqlite",
+            cache=config.cache or folder.path / LLM_CACHE,
             concurrency=config.concurrency,
         )
         backend: Backend = built

@@ -231,7 +231,11 @@ class PoolSynthesizer:
             if progress is not None:
                 progress(len(state.kept), n)
 
-        hooks = JobHooks(admit=lambda job, in_flight: len(state.kept) < n, written=judged)
+        hooks = JobHooks(
+            admit=lambda job, in_flight: len(state.kept) < n,
+            written=judged,
+            summary=lambda job: {"counts": {"target": n, "drafts": len(state.outcomes), "kept": len(state.kept)}},
+        )
         ran = False  # the first round always runs a session, so even a model that proposes nothing leaves a manifest
         for round_number in range(_MAX_ROUNDS):
             need = n - len(state.kept)
