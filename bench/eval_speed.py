@@ -47,7 +47,7 @@ def _ours(records: list[dict]) -> tuple[float, float, list[bool]]:
     t0 = time.perf_counter()
     cases = {c.id: c for c in load_bfcl_suite(SHARED / "data")}
     load_s = time.perf_counter() - t0
-    gc.freeze()  # as evaluate() does after loading the suite
+    gc.freeze()  # as score() does after loading the suite
     scorers = {s: make_scorer("bfcl", s) for s in ("prompting", "fc")}
     best = float("inf")
     for _ in range(3):  # best of three, like the peer, so neither pays one-off warm-up costs

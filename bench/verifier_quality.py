@@ -46,7 +46,7 @@ Injector = Callable[[Dialog, random.Random], Dialog | None]
 
 
 def category_of(dialog: Dialog) -> str:
-    category = str(dialog.meta.get("bfcl_category", ""))
+    category = str(dialog.meta.category or "")
     return category if category in PYTHON_CATEGORIES else ""
 
 
@@ -245,7 +245,7 @@ def swapped_values(dialog: Dialog, rng: random.Random) -> Dialog | None:
 
 
 def dropped_parallel_call(dialog: Dialog, rng: random.Random) -> Dialog | None:
-    if dialog.meta.get("scenario") not in ("parallel", "parallel_multiple"):
+    if dialog.meta.scenario not in ("parallel", "parallel_multiple"):
         return None
     sites = [s for s in _call_sites(dialog) if len(dialog.messages[s[0]].tool_calls) >= 2]
     if not sites:
@@ -268,7 +268,7 @@ def extra_call(dialog: Dialog, rng: random.Random) -> Dialog | None:
 
 
 def call_in_no_call(dialog: Dialog, rng: random.Random) -> Dialog | None:
-    if dialog.meta.get("scenario") != "no_call" or not dialog.tools:
+    if dialog.meta.scenario != "no_call" or not dialog.tools:
         return None
     from callforge.llm.fuzz import SchemaFuzzBackend
 
@@ -375,11 +375,11 @@ def main() -> None:
     broken = [d for d, v in rejected if any(x.code in schema for x in v)]
     rest = len(rejected) - len(broken)
     print(f"  of which BFCL's ground truth breaks its own tool schema (or repeats a call): {len(broken)} dialogs "
-          f"(true findings, e.g. {', '.join(str(d.meta.get('id')) for d in broken[:3])})")
+          f"(true findings, e.g. {', '.join(str(d.meta.id) for d in broken[:3])})")
     print(f"  rejections of schema-valid dialogs: {rest} / {len(clean) - len(broken)} = "
           f"{100 * rest / (len(clean) - len(broken)):.2f}%")
     for dialog, found in rejected[: args.show]:
-        print(f"  e.g. {dialog.meta.get('id')}: {found[0].message}")
+        print(f"  e.g. {dialog.meta.id}: {found[0].message}")
 
     accepted = [d for d, v in zip(clean, verdicts, strict=True) if not v]
     fill_value_pool(clean)

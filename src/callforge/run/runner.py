@@ -171,6 +171,7 @@ class _Job:
         self.ordered, self.barrier = ordered, barrier
         self.fatal: list[BaseException] = []
         self.pending: set[asyncio.Task[tuple[int, Any]]] = set()
+        self.done: asyncio.Queue[asyncio.Task[tuple[int, Any]]] = asyncio.Queue()
         self.waiting: dict[int, Written | None] = {}
         self.next_to_write = 0
         self.lost_in_a_row = 0
@@ -188,8 +189,11 @@ class _Job:
                 self._start(todo, concurrency)
                 if not self.pending:
                     break
-                finished, self.pending = await asyncio.wait(self.pending, return_when=asyncio.FIRST_COMPLETED)
+                finished = [await self.done.get()]
+                while not self.done.empty():
+                    finished.append(self.done.get_nowait())
                 for task in finished:
+                    self.pending.discard(task)
                     self._finish(task)
                     if progress is not None:
                         progress(self.state)
@@ -223,7 +227,9 @@ class _Job:
             if self.barrier is not None and found[0] >= (self.next_to_write // self.barrier + 1) * self.barrier:
                 self.peeked = found  # the next group waits until this one is written
                 return
-            self.pending.add(asyncio.create_task(self._one(*found)))
+            task = asyncio.create_task(self._one(*found))
+            task.add_done_callback(self.done.put_nowait)  # one callback per task, not one per wait
+            self.pending.add(task)
 
     async def _one(self, sequence: int, item: Item[Any]) -> tuple[int, Any]:
         try:
