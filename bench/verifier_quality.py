@@ -306,6 +306,42 @@ def answer_contradicts(dialog: Dialog, rng: random.Random) -> Dialog | None:
     return dialog.model_copy(update={"messages": tuple(messages)})
 
 
+def empty_answer(dialog: Dialog, rng: random.Random) -> Dialog | None:
+    """The final answer after the tools returned becomes an empty courtesy ("Thank you for the quote.")."""
+    last = dialog.messages[-1]
+    if last.role != "assistant" or last.tool_calls or not any(m.role == "tool" for m in dialog.messages):
+        return None
+    text = rng.choice(["Thank you for the information.", "Thanks! Let me know if you need anything else.", "Here you go."])
+    messages = list(dialog.messages)
+    messages[-1] = last.model_copy(update={"content": text})
+    return dialog.model_copy(update={"messages": tuple(messages)})
+
+
+def raw_echo_answer(dialog: Dialog, rng: random.Random) -> Dialog | None:
+    """The final answer pastes a tool's raw JSON output instead of answering."""
+    last = dialog.messages[-1]
+    outputs = [m.content or "" for m in dialog.messages if m.role == "tool" and (m.content or "").startswith("{")]
+    if last.role != "assistant" or last.tool_calls or not outputs:
+        return None
+    messages = list(dialog.messages)
+    messages[-1] = last.model_copy(update={"content": "Here is the result: " + rng.choice(outputs)})
+    return dialog.model_copy(update={"messages": tuple(messages)})
+
+
+def swapped_pair(dialog: Dialog, rng: random.Random) -> Dialog | None:
+    """The values of a source/target pair of parameters (origin/destination, from/to, start/end) trade places."""
+    from callforge.verify.rules.slots import _pairs
+
+    options = [(i, j, call, a, b) for i, j, call in _call_sites(dialog) for a, b in _pairs(call.arguments)]
+    options = [o for o in options if o[2].arguments[o[3]] != o[2].arguments[o[4]]]
+    if not options:
+        return None
+    i, j, call, a, b = rng.choice(options)
+    arguments = dict(call.arguments)
+    arguments[a], arguments[b] = arguments[b], arguments[a]
+    return _replace_call(dialog, i, j, call.model_copy(update={"arguments": arguments}))
+
+
 def enum_violation(dialog: Dialog, rng: random.Random) -> Dialog | None:
     def ok(value: Any, schema: dict[str, Any], tool: ToolSpec) -> bool:
         return isinstance(schema.get("enum"), list) and schema.get("type") == "string"
@@ -339,8 +375,11 @@ DEFECTS: dict[str, tuple[Injector, tuple[str, ...], bool]] = {
     "broken_tool_call_id": (broken_link, ("dialog.orphan_response", "dialog.unanswered_call"), True),
     "answer_contradicts_output": (answer_contradicts, ("answer.unsupported",), True),
     "tool_message_before_call": (role_order, ("dialog.orphan_response", "dialog.role_order"), True),
-    "dropped_parallel_call": (dropped_parallel_call, ("scenario.parallel",), False),
-    "swapped_values": (swapped_values, (), False),
+    "empty_answer": (empty_answer, ("answer.useless",), True),
+    "raw_echo_answer": (raw_echo_answer, ("answer.useless",), True),
+    "swapped_direction_pair": (swapped_pair, ("arg.swapped",), False),
+    "dropped_parallel_call": (dropped_parallel_call, ("scenario.parallel", "calls.missing_parallel"), False),
+    "swapped_values": (swapped_values, ("arg.swapped",), False),
 }
 
 

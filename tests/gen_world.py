@@ -96,7 +96,16 @@ def _assistant(request: Request) -> Any:
         return "Pack a rain jacket, waterproof boots and a warm layer."
     if not made:
         return f"Could you tell me the {_missing(groups, tools).replace('_', ' ')}?"
-    return "Here is what I found: " + " ".join(m.content or "" for m in after if m.role == "tool")
+    return "Here is what I found: " + "; ".join(_told(_json(m.content)) for m in after if m.role == "tool")
+
+
+def _told(value: Any, key: str = "") -> str:
+    """A tool output as a sentence part (`temperature 21, condition sunny`): what an answer tells, not raw JSON."""
+    if isinstance(value, dict):
+        return ", ".join(_told(v, k) for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(_told(v, key) for v in value[:5])
+    return f"{key.replace('_', ' ')} {value}".strip()
 
 
 def _json(text: str | None) -> Any:

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from callforge.core import ConfigError, Dialog, MaskReason, Message, ToolCall, ToolSpec
@@ -23,7 +24,7 @@ from callforge.llm.backend import BackendError
 from callforge.llm.scripted import FunctionBackend, Request
 from callforge.run import RunAborted
 from callforge.tools.graph import ToolGraph
-from tests.gen_world import world_backend
+from tests.gen_world import _told, world_backend
 
 HERE = Path(__file__).resolve().parent
 TOOLS = HERE / "data" / "gen_tools.py"
@@ -369,7 +370,7 @@ def test_a_repeated_call_ends_the_calling_phase_with_an_answer_without_tools(tmp
     async def looping(request: Request) -> Any:
         if request.options.tool_choice == "none":
             assert request.messages[-1].content == ANSWER_NUDGE  # asked for words; the nudge is not recorded
-            return "Here it is: " + (request.messages[-2].content or "")
+            return "Here it is: " + _told(orjson.loads(request.messages[-2].content or "null"))
         if request.tools and request.messages[-1].role == "tool":  # call the same thing again
             previous = next(m for m in reversed(request.messages) if m.role == "assistant" and m.tool_calls)
             return [ToolCall(name=c.name, arguments=c.arguments) for c in previous.tool_calls]
@@ -381,7 +382,7 @@ def test_a_repeated_call_ends_the_calling_phase_with_an_answer_without_tools(tmp
     for row in rows(tmp_path / "run", "accepted"):
         dialog = Dialog.model_validate(row["dialog"])
         assert sum(bool(m.tool_calls) for m in dialog.messages) == 1  # the repeat is not recorded
-        assert (dialog.messages[-1].content or "").startswith("Here it is: {")
+        assert (dialog.messages[-1].content or "").startswith("Here it is: ")
         assert all(m.content != ANSWER_NUDGE for m in dialog.messages)
     assert any(r.options.tool_choice == "none" for r in backend.requests)
 

@@ -69,7 +69,7 @@ def test_a_registered_engine_kind_runs_calls(monkeypatch: pytest.MonkeyPatch, tm
     engine = make_engine("const:pong", cache=tmp_path / "exec-cache.sqlite")
     observation = asyncio.run(engine.execute(ToolCall(name="ping", arguments={"host": "a"}), TOOL))
     assert observation.output == {"value": "pong"}
-    with pytest.raises(ConfigError, match=r"the engines are python:\.\.\., simulated:\.\.\., const:\.\.\."):
+    with pytest.raises(ConfigError, match=r"the engines are python:\.\.\., simulated:\.\.\., rest:\.\.\., mcp:\.\.\., const:\.\.\."):
         make_engine("ssh:box")
 
 

@@ -157,7 +157,7 @@ CASES: list[tuple[str, Dialog, list[str]]] = [
     (
         "parallel sample with one call",
         dialog(user("Weather in Paris and Rome?"), calls(call("get_weather", city="Paris")), scenario="parallel"),
-        ["scenario.parallel"],
+        ["calls.missing_parallel", "scenario.parallel"],
     ),
     (
         "single sample with two calls",
@@ -300,7 +300,7 @@ PASSING += [
         dialog(
             user("Weather in Paris?"), calls(call("get_weather", city="Paris")),
             tool("c1", '{"error": "get_weather raised ValueError"}'),
-            say('Here is what I found: {"error": "get_weather raised ValueError"} {"city": "Paris"}'),
+            say("The forecast failed: get_weather raised ValueError for Paris."),
         ),
     ),
     (

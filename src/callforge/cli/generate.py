@@ -58,6 +58,13 @@ def generate_command(
     rest_base_url: Annotated[
         str | None, typer.Option("--rest-base-url", help="Server for OpenAPI tools (default: the spec's first server).")
     ] = None,
+    read_only: Annotated[
+        bool,
+        typer.Option(
+            "--read-only",
+            help="OpenAPI tools: send only GET/HEAD/OPTIONS; simulate other calls' responses, never send them.",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the manifest's counts and accounting as JSON.")] = False,
     quiet: Quiet = False,
 ) -> None:

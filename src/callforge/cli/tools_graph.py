@@ -20,10 +20,11 @@ def register_graph(app: typer.Typer) -> None:
 
 
 def graph(
-    paths: Annotated[
-        list[Path],
+    sources: Annotated[
+        list[str],
         typer.Argument(
-            help="Tool files: OpenAI tools JSON, BFCL JSON/JSONL, pool files, or Python modules (.py, read in the sandbox)."
+            help="Tool sources: OpenAI tools JSON, BFCL JSON/JSONL, pool files, Python modules (.py, read in "
+            "the sandbox), OpenAPI specs, MCP configs, 'mcp:COMMAND' or MCP URLs."
         ),
     ],
     threshold: Annotated[float, typer.Option(help="Keep data edges scoring at least this (0..1).")] = 0.6,
@@ -46,20 +47,26 @@ def graph(
     language: Annotated[
         str | None, typer.Option(help="BFCL only: python, java or javascript (default: detected).")
     ] = None,
+    prefix: Annotated[bool, typer.Option("--prefix", help="Name MCP tools <server>__<tool>.")] = False,
 ) -> None:
-    """Build the tool graph of these files and print its stats; `--dot` writes it for Graphviz.
+    """Build the tool graph of these sources and print its stats; `--dot` writes it for Graphviz.
 
-    Data edges say which tool's result can fill which tool's parameter; tools of one file (or one
-    declared domain) share a domain. The stats show whether generation's nested scenarios have
+    Sources are read as `tools show` reads them: an MCP server is started (or reached) and its
+    tools listed, an OpenAPI spec's operations become tools. Data edges say which tool's result
+    can fill which tool's parameter; tools of one file (or one declared domain, such as an MCP
+    server or an OpenAPI tag) share a domain. The stats show whether generation's nested scenarios have
     chains, fans and DAGs to draw from, and which tools are hubs (see docs/generate.md).
     """
     from callforge.cli.sources import load_source
     from callforge.tools import ToolGraph, graph_stats, to_dot
 
-    for path in paths:
-        if not path.is_file():
-            raise ConfigError(f"{path}: no such file; give tool files (.json, .jsonl or .py)")
-    specs = [spec for path in paths for spec in load_source(path, format, language)]
+    for src in sources:
+        if not src.lower().startswith(("mcp:", "http://", "https://")) and not Path(src).is_file():
+            raise ConfigError(
+                f"{src}: no such file; give tool files (.json, .jsonl, .py), OpenAPI specs, MCP configs, "
+                "'mcp:COMMAND' or an MCP server's URL"
+            )
+    specs = [spec for src in sources for spec in load_source(src, format, language, prefix=prefix)]
     similarity = None
     if embeddings is not None:
         from callforge.tools import sentence_transformer_similarity

@@ -15,7 +15,7 @@ from callforge.cli.progress import job_bar
 def verify_command(
     data: Annotated[Path, typer.Argument(help="Dataset file or folder (BFCL data folder, a Run folder, JSONL, JSON).")],
     format: Annotated[
-        str, typer.Option("--format", "-f", help="auto, callforge, openai, xlam, toolace, bfcl or sharegpt.")
+        str, typer.Option("--format", "-f", help="auto, callforge, openai, xlam, toolace, bfcl, sharegpt, hermes, glaive, apigen_mt or when2call.")
     ] = "auto",
     stages: Annotated[
         str, typer.Option("--stages", help="Comma-separated stages, in cascade order: rules,exec,judge,dedup.")
@@ -26,8 +26,20 @@ def verify_command(
     skip_rules: Annotated[str, typer.Option("--skip-rules", help="Rules to leave out, e.g. grounding,answer.")] = "",
     exec: Annotated[
         str | None,
-        typer.Option("--exec", help="Execution engine: python:FILE.py (tool functions, sandboxed) or simulated[:MODEL]."),
+        typer.Option(
+            "--exec",
+            help="Execution engine: python:FILE.py (tool functions, sandboxed), simulated[:MODEL], "
+            "rest:SPEC[@URL] (OpenAPI operations, by tool name) or mcp:COMMAND|URL|CONFIG (MCP tools, by "
+            "name).",
+        ),
     ] = None,
+    read_only: Annotated[
+        bool,
+        typer.Option(
+            "--read-only",
+            help="rest: engine: send only GET/HEAD/OPTIONS; simulate the other calls' responses, never send.",
+        ),
+    ] = False,
     compare_outputs: Annotated[
         bool, typer.Option("--compare-outputs", help="Also fail calls whose recorded tool output differs from a re-run.")
     ] = False,

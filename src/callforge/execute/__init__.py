@@ -2,12 +2,15 @@
 
 Engines (sandboxed Python, a simulating model, REST for OpenAPI operations, MCP for a server's
 tools) sit behind the one-method `Engine` protocol; `RoutedEngine` sends each tool to its own and
-`CachedEngine` runs an identical call once. `read_sources` loads any tool source (a `.py` file is
-read in the sandbox, never imported), `load_toolbox` adds the engine each tool runs on. What
-counts as a failed call is decided above, by verify's execution stage.
+`CachedEngine` runs an identical call once, and `SourceEngine` runs a dataset's unbound tools on
+the same-named tools of an OpenAPI spec or an MCP server. `read_sources` loads any tool source (a
+`.py` file is read in the sandbox, never imported), `load_toolbox` adds the engine each tool runs
+on; async code awaits their `_async` forms. What counts as a failed call is decided above, by
+verify's execution stage.
 """
 
 from callforge.execute.base import Engine, Observation
+from callforge.execute.bound import SourceEngine
 from callforge.execute.cached import CachedEngine, ExecutionCache, call_key
 from callforge.execute.mcp import McpEngine
 from callforge.execute.payload import error_payload, short_text
@@ -23,8 +26,8 @@ from callforge.execute.rest import RestEngine
 from callforge.execute.routed import RoutedEngine
 from callforge.execute.sandbox import SandboxLimits, run_in_sandbox
 from callforge.execute.simulated import SimulatedEngine
-from callforge.execute.sources import SOURCE_HELP, SourceTools, read_sources, source_kind
-from callforge.execute.toolbox import Toolbox, load_toolbox
+from callforge.execute.sources import SOURCE_HELP, SourceTools, read_sources, read_sources_async, source_kind
+from callforge.execute.toolbox import Toolbox, load_toolbox, load_toolbox_async
 
 __all__ = [
     "ENGINE_ENTRY_POINTS",
@@ -41,14 +44,17 @@ __all__ = [
     "RoutedEngine",
     "SandboxLimits",
     "SimulatedEngine",
+    "SourceEngine",
     "SourceTools",
     "Toolbox",
     "call_key",
     "engine_kinds",
     "error_payload",
     "load_toolbox",
+    "load_toolbox_async",
     "make_engine",
     "read_sources",
+    "read_sources_async",
     "run_in_sandbox",
     "short_text",
     "source_kind",

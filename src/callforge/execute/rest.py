@@ -6,13 +6,19 @@ into that request against a base URL, reads credentials from the environment at 
 no secret is ever stored in a pool or a dialog), and reports the response as an Observation. A
 4xx/5xx answer is the tool failing (`exec.exception`), like a Python tool raising; a server that
 cannot be reached is `exec.unavailable`, because the call was never judged.
+
+`read_only=True` is for pointing generation or verification at a live API: only safe methods
+(GET, HEAD, OPTIONS) are sent, and any other call is answered by a schema-valid simulation of the
+operation's response instead, with an Observation that says it was not sent.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import os
+import random
 import time
 import weakref
 from collections.abc import Mapping
@@ -25,6 +31,8 @@ import orjson
 
 from callforge.core import ConfigError, HttpAuth, HttpBinding, ToolCall, ToolSpec, Verdict
 from callforge.execute.base import Observation
+from callforge.llm import schema_instance
+from callforge.tools import validator_for
 
 if TYPE_CHECKING:
     import httpx2
@@ -32,6 +40,10 @@ if TYPE_CHECKING:
 EXCERPT = 300
 EVIDENCE = 2000
 _EMPTY_STATUSES = frozenset({204, 205, 304})
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+"""Methods HTTP defines as safe (RFC 9110 §9.2.1; TRACE is left out as it is never an API operation):
+the only ones a read-only engine sends."""
+_SIMULATION_TRIES = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +74,16 @@ class RestEngine:
     when that server is relative + the path template with its arguments filled in. One
     `httpx2.AsyncClient` per event loop is created on first use; close it with `aclose()` or use
     the engine as an async context manager.
+
+    With `read_only=True` a call whose method is not safe (POST, PUT, PATCH, DELETE ...) is never
+    sent. It is answered by simulation rather than refused, so that generation can still plan
+    and play out dialogs that create or change things (a refusal would fail every such plan, and
+    a read-only run would only ever produce lookups), and a verification still checks that the
+    call can be built. The output is a schema-valid instance of the operation's response schema
+    (`returns`), with the arguments echoed into fields of the same name when they fit (a created
+    resource usually repeats what was sent), and the same for the same arguments every time. The
+    Observation says it was not sent: its engine is `rest:read-only` and its verdict carries
+    `sent=False` with the request it stands for.
     """
 
     name = "rest"
@@ -74,6 +96,7 @@ class RestEngine:
         headers: Mapping[str, str] | None = None,
         env: Mapping[str, str] | None = None,
         transport: httpx2.AsyncBaseTransport | None = None,
+        read_only: bool = False,
     ) -> None:
         """Call operations at `base_url` (default: each spec's own server).
 
@@ -83,6 +106,9 @@ class RestEngine:
             headers: Headers sent with every request (a user agent, a gateway key ...).
             env: Where credentials are read (`CALLFORGE_AUTH_<SCHEME>`); the process environment by default.
             transport: An httpx2 transport to use instead of the network (tests, ASGI apps).
+            read_only: Send only GET, HEAD and OPTIONS requests; answer every other call by simulating
+                the operation's response (see the class docs). Credentials are not needed for a call
+                that is not sent.
 
         Raises:
             ConfigError: `base_url` is not an absolute http(s) URL, or `timeout` is not positive.
@@ -101,6 +127,9 @@ class RestEngine:
         self.headers = dict(headers or {})
         self.env: Mapping[str, str] = os.environ if env is None else env
         self.transport = transport
+        self.read_only = read_only
+        self.name = "rest:read-only" if read_only else "rest"
+        """`rest`, or `rest:read-only`: observations and execution-cache keys tell simulated outputs apart."""
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx2.AsyncClient] = (
             weakref.WeakKeyDictionary()
         )
@@ -160,8 +189,9 @@ class RestEngine:
                     "from an OpenAPI spec (callforge.tools.load_openapi) or run it on another engine",
                 ),
             )
+        sent = not self.read_only or binding.method.upper() in SAFE_METHODS
         try:
-            request = self._request(call, tool, binding)
+            request = self._request(call, tool, binding, credentials=sent)
         except _CallError as exc:
             return Observation.timed(call, self.name, started, verdict=exc.verdict)
         except (TypeError, ValueError) as exc:  # arguments that are not JSON values
@@ -171,6 +201,8 @@ class RestEngine:
             )
         shown = _redact(request.url, request.params, request.secret_params)
         target = f"{binding.method} {shown}"
+        if not sent:
+            return self._unsent(call, tool, started, target, shown)
         try:
             response = await self._client().request(
                 binding.method,
@@ -215,6 +247,18 @@ class RestEngine:
                 ),
             )
         return self._outcome(call, started, response, target, shown)
+
+    def _unsent(self, call: ToolCall, tool: ToolSpec, started: float, target: str, shown: str) -> Observation:
+        """A read-only engine's answer to a call it must not send: a simulated response, marked as such."""
+        verdict = Verdict.passed(
+            f"read-only: {target} was not sent; the output is simulated from the operation's response schema",
+            sent=False,
+            read_only=True,
+            request=target,
+            url=shown,
+        )
+        output = simulated_response(tool, call.arguments)
+        return Observation.timed(call, self.name, started, output=output, verdict=verdict)
 
     def _outcome(
         self, call: ToolCall, started: float, response: httpx2.Response, target: str, shown: str
@@ -265,8 +309,13 @@ class RestEngine:
 
     # ------------------------------------------------------------------ building the request
 
-    def _request(self, call: ToolCall, tool: ToolSpec, binding: HttpBinding) -> _Prepared:
-        """URL, query, headers and body for one call; raises _CallError when it cannot be built."""
+    def _request(
+        self, call: ToolCall, tool: ToolSpec, binding: HttpBinding, *, credentials: bool = True
+    ) -> _Prepared:
+        """URL, query, headers and body for one call; raises _CallError when it cannot be built.
+
+        `credentials=False` leaves auth out: for a request that is built but never sent (read-only).
+        """
         args = call.arguments
         path = binding.path
         params: list[tuple[str, str]] = []
@@ -289,7 +338,7 @@ class RestEngine:
                 headers[param.wire] = _simple(value)
             else:
                 cookies.append(f"{param.wire}={quote(_simple(value), safe='')}")
-        secret_params = self._auth(tool, binding, headers, params, cookies)
+        secret_params = self._auth(tool, binding, headers, params, cookies) if credentials else set()
         if cookies:
             headers["Cookie"] = "; ".join(cookies)
         content, data, files = _body(binding, args, headers)
@@ -349,6 +398,37 @@ class RestEngine:
                 env=[a.env for a in binding.auth],
             )
         return secret
+
+
+def simulated_response(tool: ToolSpec, arguments: Mapping[str, Any]) -> Any:
+    """A schema-valid stand-in for the response of a call that was not sent (read-only mode).
+
+    An instance of `tool.returns` (None when the operation declares no JSON response, as for a
+    204), drawn from a generator seeded by the tool and the arguments, so the same call always
+    gets the same answer (the execution cache and `compare_outputs` re-runs agree). Top-level
+    fields named like an argument take the argument's value when the result still validates,
+    because a create or update operation usually answers with the resource it was sent.
+    """
+    schema = tool.returns
+    if not isinstance(schema, dict) or not schema:
+        return None
+    validate = validator_for(schema)
+    call_json = orjson.dumps([tool.name, dict(arguments)], option=orjson.OPT_SORT_KEYS, default=repr)
+    digest = hashlib.sha256(call_json).digest()
+    rng = random.Random(int.from_bytes(digest[:8], "big"))
+    drawn = schema_instance(schema, rng)
+    for _ in range(_SIMULATION_TRIES - 1):  # `pattern` and a few formats are not generated; draw again
+        if not validate(drawn):
+            break
+        drawn = schema_instance(schema, rng)
+    properties = schema.get("properties")
+    if isinstance(drawn, dict) and isinstance(properties, dict):
+        for key, value in arguments.items():
+            if key in properties:
+                echoed = {**drawn, key: value}
+                if not validate(echoed):
+                    drawn = echoed
+    return drawn
 
 
 def _apply(

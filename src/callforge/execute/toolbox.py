@@ -19,6 +19,7 @@ from callforge.execute.base import Engine
 from callforge.execute.python import PythonEngine
 from callforge.execute.routed import RoutedEngine
 from callforge.execute.simulated import SimulatedEngine
+from callforge.execute.sources import SourceTools, read_sources, read_sources_async
 from callforge.llm import Backend
 
 
@@ -33,6 +34,8 @@ class Toolbox:
     mcp: frozenset[str] = frozenset()
     mcp_env: Mapping[str, Mapping[str, str]] = field(default_factory=dict, repr=False)
     rest_base_url: str | None = None
+    read_only: bool = False
+    """REST calls with a method that may change something are answered by simulation, never sent."""
     _open: list[Any] = field(default_factory=list, repr=False)
 
     def engine(self, simulator: Backend | None) -> Engine:
@@ -46,7 +49,7 @@ class Toolbox:
         if self.rest:
             from callforge.execute.rest import RestEngine
 
-            rest = RestEngine(self.rest_base_url)
+            rest = RestEngine(self.rest_base_url, read_only=self.read_only)
             self._open.append(rest)
             routes.update(dict.fromkeys(self.rest, rest))
         if self.mcp:
@@ -64,17 +67,37 @@ class Toolbox:
             await self._open.pop().aclose()
 
 
-def load_toolbox(sources: Sequence[str | os.PathLike[str]], *, rest_base_url: str | None = None) -> Toolbox:
+def load_toolbox(
+    sources: Sequence[str | os.PathLike[str]], *, rest_base_url: str | None = None, read_only: bool = False
+) -> Toolbox:
     """Load tool sources (see `callforge.execute.sources`); names must be unique across them.
 
     `rest_base_url` overrides the servers an OpenAPI spec declares (a staging or local server).
+    `read_only=True` never sends a REST call that could change something (see `RestEngine`).
     A pool file's tool whose `source` is an existing `.py` file runs in that file's sandbox.
+    This is the blocking form; async code awaits `load_toolbox_async`, because an MCP source
+    cannot be listed from inside a running event loop here.
     """
+    _check_sources(sources)
+    return _toolbox(read_sources([os.fspath(s) for s in sources]), rest_base_url, read_only)
+
+
+async def load_toolbox_async(
+    sources: Sequence[str | os.PathLike[str]], *, rest_base_url: str | None = None, read_only: bool = False
+) -> Toolbox:
+    """`load_toolbox` for async code (a job's core): MCP servers are listed on the running event loop."""
+    _check_sources(sources)
+    found = await read_sources_async([os.fspath(s) for s in sources])
+    return _toolbox(found, rest_base_url, read_only)
+
+
+def _check_sources(sources: Sequence[str | os.PathLike[str]]) -> None:
     if not sources:
         raise ConfigError("no tool files given; pass `tools` (a .py file or a JSON spec), e.g. examples/tools/travel.py")
-    from callforge.execute.sources import read_sources
 
-    found = read_sources([os.fspath(s) for s in sources])
+
+def _toolbox(found: SourceTools, rest_base_url: str | None, read_only: bool) -> Toolbox:
+    """Route each tool: its binding (REST, MCP), else its Python file, else the simulator."""
     python: dict[str, PythonEngine] = {}
     by_file: dict[str, PythonEngine] = {}
     simulated: set[str] = set()
@@ -93,6 +116,14 @@ def load_toolbox(sources: Sequence[str | os.PathLike[str]], *, rest_base_url: st
             python[tool.name] = engine
         else:
             simulated.add(tool.name)
+    if read_only and mcp:
+        names = ", ".join(sorted(mcp)[:5]) + (" ..." if len(mcp) > 5 else "")
+        raise ConfigError(
+            f"`read_only=True` keeps REST calls that change something from being sent, but {len(mcp)} MCP "
+            f"tool(s) ({names}) would still run for real: an MCP tool does not say whether it changes "
+            "anything. "
+            "Leave their MCP sources out of a read-only run, or drop `read_only`"
+        )
     return Toolbox(
         found.tools,
         python,
@@ -101,4 +132,5 @@ def load_toolbox(sources: Sequence[str | os.PathLike[str]], *, rest_base_url: st
         frozenset(mcp),
         found.mcp_env,
         rest_base_url,
+        read_only,
     )

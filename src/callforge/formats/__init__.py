@@ -1,4 +1,7 @@
-"""Read external tool-calling datasets as Dialogs: callforge, OpenAI, xLAM, ToolACE, BFCL, ShareGPT.
+"""Read external tool-calling datasets as Dialogs, in every layout `FORMATS` names.
+
+callforge, OpenAI, xLAM, ToolACE, BFCL, ShareGPT, Hermes (NousResearch), Glaive v2, APIGen-MT
+and When2Call.
 
 `read_dialogs(path, format="auto")` streams one Dialog per record, each with `meta.id` and
 `meta.source`, every call with an id and every tool result linked to its call. What cannot be
@@ -21,10 +24,13 @@ from callforge.formats.bfcl import read_bfcl
 from callforge.formats.bfcl_suite import bfcl_data_dir, bfcl_files, load_bfcl_suite
 from callforge.formats.callforge import read_callforge
 from callforge.formats.detect import FORMATS, DatasetFormat, check_format, detect_format
+from callforge.formats.glaive import read_glaive
+from callforge.formats.hermes import read_hermes
 from callforge.formats.openai import dialog_from_openai, read_openai
 from callforge.formats.records import Record
-from callforge.formats.sharegpt import read_sharegpt
+from callforge.formats.sharegpt import read_apigen_mt, read_sharegpt
 from callforge.formats.toolace import read_toolace
+from callforge.formats.when2call import read_when2call
 from callforge.formats.xlam import read_xlam
 
 __all__ = [
@@ -46,6 +52,10 @@ _READERS: dict[DatasetFormat, Callable[[Path], Iterator[Dialog]]] = {
     "toolace": read_toolace,
     "bfcl": read_bfcl,
     "sharegpt": read_sharegpt,
+    "hermes": read_hermes,
+    "glaive": read_glaive,
+    "apigen_mt": read_apigen_mt,
+    "when2call": read_when2call,
 }
 
 

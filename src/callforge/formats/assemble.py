@@ -183,6 +183,20 @@ class DialogBuilder:
         """How many calls of the latest assistant turn have no result yet."""
         return len(self._pending)
 
+    def pending_id(self, name: str) -> str | None:
+        """The id of the oldest unanswered call of `name` in the latest assistant turn, if any.
+
+        Formats whose results name their tool (Hermes' `<tool_response>{"name": ...}`) link by it,
+        so a result given out of order still answers the call it belongs to.
+        """
+        return next((call.id for call in self._pending if call.name == name), None)
+
+    def last_call_ids(self) -> tuple[str, ...]:
+        """The ids of the calls of the latest message (none unless it is an assistant turn with calls)."""
+        if not self.messages:
+            return ()
+        return tuple(call.id for call in self.messages[-1].tool_calls if call.id is not None)
+
     def error(self, code: str, problem: str, *, message_index: int | None = None) -> None:
         """Record a read error; the message is prefixed with the record's place in the file."""
         self.errors.append(ReadError(code=code, message=f"{self.where}: {problem}", message_index=message_index))

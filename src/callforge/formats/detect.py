@@ -1,8 +1,11 @@
 """Tell a dataset's format from its path and first records, and refuse a file read as the wrong one.
 
 Detection looks only at what each format must have (xLAM's `query` + `answers`, ShareGPT's
-`conversations`, ToolACE's tool list in the system prompt ...), never at values, so it is cheap
-and predictable; whatever it cannot tell is an error that asks for `format`.
+`conversations`, ToolACE's tool list in the system prompt, Hermes' `<tool_call>` tags ...), so it
+is cheap and predictable; whatever it cannot tell is an error that asks for `format`. Two layouts
+that differ only in their values' wording are told apart by a marker that only one of them writes
+(ToolACE's "in JSON format that you can invoke:", Hermes' tags); APIGen-MT, which is ShareGPT to
+the letter, has no such marker and is never detected: it reads as ShareGPT unless named.
 """
 
 from __future__ import annotations
@@ -14,11 +17,16 @@ from typing import Any, Literal, get_args
 from callforge.core import DataError, Dialog
 from callforge.formats.assemble import MALFORMED
 from callforge.formats.bfcl import is_bfcl_path
+from callforge.formats.glaive import is_glaive
+from callforge.formats.hermes import is_hermes
 from callforge.formats.records import head_records
 from callforge.formats.toolace import TOOLS_MARKER
+from callforge.formats.when2call import is_when2call
 from callforge.run import is_run_folder
 
-DatasetFormat = Literal["callforge", "openai", "xlam", "toolace", "bfcl", "sharegpt"]
+DatasetFormat = Literal[
+    "callforge", "openai", "xlam", "toolace", "bfcl", "sharegpt", "hermes", "glaive", "apigen_mt", "when2call"
+]
 """The dataset formats `read_dialogs` reads (`--format` also takes "auto")."""
 
 FORMATS: tuple[DatasetFormat, ...] = get_args(DatasetFormat)
@@ -73,22 +81,26 @@ def format_of_record(value: Any) -> DatasetFormat | None:
         return None
     if isinstance(value.get("dialog"), dict) or ("messages" in value and "meta" in value):
         return "callforge"
+    if is_when2call(value):
+        return "when2call"
     if "query" in value and "answers" in value:
         return "xlam"
     if "question" in value and "function" in value:
         return "bfcl"
+    if is_glaive(value):
+        return "glaive"
     if isinstance(value.get("conversations"), list):
         system = value.get("system")
         if isinstance(system, str) and TOOLS_MARKER.lower() in system.lower():
             return "toolace"
-        return "sharegpt"
+        return "hermes" if is_hermes(value) else "sharegpt"
     messages = value.get("messages")
     if messages is None and isinstance(value.get("prompt"), list) and isinstance(value.get("completion"), list):
         messages = value["prompt"] + value["completion"]  # TRL's conversational prompt-completion
     if isinstance(messages, list):
         first = next((m for m in messages if isinstance(m, dict)), {})
         if "from" in first:
-            return "sharegpt"
+            return "hermes" if is_hermes(value) else "sharegpt"
         if "role" in first:
             return "openai"
     return None

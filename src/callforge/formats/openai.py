@@ -1,6 +1,9 @@
 """OpenAI chat-completions records (`{"messages": [...], "tools": [...]}`, the SFT/TRL layout) as Dialogs.
 
 TRL's prompt-completion records (`{"prompt": [...], "completion": [...]}`) read as their messages joined.
+An assistant message with `"weight": 0` (OpenAI fine-tuning's "do not learn this message", which
+callforge's own export writes on a planted wrong call) reads back as masked calls, so a re-verified
+export keeps its error-recovery dialogs.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from callforge.core import Dialog, Provenance, ToolSpec, kind_of
+from callforge.core import Dialog, MaskedCall, MaskReason, Provenance, ToolSpec, kind_of
 from callforge.formats.assemble import (
     DialogBuilder,
     RawCall,
@@ -74,7 +77,10 @@ def dialog_from_openai(value: Any, record: Record, cache: ToolCache | None = Non
     """One chat-completions record; `arguments` strings are parsed, ids kept, tool messages linked.
 
     An assistant message with an `arguments` string that is not JSON keeps its raw `tool_calls`
-    as text (no calls) and gets a `call.format` read error.
+    as text (no calls) and gets a `call.format` read error. The calls of an assistant message with
+    `"weight": 0` go to `meta.masked` as `MaskReason.INJECTED`: the file cannot say why a message
+    was not to be learned, and injected is the reason under which verification expects a wrong
+    call (rules skip it, execution expects it to fail) instead of rejecting the dialog for it.
     """
     if not isinstance(value, dict):
         raise RecordError(f"a record must be an object, not {kind_of(value)}")
@@ -86,12 +92,19 @@ def dialog_from_openai(value: Any, record: Record, cache: ToolCache | None = Non
     builder = DialogBuilder(record.where)
     convert = cache.get if cache is not None else tool_from_json
     builder.tools_column(value.get("tools", value.get("functions")), convert, expected="a list of OpenAI tools")
+    masked: list[str] = []
     for index, message in enumerate(messages):
-        _message(message, index, builder)
-    return builder.build(Provenance(id=record_id(value, record), source=SOURCE))
+        _message(message, index, builder, masked)
+    return builder.build(
+        Provenance(
+            id=record_id(value, record),
+            source=SOURCE,
+            masked=tuple(MaskedCall(id=i, reason=MaskReason.INJECTED) for i in dict.fromkeys(masked)),
+        )
+    )
 
 
-def _message(message: Any, index: int, builder: DialogBuilder) -> None:
+def _message(message: Any, index: int, builder: DialogBuilder, masked: list[str]) -> None:
     what = f"message {index}"
     if not isinstance(message, dict):
         raise RecordError(f"{what} must be an object, not {kind_of(message)}")
@@ -101,6 +114,8 @@ def _message(message: Any, index: int, builder: DialogBuilder) -> None:
         builder.text(_TEXT_ROLES[role], content)
     elif role == "assistant":
         _assistant(message, content, builder, what)
+        if _unweighted(message.get("weight")):
+            masked.extend(builder.last_call_ids())
     elif role in ("tool", "function"):
         call_id = message.get("tool_call_id")
         name = message.get("name")
@@ -113,6 +128,11 @@ def _message(message: Any, index: int, builder: DialogBuilder) -> None:
         raise RecordError(
             f'{what}: unknown role {text_of(role)}; expected "system", "user", "assistant" or "tool"'
         )
+
+
+def _unweighted(weight: Any) -> bool:
+    """`"weight": 0` (or 0.0): OpenAI's switch for a message that must not be trained on."""
+    return isinstance(weight, int | float) and not isinstance(weight, bool) and weight == 0
 
 
 def _assistant(message: dict[str, Any], content: str | None, builder: DialogBuilder, what: str) -> None:

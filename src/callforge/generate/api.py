@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from callforge.execute import load_toolbox
+from callforge.execute import load_toolbox_async
 from callforge.generate.backends import RunBackends
 from callforge.generate.config import DEFAULT_MODEL, GenerateConfig
 from callforge.generate.session import GenerateProgress, GenerateReport, Session
@@ -31,16 +31,19 @@ async def generate_async(
 
     Give a `GenerateConfig` or its fields (`generate(tools=["my_tools.py"], n=500, out="runs/mine")`).
     Tools run where they live: Python files sandboxed, OpenAPI operations against `rest_base_url`
-    or the spec's server, MCP tools on their server; JSON specs and pool files are played by the
-    simulator. `resume=True` continues a run in `out` (a killed one, or with a larger `n`); the
-    rest of the config must match.
+    or the spec's server (`read_only=True` sends only the safe ones), MCP tools on their server
+    (listed on this event loop); JSON specs and pool files are played by the simulator.
+    `resume=True` continues a run in `out` (a killed one, or with a larger `n`); the rest of the
+    config must match.
     """
     config = GenerateConfig.of(config, **fields)
     earlier = RunFolder(config.out, job=GenerateConfig.job).manifest().get("config") or {}
     if config.today is None:
         today = earlier.get("today") or datetime.date.today().isoformat()
         config = config.model_copy(update={"today": str(today)})
-    toolbox = load_toolbox(list(config.tools), rest_base_url=config.rest_base_url)
+    toolbox = await load_toolbox_async(
+        list(config.tools), rest_base_url=config.rest_base_url, read_only=config.read_only
+    )
     digest = _digest([t.model_dump(mode="json", exclude={"source"}) for t in toolbox.tools])
     try:
         folder = config.open_folder(extra={"tool_digest": digest})

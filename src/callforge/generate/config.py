@@ -29,7 +29,7 @@ class GenerateConfig(JobConfig):
     job: ClassVar[str] = "generate"
     may_change: ClassVar[frozenset[str]] = frozenset({"n", "max_attempts"})
     runtime: ClassVar[frozenset[str]] = frozenset(
-        {"out", "resume", "concurrency", "base_url", "api_key", "rest_base_url"}
+        {"out", "resume", "concurrency", "base_url", "api_key", "rest_base_url", "read_only"}
     )
 
     tools: tuple[str, ...]
@@ -51,6 +51,11 @@ class GenerateConfig(JobConfig):
     base_url: str | None = None
     api_key: str | None = None
     rest_base_url: str | None = None
+    read_only: bool = False
+    """Send no REST call that could change the API (only GET, HEAD, OPTIONS); simulate the others'
+    responses from their schemas (see `callforge.execute.RestEngine`). Refused with MCP sources, whose
+    tools do not say what they change. A runtime switch like `rest_base_url`: which server is
+    written to is not part of what the run makes, so a resumed run may turn it on or off."""
 
     @field_validator("tools", mode="before")
     @classmethod

@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from callforge.core import ConfigError, Dialog, MaskedCall, MaskReason, Provenance, Verdict
-from callforge.execute import load_toolbox
+from callforge.execute import load_toolbox_async
 from callforge.generate import AssistantRole, CallIds, Director, GenerationFailure, RunBackends, UserRole
 from callforge.learn.feedback import FailedStep, failed_step, feedback_messages
 from callforge.llm import ModelRef
@@ -112,7 +112,7 @@ async def refine_async(
     resolved = config.model_copy(update={"model": spec, "tools": tuple(tools)})
     folder = resolved.open_folder()
     try:
-        toolbox = load_toolbox(tools, rest_base_url=config.rest_base_url)
+        toolbox = await load_toolbox_async(tools, rest_base_url=config.rest_base_url)
     except ConfigError as exc:
         if config.tools:
             raise

@@ -30,6 +30,7 @@ from callforge.tools.mcp import (
     open_mcp_client,
     read_mcp_config,
     require_mcp,
+    server_from_source,
     server_label,
     stderr_tail,
 )
@@ -76,6 +77,7 @@ __all__ = [
     "require_mcp",
     "save_pool",
     "sentence_transformer_similarity",
+    "server_from_source",
     "server_label",
     "stderr_tail",
     "synthesize_pool",

@@ -128,20 +128,25 @@ async def _verify(
         checked = await cascade.check(dialog)  # written under its item's id (`#3`, `id~2`) by the runner
         return Written("accepted" if checked.ok else "rejected", checked)
 
+    owned = stages is None  # a cascade built here is closed here; stage objects the caller gave stay theirs
     stored = {**config.stored(), "stages": cascade.names}
     kept: list[Any] = []
     keep = collect
-    state = await run_job(
-        folder,
-        items,
-        judge,
-        config=stored,
-        concurrency=config.concurrency,
-        policy=FailurePolicy(give_up_after=None),
-        hooks=JobHooks(summary=_summary, written=lambda w: kept.append(w.record) if keep else None),
-        progress=progress,
-        ordered=True,
-    )
+    try:
+        state = await run_job(
+            folder,
+            items,
+            judge,
+            config=stored,
+            concurrency=config.concurrency,
+            policy=FailurePolicy(give_up_after=None),
+            hooks=JobHooks(summary=_summary, written=lambda w: kept.append(w.record) if keep else None),
+            progress=progress,
+            ordered=True,
+        )
+    finally:
+        if owned:
+            await cascade.aclose()
     funnel = funnel_of(folder, cascade.names)
     (folder.path / FUNNEL).write_bytes(orjson.dumps(funnel.to_dict(), option=orjson.OPT_INDENT_2) + b"\n")
     return VerifyReport(funnel=funnel, out=folder.path, wall_s=state.elapsed_s, progress=state, records=kept)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from callforge.core import ConfigError, Dialog
+from callforge.llm import Closable
 from callforge.verify.record import Checked, RemembersAccepted, Stage, StageResult
 from callforge.verify.rules import RuleStage
 
@@ -39,6 +40,12 @@ class Cascade:
     def remembers(self) -> bool:
         """True when a stage keeps what was accepted before (dedup), so a resumed run must tell it."""
         return any(isinstance(s, RemembersAccepted) for s in self.stages)
+
+    async def aclose(self) -> None:
+        """Close every stage that holds something open (an execution engine's servers, a judge's client)."""
+        for stage in self.stages:
+            if isinstance(stage, Closable):
+                await stage.aclose()
 
     def remember(self, dialog: Dialog, id: str) -> None:
         """Tell stages that remember accepted dialogs (dedup) about one accepted before, e.g. by a killed run."""

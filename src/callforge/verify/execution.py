@@ -9,6 +9,7 @@ import orjson
 
 from callforge.core import Dialog, MaskReason, ToolCall, ToolSpec, Verdict
 from callforge.execute import Engine, Observation, error_payload, short_text
+from callforge.llm import Closable
 from callforge.tools import validator_for
 from callforge.verify.record import StageResult
 
@@ -29,6 +30,11 @@ class ExecutionStage:
         self.engine = engine
         self.compare_outputs = compare_outputs
         self.require_all = require_all
+
+    async def aclose(self) -> None:
+        """Close the engine when it holds servers or clients (REST, MCP), so a run leaves nothing running."""
+        if isinstance(self.engine, Closable):
+            await self.engine.aclose()
 
     async def check(self, dialog: Dialog) -> StageResult:
         """Execute every call of a known tool, concurrently, and judge each outcome."""

@@ -36,7 +36,14 @@ class CascadeSpec(BaseModel):
     skip_rules: tuple[str, ...] = ()
     """Rule checks to leave out (`grounding`, `answer` ...)."""
     exec: str | None = None
-    """The engine of the exec stage when none is given: `python:FILE.py` or `simulated[:MODEL]`."""
+    """The engine of the exec stage when none is given: `python:FILE.py`, `simulated[:MODEL]`,
+    `rest:SPEC[@URL]` (the same-named operations of an OpenAPI spec) or `mcp:COMMAND|URL|CONFIG`
+    (the same-named tools of an MCP server); see docs/verify.md."""
+    read_only: bool = Field(default=False, exclude_if=lambda on: not on)
+    """Let the exec engine send nothing that could change a live service: `rest:` sends only GET,
+    HEAD and OPTIONS and simulates the other calls' responses, `mcp:` refuses to run. Stored with
+    the cascade when on, because it changes what the exec stage observes; left out when off, so a
+    run stored before this field existed still resumes."""
     compare_outputs: bool = False
     """Fail calls whose recorded tool output differs from a re-run."""
     judge: str = DEFAULT_JUDGE
@@ -79,15 +86,22 @@ def build_cascade(
     """The stages `spec` names: `engine` runs the exec stage (else `spec.exec` says which), `judge` answers the judge.
 
     With `cache_dir`, models built here cache their replies in `llm-cache.sqlite` and a built
-    engine its outputs in `exec-cache.sqlite` there (a given engine is used as it is).
+    engine its outputs in `exec-cache.sqlite` there (a given engine is used as it is, so
+    `spec.read_only` cannot apply to it and is refused: build that engine read-only instead).
     """
+    if engine is not None and spec.read_only and "exec" in spec.stages:
+        raise ConfigError(
+            "`read_only=True` applies to the engine built from `exec`, but an engine object was given and is "
+            "used as it is; build it read-only (e.g. RestEngine(read_only=True)) and leave `read_only` off"
+        )
     llm_cache = cache_dir / LLM_CACHE if cache_dir else None
     stages: list[Stage] = []
     for name in spec.stages:
         if name == "rules":
             stages.append(RuleStage(skip=list(spec.skip_rules)))
         elif name == "exec":
-            runner = engine or _engine(spec.exec, EngineOptions(base_url, api_key, llm_cache), cache_dir)
+            options = EngineOptions(base_url, api_key, llm_cache, read_only=spec.read_only)
+            runner = engine or _engine(spec.exec, options, cache_dir)
             stages.append(ExecutionStage(runner, compare_outputs=spec.compare_outputs))
         elif name == "judge":
             model = judge or make_backend(spec.judge, base_url=base_url, api_key=api_key, cache=llm_cache)
@@ -100,7 +114,9 @@ def build_cascade(
 def _engine(spec: str | None, options: EngineOptions, cache_dir: Path | None) -> Engine:
     if not spec:
         raise ConfigError(
-            "the exec stage needs an engine: `exec='python:tools.py'` (your tool functions, run sandboxed) "
-            "or `exec='simulated'` (a model plays the tools; `exec='simulated:openai:<model>'` to pick it)"
+            "the exec stage needs an engine: `exec='python:tools.py'` (your tool functions, run sandboxed), "
+            "`exec='simulated'` (a model plays the tools; `exec='simulated:openai:<model>'` to pick it), "
+            "`exec='rest:api.yaml@http://127.0.0.1:8000'` (an OpenAPI API's operations, by tool name) "
+            "or `exec='mcp:python server.py'` (an MCP server's tools, by name)"
         )
     return make_engine(spec, options, cache=cache_dir / EXEC_CACHE if cache_dir else None)

@@ -15,6 +15,7 @@ from callforge.verify.rules.base import CallSite, Check, DialogView
 from callforge.verify.rules.calls import ArgumentsCheck, DuplicateCallCheck, KnownFunctionCheck
 from callforge.verify.rules.grounding import GroundingCheck
 from callforge.verify.rules.scenario import ScenarioCheck
+from callforge.verify.rules.slots import ParallelCoverageCheck, SwapCheck
 from callforge.verify.rules.structure import ReadErrorsCheck, StructureCheck
 
 
@@ -28,6 +29,8 @@ def default_checks() -> list[Check]:
         DuplicateCallCheck(),
         ScenarioCheck(),
         GroundingCheck(),
+        SwapCheck(),
+        ParallelCoverageCheck(),
         FinalAnswerCheck(),
     ]
 
@@ -75,10 +78,12 @@ __all__ = [
     "FinalAnswerCheck",
     "GroundingCheck",
     "KnownFunctionCheck",
+    "ParallelCoverageCheck",
     "ReadErrorsCheck",
     "RuleStage",
     "ScenarioCheck",
     "StructureCheck",
+    "SwapCheck",
     "default_checks",
     "rule_codes",
 ]

@@ -5,6 +5,11 @@ user text or call argument states (rounding allowed) is a contradiction or an in
 proper name mid-sentence that appears nowhere before it. A stock refusal ("I'm sorry, but I can't
 assist with that.", "I'm sorry, but I don't have access to your calendar") after the tools answered
 is no answer at all: trained on, it teaches a model to call a tool and then refuse.
+
+An answer can also be faithful and useless (`answer.useless`): a bare "Thank you for the quote."
+after the tool returned the price, an echo of the raw JSON the tool returned, or leftover markup
+(`<tool_response>`). After a tool returned something worth saying, the answer must carry at least
+one of its values (a number, a name, a word of a text field) to the user.
 """
 
 from __future__ import annotations
@@ -14,8 +19,9 @@ import re
 import orjson
 
 from callforge.core import Verdict
+from callforge.execute import error_payload
 from callforge.verify.rules.base import DialogView
-from callforge.verify.rules.normalize import STOPWORDS, Haystack, fold, stem
+from callforge.verify.rules.normalize import STOPWORDS, Haystack, fold, stem, words
 
 _NUMBER = re.compile(r"(?<![\w.])-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?")
 _NAME = re.compile(r"(?<=[a-z0-9,;] )([A-Z][a-z]+(?:[A-Z][a-z]+)*|[A-Z]{2,})\b")
@@ -34,7 +40,7 @@ class FinalAnswerCheck:
     """Numbers and proper names in the final answer are traceable to the dialog before it."""
 
     name = "answer"
-    codes = ("answer.unsupported", "answer.refusal")
+    codes = ("answer.unsupported", "answer.refusal", "answer.useless")
 
     def __init__(self, *, names: bool = True) -> None:
         """`names=False` checks numbers only, for data whose answers name things freely."""
@@ -78,7 +84,104 @@ class FinalAnswerCheck:
                 if folded in haystack.word_set or stem(folded) in haystack.stems:
                     continue
                 out.append(_fail(index, f"the name {name!r}", name, "name"))
+        if out:
+            return out  # a contradiction is the sharper finding; an answer that cites wrong values is not also "empty"
+        useless = _useless(view, index, text)
+        if useless is not None:
+            out.append(
+                Verdict.failed(
+                    "answer.useless",
+                    f"message {index}: the final answer {useless}; tell the user what the tool results say",
+                    message_index=index,
+                )
+            )
         return out
+
+
+_MARKUP = re.compile(r"</?(?:tool_call|tool_response|tools|functioncall|function_call)>|<\|[a-z_]+\|>", re.IGNORECASE)
+_JSON_ECHO = re.compile(r"[{\[]\s*\"[^\"]+\"\s*:")
+_ID_LIKE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-|^[A-Za-z]{0,4}[-_]?\d{4,}$")
+_EMPTY_WORDS = frozenset(
+    ["thank", "thanks", "you", "for", "the", "your", "quote", "information", "info", "help", "let", "me",
+     "know", "if", "anything", "else", "is", "there", "i", "can", "glad", "to", "have", "a", "great", "day",
+     "welcome", "here", "it", "that", "this", "was", "hope", "helps", "sure", "ok", "okay", "done", "all",
+     "set", "got", "result", "results", "request", "we", "are", "data", "response", "below", "above", "as",
+     "requested", "what", "found", "i've", "ve", "of", "and", "in", "on", "with", "do", "need"]
+)  # fmt: skip
+
+
+def _useless(view: DialogView, index: int, text: str) -> str | None:
+    """Why the answer tells the user nothing the tools returned, or None when it carries something."""
+    if _MARKUP.search(text):
+        return "contains tool markup"
+    outputs = [m.content or "" for m in view.messages[:index] if m.role == "tool"]
+    last_turn = _last_turn_outputs(view, index)
+    if _JSON_ECHO.search(text) and any(o.strip()[:1] in "{[" and o.strip() and o.strip() in text for o in outputs):
+        return "repeats a tool's raw JSON output instead of answering"
+    leaves = [leaf for output in last_turn for leaf in _informative(output)]
+    if not leaves:
+        return None  # nothing worth passing on (an empty list, a bare status, an error): any answer may do
+    tokens = words(text)
+    if not tokens or all(t in _EMPTY_WORDS for t in tokens):
+        return f"says nothing ({text.strip()[:60]!r}) although the tools returned {_show(leaves)}"
+    haystack = Haystack()
+    haystack.add(text)
+    for leaf in leaves:
+        if isinstance(leaf, float):
+            if haystack.has_number(leaf) or any(abs(n - leaf) <= max(0.01, abs(leaf) * 0.005) for n in haystack.numbers):
+                return None
+        elif haystack.has_string(leaf) or any(w in haystack.word_set for w in words(leaf) if len(w) > 3):
+            return None
+    return f"carries none of the values the tools returned ({_show(leaves)})"
+
+
+def _last_turn_outputs(view: DialogView, index: int) -> list[str]:
+    """The tool outputs since the last user message before the answer."""
+    found: list[str] = []
+    for message in reversed(view.messages[:index]):
+        if message.role == "user":
+            break
+        if message.role == "tool":
+            found.append(message.content or "")
+    return found
+
+
+def _informative(output: str) -> list[float | str]:
+    """The leaf values of a tool output worth telling a user: numbers other than 0/1, names, texts; no ids."""
+    try:
+        value = orjson.loads(output)
+    except orjson.JSONDecodeError:
+        value = output
+    if error_payload(value) is not None:
+        return []
+    found: list[float | str] = []
+    _leaves(value, found, 0)
+    return found[:40]
+
+
+def _leaves(value: object, found: list[float | str], depth: int) -> None:
+    if depth > 6:
+        return
+    if isinstance(value, bool) or value is None:
+        return
+    if isinstance(value, int | float):
+        if value not in (0, 1):
+            found.append(float(value))
+    elif isinstance(value, str):
+        stripped = value.strip()
+        if len(stripped) >= 3 and not _ID_LIKE.match(stripped) and not stripped.startswith(("http://", "https://")):
+            found.append(stripped)
+    elif isinstance(value, dict):
+        for inner in value.values():
+            _leaves(inner, found, depth + 1)
+    elif isinstance(value, list):
+        for inner in value[:10]:
+            _leaves(inner, found, depth + 1)
+
+
+def _show(leaves: list[float | str]) -> str:
+    shown = [f"{v:g}" if isinstance(v, float) else repr(v[:30]) for v in leaves[:3]]
+    return ", ".join(shown) + (" ..." if len(leaves) > 3 else "")
 
 
 def _final_answer(view: DialogView) -> int | None:
