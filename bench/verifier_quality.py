@@ -408,6 +408,8 @@ def main() -> None:
     codes = Counter(c for _, v in rejected for c in {x.code for x in v})
     rate = len(rejected) / len(clean)
     print(f"\nfalse rejections (rules, clean dialogs): {len(rejected)} / {len(clean)} = {100 * rate:.2f}% (target <= 1%)")
+    unsure = [d for d, v in zip(clean, verdicts, strict=True) if not v and any(x.unsure for x in rules.judge(d))]
+    print(f"unsure (kept, for a judge): {len(unsure)} / {len(clean)} = {100 * len(unsure) / len(clean):.2f}%")
     for code, n in codes.most_common(8):
         print(f"  {code:28s} {n}")
     schema = {"arg.enum", "arg.type", "arg.schema", "call.missing_required", "call.unexpected_param", "call.duplicate"}
@@ -424,7 +426,7 @@ def main() -> None:
     fill_value_pool(clean)
     rng = random.Random(args.seed)
     print(f"\ndefect detection (rules), up to {args.per_kind} injected dialogs per kind, seed {args.seed}:")
-    print(f"{'defect':28s} {'n':>5s} {'detected':>9s} {'by its code':>12s}  rule-detectable")
+    print(f"{'defect':28s} {'n':>5s} {'detected':>9s} {'by its code':>12s} {'unsure':>7s}  rule-detectable")
     samples: dict[str, list[Dialog]] = {}
     for kind, (inject, expected, detectable) in DEFECTS.items():
         pool = accepted[:]
@@ -437,12 +439,14 @@ def main() -> None:
             if bad is not None:
                 made.append(bad)
         samples[kind] = made
-        found = [rules.run(d) for d in made]
+        judged = [rules.judge(d) for d in made]
+        found = [[v for v in f if not v.ok] for f in judged]
         detected = sum(1 for f in found if f)
+        doubted = sum(1 for f, j in zip(found, judged, strict=True) if not f and any(v.unsure for v in j))
         by_code = sum(1 for f in found if any(v.code in expected for v in f))
         n = len(made)
-        print(f"{kind:28s} {n:5d} {100 * detected / max(n, 1):8.1f}% {100 * by_code / max(n, 1):11.1f}%  "
-              f"{'yes' if detectable else 'no (judge)'}")
+        print(f"{kind:28s} {n:5d} {100 * detected / max(n, 1):8.1f}% {100 * by_code / max(n, 1):11.1f}% "
+              f"{100 * doubted / max(n, 1):7.1f}%  {'yes' if detectable else 'no (judge)'}")
 
     single = [d for d in clean if len(d.tools) <= 5 and sum(len(m.tool_calls) for m in d.messages) <= 5]
     cascade = Cascade([RuleStage()])

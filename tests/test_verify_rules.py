@@ -335,7 +335,7 @@ def described(description: str) -> Dialog:
     ],
 )
 def test_defaults_and_options_stated_in_the_description(description: str, grounded: bool) -> None:
-    assert (RuleStage().run(described(description)) == []) is grounded
+    assert (RuleStage().judge(described(description)) == []) is grounded  # unsure (`arg.unproven`) is not grounded
 
 
 @pytest.mark.parametrize(("name", "d"), PASSING, ids=[p[0] for p in PASSING])

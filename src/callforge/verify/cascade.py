@@ -7,18 +7,30 @@ order and stopping at the first failing stage is what makes verifying a large da
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 from callforge.core import ConfigError, Dialog
 from callforge.llm import Closable
 from callforge.verify.record import Checked, RemembersAccepted, Stage, StageResult
 from callforge.verify.rules import RuleStage
 
+UnsurePolicy = Literal["accept", "reject"]
+"""What an unsure verdict means at the end of the cascade: keep the dialog (counted apart) or reject it."""
+
 
 class Cascade:
     """Runs `stages` in order on each dialog and records every stage it reached."""
 
-    def __init__(self, stages: Sequence[Stage]) -> None:
-        """Stages run in the order given; names must be unique (they key the funnel)."""
+    def __init__(self, stages: Sequence[Stage], *, unsure: UnsurePolicy = "accept") -> None:
+        """Stages run in the order given; names must be unique (they key the funnel).
+
+        `unsure` says what an unsure verdict means when no later stage settles it: `accept` keeps
+        the dialog (counted apart as unsure), `reject` treats it as a failure (the strict choice
+        for data no judge will see).
+        """
+        if unsure not in ("accept", "reject"):
+            raise ConfigError(f"`unsure` must be 'accept' or 'reject', got {unsure!r}")
+        self.unsure: UnsurePolicy = unsure
         names = [s.name for s in stages]
         if len(set(names)) != len(names):
             raise ConfigError(f"stage names must be unique, got {', '.join(names)}")
@@ -57,7 +69,7 @@ class Cascade:
         """Judge one dialog; stops at the first stage that rejects it."""
         results: list[StageResult] = []
         for stage in self.stages:
-            result = await stage.check(dialog)
+            result = self._settled(await stage.check(dialog))
             results.append(result)
             if not result.ok:
                 break
@@ -69,11 +81,19 @@ class Cascade:
         for stage in self.stages:
             if not isinstance(stage, RuleStage):
                 raise ConfigError(f"stage {stage.name!r} is not a rule stage; use `await cascade.check(...)`")
-            result = StageResult(stage=stage.name, verdicts=tuple(stage.run(dialog)))
+            result = self._settled(StageResult(stage=stage.name, verdicts=tuple(stage.judge(dialog))))
             results.append(result)
             if not result.ok:
                 break
         return _checked(dialog, id, results)
+
+
+    def _settled(self, result: StageResult) -> StageResult:
+        """With `unsure="reject"`, an unsure verdict becomes a failure of the same code."""
+        if self.unsure == "accept" or not result.unsure:
+            return result
+        verdicts = tuple(v.model_copy(update={"ok": False, "unsure": False}) if v.unsure else v for v in result.verdicts)
+        return result.model_copy(update={"verdicts": verdicts})
 
 
 def _checked(dialog: Dialog, id: str | None, results: list[StageResult]) -> Checked:

@@ -18,7 +18,10 @@ class StageCount:
     passed: int = 0
     failed: int = 0
     skipped: int = 0
+    unsure: int = 0
+    """Dialogs this stage passed with at least one unsure verdict."""
     codes: Counter[str] = field(default_factory=Counter)
+    unsure_codes: Counter[str] = field(default_factory=Counter)
     examples: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -58,11 +61,21 @@ class Funnel:
                 count.skipped += 1
             if result.ok:
                 count.passed += 1
+                if result.unsure:
+                    count.unsure += 1
+                    count.unsure_codes.update({v.code for v in result.unsure})
+                    for verdict in result.unsure:
+                        count.examples.setdefault(verdict.code, verdict.message)
             else:
                 count.failed += 1
                 count.codes.update({v.code for v in result.failures})
                 for verdict in result.failures:
                     count.examples.setdefault(verdict.code, verdict.message)
+
+    @property
+    def unsure(self) -> int:
+        """Accepted dialogs that some stage passed unsure (counted apart from clean passes)."""
+        return sum(c.unsure for c in self.counts.values())
 
     @property
     def rejected(self) -> int:
@@ -89,6 +102,7 @@ class Funnel:
             "total": self.total,
             "accepted": self.accepted,
             "rejected": self.rejected,
+            "unsure": self.unsure,
             "accept_rate": self.accepted / self.total if self.total else None,
             "stages": [
                 {
@@ -97,6 +111,8 @@ class Funnel:
                     "passed": c.passed,
                     "failed": c.failed,
                     "skipped": c.skipped,
+                    "unsure": c.unsure,
+                    "unsure_codes": dict(c.unsure_codes.most_common()),
                     "pass_rate": c.pass_rate,
                     "codes": dict(c.codes.most_common()),
                     "examples": c.examples,

@@ -33,6 +33,11 @@ class StageResult(BaseModel):
         """The failing verdicts, in the order the stage found them."""
         return tuple(v for v in self.verdicts if not v.ok)
 
+    @property
+    def unsure(self) -> tuple[Verdict, ...]:
+        """The unsure verdicts: findings the stage could neither prove nor refute."""
+        return tuple(v for v in self.verdicts if v.unsure)
+
 
 class Checked(BaseModel):
     """A dialog with the cascade's judgement: accepted only if every stage it reached passed.
@@ -52,6 +57,11 @@ class Checked(BaseModel):
     def failures(self) -> tuple[Verdict, ...]:
         """Every failing verdict, stage by stage."""
         return tuple(v for stage in self.stages for v in stage.failures)
+
+    @property
+    def unsure(self) -> tuple[Verdict, ...]:
+        """Every unsure verdict, stage by stage (what a judge should look at)."""
+        return tuple(v for stage in self.stages for v in stage.unsure)
 
     @property
     def rejected_by(self) -> str | None:

@@ -51,6 +51,8 @@ class CascadeSpec(BaseModel):
     votes: int = Field(default=1, ge=1)
     dedup_threshold: float = Field(default=0.8, gt=0, le=1)
     max_same_calls: int | None = Field(default=None, ge=1)
+    unsure: Literal["accept", "reject"] = "accept"
+    """What an unsure verdict (a value that may be world knowledge) means when no judge settles it."""
 
     @field_validator("stages", mode="before")
     @classmethod
@@ -108,7 +110,7 @@ def build_cascade(
             stages.append(LLMJudge(model, votes=spec.votes))
         else:
             stages.append(DedupStage(spec.dedup_threshold, max_same_calls=spec.max_same_calls))
-    return Cascade(stages)
+    return Cascade(stages, unsure=spec.unsure)
 
 
 def _engine(spec: str | None, options: EngineOptions, cache_dir: Path | None) -> Engine:

@@ -13,6 +13,7 @@ from callforge.verify.record import StageResult
 from callforge.verify.rules.answer import FinalAnswerCheck
 from callforge.verify.rules.base import CallSite, Check, DialogView
 from callforge.verify.rules.calls import ArgumentsCheck, DuplicateCallCheck, KnownFunctionCheck
+from callforge.verify.rules.contradict import ContradictionCheck
 from callforge.verify.rules.grounding import GroundingCheck
 from callforge.verify.rules.scenario import ScenarioCheck
 from callforge.verify.rules.slots import ParallelCoverageCheck, SwapCheck
@@ -29,6 +30,7 @@ def default_checks() -> list[Check]:
         DuplicateCallCheck(),
         ScenarioCheck(),
         GroundingCheck(),
+        ContradictionCheck(),
         SwapCheck(),
         ParallelCoverageCheck(),
         FinalAnswerCheck(),
@@ -56,23 +58,28 @@ class RuleStage:
             raise ConfigError(f"unknown rule(s) to skip: {', '.join(sorted(unknown))}; the rules are: {names}")
         self.checks = [c for c in chosen if c.name not in skip]
 
-    def run(self, dialog: Dialog) -> list[Verdict]:
-        """Every failing verdict of every check."""
+    def judge(self, dialog: Dialog) -> list[Verdict]:
+        """Every failing and every unsure verdict of every check."""
         view = DialogView.of(dialog)
         out: list[Verdict] = []
         for check in self.checks:
             out.extend(check.check(view))
         return out
 
+    def run(self, dialog: Dialog) -> list[Verdict]:
+        """Every failing verdict of every check (the unsure ones left out: they reject nothing)."""
+        return [v for v in self.judge(dialog) if not v.ok]
+
     async def check(self, dialog: Dialog) -> StageResult:
-        """The Stage protocol: the same as `run`, wrapped in a StageResult."""
-        return StageResult(stage=self.name, verdicts=tuple(self.run(dialog)))
+        """The Stage protocol: failing and unsure verdicts, wrapped in a StageResult."""
+        return StageResult(stage=self.name, verdicts=tuple(self.judge(dialog)))
 
 
 __all__ = [
     "ArgumentsCheck",
     "CallSite",
     "Check",
+    "ContradictionCheck",
     "DialogView",
     "DuplicateCallCheck",
     "FinalAnswerCheck",

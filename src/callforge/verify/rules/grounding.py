@@ -16,8 +16,9 @@ import re
 from typing import Any
 
 from callforge.core import Verdict
+from callforge.verify.rules import knowledge
 from callforge.verify.rules.base import CallSite, DialogView, call_label
-from callforge.verify.rules.normalize import Haystack, fold
+from callforge.verify.rules.normalize import STOPWORDS, Haystack, fold, is_region, stem, words
 from callforge.verify.rules.places import CONSTANTS
 
 _MAX_DEPTH = 8
@@ -30,10 +31,17 @@ WILDCARDS = frozenset({"any", "all", "dontcare", "don't care", "none", "default"
 
 
 class GroundingCheck:
-    """No argument value is invented: the commonest defect in LLM-written calls that pass a schema."""
+    """No argument value is invented: the commonest defect in LLM-written calls that pass a schema.
+
+    A value that is not a copy but a standard normalisation of what the text says ("French" ->
+    `fr`, "$1,200" -> `USD`, "an hour and a half" -> `5400`; see `knowledge`) is grounded. A value
+    the text only partly supports ("Manhattan, New York City" for "Manhattan"), or a short code no
+    table knows, is *unsure* (`arg.unproven`): plausible world knowledge, for the judge to settle.
+    A value with nothing in the text behind it fails (`arg.ungrounded`).
+    """
 
     name = "grounding"
-    codes = ("arg.ungrounded",)
+    codes = ("arg.ungrounded", "arg.unproven")
 
     def check(self, view: DialogView) -> list[Verdict]:
         """Trace each leaf value of each call to the text before its message."""
@@ -49,7 +57,10 @@ class GroundingCheck:
                 if schema is None:
                     continue  # an invented parameter is reported by the arguments check
                 for path, leaf in _ungrounded(value, schema if isinstance(schema, dict) else {}, haystack, key, 0):
-                    out.append(_fail(site, path, leaf))
+                    raw = _raw_before(view, site.message_index)
+                    if _known(leaf, haystack, raw):
+                        continue
+                    out.append(_unproven(site, path, leaf) if _plausible(leaf, haystack, raw) else _fail(site, path, leaf))
         return out
 
 
@@ -134,6 +145,66 @@ def _described(value: str, description: str) -> bool:
             before = description[max(0, match.start() - 40) : match.start()]
             return not any(marker in before for marker in _EXAMPLE_MARKERS)
     return False
+
+
+def _raw_before(view: DialogView, index: int) -> str:
+    """The system, user and tool text before message `index`, as written (symbols such as `$` kept)."""
+    return "\n".join(m.content or "" for m in view.messages[:index] if m.role != "assistant")
+
+
+def _known(value: Any, haystack: Haystack, raw: str) -> bool:
+    """Whether world knowledge grounds a value the text does not copy: a standard code, a symbol, a conversion."""
+    if isinstance(value, str):
+        return knowledge.grounds_string(value, haystack, raw) or value.strip().upper() in knowledge.symbol_currency(raw)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return round(float(value), 6) in knowledge.quantities(raw)
+    return False
+
+
+def _plausible(value: Any, haystack: Haystack, raw: str) -> bool:
+    """A value that may be world knowledge the text leads to, not plainly invented: unsure rather than failed.
+
+    Two shapes qualify. An enrichment of a name the text gives ("Manhattan, New York City" for
+    "Manhattan", "New York City" for "New York"): some of its words are a capitalised name in the
+    text, the rest are not there. A short lowercase code no table knows (`mi`, `cm`): a unit or
+    locale a careful reader may pick. Dates, times, ids with digits, upper-case codes (the user
+    named "AAPL", the call has `MSFT`) and text in scripts without word case are never guesses of
+    this kind: they are grounded, or they fail.
+    """
+    if not isinstance(value, str):
+        return False
+    stripped = value.strip()
+    if not stripped.isascii() or any(c.isdigit() for c in stripped):
+        return False
+    tokens = [t for t in words(stripped) if t not in STOPWORDS]
+    if not tokens:
+        return False
+    if len(stripped) <= 3 and stripped.isalpha():
+        return stripped.islower()
+    if knowledge.is_named_thing(stripped):
+        return True  # a language or a country the assistant chose ("english" for a review written in English)
+    supported = [t for t in tokens if (t in haystack.word_set or stem(t) in haystack.stems) and not is_region(t)]
+    if not supported or len(supported) == len(tokens):
+        return False
+    names = {fold(m) for m in _CAPITALISED_WORD.findall(raw)}
+    return any(t in names for t in supported)
+
+
+_CAPITALISED_WORD = re.compile(r"\b[A-Z][a-z]+\b")
+
+
+def _unproven(site: CallSite, path: str, value: Any) -> Verdict:
+    shown = repr(value) if len(str(value)) <= 80 else repr(str(value)[:77] + "...")
+    return Verdict.unproven(
+        "arg.unproven",
+        f"{call_label(site)}: argument {path}={shown} is not in the text as written; it may be world knowledge "
+        "(a code, a fuller name) or a guess: a judge should confirm it",
+        call=site.call.name,
+        message_index=site.message_index,
+        position=site.position,
+        path=path,
+        value=value,
+    )
 
 
 def _fail(site: CallSite, path: str, value: Any) -> Verdict:

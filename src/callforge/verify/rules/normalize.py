@@ -203,7 +203,7 @@ class Haystack:
             return self.has_string(zone.group(2).replace("_", " "))  # America/New_York
         if "," in value:
             head, *rest = value.split(",")
-            if rest and self.has_string(head) and all(_is_region(part) or self.has_string(part) for part in rest):
+            if rest and self.has_string(head) and all(is_region(part) or self.has_string(part) for part in rest):
                 return True
         stripped = value.strip()
         date = _ISO_DATE.match(stripped)
@@ -272,7 +272,8 @@ def _aliases(tokens: list[str]) -> list[str]:
     return extra
 
 
-def _is_region(part: str) -> bool:
+def is_region(part: str) -> bool:
+    """Whether `part` names a US state, a Canadian province or a country (by name or code)."""
     return " ".join(_WORD.findall(fold(part))) in REGIONS
 
 

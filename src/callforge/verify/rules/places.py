@@ -100,6 +100,8 @@ CONSTANTS = frozenset(
         6.674e-11, 6.67e-11, 6.022e23, 6.02e23, 6.626e-34, 1.38e-23, 1.602e-19, 1.6e-19,  # G, NA, h, kB, e
         8.854e-12, 8.85e-12, 8.99e9, 9e9, 1.257e-6, 4e-7, 8.314, 101325.0, 1.225, 343.0,  # eps0, k, mu0, R, atm
         52.0, 13.0, 4.0, 6.0, 365.0, 366.0, 24.0, 60.0, 3600.0, 12.0, 7.0, 1024.0, 0.5,  # cards, calendar, dice
+        6.2832, 6.283, 6.28, 6.283185307179586, 1.2566e-6, 1.256e-6,  # 2 pi, mu0 written out
+        0.05, 0.01, 0.95, 0.99,  # the conventional significance and confidence levels
     }
 )
 """Numbers every assistant may supply unasked: physical constants, a deck of cards, calendar units."""

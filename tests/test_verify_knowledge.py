@@ -1,0 +1,116 @@
+"""World knowledge is not a defect, contradictions are: the issue-17 cases, one by one, plus unsure values."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from callforge.core import Dialog, Message, ToolCall, ToolSpec
+from callforge.verify import Cascade, RuleStage
+
+
+def _tool(name: str, **props: Any) -> ToolSpec:
+    schemas = {k: v if isinstance(v, dict) else {"type": v} for k, v in props.items()}
+    return ToolSpec(name=name, parameters={"type": "object", "properties": schemas, "required": list(schemas)})
+
+
+def _dialog(request: str, tool: ToolSpec, *, system: str | None = None, **arguments: Any) -> Dialog:
+    messages = [Message(role="system", content=system)] if system else []
+    messages += [
+        Message(role="user", content=request),
+        Message(role="assistant", tool_calls=(ToolCall(name=tool.name, arguments=arguments, id="c1"),)),
+    ]
+    return Dialog(tools=(tool,), messages=tuple(messages))
+
+
+def _verdicts(dialog: Dialog) -> list[tuple[str, bool]]:
+    """(code, unsure) of every finding, failures and unsure ones alike."""
+    return sorted((v.code, v.unsure) for v in RuleStage().judge(dialog))
+
+
+TRANSLATE = _tool("translate", text="string", target_language="string")
+FLIGHTS = _tool("search_flights", origin="string", destination="string", date="string")
+CONVERT = _tool("convert", amount="number", from_currency="string", to_currency="string")
+TIMER = _tool("set_timer", duration_seconds="integer")
+ROUTE = _tool("plan_route", destination="string", avoid_tolls="boolean")
+WEATHER = _tool("get_weather", city="string", unit={"type": "string", "enum": ["celsius", "fahrenheit"]})
+EGGS = _tool("order_eggs", quantity="integer")
+MEETING = _tool("book_meeting", date="string", time="string")
+TODAY = "You are a helpful assistant. Today is 2025-12-31."
+
+KNOWLEDGE = [
+    ("language name -> ISO 639 code", _dialog("Translate 'good morning' into French", TRANSLATE, text="good morning", target_language="fr")),
+    ("city -> IATA code", _dialog("Flights from San Francisco to Boston on 2026-03-02", FLIGHTS, origin="SFO", destination="BOS", date="2026-03-02")),
+    ("currency symbol -> ISO 4217", _dialog("Convert $1,200 to euros", CONVERT, amount=1200, from_currency="USD", to_currency="EUR")),
+    ("a duration in words -> seconds", _dialog("Set a timer for an hour and a half", TIMER, duration_seconds=5400)),
+    ("12-hour time -> 24-hour value", _dialog("Book the meeting on 2026-03-02 at 3pm", MEETING, date="2026-03-02", time="15:00")),
+    ("tomorrow, counted from the stated date", _dialog("Book the meeting tomorrow at 9am", MEETING, system=TODAY, date="2026-01-01", time="09:00")),
+    ("no tolls -> avoid_tolls true", _dialog("Route me to Lyon with no tolls please", ROUTE, destination="Lyon", avoid_tolls=True)),
+    ("two dozen -> 24", _dialog("Order two dozen eggs", EGGS, quantity=24)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "dialog"), KNOWLEDGE, ids=[n for n, _ in KNOWLEDGE])
+def test_world_knowledge_is_grounded(name: str, dialog: Dialog) -> None:
+    assert _verdicts(dialog) == []
+
+
+CONTRADICTIONS = [
+    ("date misread day for month", _dialog("Flights from Oslo to Rome on 2026-07-01", FLIGHTS, origin="Oslo", destination="Rome", date="2026-01-07")),
+    ("tomorrow filled in as today", _dialog("Book the meeting tomorrow at 9am", MEETING, system=TODAY, date="2025-12-31", time="09:00")),
+    ("3pm as 03:00", _dialog("Book the meeting on 2026-03-02 at 3pm", MEETING, date="2026-03-02", time="03:00")),
+    ("15 minutes as 15 seconds", _dialog("Set a timer for 15 minutes", TIMER, duration_seconds=15)),
+    ("two dozen as 2", _dialog("Order two dozen eggs", EGGS, quantity=2)),
+    ("no tolls as avoid_tolls false", _dialog("Route me to Lyon with no tolls please", ROUTE, destination="Lyon", avoid_tolls=False)),
+    ("Fahrenheit asked, celsius given", _dialog("Weather in Oslo in Fahrenheit", WEATHER, city="Oslo", unit="celsius")),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "dialog"), CONTRADICTIONS, ids=[n for n, _ in CONTRADICTIONS])
+def test_contradictions_fail(name: str, dialog: Dialog) -> None:
+    assert ("arg.contradicts", False) in _verdicts(dialog), _verdicts(dialog)
+
+
+def test_a_partly_supported_value_is_unsure_not_rejected_and_the_policy_decides() -> None:
+    dialog = _dialog("Find Italian restaurants in Manhattan", _tool("find_restaurants", cuisine="string", location="string"),
+                     cuisine="Italian", location="Manhattan, New York City")  # fmt: skip
+    assert _verdicts(dialog) == [("arg.unproven", True)]
+    import asyncio
+
+    kept = asyncio.run(Cascade([RuleStage()]).check(dialog))
+    assert kept.ok and [v.code for v in kept.unsure] == ["arg.unproven"]
+    strict = asyncio.run(Cascade([RuleStage()], unsure="reject").check(dialog))
+    assert not strict.ok and [v.code for v in strict.failures] == ["arg.unproven"]
+
+
+def test_an_invented_value_still_fails() -> None:
+    dialog = _dialog("Weather in Oslo please", WEATHER, city="Madrid", unit="celsius")
+    assert ("arg.ungrounded", False) in _verdicts(dialog)
+
+
+CRIME = _tool("crime_rate", city="string", state="string")
+SENTIMENT = _tool("sentiment", text="string", language="string")
+COUNTDOWN = _tool("countdown", duration="string")
+SINCE = _tool("opinion_trend", brand="string", since="string")
+HOMES = _tool("find_homes", city="string")
+
+MORE_KNOWLEDGE = [
+    ("the state of a city the text names", _dialog("Violent crime rate in San Francisco?", CRIME, city="San Francisco", state="California")),
+    ("a country code for a city", _dialog("Weather in London please", _tool("weather", city="string", country="string"), city="London", country="GB")),
+    ("an abbreviation of a city the text names", _dialog("Villas for sale in San Diego", HOMES, city="SD")),
+    ("a duration in other units", _dialog("Set a countdown for 5 mins", COUNTDOWN, duration="5 minutes")),
+    ("the first of a month the text names", _dialog("How have views of Apple changed since July 2022?", SINCE, brand="Apple", since="2022-07-01")),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "dialog"), MORE_KNOWLEDGE, ids=[n for n, _ in MORE_KNOWLEDGE])
+def test_more_world_knowledge_is_grounded(name: str, dialog: Dialog) -> None:
+    assert _verdicts(dialog) == []
+
+
+def test_a_chosen_language_is_unsure_and_a_wrong_ticker_fails() -> None:
+    review = _dialog("Analyze the sentiment of 'I love the food here!'", SENTIMENT, text="I love the food here!", language="english")
+    assert _verdicts(review) == [("arg.unproven", True)]
+    ticker = _dialog("What's the share price of AAPL?", _tool("quote", symbol="string"), symbol="MSFT")
+    assert _verdicts(ticker) == [("arg.ungrounded", False)]
