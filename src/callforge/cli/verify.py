@@ -88,8 +88,11 @@ def print_funnel(report: Any) -> None:
 
     console = Console()
     funnel = report.funnel
-    table = Table(title=f"verify: {funnel.total} dialogs, {funnel.accepted} accepted ({_pct(funnel.accepted, funnel.total)})")
-    for column in ("stage", "entered", "passed", "failed", "skipped", "pass rate"):
+    unsure = f", {funnel.unsure} of them unsure" if funnel.unsure else ""
+    table = Table(
+        title=f"verify: {funnel.total} dialogs, {funnel.accepted} accepted ({_pct(funnel.accepted, funnel.total)}){unsure}"
+    )
+    for column in ("stage", "entered", "passed", "failed", "unsure", "skipped", "pass rate"):
         table.add_column(column, justify="left" if column == "stage" else "right")
     for name in funnel.stages:
         count = funnel.counts[name]
@@ -98,6 +101,7 @@ def print_funnel(report: Any) -> None:
             str(count.entered),
             str(count.passed),
             str(count.failed),
+            str(count.unsure),
             str(count.skipped),
             _pct(count.entered - count.failed, count.entered),
         )
