@@ -7,7 +7,7 @@ may draw values from), so a dozen checks do not each walk the dialog again.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from callforge.core import Dialog, MaskReason, Message, ToolCall, ToolSpec, Verdict
 from callforge.verify.rules.normalize import Haystack
@@ -87,3 +87,14 @@ class Check(Protocol):
 def call_label(site: CallSite) -> str:
     """How a message names a call: `get_weather (message 2, call 1)`."""
     return f"{site.call.name} (message {site.message_index}, call {site.position + 1})"
+
+
+def site_evidence(site: CallSite, path: str, value: Any) -> dict[str, Any]:
+    """The evidence every argument-level verdict carries: which call, where, which argument, what value."""
+    return {"call": site.call.name, "message_index": site.message_index, "position": site.position, "path": path, "value": value}
+
+
+def shown_value(value: Any) -> str:
+    """A value as a message quotes it: its repr, cut to 80 characters."""
+    text = repr(value)
+    return text if len(text) <= 82 else repr(str(value)[:77] + "...")

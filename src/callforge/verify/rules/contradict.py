@@ -14,9 +14,9 @@ import re
 from typing import Any
 
 from callforge.core import Verdict
-from callforge.verify.rules.base import CallSite, DialogView, call_label
+from callforge.verify.rules.base import CallSite, DialogView, call_label, site_evidence
 from callforge.verify.rules.knowledge import clock_times, relative_dates, stated_today, time_value
-from callforge.verify.rules.normalize import fold, stem, words
+from callforge.verify.rules.normalize import fold, name_parts, stem, words
 
 _ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
 _TEXT_ISO = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b")
@@ -190,7 +190,7 @@ def _duration(key: str, value: float, schema: dict[str, Any], request: str) -> s
 
 def _unit_of(key: str, schema: dict[str, Any]) -> str | None:
     """The time unit a parameter takes, from its name (`timeout_seconds`, `duration_min`) or description."""
-    parts = [p.lower() for p in re.split(r"[_\W]+|(?<=[a-z])(?=[A-Z])", key) if p]
+    parts = name_parts(key)
     for unit, names in _UNITS.items():
         if parts and parts[-1] in names and len(parts) > 1:
             return unit
@@ -214,7 +214,7 @@ def _dozen(value: float, request: str) -> str | None:
 
 
 def _boolean(key: str, value: bool, request: str) -> str | None:
-    parts = [p.lower() for p in re.split(r"[_\W]+|(?<=[a-z])(?=[A-Z])", key) if p]
+    parts = name_parts(key)
     if not parts:
         return None
     thing = stem(parts[-1])
@@ -247,9 +247,5 @@ def _fail(site: CallSite, key: str, value: Any, why: str) -> Verdict:
     return Verdict.failed(
         "arg.contradicts",
         f"{call_label(site)}: argument {key}={value!r} contradicts the request: {why}",
-        call=site.call.name,
-        message_index=site.message_index,
-        position=site.position,
-        path=key,
-        value=value,
+        **site_evidence(site, key, value),
     )

@@ -17,7 +17,7 @@ from typing import Any
 
 from callforge.core import Verdict
 from callforge.verify.rules import knowledge
-from callforge.verify.rules.base import CallSite, DialogView, call_label
+from callforge.verify.rules.base import CallSite, DialogView, call_label, shown_value, site_evidence
 from callforge.verify.rules.normalize import STOPWORDS, Haystack, fold, is_region, stem, words
 from callforge.verify.rules.places import CONSTANTS
 
@@ -52,12 +52,13 @@ class GroundingCheck:
                 continue  # an unknown function is reported once, by the function check
             haystack = view.sources_before(site.message_index)
             properties = tool.properties
+            raw: str | None = None  # the text as written, read only when a value is not a copy
             for key, value in site.call.arguments.items():
                 schema = properties.get(key)
                 if schema is None:
                     continue  # an invented parameter is reported by the arguments check
                 for path, leaf in _ungrounded(value, schema if isinstance(schema, dict) else {}, haystack, key, 0):
-                    raw = _raw_before(view, site.message_index)
+                    raw = _raw_before(view, site.message_index) if raw is None else raw
                     if _known(leaf, haystack, raw):
                         continue
                     out.append(_unproven(site, path, leaf) if _plausible(leaf, haystack, raw) else _fail(site, path, leaf))
@@ -194,28 +195,18 @@ _CAPITALISED_WORD = re.compile(r"\b[A-Z][a-z]+\b")
 
 
 def _unproven(site: CallSite, path: str, value: Any) -> Verdict:
-    shown = repr(value) if len(str(value)) <= 80 else repr(str(value)[:77] + "...")
     return Verdict.unproven(
         "arg.unproven",
-        f"{call_label(site)}: argument {path}={shown} is not in the text as written; it may be world knowledge "
-        "(a code, a fuller name) or a guess: a judge should confirm it",
-        call=site.call.name,
-        message_index=site.message_index,
-        position=site.position,
-        path=path,
-        value=value,
+        f"{call_label(site)}: argument {path}={shown_value(value)} is not in the text as written; it may be world "
+        "knowledge (a code, a fuller name) or a guess: a judge should confirm it",
+        **site_evidence(site, path, value),
     )
 
 
 def _fail(site: CallSite, path: str, value: Any) -> Verdict:
-    shown = repr(value) if not isinstance(value, str) or len(value) <= 80 else repr(value[:77] + "...")
     return Verdict.failed(
         "arg.ungrounded",
-        f"{call_label(site)}: argument {path}={shown} appears nowhere in the system or user text or an "
+        f"{call_label(site)}: argument {path}={shown_value(value)} appears nowhere in the system or user text or an "
         "earlier tool output",
-        call=site.call.name,
-        message_index=site.message_index,
-        position=site.position,
-        path=path,
-        value=value,
+        **site_evidence(site, path, value),
     )

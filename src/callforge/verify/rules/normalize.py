@@ -77,6 +77,14 @@ def words(text: str) -> list[str]:
     return _WORD.findall(fold(text))
 
 
+_NAME_PARTS = re.compile(r"[_\W]+|(?<=[a-z])(?=[A-Z])")
+
+
+def name_parts(name: str) -> list[str]:
+    """The lowercased words of an identifier: `origin_city`, `toCurrency`, `avoid-tolls` -> their parts."""
+    return [p.lower() for p in _NAME_PARTS.split(name) if p]
+
+
 def stem(word: str) -> str:
     """A light plural stemmer: enough to match `restaurants` with `restaurant`, nothing clever."""
     if len(word) > 4 and word.endswith("ies"):

@@ -21,7 +21,7 @@ from typing import Any
 
 from callforge.core import Verdict
 from callforge.verify.rules.base import CallSite, DialogView, call_label
-from callforge.verify.rules.normalize import fold, words
+from callforge.verify.rules.normalize import fold, name_parts, words
 from callforge.verify.rules.places import ALIASES, REGIONS
 
 _SOURCE_PARTS = ("origin", "from", "source", "src", "departure", "depart", "start", "begin", "sender", "base")
@@ -40,8 +40,7 @@ def role_of(parameter: str) -> tuple[str, str] | None:
     `origin_city` and `destination_city` are a pair; so are `from_currency`/`to_currency`,
     `start_date`/`end_date`, `source_lang`/`target_lang`.
     """
-    parts = [p for p in re.split(r"[_\W]+|(?<=[a-z])(?=[A-Z])", parameter) if p]
-    lowered = [p.lower() for p in parts]
+    lowered = name_parts(parameter)
     for i, part in enumerate(lowered):
         for side, names in (("source", _SOURCE_PARTS), ("target", _TARGET_PARTS)):
             if part in names:
@@ -125,8 +124,7 @@ def _pairs(arguments: dict[str, Any]) -> list[tuple[str, str]]:
 
 def _paired(source: str, target: str) -> bool:
     """Whether the two names are ends of one known pair (`from`/`to`, not `start`/`destination`)."""
-    a = {p.lower() for p in re.split(r"[_\W]+|(?<=[a-z])(?=[A-Z])", source) if p}
-    b = {p.lower() for p in re.split(r"[_\W]+|(?<=[a-z])(?=[A-Z])", target) if p}
+    a, b = set(name_parts(source)), set(name_parts(target))
     return any(s in a and t in b for s, t in _PAIRS) or ({"start", "from"} & a and {"end", "to"} & b) != set()
 
 
