@@ -12,7 +12,9 @@ from callforge.verify import Cascade, RuleStage
 
 def _tool(name: str, **props: Any) -> ToolSpec:
     schemas = {k: v if isinstance(v, dict) else {"type": v} for k, v in props.items()}
-    return ToolSpec(name=name, parameters={"type": "object", "properties": schemas, "required": list(schemas)})
+    return ToolSpec(
+        name=name, parameters={"type": "object", "properties": schemas, "required": list(schemas)}
+    )
 
 
 def _dialog(request: str, tool: ToolSpec, *, system: str | None = None, **arguments: Any) -> Dialog:
@@ -110,7 +112,69 @@ def test_more_world_knowledge_is_grounded(name: str, dialog: Dialog) -> None:
 
 
 def test_a_chosen_language_is_unsure_and_a_wrong_ticker_fails() -> None:
-    review = _dialog("Analyze the sentiment of 'I love the food here!'", SENTIMENT, text="I love the food here!", language="english")
+    review = _dialog(
+        "Analyze the sentiment of 'I love the food here!'",
+        SENTIMENT,
+        text="I love the food here!",
+        language="english",
+    )
     assert _verdicts(review) == [("arg.unproven", True)]
     ticker = _dialog("What's the share price of AAPL?", _tool("quote", symbol="string"), symbol="MSFT")
     assert _verdicts(ticker) == [("arg.ungrounded", False)]
+
+
+HOTEL = _tool("book_hotel", hotel="string", check_in="string", check_out="string")
+BMI = _tool("bmi", weight_lb="number", height_in="integer")
+FORCE = _tool("force", charge="number", permittivity="number")
+SONGS = _tool("find_songs", genre="string", year="integer")
+EXHIBIT = _tool("find_exhibition", city="string", month="string")
+
+EXACT_FORMS = [
+    ("a check-out date three nights after the stated start", _dialog("Book the Plaza Hotel for 3 nights starting from 1st June 2022", HOTEL, hotel="Plaza Hotel", check_in="2022-06-01", check_out="2022-06-04")),
+    ("feet and inches -> inches", _dialog("BMI for 200 pounds, 6 feet 2 inches tall", BMI, weight_lb=200, height_in=74)),
+    ("5'11\" -> inches", _dialog("I am 180 lbs, 5'11\" tall", BMI, weight_lb=180, height_in=71)),
+    ("scientific notation", _dialog("Force for 5 C in a medium of permittivity 5 x 10^-12 F/m", FORCE, charge=5, permittivity=5e-12)),
+    ("a two-digit year", _dialog("Pop songs from '19", SONGS, genre="Pop", year=2019)),
+    ("a month the text abbreviates", _dialog("Sculpture shows in New York next month (Feb)", EXHIBIT, city="New York", month="February")),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "dialog"), EXACT_FORMS, ids=[n for n, _ in EXACT_FORMS])
+def test_exact_rewritings_are_grounded(name: str, dialog: Dialog) -> None:
+    assert _verdicts(dialog) == []
+
+
+SHELL = _tool("run", command={"type": "string", "description": "A Windows shell command"})
+BIOMASS = _tool("biomass", energy="number", efficiency="number")
+SENSORS = _tool("sensor_history", timespan={"type": "integer", "description": "Seconds"})
+DOCTOR = _tool("find_doctor", city="string", specialty="string")
+AREA = _tool("area", base="number", height="number", unit="string")
+
+COMPOSED = [
+    ("one arithmetic step from two stated numbers", _dialog("5 moles of glucose at 2800 kJ/mol, 10% efficiency", BIOMASS, energy=14000, efficiency=0.1)),
+    ("the span between two stated clock times", _dialog("Readings from 15:30 to 15:32 today", SENSORS, timespan=120)),
+    ("a command built for the request", _dialog("close firefox using taskkill", SHELL, command="taskkill /F /IM firefox.exe")),
+    ("a Latin name for a request in another script", _dialog("我想知道上海目前的天气状况", _tool("weather", location="string"), location="Shanghai, China")),
+    ("a word sharing a long stem with the text's", _dialog("Find a cardiologist in Chicago", DOCTOR, city="Chicago", specialty="Cardiology")),
+    ("an area unit of a stated length unit", _dialog("A triangle with base 25 feet and height 30 feet", AREA, base=25, height=30, unit="square feet")),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "dialog"), COMPOSED, ids=[n for n, _ in COMPOSED])
+def test_composed_and_derived_values_are_unsure_not_rejected(name: str, dialog: Dialog) -> None:
+    assert _verdicts(dialog) == [("arg.unproven", True)]
+
+
+def test_derivations_do_not_ground_a_value_from_nowhere() -> None:
+    unrelated = _dialog("5 moles of glucose at 2800 kJ/mol", BIOMASS, energy=13999, efficiency=0.1)
+    assert ("arg.ungrounded", False) in _verdicts(unrelated)
+    wrong_stay = _dialog(
+        "Book the Plaza Hotel for 3 nights starting from 1st June 2022",
+        HOTEL,
+        hotel="Plaza Hotel",
+        check_in="2022-06-01",
+        check_out="2022-06-09",
+    )
+    assert ("arg.ungrounded", False) in _verdicts(wrong_stay)
+    other_command = _dialog("close firefox using taskkill", SHELL, command="shutdown /s /t 0")
+    assert ("arg.ungrounded", False) in _verdicts(other_command)

@@ -13,10 +13,11 @@ see `places.CONSTANTS`), and empty values.
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 from callforge.core import Verdict
-from callforge.verify.rules import knowledge
+from callforge.verify.rules import derive, knowledge
 from callforge.verify.rules.base import CallSite, DialogView, call_label, shown_value, site_evidence
 from callforge.verify.rules.normalize import STOPWORDS, Haystack, fold, is_region, stem, words
 from callforge.verify.rules.places import CONSTANTS
@@ -57,15 +58,20 @@ class GroundingCheck:
                 schema = properties.get(key)
                 if schema is None:
                     continue  # an invented parameter is reported by the arguments check
-                for path, leaf in _ungrounded(value, schema if isinstance(schema, dict) else {}, haystack, key, 0):
+                for path, leaf in _ungrounded(
+                    value, schema if isinstance(schema, dict) else {}, haystack, key, 0
+                ):
                     raw = _raw_before(view, site.message_index) if raw is None else raw
                     if _known(leaf, haystack, raw):
                         continue
-                    out.append(_unproven(site, path, leaf) if _plausible(leaf, haystack, raw) else _fail(site, path, leaf))
+                    doubt = _plausible(leaf, haystack, raw) or _composed(leaf, key, schema, haystack, raw)
+                    out.append(_unproven(site, path, leaf) if doubt else _fail(site, path, leaf))
         return out
 
 
-def _ungrounded(value: Any, schema: dict[str, Any], haystack: Haystack, path: str, depth: int) -> list[tuple[str, Any]]:
+def _ungrounded(
+    value: Any, schema: dict[str, Any], haystack: Haystack, path: str, depth: int
+) -> list[tuple[str, Any]]:
     """The (path, value) leaves under `value` that the haystack does not state."""
     if _exempt(value, schema) or depth > _MAX_DEPTH:
         return []
@@ -88,7 +94,9 @@ def _ungrounded(value: Any, schema: dict[str, Any], haystack: Haystack, path: st
         found = []
         for key, item in value.items():
             sub = props.get(key, extra if isinstance(extra, dict) else {})
-            found.extend(_ungrounded(item, sub if isinstance(sub, dict) else {}, haystack, f"{path}.{key}", depth + 1))
+            found.extend(
+                _ungrounded(item, sub if isinstance(sub, dict) else {}, haystack, f"{path}.{key}", depth + 1)
+            )
         return found
     return []
 
@@ -112,7 +120,11 @@ def _exempt(value: Any, schema: dict[str, Any]) -> bool:
         return True
     if isinstance(value, str):
         description = schema.get("description")
-        if isinstance(description, str) and description and _described(fold(value.strip()), fold(description)):
+        if (
+            isinstance(description, str)
+            and description
+            and _described(fold(value.strip()), fold(description))
+        ):
             return True
     enum = schema.get("enum")
     if isinstance(enum, list) and value in enum:
@@ -156,10 +168,19 @@ def _raw_before(view: DialogView, index: int) -> str:
 def _known(value: Any, haystack: Haystack, raw: str) -> bool:
     """Whether world knowledge grounds a value the text does not copy: a standard code, a symbol, a conversion."""
     if isinstance(value, str):
-        return knowledge.grounds_string(value, haystack, raw) or value.strip().upper() in knowledge.symbol_currency(raw)
+        return (
+            knowledge.grounds_string(value, haystack, raw)
+            or value.strip().upper() in knowledge.symbol_currency(raw)
+            or (_ISO_DAY.match(value.strip()) is not None and value.strip()[:10] in derive.shifted_dates(raw))
+        )
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return round(float(value), 6) in knowledge.quantities(raw)
+        return round(float(value), 6) in knowledge.quantities(raw) or derive.is_exact_number(
+            float(value), raw
+        )
     return False
+
+
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def _plausible(value: Any, haystack: Haystack, raw: str) -> bool:
@@ -171,7 +192,13 @@ def _plausible(value: Any, haystack: Haystack, raw: str) -> bool:
     locale a careful reader may pick. Dates, times, ids with digits, upper-case codes (the user
     named "AAPL", the call has `MSFT`) and text in scripts without word case are never guesses of
     this kind: they are grounded, or they fail.
+
+    A number one arithmetic step from two stated numbers (`14000` for "5 moles" at "2800 kJ/mol",
+    `120` seconds from 15:30 to 15:32) is plausible too: a small number can match such a step by
+    chance, so it is not proven.
     """
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return derive.is_derived_number(float(value), raw)
     if not isinstance(value, str):
         return False
     stripped = value.strip()
@@ -184,7 +211,9 @@ def _plausible(value: Any, haystack: Haystack, raw: str) -> bool:
         return stripped.islower()
     if knowledge.is_named_thing(stripped):
         return True  # a language or a country the assistant chose ("english" for a review written in English)
-    supported = [t for t in tokens if (t in haystack.word_set or stem(t) in haystack.stems) and not is_region(t)]
+    supported = [
+        t for t in tokens if (t in haystack.word_set or stem(t) in haystack.stems) and not is_region(t)
+    ]
     if not supported or len(supported) == len(tokens):
         return False
     names = {fold(m) for m in _CAPITALISED_WORD.findall(raw)}
@@ -192,6 +221,54 @@ def _plausible(value: Any, haystack: Haystack, raw: str) -> bool:
 
 
 _CAPITALISED_WORD = re.compile(r"\b[A-Z][a-z]+\b")
+_CODE_PARAMETER = re.compile(
+    r"\b(?:command|cmd|shell|url|uri|endpoint|sql|code|script|expression|formula|regex)s?\b"
+)
+_SHAPED_UNITS = ("square ", "sq ", "cubic ")
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+def _composed(value: Any, key: str, schema: Any, haystack: Haystack, raw: str) -> bool:
+    """A string the assistant had to compose or translate, not copy: unsure when the text backs part of it.
+
+    Four shapes: a command, URL, query or expression built for the request (`dir C:` for "list c
+    drive"; the parameter's name or description says which); a value in Latin letters for a
+    request in another script (`Shanghai, China` for 上海); a word sharing a long stem with one
+    the text uses (`Cardiology` for "cardiologist"); an area or volume unit of a length the text
+    names (`square feet` for "feet").
+    """
+    if not isinstance(value, str) or not value.strip():
+        return False
+    folded = fold(value)
+    tokens = [t for t in words(folded) if t not in STOPWORDS]
+    if any(folded.startswith(shape) and haystack.has_string(folded[len(shape) :]) for shape in _SHAPED_UNITS):
+        return True
+    described = schema.get("description") if isinstance(schema, dict) else None
+    names = f"{key.replace('_', ' ')} {described if isinstance(described, str) else ''}".casefold()
+    if _CODE_PARAMETER.search(names) and any(t in haystack.word_set for t in tokens):
+        return True
+    if value.isascii() and _foreign_script(raw):
+        return True
+    return any(len(t) >= 6 and any(_shared_stem(t, w) for w in haystack.word_set) for t in tokens)
+
+
+def _foreign_script(raw: str) -> bool:
+    """Whether most letters of the text are outside the Latin alphabet (Chinese, Cyrillic, Arabic ...)."""
+    letters = _LETTER.findall(raw)
+    foreign = sum(1 for c in letters if not c.isascii() and not unicodedata.name(c, "").startswith("LATIN"))
+    return bool(letters) and foreign * 2 > len(letters)
+
+
+def _shared_stem(a: str, b: str) -> bool:
+    """Two different words that share their first six letters or more: "cardiology" and "cardiologist"."""
+    if a == b or len(b) < 6:
+        return False
+    common = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        common += 1
+    return common >= max(6, min(len(a), len(b)) - 3)
 
 
 def _unproven(site: CallSite, path: str, value: Any) -> Verdict:

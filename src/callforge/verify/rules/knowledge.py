@@ -34,7 +34,8 @@ _COUNT_WORDS = {"a": 1.0, "an": 1.0, "one": 1.0, "two": 2.0, "three": 3.0, "four
                 "seven": 7.0, "eight": 8.0, "nine": 9.0, "ten": 10.0, "twelve": 12.0, "fifteen": 15.0,
                 "twenty": 20.0, "thirty": 30.0, "forty": 40.0, "forty-five": 45.0, "sixty": 60.0, "ninety": 90.0}  # fmt: skip
 _STATED_TODAY = re.compile(
-    r"\b(?:today(?:'s date)?(?: is|:)|current date(?: is|:)|the date is|date:)\s*(\d{4})-(\d{2})-(\d{2})", re.IGNORECASE
+    r"\b(?:today(?:'s date)?(?: is|:)|current date(?: is|:)|the date is|date:)\s*(\d{4})-(\d{2})-(\d{2})",
+    re.IGNORECASE,
 )
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _TIME_12H = re.compile(r"\b(\d{1,2})(?::(\d{2}))?\s*(a\.?m\.?|p\.?m\.?)", re.IGNORECASE)
@@ -46,8 +47,9 @@ def grounds_string(value: str, haystack: Haystack, raw: str = "") -> bool:
 
     Also: an abbreviation whose expansion the text states ("SD" for "San Diego"), the state or
     country of a city the text names ("California" for "San Francisco", `GB` for "London"), a
-    duration written with other units ("5 minutes" for "5 mins"), and the first of a month the
-    text names with its year (`2022-07-01` for "July 2022").
+    duration written with other units ("5 minutes" for "5 mins"), a month the text abbreviates
+    (`February` for "Feb"), and the first of a month the text names with its year (`2022-07-01` for
+    "July 2022").
     """
     stripped = value.strip()
     if not stripped:
@@ -60,7 +62,17 @@ def grounds_string(value: str, haystack: Haystack, raw: str = "") -> bool:
     expansion = ALIASES.get(fold(stripped))
     if expansion and haystack.has_string(expansion):
         return True
-    return bool(raw) and (_region_of_city(stripped, raw) or _same_duration(stripped, raw) or _month_start(stripped, raw))
+    if _month_name(stripped, haystack):
+        return True
+    return bool(raw) and (
+        _region_of_city(stripped, raw) or _same_duration(stripped, raw) or _month_start(stripped, raw)
+    )
+
+
+def _month_name(value: str, haystack: Haystack) -> bool:
+    """A month written out that the text abbreviates: `February` for "Feb"."""
+    folded = fold(value).strip()
+    return folded in _MONTHS and (folded[:3] in haystack.word_set or folded[:4] in haystack.word_set)
 
 
 def is_named_thing(value: str) -> bool:
@@ -86,7 +98,9 @@ def _same_duration(value: str, raw: str) -> bool:
     return bool(stated) and bool(stated & quantities(raw))
 
 
-_MONTH_YEAR = re.compile(r"\b(january|february|march|april|may|june|july|august|september|october|november|december)\s+(\d{4})\b")
+_MONTH_YEAR = re.compile(
+    r"\b(january|february|march|april|may|june|july|august|september|october|november|december)\s+(\d{4})\b"
+)
 _MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
            "november", "december")  # fmt: skip
 
@@ -242,7 +256,9 @@ def time_value(value: Any) -> tuple[int, int] | None:
 
 
 @cache
-def _tables() -> tuple[dict[str, list[str]], dict[str, list[str]], dict[str, list[str]], dict[str, list[str]]]:
+def _tables() -> tuple[
+    dict[str, list[str]], dict[str, list[str]], dict[str, list[str]], dict[str, list[str]]
+]:
     import airportsdata
     import pycountry
 
@@ -254,7 +270,14 @@ def _tables() -> tuple[dict[str, list[str]], dict[str, list[str]], dict[str, lis
                 languages.setdefault(code.lower(), []).append(language.name)
     countries: dict[str, list[str]] = {}
     for country in pycountry.countries:
-        names = [country.name, *(n for n in (getattr(country, "common_name", None), getattr(country, "official_name", None)) if n)]
+        names = [
+            country.name,
+            *(
+                n
+                for n in (getattr(country, "common_name", None), getattr(country, "official_name", None))
+                if n
+            ),
+        ]
         for attr in ("alpha_2", "alpha_3"):
             countries.setdefault(getattr(country, attr), []).extend(names)
     currencies: dict[str, list[str]] = {}
