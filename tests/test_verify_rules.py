@@ -437,3 +437,28 @@ def test_strings_in_text(text: str, value: str, found: bool) -> None:
     h = Haystack()
     h.add(text)
     assert h.has_string(value) is found
+
+
+def test_plan_mismatch_blames_the_extra_call_alone_and_feedback_spares_its_correct_neighbour() -> None:
+    import json
+
+    from callforge.learn.feedback import feedback_messages
+
+    step = calls(call("get_weather", "c1", city="Paris"), call("get_weather", "c2", city="Rome"))
+    d = dialog(user("Weather in Paris?"), step, plan=[{"name": "get_weather", "arguments": {"city": "Paris"}}])
+    found = tuple(v for v in RuleStage().run(d) if v.code == "scenario.plan_mismatch")
+    assert len(found) == 1 and found[0].evidence["position"] == 1 and "call 2" in found[0].message
+    paris, rome = (json.loads(m.content or "") for m in feedback_messages(step, found))
+    assert "not planned" not in paris["problem"] and "not asked for" not in paris["problem"]
+    assert "Another call of this step was rejected" in paris["problem"]
+    assert "not asked for" in rome["problem"]
+
+
+def test_a_wrong_value_in_one_parallel_call_is_pinned_to_that_call() -> None:
+    d = dialog(
+        user("Weather in Paris and in Rome"),
+        calls(call("get_weather", "c1", city="Paris"), call("get_weather", "c2", city="Roma")),
+        plan=[{"name": "get_weather", "arguments": {"city": "Paris"}}, {"name": "get_weather", "arguments": {"city": "Rome"}}],
+    )
+    [verdict] = [v for v in RuleStage().run(d) if v.code == "scenario.plan_mismatch"]
+    assert verdict.evidence["position"] == 1 and "city='Rome' planned, 'Roma' made" in verdict.message

@@ -10,7 +10,7 @@ from collections import Counter
 from typing import Any
 
 from callforge.core import MaskReason, Scenario, ToolCall, Verdict
-from callforge.verify.rules.base import DialogView
+from callforge.verify.rules.base import DialogView, call_label
 from callforge.verify.rules.normalize import STOPWORDS, stem, words
 
 
@@ -128,33 +128,22 @@ def _plan(view: DialogView, plan: tuple[ToolCall, ...]) -> list[Verdict]:
     left to the grounding rule.
     """
     planned = [(call.name, call.arguments) for call in plan]
-    planned_names = Counter(name for name, _ in planned)
-    made_names = Counter(site.call.name for site in view.calls)
+    unused = list(view.calls)
+    missing: Counter[str] = Counter()
     out: list[Verdict] = []
-    if planned_names != made_names:
-        lost = ", ".join(f"{n} ×{c}" for n, c in (planned_names - made_names).items()) or "none"
-        extra = ", ".join(f"{n} ×{c}" for n, c in (made_names - planned_names).items()) or "none"
-        out.append(
-            Verdict.failed(
-                "scenario.plan_mismatch",
-                f"the calls differ from the plan: missing {lost}; not planned {extra}",
-                planned=dict(planned_names),
-                made=dict(made_names),
-            )
-        )
-    unused = [site.call for site in view.calls]
-    for name, arguments in planned:
-        if not arguments:
-            continue
-        candidates = [c for c in unused if c.name == name]
+    # Calls with planned values are matched first: they say most about which made call is which.
+    for name, arguments in sorted(planned, key=lambda p: not p[1]):
+        candidates = [site for site in unused if site.call.name == name]
         if not candidates:
+            missing[name] += 1
             continue
-        best = max(candidates, key=lambda c: sum(_same(v, c.arguments.get(k)) for k, v in arguments.items()))
+        best = max(candidates, key=lambda site: sum(_same(v, site.call.arguments.get(k, _ABSENT)) for k, v in arguments.items()))
         unused.remove(best)
+        made = best.call.arguments
         wrong = [
-            f"{key}={value!r} planned, {best.arguments[key]!r} made" if key in best.arguments else f"{key}={value!r} missing"
+            f"{key}={value!r} planned, {made[key]!r} made" if key in made else f"{key}={value!r} missing"
             for key, value in arguments.items()
-            if not _same(value, best.arguments.get(key, _ABSENT))
+            if not _same(value, made.get(key, _ABSENT))
         ]
         if wrong:
             out.append(
@@ -162,9 +151,24 @@ def _plan(view: DialogView, plan: tuple[ToolCall, ...]) -> list[Verdict]:
                     "scenario.plan_mismatch",
                     f"{name}: the arguments differ from the plan: {'; '.join(wrong)}",
                     call=name,
+                    position=best.position,
+                    message_index=best.message_index,
                     differences=wrong,
                 )
             )
+    if missing:
+        lost = ", ".join(f"{n} ×{c}" for n, c in missing.items())
+        out.insert(0, Verdict.failed("scenario.plan_mismatch", f"the calls differ from the plan: missing {lost}", missing=dict(missing)))
+    for site in unused:  # each call no planned one accounts for is blamed alone, not its correct neighbours
+        out.append(
+            Verdict.failed(
+                "scenario.plan_mismatch",
+                f"{call_label(site)} was not planned: nothing in the request asks for this call",
+                call=site.call.name,
+                position=site.position,
+                message_index=site.message_index,
+            )
+        )
     return out
 
 
