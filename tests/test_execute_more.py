@@ -23,9 +23,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from callforge.core import ConfigError, Dialog, HttpBinding, Message, ToolCall, ToolSpec
+from callforge.core import ConfigError, Dialog, HttpBinding, McpBinding, Message, ToolCall, ToolSpec
 from callforge.execute import (
-    EngineOptions,
     Observation,
     RestEngine,
     SourceEngine,
@@ -569,15 +568,23 @@ def test_a_read_only_generation_sends_no_mutating_request(
 
 
 @needs_mcp
-def test_read_only_refuses_mcp_tools_it_cannot_guard(tmp_path: Path) -> None:
-    with pytest.raises(
-        ConfigError, match=r"`read_only=True`.*3 MCP tool\(s\) \(book_hotel, get_weather, search_hotels\)"
-    ):
-        generate(
-            tools=[travel(tmp_path / "log")], n=1, out=tmp_path / "run", model=world_backend(), read_only=True
-        )
-    with pytest.raises(ConfigError, match="cannot be read-only"):
-        make_engine(travel(tmp_path / "log"), EngineOptions(read_only=True))
+def test_read_only_sends_only_the_mcp_tools_their_server_declares_read_only(tmp_path: Path) -> None:
+    from callforge.tools import load_mcp
+
+    log = tmp_path / "log"
+    tools = {t.name: t for t in load_mcp(travel(log).removeprefix("mcp:"))}
+    assert {n: t.binding.read_only for n, t in tools.items() if isinstance(t.binding, McpBinding)} == {
+        "get_weather": True,
+        "search_hotels": True,
+        "book_hotel": False,
+    }
+    lookup = ToolCall(name="search_hotels", arguments={"city": "Paris", "max_price": 200}, id="c1")
+    booking = ToolCall(name="book_hotel", arguments={"hotel_id": "h1", "nights": 2}, id="c2")
+    checked = verify_with(travel(log), [dialog(list(tools.values()), lookup, booking)], read_only=True)
+    observations = checked[0].stages[0].meta["observations"]
+    unsent = [o for o in observations if o["verdict"].get("evidence", {}).get("sent") is False]
+    assert [o["call"]["name"] for o in unsent] == ["book_hotel"]
+    assert [e["tool"] for e in ran(log)] == ["search_hotels"]  # the booking never reached the server
     assert "read_only" in GenerateConfig.runtime
 
 
@@ -638,34 +645,18 @@ def test_cli_verify_rest_exec_read_only_end_to_end(library: Library, tmp_path: P
     assert sending.returncode == 2 and "(--read-only was True, now None)" in sending.stderr
     assert [(s.method, s.path) for s in library.seen[before:]] == [("GET", "/api/v1/books/1")]
 
-    refused = _cli(
-        "verify",
-        str(data),
-        "--stages",
-        "exec",
-        "--exec",
-        "mcp:python server.py",
-        "--read-only",
-        "--out",
-        str(tmp_path / "m"),
-        "--quiet",
-    )
-    if importlib.util.find_spec("mcp") is not None:
-        assert refused.returncode == 2 and "Traceback" not in refused.stderr
-        assert "cannot be read-only" in refused.stderr and "Drop --read-only" in refused.stderr
 
 
 @needs_mcp
-def test_cli_generate_read_only_refuses_mcp_sources_in_flags(tmp_path: Path) -> None:
-    run = _cli(
-        "generate",
-        "--tools",
-        travel(tmp_path / "log"),
-        "--read-only",
-        "--out",
-        str(tmp_path / "run"),
-        "--quiet",
-    )
-    assert run.returncode == 2 and "Traceback" not in run.stderr
-    assert "--read-only keeps REST calls" in run.stderr and "or drop --read-only" in run.stderr
-    assert ran(tmp_path / "log") == []
+def test_cli_verify_mcp_exec_read_only_sends_only_declared_read_only_tools(tmp_path: Path) -> None:
+    from callforge.tools import load_mcp
+
+    log = tmp_path / "log"
+    tools = load_mcp(travel(log).removeprefix("mcp:"))
+    lookup = ToolCall(name="get_weather", arguments={"city": "Paris"}, id="c1")
+    booking = ToolCall(name="book_hotel", arguments={"hotel_id": "h1", "nights": 2}, id="c2")
+    data = tmp_path / "data.jsonl"
+    data.write_text(dialog(tools, lookup, booking, id="d1").model_dump_json() + "\n")
+    run = _cli("verify", str(data), "--stages", "exec", "--exec", travel(log), "--read-only", "--out", str(tmp_path / "run"), "--quiet")
+    assert run.returncode == 0 and "Traceback" not in run.stderr, run.stderr
+    assert [e["tool"] for e in ran(log)] == ["get_weather"]

@@ -3,6 +3,7 @@
 tests/test_execute_more.py generates and verifies dialogs against it. `--log PATH` appends one
 JSON line per call the server ran ({"tool", "arguments"}), written and flushed before the answer
 goes out, so a test can prove from the server's side which calls really reached it.
+get_weather and search_hotels are declared read-only (`readOnlyHint`), book_hotel is not.
 `--http-fd FD` serves streamable HTTP at /mcp on a listening socket the test bound and passed
 down: clients can connect at once (the kernel queues them), so no test waits for a port to open.
 """
@@ -16,6 +17,7 @@ from typing import Any, Literal
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import ToolAnnotations
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import gen_tools  # the same tools the sandboxed generation tests use
@@ -40,14 +42,17 @@ def _run(function: Any, /, **arguments: Any) -> Any:
         raise ToolError(str(exc)) from exc
 
 
-@app.tool()
+READ_ONLY = ToolAnnotations(read_only_hint=True)  # looking things up changes nothing; booking does
+
+
+@app.tool(annotations=READ_ONLY)
 def get_weather(city: str, unit: Literal["C", "F"] = "C") -> Weather:
     """Current temperature in a city, e.g. Paris."""
     result: Weather = _run(gen_tools.get_weather, city=city, unit=unit)
     return result
 
 
-@app.tool()
+@app.tool(annotations=READ_ONLY)
 def search_hotels(city: str, max_price: int) -> Hotels:
     """Hotels in a city under a nightly price in euros."""
     result: Hotels = _run(gen_tools.search_hotels, city=city, max_price=max_price)

@@ -62,7 +62,8 @@ def generate_command(
         bool,
         typer.Option(
             "--read-only",
-            help="OpenAPI tools: send only GET/HEAD/OPTIONS; simulate other calls' responses, never send them.",
+            help="Send only GET/HEAD/OPTIONS (OpenAPI) and MCP tools their server declares read-only; "
+            "simulate other calls' responses, never send them.",
         ),
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the manifest's counts and accounting as JSON.")] = False,

@@ -83,6 +83,8 @@ class McpBinding(BaseModel):
     kind: Literal["mcp"] = "mcp"
     server: McpServer
     tool: str
+    read_only: bool = False
+    """The server declares the tool read-only (MCP's `readOnlyHint`): a read-only run may send its calls."""
 
 
 Binding = Annotated[HttpBinding | McpBinding, Field(discriminator="kind")]

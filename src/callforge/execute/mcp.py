@@ -53,6 +53,7 @@ class McpEngine:
         env: Mapping[str, Mapping[str, str]] | None = None,
         timeout: float = 30.0,
         start_timeout: float | None = None,
+        read_only: bool = False,
     ) -> None:
         """Execute on MCP servers.
 
@@ -64,6 +65,8 @@ class McpEngine:
             start_timeout: Seconds for a server's start and handshake (default: `timeout`, at least 30 s).
                 Kept apart from `timeout` because starting a server (a Python interpreter importing
                 the SDK) takes seconds on a busy machine, while a short call timeout is meant for calls.
+            read_only: Send only the calls of tools their server declares read-only (`readOnlyHint`);
+                answer the others with a response simulated from the tool's output schema, never sent.
 
         Raises:
             ConfigError: `mcp` is not installed, or the timeout is not a positive number.
@@ -74,6 +77,8 @@ class McpEngine:
         if start_timeout is not None and not start_timeout > 0:
             raise ConfigError(f"start_timeout={start_timeout!r} must be a positive number of seconds")
         self.timeout = timeout
+        self.read_only = read_only
+        self.name = "mcp:read-only" if read_only else "mcp"
         self.start_timeout = start_timeout if start_timeout is not None else max(timeout, 30.0)
         self._env = {server: dict(values) for server, values in (env or {}).items()}
         self._sessions: dict[asyncio.AbstractEventLoop, dict[McpServer, _Session]] = {}
@@ -100,6 +105,8 @@ class McpEngine:
                 tool=tool.name,
             )
             return Observation.timed(call, self.name, started, output=None, verdict=verdict)
+        if self.read_only and not binding.read_only:
+            return _unsent(call, tool, self.name, started)
         session = self._session(binding.server)
         client = await session.client()
         if client is None:
@@ -308,3 +315,17 @@ class _Session:
             "(run its command by hand to see why), then run again"
             + (f"; its stderr ends:\n{tail}" if tail else "")
         )
+
+
+def _unsent(call: ToolCall, tool: ToolSpec, engine: str, started: float) -> Observation:
+    """A read-only engine's answer to a call of a tool not declared read-only: simulated, never sent."""
+    from callforge.execute.rest import simulated_response
+
+    verdict = Verdict.passed(
+        f"read-only: {tool.name} was not sent (its server does not declare it read-only); the output is "
+        "simulated from the tool's output schema",
+        sent=False,
+        read_only=True,
+        tool=tool.name,
+    )
+    return Observation.timed(call, engine, started, output=simulated_response(tool, call.arguments), verdict=verdict)

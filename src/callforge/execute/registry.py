@@ -161,11 +161,6 @@ def _mcp(rest: str, options: EngineOptions) -> Engine:
         raise ConfigError(
             f"`exec='mcp:'` names no MCP server; give its command line, URL or config file: {form}"
         )
-    if options.read_only:
-        raise ConfigError(
-            f"`exec='mcp:{rest}'` cannot be read-only: an MCP tool does not say whether it changes anything, "
-            "so every call would run for real. Drop `read_only`, or verify with another engine"
-        )
     require_mcp()
     if is_mcp_config(text):  # an existing JSON file with "mcpServers"; anything else is a command or URL
         config = read_mcp_config(text)
@@ -173,7 +168,7 @@ def _mcp(rest: str, options: EngineOptions) -> Engine:
         async def list_config() -> list[ToolSpec]:
             return await load_mcp_async(config, prefix=True)  # names stay unique; bare names still match
 
-        return SourceEngine(McpEngine(env=config.env), list_config, source=f"MCP config {text}")
+        return SourceEngine(McpEngine(env=config.env, read_only=options.read_only), list_config, source=f"MCP config {text}")
     if text.lower().endswith(".json") and Path(text).is_file():
         raise ConfigError(
             f"`exec='mcp:{rest}'`: {text} is a JSON file but not an MCP config "
@@ -184,4 +179,4 @@ def _mcp(rest: str, options: EngineOptions) -> Engine:
     async def list_server() -> list[ToolSpec]:
         return await load_mcp_async(server)
 
-    return SourceEngine(McpEngine(), list_server, source=server_label(server))
+    return SourceEngine(McpEngine(read_only=options.read_only), list_server, source=server_label(server))

@@ -55,7 +55,7 @@ class Toolbox:
         if self.mcp:
             from callforge.execute.mcp import McpEngine
 
-            mcp = McpEngine(env=self.mcp_env)
+            mcp = McpEngine(env=self.mcp_env, read_only=self.read_only)
             self._open.append(mcp)
             routes.update(dict.fromkeys(self.mcp, mcp))
         fallback = SimulatedEngine(simulator) if self.simulated and simulator is not None else None
@@ -73,7 +73,8 @@ def load_toolbox(
     """Load tool sources (see `callforge.execute.sources`); names must be unique across them.
 
     `rest_base_url` overrides the servers an OpenAPI spec declares (a staging or local server).
-    `read_only=True` never sends a REST call that could change something (see `RestEngine`).
+    `read_only=True` never sends a call that could change something: REST sends only safe methods, MCP
+    only tools their server declares read-only (see `RestEngine`, `McpEngine`).
     A pool file's tool whose `source` is an existing `.py` file runs in that file's sandbox.
     This is the blocking form; async code awaits `load_toolbox_async`, because an MCP source
     cannot be listed from inside a running event loop here.
@@ -116,14 +117,6 @@ def _toolbox(found: SourceTools, rest_base_url: str | None, read_only: bool) -> 
             python[tool.name] = engine
         else:
             simulated.add(tool.name)
-    if read_only and mcp:
-        names = ", ".join(sorted(mcp)[:5]) + (" ..." if len(mcp) > 5 else "")
-        raise ConfigError(
-            f"`read_only=True` keeps REST calls that change something from being sent, but {len(mcp)} MCP "
-            f"tool(s) ({names}) would still run for real: an MCP tool does not say whether it changes "
-            "anything. "
-            "Leave their MCP sources out of a read-only run, or drop `read_only`"
-        )
     return Toolbox(
         found.tools,
         python,

@@ -53,8 +53,8 @@ class GenerateConfig(JobConfig):
     rest_base_url: str | None = None
     read_only: bool = False
     """Send no REST call that could change the API (only GET, HEAD, OPTIONS); simulate the others'
-    responses from their schemas (see `callforge.execute.RestEngine`). Refused with MCP sources, whose
-    tools do not say what they change. A runtime switch like `rest_base_url`: which server is
+    responses from their schemas (see `callforge.execute.RestEngine`); MCP calls are sent only for tools
+    their server declares read-only (`readOnlyHint`) and simulated otherwise. A runtime switch like `rest_base_url`: which server is
     written to is not part of what the run makes, so a resumed run may turn it on or off."""
 
     @field_validator("tools", mode="before")

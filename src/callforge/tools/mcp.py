@@ -625,8 +625,14 @@ def tool_from_mcp(tool: Tool, server: McpServer, *, prefix: bool = False) -> Too
         returns=returns,
         source="mcp",
         domain=server.name,
-        binding=McpBinding(server=server, tool=tool.name),
+        binding=McpBinding(server=server, tool=tool.name, read_only=_declared_read_only(tool)),
     )
+
+
+def _declared_read_only(tool: Tool) -> bool:
+    """Whether the server marks the tool `readOnlyHint: true` (it does not change its environment)."""
+    annotations = getattr(tool, "annotations", None)
+    return getattr(annotations, "read_only_hint", None) is True
 
 
 def normalize_schema(schema: dict[str, Any]) -> dict[str, Any]:
