@@ -254,3 +254,26 @@ def test_cli_live_run_and_flag_errors(bfcl_dir: Path, tmp_path: Path) -> None:
     assert live_flag.exit_code != 0
     bad_spec = runner.invoke(app, ["eval", "--model", "nonsense:x", "--data", str(bfcl_dir / "data")])
     assert bad_spec.exit_code != 0
+
+
+def test_a_request_the_server_refuses_for_one_case_is_a_wrong_answer_and_the_run_goes_on(
+    cases: dict[str, Case], bfcl_dir: Path, tmp_path: Path
+) -> None:
+    from callforge.llm import RequestRejected
+
+    by_request = _index(cases, Style.PROMPTING)
+    oracle = _oracle(by_request, Style.PROMPTING)
+
+    def too_long_once(request: Request) -> object:
+        if _case_of(by_request, request).id == "simple_python_1":
+            raise RequestRejected("the prompt is longer than the context (9000 > 8192 tokens)")
+        return oracle(request)
+
+    report = evaluate_model(
+        model=FunctionBackend(too_long_once), data=bfcl_dir / "data", out=tmp_path, categories=["simple_python"], limit=3
+    )
+    assert report.sent == 3 and not report.failed
+    rows = {r["id"]: r for r in stream(tmp_path, "results")}
+    assert rows["simple_python_1"]["result"] == "" and "longer than the context" in rows["simple_python_1"]["parse"]
+    category = next(iter(report.scores[Mode.BFCL].categories.values()))
+    assert category.total == 3 and category.correct == 2

@@ -328,3 +328,18 @@ def test_refine_names_the_fix_when_the_runs_tools_are_gone(flawed_run: Path, tmp
         refine(run=moved, out=tmp_path / "out", model=attentive_backend())
     report = refine(run=moved, out=tmp_path / "out2", model=attentive_backend(), tools=[str(TOOLS)], limit=2)
     assert report.read == 2 and report.refined == 2
+
+
+def test_a_refused_request_fails_one_item_of_refine_and_select_not_the_run(flawed_run: Path, clean_run: Path, tmp_path: Path) -> None:
+    from callforge.llm import RequestRejected
+
+    def too_long(request: Any) -> str:
+        raise RequestRejected("the prompt is longer than the context")
+
+    report = refine(run=flawed_run, out=tmp_path / "refined", model=FunctionBackend(too_long))
+    failed = rows(tmp_path / "refined", "rejected")
+    assert failed and all(r["stages"][0]["verdicts"][0]["code"] == "gen.request_rejected" for r in failed)
+    assert report is not None
+    kept = select(src=clean_run, out=tmp_path / "selected", model=FunctionBackend(too_long))
+    codes = {v["code"] for r in rows(tmp_path / "selected", "accepted") for s in r["stages"] for v in s["verdicts"]}
+    assert codes == {"select.request_rejected"} and kept is not None

@@ -25,7 +25,16 @@ from callforge.evaluate.bfcl_prompt import fc_tools, prompting_messages
 from callforge.evaluate.check import Mode, Style
 from callforge.evaluate.evaluator import EvalReport, score
 from callforge.formats import bfcl_data_dir, load_bfcl_suite
-from callforge.llm import Backend, Bounded, Completion, ModelRef, Usage, close_backend, make_backend
+from callforge.llm import (
+    Backend,
+    Bounded,
+    Completion,
+    ModelRef,
+    RequestRejected,
+    Usage,
+    close_backend,
+    make_backend,
+)
 from callforge.run import (
     LLM_CACHE,
     FailurePolicy,
@@ -158,7 +167,9 @@ async def evaluate_model_async(
     """Run `config.model` on BFCL's single-turn cases, then score the results in both modes.
 
     Results land in the Run folder `out` (stream `results`, BFCL copies in `bfcl-results/`),
-    scores in `out/scores/bfcl/` and `out/scores/semantic/`. A request that fails for good (after
+    scores in `out/scores/bfcl/` and `out/scores/semantic/`. A request the server refuses for that
+    case alone (longer than the context) is an empty answer, scored wrong, with the reason in its
+    `parse` field. A request that fails for good (after
     the backend's retries) is logged to `errors.jsonl` and left out, so a re-run retries exactly
     those; a request that can never succeed as configured (bad key, unknown model) stops the run.
     """
@@ -174,7 +185,23 @@ async def evaluate_model_async(
 
     async def ask(case: Case) -> Written:
         messages, tools = request_for(case, config.style)
-        completion = await backend.complete(messages, tools, **sampling)
+        try:
+            completion = await backend.complete(messages, tools, **sampling)
+        except RequestRejected as exc:
+            # This case only (longer than the context, a schema the server cannot compile): the model
+            # gave no answer, which BFCL scores as wrong; the run goes on.
+            rejected = ResultRecord(
+                id=case.id,
+                category=case.category,
+                result="",
+                input_token_count=0,
+                output_token_count=0,
+                latency=0.0,
+                model=backend.model,
+                parse=f"rejected: {str(exc)[:300]}",
+                cached=False,
+            )
+            return Written(RESULTS, rejected)
         usage[0] = usage[0] + completion.usage
         record = ResultRecord(
             id=case.id,

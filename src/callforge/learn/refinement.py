@@ -29,7 +29,7 @@ from callforge.core import ConfigError, Dialog, MaskedCall, MaskReason, Provenan
 from callforge.execute import load_toolbox_async
 from callforge.generate import AssistantRole, CallIds, Director, GenerationFailure, RunBackends, UserRole
 from callforge.learn.feedback import FailedStep, failed_step, feedback_messages
-from callforge.llm import ModelRef
+from callforge.llm import ModelRef, RequestRejected
 from callforge.run import Item, JobConfig, JobHooks, JobProgress, RunFolder, Written, blocking, run_job
 from callforge.verify import Cascade, CascadeSpec, Checked, StageResult, build_cascade
 
@@ -190,8 +190,10 @@ async def _refine_one(director: Director, cascade: Cascade, checked: Checked, st
         for number, user in enumerate(later_users, start=1):
             messages.append(user)
             await director.respond(messages, dialog.tools, ids, set(), seed=seed + 101 * number, turn=turn + number)
-    except GenerationFailure as failure:
-        verdict = Verdict.failed(failure.code, str(failure), **failure.evidence)
+    except (GenerationFailure, RequestRejected) as failure:
+        # A refused request (longer than the context) fails this trajectory only, like a failed step.
+        code, evidence = (failure.code, failure.evidence) if isinstance(failure, GenerationFailure) else ("gen.request_rejected", {})
+        verdict = Verdict.failed(code, str(failure), **evidence)
         partial = Dialog(tools=dialog.tools, messages=tuple(messages), meta=trajectory_meta)
         return Checked(id=new_id, ok=False, stages=(StageResult(stage="refine", verdicts=(verdict,)),), dialog=partial)
     continuation = messages[len(prefix) + 1 + len(feedback) :]

@@ -24,7 +24,7 @@ from pydantic import Field
 from callforge.core import Case, Category, Dialog, ExpectedCall, Verdict
 from callforge.evaluate import Style, make_scorer, result_value
 from callforge.export import iter_dialogs, possible_answer
-from callforge.llm import Backend, Closable, ModelRef
+from callforge.llm import Backend, Closable, ModelRef, RequestRejected
 from callforge.run import (
     LLM_CACHE,
     Item,
@@ -165,7 +165,15 @@ def _summary(job: JobProgress) -> dict[str, Any]:
 
 
 async def _try(backend: Backend, scorer: Any, index: int, case: Case) -> Verdict:
-    completion = await backend.complete(list(case.messages), list(case.tools), temperature=0.0, max_tokens=400, seed=0)
+    try:
+        completion = await backend.complete(list(case.messages), list(case.tools), temperature=0.0, max_tokens=400, seed=0)
+    except RequestRejected as exc:  # this step only (longer than the model's context): it cannot solve it
+        return Verdict.failed(
+            "select.request_rejected",
+            f"the model's server refused step {index}: {exc}",
+            message_index=index,
+            category=case.category,
+        )
     verdict: Verdict = scorer.score(case, result_value(completion, Style.FC))
     return verdict.model_copy(update={"evidence": {**verdict.evidence, "message_index": index, "category": case.category}})
 
