@@ -178,3 +178,86 @@ def test_derivations_do_not_ground_a_value_from_nowhere() -> None:
     assert ("arg.ungrounded", False) in _verdicts(wrong_stay)
     other_command = _dialog("close firefox using taskkill", SHELL, command="shutdown /s /t 0")
     assert ("arg.ungrounded", False) in _verdicts(other_command)
+
+
+def _answered(request: str, tool: ToolSpec, arguments: dict[str, Any], output: str, answer: str, *, system: str | None = None) -> Dialog:
+    """A full turn: request, one call, its output, the final answer."""
+    messages = [Message(role="system", content=system)] if system else []
+    messages += [
+        Message(role="user", content=request),
+        Message(role="assistant", tool_calls=(ToolCall(name=tool.name, arguments=arguments, id="c1"),)),
+        Message(role="tool", tool_call_id="c1", content=output),
+        Message(role="assistant", content=answer),
+    ]
+    return Dialog(tools=(tool,), messages=tuple(messages))
+
+
+REMIND = _tool("set_reminder", date="string", text="string")
+NEWS = _tool("search_news", query="string", from_date="string")
+UNITS = _tool("convert_units", value="number", from_unit={"type": "string", "enum": ["mi", "km", "in", "cm"]}, to_unit={"type": "string", "enum": ["mi", "km", "in", "cm"]})
+COUNTRY = _tool("country_info", code="string")
+ROUTE_TIME = _tool("route", origin="string", destination="string")
+THURSDAY = "Today is 2026-05-07 (Thursday)."
+
+READ_RIGHT = [
+    ("the day after tomorrow", _dialog("Remind me the day after tomorrow to call mum", REMIND, system=THURSDAY, date="2026-05-09", text="call mum")),
+    ("a week from today", _dialog("Remind me a week from today to pay rent", REMIND, system=THURSDAY, date="2026-05-14", text="pay rent")),
+    ("since last Monday", _dialog("News about Artemis since last Monday?", NEWS, system=THURSDAY, query="Artemis", from_date="2026-05-04")),
+    ("a stay counted from a named weekday", _dialog("A hotel in Rome arriving this coming Monday and staying three nights", HOTEL, system=THURSDAY, hotel="Rome", check_in="2026-05-11", check_out="2026-05-14")),
+    ("'in kilometres' does not name the unit 'in'", _dialog("A marathon is 26.2 miles. How far is that in kilometres?", UNITS, value=26.2, from_unit="mi", to_unit="km")),
+    ("NYC spelled out", _dialog("Weather in NYC?", WEATHER, city="New York City", unit="celsius")),
+    ("an airport named after the city it serves", _dialog("Flights from Toronto to Vancouver on 2026-09-12", FLIGHTS, origin="YYZ", destination="YVR", date="2026-09-12")),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "dialog"), READ_RIGHT, ids=[n for n, _ in READ_RIGHT])
+def test_relative_dates_units_and_aliases_are_read_right(name: str, dialog: Dialog) -> None:
+    assert _verdicts(dialog) == []
+
+
+def test_a_wrong_relative_date_still_contradicts() -> None:
+    wrong = _dialog("Remind me the day after tomorrow to call mum", REMIND, system=THURSDAY, date="2026-05-08", text="call mum")
+    assert ("arg.contradicts", False) in _verdicts(wrong)
+
+
+RETOLD = [
+    ("month and weekday names of a stated date", _answered("Remind me on 2026-10-23 to vote", REMIND, {"date": "2026-10-23", "text": "vote"}, '{"reminder_id": "rem_7712", "date": "2026-10-23"}', "Done: a reminder for Friday, 23 October, to vote.")),
+    ("a scaled number", _answered("Population of Kenya?", COUNTRY, {"code": "KE"}, '{"population": 55100000}', "Kenya has about 55.1 million people.")),
+    ("hours and minutes of stated minutes", _answered("Route from Lyon to Geneva", ROUTE_TIME, {"origin": "Lyon", "destination": "Geneva"}, '{"distance_km": 162.4, "duration_minutes": 154}', "It's 162.4 km, about 2 h 34 min.")),
+    ("a numbered list", _answered("Sports news about Lyon since 2026-01-01?", NEWS, {"query": "Lyon", "from_date": "2026-01-01"}, '{"titles": ["Lyon win", "Lyon lose"]}', "Here you go: 1. Lyon win 2. Lyon lose")),
+    ("an acronym spelled out", _answered("EMI for a 50000 loan?", _tool("emi", amount="number"), {"amount": 50000}, '{"emi": 943.56}', "Your Equated Monthly Installment (EMI) is 943.56.")),
+    ("a status the answer reports as done", _answered("Email Ann that I'm late", _tool("send", to="string", body="string"), {"to": "Ann", "body": "I'm late"}, '{"id": "msg_5f2a", "status": "sent"}', "I've let Ann know you're running late.")),
+    ("a duration retold in other units", _answered("Set a timer for 3 minutes", COUNTDOWN, {"duration": "3 minutes"}, '{"timer_id": "tmr_377", "seconds": 180}', "Your 3-minute timer is running.")),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "dialog"), RETOLD, ids=[n for n, _ in RETOLD])
+def test_answers_may_retell_outputs_in_other_words(name: str, dialog: Dialog) -> None:
+    assert _verdicts(dialog) == []
+
+
+def test_a_later_chat_reply_is_not_an_answer_from_the_tools_and_the_latest_request_sets_direction() -> None:
+    chat = _answered("Weather in Oslo?", WEATHER, {"city": "Oslo", "unit": "celsius"}, '{"temp": 4}', "It is 4 degrees in Oslo.")
+    chat = chat.model_copy(update={"messages": (*chat.messages, Message(role="user", content="Can you order me a coat?"), Message(role="assistant", content="As an AI, I cannot shop for you."))})
+    assert _verdicts(chat) == []
+    two_turns = Dialog(
+        tools=(CONVERT,),
+        messages=(
+            Message(role="user", content="Convert 1000 US dollars to euros"),
+            Message(role="assistant", tool_calls=(ToolCall(name="convert", arguments={"amount": 1000, "from_currency": "USD", "to_currency": "EUR"}, id="c1"),)),
+            Message(role="tool", tool_call_id="c1", content='{"converted": 850}'),
+            Message(role="assistant", content="That is 850 euros."),
+            Message(role="user", content="Now convert 500 euros to British pounds"),
+            Message(role="assistant", tool_calls=(ToolCall(name="convert", arguments={"amount": 500, "from_currency": "EUR", "to_currency": "GBP"}, id="c2"),)),
+        ),
+    )
+    assert _verdicts(two_turns) == []
+    swapped = two_turns.model_copy(update={"messages": (*two_turns.messages[:5], Message(role="assistant", tool_calls=(ToolCall(name="convert", arguments={"amount": 500, "from_currency": "GBP", "to_currency": "EUR"}, id="c2"),)))})
+    assert ("arg.swapped", False) in _verdicts(swapped)
+
+
+def test_values_in_a_script_without_spaces_are_unsure_and_its_dates_are_read() -> None:
+    synonym = _dialog("我在找一个番茄的食谱", _tool("recipes", ingredient="string"), ingredient="西红柿")
+    assert _verdicts(synonym) == [("arg.unproven", True)]
+    date = _dialog("团队会议 日期：2022-05-15", _tool("event", date="string"), date="2022年5月15日")
+    assert _verdicts(date) == []

@@ -14,12 +14,14 @@ one of its values (a number, a name, a word of a text field) to the user.
 
 from __future__ import annotations
 
+import datetime
 import re
 
 import orjson
 
 from callforge.core import Verdict
 from callforge.execute import error_payload
+from callforge.verify.rules import derive, knowledge
 from callforge.verify.rules.base import DialogView
 from callforge.verify.rules.normalize import STOPWORDS, Haystack, fold, stem, words
 
@@ -33,7 +35,8 @@ _REFUSAL = re.compile(
     r"(?:access\s+to|the\s+ability\s+to)\b",
     re.IGNORECASE,
 )
-_COMMON = frozenset(["i", "ok", "am", "pm", "usd", "eur", "gbp", "api", "id", "url"])
+_COMMON = frozenset(["i", "ok", "am", "pm", "usd", "eur", "gbp", "api", "id", "url", "north", "south", "east", "west",
+                     "northeast", "northwest", "southeast", "southwest", "utc", "gmt"])  # fmt: skip
 
 
 class FinalAnswerCheck:
@@ -67,12 +70,18 @@ class FinalAnswerCheck:
             if site.message_index < index:
                 haystack.add(orjson.dumps(site.call.arguments).decode())
                 haystack.add(site.call.name)
+        haystack.add(_date_names(view, index))
+        # one arithmetic step on two tool outputs ("Tokyo is 12 hours ahead" of +09:00 and -03:00)
+        outputs = "\n".join(m.content or "" for m in messages[:index] if m.role == "tool")
+        expanded = _expansions(text, haystack)
         out = []
         for match in _NUMBER.finditer(text):
             literal = match.group(0)
             value = float(literal.replace(",", ""))
             decimals = len(match.group(1) or "")
-            if value in (0, 1) or _stated(value, decimals, haystack):
+            if value in (0, 1) or _stated(value, decimals, haystack) or _list_marker(text, match, value):
+                continue
+            if _retold(text, match, value, decimals, haystack) or derive.is_derived_number(value, outputs):
                 continue
             out.append(_fail(index, f"the number {literal}", literal, "number"))
         if self.names:
@@ -81,7 +90,9 @@ class FinalAnswerCheck:
                 folded = fold(name)
                 if folded in _COMMON or folded in STOPWORDS:
                     continue
-                if folded in haystack.word_set or stem(folded) in haystack.stems:
+                if folded in haystack.word_set or stem(folded) in haystack.stems or folded in expanded:
+                    continue
+                if _currency_prefix(folded, haystack):
                     continue
                 out.append(_fail(index, f"the name {name!r}", name, "name"))
         if out:
@@ -100,7 +111,12 @@ class FinalAnswerCheck:
 
 _MARKUP = re.compile(r"</?(?:tool_call|tool_response|tools|functioncall|function_call)>|<\|[a-z_]+\|>", re.IGNORECASE)
 _JSON_ECHO = re.compile(r"[{\[]\s*\"[^\"]+\"\s*:")
-_ID_LIKE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-|^[A-Za-z]{0,4}[-_]?\d{4,}$")
+_ID_LIKE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-|^[A-Za-z]{0,4}[-_]?\d{4,}$|^[A-Za-z]{1,6}[-_](?=[0-9a-z]*\d)[0-9a-z]{2,}$")
+_STATUS_WORDS = frozenset(
+    ["ok", "success", "successful", "succeeded", "done", "sent", "confirmed", "created", "scheduled", "booked",
+     "completed", "queued", "accepted", "added", "updated", "saved", "set", "started", "running", "active"]
+)  # fmt: skip
+"""An output that only says an action went through: any answer that reports the action may do."""
 _EMPTY_WORDS = frozenset(
     ["thank", "thanks", "you", "for", "the", "your", "quote", "information", "info", "help", "let", "me",
      "know", "if", "anything", "else", "is", "there", "i", "can", "glad", "to", "have", "a", "great", "day",
@@ -126,6 +142,7 @@ def _useless(view: DialogView, index: int, text: str) -> str | None:
         return f"says nothing ({text.strip()[:60]!r}) although the tools returned {_show(leaves)}"
     haystack = Haystack()
     haystack.add(text)
+    haystack.numbers |= knowledge.quantities(text)  # "a 3-minute timer" reports 180 seconds
     for leaf in leaves:
         if isinstance(leaf, float):
             if haystack.has_number(leaf) or any(abs(n - leaf) <= max(0.01, abs(leaf) * 0.005) for n in haystack.numbers):
@@ -169,7 +186,12 @@ def _leaves(value: object, found: list[float | str], depth: int) -> None:
             found.append(float(value))
     elif isinstance(value, str):
         stripped = value.strip()
-        if len(stripped) >= 3 and not _ID_LIKE.match(stripped) and not stripped.startswith(("http://", "https://")):
+        if (
+            len(stripped) >= 3
+            and not _ID_LIKE.match(stripped)
+            and not stripped.startswith(("http://", "https://"))
+            and stripped.casefold() not in _STATUS_WORDS
+        ):
             found.append(stripped)
     elif isinstance(value, dict):
         for inner in value.values():
@@ -185,16 +207,78 @@ def _show(leaves: list[float | str]) -> str:
 
 
 def _final_answer(view: DialogView) -> int | None:
+    """The last assistant text, when tool outputs came after the user's last message: the answer from them.
+
+    A later chat turn with no call ("as an AI, I cannot order food") answers the user, not the tools.
+    """
     messages = view.messages
     for i in range(len(messages) - 1, -1, -1):
         message = messages[i]
         if message.role == "assistant" and message.content and not message.tool_calls:
-            if any(m.role == "tool" for m in messages[:i]):
-                return i
-            return None
+            return i if _last_turn_outputs(view, i) else None
         if message.role in ("assistant", "user"):
             return None
     return None
+
+
+_ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+_SCALE = re.compile(r"\s*(million|billion|thousand|trillion|bn|mn|k)\b", re.IGNORECASE)
+_SCALES = {"thousand": 1e3, "k": 1e3, "million": 1e6, "mn": 1e6, "billion": 1e9, "bn": 1e9, "trillion": 1e12}
+_CLOCK_SPAN = re.compile(r"(\d+)\s*(?:h|hr|hrs|hours?)\s*(?:and\s*)?(\d+)\s*(?:m|min|mins|minutes?)\b", re.IGNORECASE)
+_EXPANSION = re.compile(r"((?:[A-Z][a-z]+[ -]){1,5})\(([A-Z]{2,6})s?\)")
+
+
+def _date_names(view: DialogView, index: int) -> str:
+    """The month and weekday names of the dates the dialog states: "Friday, 23 October" retells 2026-10-23."""
+    found: set[str] = set()
+    for message in view.messages[:index]:
+        for year, month, day in _ISO_DATE.findall(message.content or ""):
+            try:
+                date = datetime.date(int(year), int(month), int(day))
+            except ValueError:
+                continue
+            found.update((date.strftime("%B"), date.strftime("%A")))
+    return " ".join(sorted(found))
+
+
+def _retold(text: str, match: re.Match[str], value: float, decimals: int, haystack: Haystack) -> bool:
+    """A stated number said another way: "55.1 million" for 55100000, "2 h 34 min" or "3-minute" for 154 min / 180 s."""
+    scale = _SCALE.match(text, match.end())
+    if scale is not None:
+        factor = _SCALES[scale.group(1).lower()]
+        tolerance = 0.5 * 10.0**-decimals * factor
+        if any(abs(n - value * factor) <= tolerance for n in haystack.numbers):
+            return True
+    for span in _CLOCK_SPAN.finditer(text):
+        if span.start() <= match.start() < span.end():
+            minutes = int(span.group(1)) * 60 + int(span.group(2))
+            return any(n in haystack.numbers for n in (minutes, minutes * 60, round(minutes / 60, 2)))
+    nearby = text[match.start() : match.end() + 12]
+    return any(haystack.has_number(q) for q in knowledge.quantities(nearby))
+
+
+def _expansions(text: str, haystack: Haystack) -> set[str]:
+    """Words that spell out an acronym the dialog uses: "Equated Monthly Installment (EMI)" for `emi`."""
+    allowed: set[str] = set()
+    for spelled, acronym in _EXPANSION.findall(text):
+        parts = spelled.replace("-", " ").split()[-len(acronym) :]
+        if "".join(p[0] for p in parts).upper() == acronym and fold(acronym) in haystack.word_set:
+            allowed.update(fold(p) for p in parts)
+    return allowed
+
+
+def _currency_prefix(name: str, haystack: Haystack) -> bool:
+    """"US" of "US dollars" or "CA" of "CA$389" when the dialog names the currency code (`usd`, `cad`)."""
+    return len(name) == 2 and any(len(w) == 3 and w.startswith(name) and knowledge.code_names(w.upper()) for w in haystack.word_set)
+
+
+def _list_marker(text: str, match: re.Match[str], value: float) -> bool:
+    """A small integer that numbers a list item ("1. ... 2. ..."), not a value."""
+    after = text[match.end() : match.end() + 2]
+    if value != int(value) or not 2 <= value <= 30 or after[:1] not in ".)" or after[1:2] not in (" ", "\n", ""):
+        return False
+    previous = int(value) - 1
+    return f"{previous}{after[:1]} " in text or f"{previous}{after[:1]}\n" in text
 
 
 def _stated(value: float, decimals: int, haystack: Haystack) -> bool:

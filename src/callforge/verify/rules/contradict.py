@@ -15,8 +15,9 @@ from typing import Any
 
 from callforge.core import Verdict
 from callforge.verify.rules.base import CallSite, DialogView, call_label, site_evidence
+from callforge.verify.rules.derive import stated_spans
 from callforge.verify.rules.knowledge import clock_times, relative_dates, stated_today, time_value
-from callforge.verify.rules.normalize import fold, name_parts, stem, words
+from callforge.verify.rules.normalize import STOPWORDS, fold, name_parts, stem, words
 
 _ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
 _TEXT_ISO = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b")
@@ -110,7 +111,8 @@ def _date(value: str, request: str, context: str) -> str | None:
     if today is None or stated_dates:
         return None
     named = relative_dates(request, today)
-    if named and date not in named.values():
+    spans = stated_spans(request)
+    if named and not any(abs((date - meant).days) in spans or date == meant for meant in named.values()):
         word, meant = next(iter(named.items()))
         return f"the request says {word!r}, which is {meant.isoformat()} (today is {today.isoformat()}), not {value}"
     return None
@@ -160,9 +162,18 @@ _VAGUE_OPTIONS = frozenset({"all", "any", "none", "default", "auto", "other", "b
 
 
 def _nameable(option: str) -> bool:
-    """Whether mentioning an option's words means choosing it: not a quantifier ("all"), not a bare number."""
+    """Whether mentioning an option's words means choosing it.
+
+    Not a quantifier ("all"), not a bare number, not a word every sentence uses (`in` for inches
+    is also "in kilometres").
+    """
     folded = fold(option).strip()
-    return bool(folded) and folded not in _VAGUE_OPTIONS and not folded.replace(".", "").isdigit()
+    return (
+        bool(folded)
+        and folded not in _VAGUE_OPTIONS
+        and folded not in STOPWORDS
+        and not folded.replace(".", "").isdigit()
+    )
 
 
 def _negated(tokens: list[str], index: int) -> bool:

@@ -29,9 +29,9 @@ _SHORT_YEAR = re.compile(r"(?:^|[\s(])['’](\d{2})\b")
 _CLOCK = re.compile(r"\b(\d{1,2})(?::(\d{2}))?\s*(a\.?m\.?|p\.?m\.?)|\b(\d{1,2}):(\d{2})\b", re.IGNORECASE)
 _CLOCK_WORDS = {"noon": 12 * 60, "midday": 12 * 60, "midnight": 0}
 _SPAN = re.compile(
-    r"\b(\d+|one|two|three|four|five|six|seven|eight|nine|ten|fourteen)\s+(day|night|week)s?\b"
+    r"\b(\d+|an?|one|two|three|four|five|six|seven|eight|nine|ten|fourteen)\s+(day|night|week)s?\b"
 )
-_SPAN_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+_SPAN_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
                "ten": 10, "fourteen": 14}  # fmt: skip
 _MONTH_NAMES = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _MONTH = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
@@ -107,6 +107,11 @@ def _clock_minutes(raw: str) -> list[int]:
             found.append(int(hour24) * 60 + int(minute24))
     found.extend(minutes for word, minutes in _CLOCK_WORDS.items() if word in raw.casefold())
     return sorted(set(found))
+
+
+def stated_spans(raw: str) -> set[int]:
+    """Days of every span the text states: "three nights" -> 3, "2 weeks" -> 14."""
+    return _spans(raw)
 
 
 def _spans(raw: str) -> set[int]:

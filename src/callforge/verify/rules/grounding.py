@@ -202,6 +202,8 @@ def _plausible(value: Any, haystack: Haystack, raw: str) -> bool:
     if not isinstance(value, str):
         return False
     stripped = value.strip()
+    if _unspaced_script(stripped):
+        return True  # 西红柿 for 番茄: without word boundaries, rules cannot tell a synonym from an invention
     if not stripped.isascii() or any(c.isdigit() for c in stripped):
         return False
     tokens = [t for t in words(stripped) if t not in STOPWORDS]
@@ -231,7 +233,7 @@ _LETTER = re.compile(r"[^\W\d_]")
 def _composed(value: Any, key: str, schema: Any, haystack: Haystack, raw: str) -> bool:
     """A string the assistant had to compose or translate, not copy: unsure when the text backs part of it.
 
-    Four shapes: a command, URL, query or expression built for the request (`dir C:` for "list c
+    Five shapes: a short upper-case code that starts a name of the text (`SHOP` for "Shopify"); a command, URL, query or expression built for the request (`dir C:` for "list c
     drive"; the parameter's name or description says which); a value in Latin letters for a
     request in another script (`Shanghai, China` for 上海); a word sharing a long stem with one
     the text uses (`Cardiology` for "cardiologist"); an area or volume unit of a length the text
@@ -249,7 +251,16 @@ def _composed(value: Any, key: str, schema: Any, haystack: Haystack, raw: str) -
         return True
     if value.isascii() and _foreign_script(raw):
         return True
+    if value.isupper() and value.isalpha() and 2 <= len(value) <= 5:  # SHOP for "Shopify": a ticker made of the name
+        return any(len(name) > len(value) and fold(name).startswith(folded) for name in _CAPITALISED_WORD.findall(raw))
     return any(len(t) >= 6 and any(_shared_stem(t, w) for w in haystack.word_set) for t in tokens)
+
+
+def _unspaced_script(value: str) -> bool:
+    """Whether most of the value's letters are of a script written without spaces (Chinese, Japanese, Thai)."""
+    letters = _LETTER.findall(value)
+    unspaced = sum(1 for c in letters if unicodedata.name(c, "").startswith(("CJK", "HIRAGANA", "KATAKANA", "THAI", "HANGUL")))
+    return bool(letters) and unspaced * 2 > len(letters)
 
 
 def _foreign_script(raw: str) -> bool:

@@ -62,11 +62,20 @@ def grounds_string(value: str, haystack: Haystack, raw: str = "") -> bool:
     expansion = ALIASES.get(fold(stripped))
     if expansion and haystack.has_string(expansion):
         return True
-    if _month_name(stripped, haystack):
+    if _month_name(stripped, haystack) or _cjk_date(stripped, haystack):
         return True
     return bool(raw) and (
         _region_of_city(stripped, raw) or _same_duration(stripped, raw) or _month_start(stripped, raw)
     )
+
+
+_CJK_DATE = re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日")
+
+
+def _cjk_date(value: str, haystack: Haystack) -> bool:
+    """A date written the Chinese/Japanese way (`2022年5月15日`) that the text states as numbers."""
+    match = _CJK_DATE.match(value)
+    return match is not None and all(float(part) in haystack.numbers for part in match.groups())
 
 
 def _month_name(value: str, haystack: Haystack) -> bool:
@@ -220,22 +229,57 @@ def stated_today(text: str) -> datetime.date | None:
 
 
 def relative_dates(text: str, today: datetime.date) -> dict[str, datetime.date]:
-    """The dates the relative words of `text` name, counted from `today`: today, tomorrow, next Friday ..."""
+    """The dates the relative words of `text` name, counted from `today`.
+
+    today, tomorrow, yesterday, the day after tomorrow, (next / this coming / last) Friday, and a
+    span from today ("a week from today", "in 3 days", "10 days from now").
+    """
     tokens = words(text)
     found: dict[str, datetime.date] = {}
+    day = datetime.timedelta(days=1)
     for i, token in enumerate(tokens):
-        if token == "today" or token == "tonight":
+        before = tokens[max(0, i - 2) : i]
+        if token in ("today", "tonight", "now") and i >= 2 and tokens[i - 1] == "from":
+            span = _span_before(tokens, i - 1)
+            if span is not None:
+                found[" ".join(tokens[i - 3 : i + 1])] = today + span * day
+        elif token in ("today", "tonight"):
             found[token] = today
+        elif token == "tomorrow" and before[-1:] == ["after"]:
+            found["the day after tomorrow"] = today + 2 * day
         elif token == "tomorrow":
-            found["tomorrow"] = today + datetime.timedelta(days=1)
+            found["tomorrow"] = today + day
         elif token == "yesterday":
-            found["yesterday"] = today - datetime.timedelta(days=1)
+            found["yesterday"] = today - day
         elif token in _WEEKDAYS:
-            ahead = (_WEEKDAYS.index(token) - today.weekday()) % 7
-            if i > 0 and tokens[i - 1] == "next":
-                ahead = ahead + 7 if ahead == 0 else ahead
-            found[token] = today + datetime.timedelta(days=ahead or 7)
+            found[token] = _weekday(today, _WEEKDAYS.index(token), tokens[i - 1] if i else "")
+            if i and tokens[i - 1] == "next" and found[token] - today < 7 * day:
+                found[f"next {token}, the week after"] = found[token] + 7 * day  # people mean either
+        elif token == "in" and i + 2 < len(tokens):
+            span = _span_before(tokens, i + 3)
+            if span is not None:
+                found[" ".join(tokens[i : i + 3])] = today + span * day
     return found
+
+
+def _weekday(today: datetime.date, wanted: int, before: str) -> datetime.date:
+    """The weekday `wanted` that "last", "next", "this" or nothing before it names, seen from `today`."""
+    ahead = (wanted - today.weekday()) % 7
+    if before in ("last", "past", "since", "previous"):
+        return today - datetime.timedelta(days=(7 - ahead) if ahead else 7)
+    if before == "next" and ahead == 0:
+        ahead = 7
+    return today + datetime.timedelta(days=ahead or 7)
+
+
+def _span_before(tokens: list[str], end: int) -> int | None:
+    """Days in the "<amount> day(s)/week(s)" that ends right before `end`, or None."""
+    if end < 2 or tokens[end - 1] not in ("day", "days", "week", "weeks"):
+        return None
+    amount = _amount(tokens[end - 2])
+    if amount is None:
+        return None
+    return int(amount * (7 if tokens[end - 1].startswith("week") else 1))
 
 
 def clock_times(text: str) -> list[tuple[int, int]]:
@@ -292,6 +336,10 @@ def _tables() -> tuple[
         city = str(airport.get("city") or "").strip()
         if city:
             airports.setdefault(code, []).append(city)
+        named = str(airport.get("name") or "").split()
+        if named and len(named[0]) >= 4 and named[0] != city and named[0][0].isupper():
+            # YYZ lies in Mississauga but is "Toronto Pearson International Airport"
+            airports.setdefault(code, []).append(named[0].strip(",-"))
     return languages, countries, currencies, airports
 
 

@@ -54,7 +54,7 @@ REGIONS = frozenset(
 
 ALIASES: dict[str, str] = {
     # places people abbreviate
-    "la": "los angeles", "sf": "san francisco", "nyc": "new york", "ny": "new york", "sd": "san diego",
+    "la": "los angeles", "sf": "san francisco", "nyc": "new york city", "ny": "new york", "sd": "san diego",
     "dc": "washington", "philly": "philadelphia", "vegas": "las vegas", "chi": "chicago",
     "nola": "new orleans", "atl": "atlanta", "bk": "brooklyn",
     # currencies

@@ -137,7 +137,26 @@ def _swapped(view: DialogView, site: CallSite, source: str, target: str) -> Verd
         return None
     if not isinstance(first, str) or not isinstance(second, str) or fold(first) == fold(second):
         return None
-    text = _request(view, site.message_index)
+    # The turn's own request speaks first: "now convert 500 euros to pounds" after "dollars to euros"
+    # is about this turn's pair. Earlier turns decide only when this one has no direction words.
+    latest = _request(view, site.message_index, latest=True)
+    decided = _direction(site, source, target, first, second, latest)
+    if not isinstance(decided, str) or _mentions(latest, first) or _mentions(latest, second):
+        return decided if not isinstance(decided, str) else None
+    earlier = _direction(site, source, target, first, second, _request(view, site.message_index))
+    return earlier if not isinstance(earlier, str) else None
+
+
+def _mentions(tokens: list[str], value: str) -> bool:
+    """Whether the words name `value`, as written or through an alias ("euros" for EUR)."""
+    wanted = words(value)
+    return bool(wanted) and any(
+        tokens[i : i + len(wanted)] == wanted or _alias_of(tokens[i], wanted) for i in range(len(tokens))
+    )
+
+
+def _direction(site: CallSite, source: str, target: str, first: str, second: str, text: list[str]) -> Verdict | str | None:
+    """A failing verdict, None when the words agree with the call, or "undecided" when they say nothing."""
     order = _leg(text, first, second)
     if order == "kept":
         return None
@@ -147,6 +166,8 @@ def _swapped(view: DialogView, site: CallSite, source: str, target: str) -> Verd
     if sum(1 for i, t in enumerate(text) if t in _SOURCE_CUES and (i == 0 or text[i - 1] not in _SOURCE_CUES)) > 1:
         return None  # several legs ("from A to B, then from B to C"): one call's pair is not decidable word by word
     cue_first, cue_second = _cue(text, first), _cue(text, second)
+    if cue_first is None and cue_second is None:
+        return "undecided"
     side_first = cue_first[0] if cue_first else None
     side_second = cue_second[0] if cue_second else None
     if cue_first is not None and side_first == "target" and side_second != "target":
@@ -182,13 +203,12 @@ def _says_leg(tokens: list[str], start: list[str], end: list[str]) -> bool:
     return False
 
 
-def _request(view: DialogView, index: int) -> list[str]:
-    """The folded words of the user turns before message `index`, the latest last."""
-    tokens: list[str] = []
-    for message in view.messages[:index]:
-        if message.role == "user" and message.content:
-            tokens.extend(words(message.content))
-    return tokens
+def _request(view: DialogView, index: int, *, latest: bool = False) -> list[str]:
+    """The folded words of the user turns before message `index`, the latest last (or only the latest)."""
+    turns = [words(m.content) for m in view.messages[:index] if m.role == "user" and m.content]
+    if latest:
+        return turns[-1] if turns else []
+    return [token for turn in turns for token in turn]
 
 
 def _cue(tokens: list[str], value: str) -> tuple[str, str] | None:
@@ -206,8 +226,8 @@ def _cue(tokens: list[str], value: str) -> tuple[str, str] | None:
     found: dict[str, str] = {}
     for start in spans:
         before = tokens[max(0, start - 2) : start]
-        if len(before) == 2 and before[1] in ("the", "a"):
-            before = before[:1]  # "to the Louvre"
+        if len(before) == 2 and before[1].isalpha() and before[1] not in _TARGET_CUES | _SOURCE_CUES:
+            before = before[:1]  # "to the Louvre", "to British pounds": one word may stand between
         elif len(before) == 2:
             before = before[1:]
         if before and before[-1] in _TARGET_CUES:
@@ -222,7 +242,10 @@ def _cue(tokens: list[str], value: str) -> tuple[str, str] | None:
 
 def _alias_of(token: str, wanted: list[str]) -> bool:
     alias = ALIASES.get(token)
-    return (alias is not None and alias.split() == wanted) or (alias is not None and " ".join(wanted) in alias.split())
+    if alias is None or not wanted:
+        return False
+    parts = alias.split()
+    return parts[: len(wanted)] == wanted or (len(wanted) == 1 and wanted[0] in parts)  # NYC: "new york (city)"
 
 
 def _strings(arguments: dict[str, Any]) -> list[str]:
