@@ -261,3 +261,15 @@ def test_values_in_a_script_without_spaces_are_unsure_and_its_dates_are_read() -
     assert _verdicts(synonym) == [("arg.unproven", True)]
     date = _dialog("团队会议 日期：2022-05-15", _tool("event", date="string"), date="2022年5月15日")
     assert _verdicts(date) == []
+
+
+def test_coordinates_are_unsure_and_answers_in_unspaced_scripts_are_compared_by_characters() -> None:
+    distance = _tool("distance", point={"type": "object", "properties": {"latitude": {"type": "number"}, "longitude": {"type": "number"}}})
+    coordinates = _dialog("How far is New York from here?", distance, point={"latitude": 40.7128, "longitude": -74.006})
+    assert _verdicts(coordinates) == [("arg.unproven", True), ("arg.unproven", True)]
+    sent = _answered("给老板发邮件说我迟到了", _tool("send", body="string"), {"body": "我迟到了"}, '{"result": "邮件已成功发送"}', "好的，邮件已发送。")
+    assert _verdicts(sent) == []
+    silent = _answered("给老板发邮件说我迟到了", _tool("send", body="string"), {"body": "我迟到了"}, '{"result": "邮件已成功发送"}', "谢谢！")
+    assert ("answer.useless", False) in _verdicts(silent)
+    translated = _answered("帮我找蝙蝠侠的影评", _tool("reviews", title="string"), {"title": "蝙蝠侠"}, '{"review": "蝙蝠侠：黑暗骑士 很好看"}', "《The Dark Knight》很好看。")
+    assert _verdicts(translated) == []

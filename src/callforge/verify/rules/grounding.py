@@ -64,7 +64,7 @@ class GroundingCheck:
                     raw = _raw_before(view, site.message_index) if raw is None else raw
                     if _known(leaf, haystack, raw):
                         continue
-                    doubt = _plausible(leaf, haystack, raw) or _composed(leaf, key, schema, haystack, raw)
+                    doubt = _plausible(leaf, haystack, raw) or _composed(leaf, path, schema, haystack, raw)
                     out.append(_unproven(site, path, leaf) if doubt else _fail(site, path, leaf))
         return out
 
@@ -227,18 +227,22 @@ _CODE_PARAMETER = re.compile(
     r"\b(?:command|cmd|shell|url|uri|endpoint|sql|code|script|expression|formula|regex)s?\b"
 )
 _SHAPED_UNITS = ("square ", "sq ", "cubic ")
+_COORDINATE = re.compile(r"(?:^|[._\[])(?:lat|lon|lng|latitude|longitude|coordinates?)(?:$|[._\]])")
 _LETTER = re.compile(r"[^\W\d_]")
 
 
-def _composed(value: Any, key: str, schema: Any, haystack: Haystack, raw: str) -> bool:
+def _composed(value: Any, path: str, schema: Any, haystack: Haystack, raw: str) -> bool:
     """A string the assistant had to compose or translate, not copy: unsure when the text backs part of it.
 
-    Five shapes: a short upper-case code that starts a name of the text (`SHOP` for "Shopify"); a command, URL, query or expression built for the request (`dir C:` for "list c
+    A number is composed when its parameter holds coordinates (`latitude` 40.7128 for "New York").
+    Strings come in five shapes: a short upper-case code that starts a name of the text (`SHOP` for "Shopify"); a command, URL, query or expression built for the request (`dir C:` for "list c
     drive"; the parameter's name or description says which); a value in Latin letters for a
     request in another script (`Shanghai, China` for 上海); a word sharing a long stem with one
     the text uses (`Cardiology` for "cardiologist"); an area or volume unit of a length the text
     names (`square feet` for "feet").
     """
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return bool(_COORDINATE.search(path.casefold()))  # 40.7128 for "New York": a fact, not a copy
     if not isinstance(value, str) or not value.strip():
         return False
     folded = fold(value)
@@ -246,6 +250,7 @@ def _composed(value: Any, key: str, schema: Any, haystack: Haystack, raw: str) -
     if any(folded.startswith(shape) and haystack.has_string(folded[len(shape) :]) for shape in _SHAPED_UNITS):
         return True
     described = schema.get("description") if isinstance(schema, dict) else None
+    key = path.split(".")[0].split("[")[0]
     names = f"{key.replace('_', ' ')} {described if isinstance(described, str) else ''}".casefold()
     if _CODE_PARAMETER.search(names) and any(t in haystack.word_set for t in tokens):
         return True
