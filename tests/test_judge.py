@@ -12,14 +12,16 @@ from callforge.core import ConfigError, Dialog, Message, ToolCall, ToolSpec
 from callforge.llm.backend import Backend, BackendError, Completion, Usage
 from callforge.llm.scripted import FunctionBackend, Request, ScriptedBackend
 from callforge.verify.judge import (
+    MAX_ARGUMENT_QUESTIONS,
     NO_ANSWER,
     QUESTIONS,
     JudgeQuestion,
-    LLMJudge,
     answer_schema,
     applicable_questions,
     parse_answer,
+    per_call_questions,
 )
+from callforge.verify.judge import LLMJudge as _LLMJudge
 from callforge.verify.record import Stage, StageResult
 
 WEATHER = ToolSpec(
@@ -78,6 +80,11 @@ NO_CALL = Dialog(
     ),
 )
 FULL_KEYS = ["arguments_grounded", "intent_fulfilled", "outputs_consistent", "answer_faithful"]
+
+
+def LLMJudge(backend: Any, **options: Any) -> _LLMJudge:
+    """The judge with the one-question-per-aspect set most tests here were written for."""
+    return _LLMJudge(backend, **{"questions": QUESTIONS, **options})
 
 
 def run(coro):  # type: ignore[no-untyped-def]
@@ -508,3 +515,185 @@ def test_empty_committee_is_a_config_error() -> None:
 def test_question_keys_must_be_identifiers() -> None:
     with pytest.raises(ValueError, match="lowercase identifier"):
         JudgeQuestion(key="Has Space", code="judge.x", title="x", text="x?")
+
+
+# -- doubts the rules leave to the judge ----------------------------------------------------------------
+
+TRANSLATE = ToolSpec(
+    name="translate",
+    description="Translate text.",
+    parameters={
+        "type": "object",
+        "properties": {"text": {"type": "string"}, "target": {"type": "string"}},
+        "required": ["text", "target"],
+    },
+)
+CHINESE_CITY = Dialog(
+    tools=(WEATHER,),
+    messages=(
+        Message(role="user", content="上海现在的天气怎么样？"),
+        Message(
+            role="assistant",
+            tool_calls=(ToolCall(name="get_weather", arguments={"city": "Shanghai"}, id="c1"),),
+        ),
+    ),
+)
+DOUBT_KEYS = ["arguments_grounded", "intent_fulfilled", "doubtful_values_right"]
+
+
+def test_the_rules_doubts_reach_the_judge_as_a_question_naming_the_value_and_are_settled() -> None:
+    from callforge.verify import Cascade, RuleStage
+
+    backend = ScriptedBackend([reply(keys=DOUBT_KEYS)])
+    rules_only = run(Cascade([RuleStage()]).check(CHINESE_CITY))
+    assert rules_only.ok and [v.code for v in rules_only.unsure] == ["arg.unproven"]
+
+    checked = run(Cascade([RuleStage(), LLMJudge(backend)]).check(CHINESE_CITY))
+    asked = user_prompt(backend.requests[0])
+    assert "doubtful_values_right" in asked and "get_weather: argument city='Shanghai'" in asked
+    assert "(message 1" not in asked  # the rules' 0-based message numbers would not match the prompt's
+    assert checked.ok and checked.unsure == ()  # settled: no longer counted as unsure
+    assert checked.stages[0].unsure and checked.stages[1].settles
+
+
+def test_a_doubt_the_judge_rejects_fails_the_dialog_and_reject_policy_waits_for_the_judge() -> None:
+    from callforge.verify import Cascade, Funnel, RuleStage
+
+    backend = ScriptedBackend(
+        [
+            reply(
+                fail=("doubtful_values_right",),
+                keys=DOUBT_KEYS,
+                doubtful_values_right="上海 is Shanghai, fine",
+            )
+        ]
+    )
+    checked = run(Cascade([RuleStage(), LLMJudge(backend)], unsure="reject").check(CHINESE_CITY))
+    assert checked.rejected_by == "judge" and [v.code for v in checked.failures] == ["judge.unproven"]
+    assert checked.stages[0].ok  # the rules passed it on (unsure) instead of rejecting it themselves
+
+    passing = run(
+        Cascade([RuleStage(), LLMJudge(ScriptedBackend([reply(keys=DOUBT_KEYS)]))], unsure="reject").check(
+            CHINESE_CITY
+        )
+    )
+    kept = run(Cascade([RuleStage()]).check(CHINESE_CITY))
+    funnel = Funnel(["rules", "judge"])
+    funnel.add(passing)
+    funnel.add(kept)
+    assert funnel.accepted == 2 and funnel.unsure == 1  # only the one no judge looked at stays unsure
+    assert not run(Cascade([RuleStage()], unsure="reject").check(CHINESE_CITY)).ok
+
+
+def test_a_request_the_judges_server_refuses_is_no_answer_for_that_dialog_not_a_crash() -> None:
+    from callforge.llm import RequestRejected
+
+    def too_long(request: Request) -> str:
+        raise RequestRejected("the prompt is longer than the context")
+
+    result = run(LLMJudge(FunctionBackend(too_long)).check(FULL))
+    assert [v.code for v in result.failures] == [NO_ANSWER]
+    assert "refused the request" in str(result.failures[0].evidence["errors"])
+    assert result.meta["answers"] == [""]
+    passed = run(LLMJudge(FunctionBackend(too_long), on_no_answer="pass").check(FULL))
+    assert passed.ok and passed.meta["no_answer"] == FULL_KEYS
+
+
+# -- per-call questions (the default) ------------------------------------------------------------------
+
+
+def test_the_default_asks_per_call_and_per_argument_then_coverage_and_the_answer() -> None:
+    keys = [q.key for q in per_call_questions(FULL)]
+    assert keys == [
+        "call_1_tool_fits",
+        "call_1_city_right",
+        "call_1_unit_right",
+        "every_request_has_a_call",
+        "answer_faithful",
+        "answer_gives_what_was_asked",
+    ]
+    city = next(q for q in per_call_questions(FULL) if q.key == "call_1_city_right")
+    assert '`city` = "Paris"' in city.text and city.code == "judge.wrong_value"
+    assert [q.key for q in per_call_questions(NO_CALL)] == ["no_call_justified"]
+    backend = ScriptedBackend([reply(keys=keys, fail=("call_1_unit_right",), call_1_unit_right="the user never chose a unit")])
+    result = run(_LLMJudge(backend).check(FULL))
+    assert [v.code for v in result.failures] == ["judge.wrong_value"]
+    assert "call 1 (get_weather): argument unit" in result.failures[0].message
+    assert "call_1_tool_fits" in user_prompt(backend.requests[0])
+
+
+def test_many_arguments_share_one_grounding_question_and_keys_stay_identifiers() -> None:
+    many = ToolCall(name="get_weather", arguments={f"Field-{i}": i for i in range(MAX_ARGUMENT_QUESTIONS + 3)}, id="c1")
+    dialog = Dialog(tools=(WEATHER,), messages=(Message(role="user", content="x"), Message(role="assistant", tool_calls=(many,))))
+    questions = per_call_questions(dialog)
+    assert sum(q.code == "judge.wrong_value" for q in questions) == MAX_ARGUMENT_QUESTIONS
+    assert "arguments_grounded" in [q.key for q in questions]
+    assert "call_1_field_0_right" in [q.key for q in questions]
+
+
+def test_verdict_only_replies_are_asked_for_and_read() -> None:
+    keys = [q.key for q in per_call_questions(CALL_ONLY)]
+    backend = ScriptedBackend([json.dumps(dict.fromkeys(keys, "pass"))])
+    result = run(_LLMJudge(backend, reasons=False).check(CALL_ONLY))
+    assert result.ok
+    schema = backend.requests[0].options.json_schema or {}
+    assert schema["properties"]["call_1_tool_fits"] == {"type": "string", "enum": ["pass", "fail"]}
+
+
+# -- the reference judge ---------------------------------------------------------------------------------
+
+
+def test_the_reference_judge_answers_the_request_itself_and_compares_calls() -> None:
+    from callforge.verify.judge import DISAGREES, ReferenceJudge, compare_calls
+
+    paris = ToolCall(name="get_weather", arguments={"city": "Paris", "unit": "celsius"})
+    backend = ScriptedBackend([paris])
+    agreed = run(ReferenceJudge(backend).check(FULL))
+    assert agreed.ok and agreed.meta["references"][0]["message_index"] == 2
+    sent = backend.requests[0]
+    assert [m.role for m in sent.messages] == ["system", "user"] and [t.name for t in sent.tools] == ["get_weather", "send_email"]
+
+    sister = Dialog(
+        tools=(WEATHER,),
+        messages=(
+            Message(role="user", content="What's the weather in Paris? My sister lives in Lyon."),
+            Message(role="assistant", tool_calls=(ToolCall(name="get_weather", arguments={"city": "Lyon"}, id="c1"),)),
+        ),
+    )
+    differs = run(ReferenceJudge(ScriptedBackend([ToolCall(name="get_weather", arguments={"city": "Paris"})])).check(sister))
+    assert [v.code for v in differs.failures] == [DISAGREES]
+    assert "sets get_weather's city='Paris' where the dialog has 'Lyon'" in differs.failures[0].message
+
+    words = run(ReferenceJudge(ScriptedBackend(["I can't check the weather."])).check(FULL))
+    assert "answers in words where the dialog calls get_weather" in words.failures[0].message
+    called = run(ReferenceJudge(ScriptedBackend([ToolCall(name="get_weather", arguments={"city": "Tokyo"})])).check(NO_CALL))
+    assert "calls get_weather where the dialog answers in words" in called.failures[0].message
+
+    rome = ToolCall(name="get_weather", arguments={"city": "Rome"})
+    assert compare_calls([paris, rome], [paris]) is None  # fewer calls of the same tool: a model stopping early
+    assert compare_calls([paris], [paris, rome]) == "calls get_weather ×2 where the dialog calls get_weather"
+    assert compare_calls([ToolCall(name="get_weather", arguments={"city": "PARIS "})], [paris]) is None
+
+
+def test_judge_mode_reference_builds_the_reference_judge_and_is_stored_only_when_chosen() -> None:
+    from callforge.verify import CascadeSpec, build_cascade
+    from callforge.verify.judge import ReferenceJudge
+
+    cascade = build_cascade(CascadeSpec(stages=("rules", "judge"), judge_mode="reference"), judge=ScriptedBackend([]))
+    assert isinstance(cascade.stages[1], ReferenceJudge)
+    assert "judge_mode" not in CascadeSpec().model_dump()
+    assert CascadeSpec(judge_mode="per_aspect").model_dump()["judge_mode"] == "per_aspect"
+
+
+def test_a_reference_the_rules_reject_has_no_say_and_free_text_is_not_compared() -> None:
+    from callforge.verify.judge import ReferenceJudge, compare_calls
+
+    invented = ToolCall(name="get_weather", arguments={"city": "Atlantis"})  # the user asked about Paris
+    result = run(ReferenceJudge(ScriptedBackend([invented])).check(FULL))
+    assert result.ok and result.meta["references"][0]["rejected_by_rules"] == ["arg.ungrounded"]
+    ours = ToolCall(name="send_email", arguments={"to": "ann@x.org", "body": "Hi Ann, the report is ready. Best, Bo"})
+    theirs = ToolCall(name="send_email", arguments={"to": "ann@x.org", "body": "The report is ready."})
+    assert compare_calls([ours], [theirs]) is None
+    titled = ToolCall(name="create_event", arguments={"title": "Dentist"})
+    assert compare_calls([titled], [ToolCall(name="create_event", arguments={"title": "Dentist appointment"})]) is None
+    assert compare_calls([titled], [ToolCall(name="create_event", arguments={"title": "Haircut"})]) is not None

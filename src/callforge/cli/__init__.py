@@ -35,6 +35,7 @@ def _root(
 
 
 def _register() -> None:
+    from callforge.cli import calibrate as calibrate_verb
     from callforge.cli import eval as eval_verb
     from callforge.cli import export as export_verb
     from callforge.cli import generate as generate_verb
@@ -43,6 +44,7 @@ def _register() -> None:
     from callforge.cli import train as train_verb
     from callforge.cli import verify as verify_verb
 
+    calibrate_verb.register(app)
     eval_verb.register(app)
     export_verb.register(app)
     generate_verb.register(app)

@@ -37,7 +37,8 @@ def verify_command(
         bool,
         typer.Option(
             "--read-only",
-            help="rest: engine: send only GET/HEAD/OPTIONS; simulate the other calls' responses, never send.",
+            help="rest:/mcp: engines: send only GET/HEAD/OPTIONS and MCP tools declared read-only; simulate "
+            "the other calls' responses, never send.",
         ),
     ] = False,
     compare_outputs: Annotated[
@@ -45,6 +46,14 @@ def verify_command(
     ] = False,
     judge: Annotated[str, typer.Option("--judge", help="Judge model spec (judge stage).")] = "local:qwen2.5-coder-0.5b",
     votes: Annotated[int, typer.Option("--votes", min=1, help="Judge votes per dialog (majority decides).")] = 1,
+    judge_mode: Annotated[
+        str,
+        typer.Option(
+            "--judge-mode",
+            help="reference (the model answers the request and its calls are compared), per_call (asked "
+            "about each call and argument) or per_aspect (one question per aspect).",
+        ),
+    ] = "reference",
     dedup_threshold: Annotated[
         float, typer.Option("--dedup-threshold", help="Dedup: user-text similarity that counts as a near copy.")
     ] = 0.8,
@@ -75,6 +84,8 @@ def verify_command(
         typer.echo(orjson.dumps(report.funnel.to_dict(), option=orjson.OPT_INDENT_2).decode())
     else:
         print_funnel(report)
+        if "judge" in cascade.stages:
+            print_judge_figures(cascade.judge, cascade.judge_mode)
 
 
 def _split(text: str) -> tuple[str, ...]:
@@ -124,6 +135,34 @@ def print_funnel(report: Any) -> None:
     if state.errors:
         line += f", {state.errors} failed for a reason outside the data (see errors.jsonl; re-run to retry)"
     console.print(line)
+
+
+def print_judge_figures(judge: str, questions: str = "reference") -> None:
+    """How far the judge can be trusted: its figures on the calibration set, or how to measure them."""
+    from rich.console import Console
+
+    from callforge.verify import measured_figures
+
+    console = Console()
+    figures = measured_figures(judge, questions)
+    if figures is None:
+        asked = "" if questions == "reference" else f" --judge-mode {questions}"
+        console.print(
+            f"judge {judge} is not calibrated: `callforge calibrate --judge {judge}{asked}` measures its recall "
+            "and false rejects"
+        )
+        return
+    whole, alone = figures.cascade, figures.stages.get("judge")
+    line = (
+        f"judge {judge}, measured {figures.measured_on} on {figures.cases} labelled dialogs: rules + judge reject "
+        f"{_pct(whole.defects_rejected, whole.defects)} of defects and {_pct(whole.good_rejected, whole.good)} of good dialogs"
+    )
+    if alone is not None:
+        line += (
+            f"; the judge rejects {_pct(alone.defects_rejected, alone.defects)} of the defects the rules pass "
+            f"and {_pct(alone.good_rejected, alone.good)} of the good dialogs"
+        )
+    console.print(line + " (`callforge calibrate` re-measures)")
 
 
 def _pct(part: int, whole: int) -> str:

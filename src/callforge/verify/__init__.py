@@ -4,29 +4,46 @@ Rules first (microseconds), sandboxed execution next (milliseconds), an LLM judg
 tokens). `verify(data=PATH, cascade=CascadeSpec(...), out=...)` (or a `VerifyConfig`) reads any
 supported dataset format and writes accepted and rejected records to a Run folder plus a funnel;
 `build_cascade(spec)` makes the stages, and a `Cascade` judges one dialog at a time. A `Stage` is
-the extension protocol (one async `check`).
+the extension protocol (one async `check`). `calibrate` measures a cascade (and its judge) on the
+shipped labelled calibration set.
 """
 
 from callforge.verify.api import VerifyConfig, VerifyProgress, VerifyReport, funnel_of, verify, verify_async
+from callforge.verify.calibration import (
+    CalibrationCase,
+    CalibrationFigures,
+    CaseOutcome,
+    Rates,
+    calibrate,
+    calibration_cases,
+    measured_figures,
+    save_figures,
+    stratified,
+)
 from callforge.verify.cascade import Cascade
 from callforge.verify.execution import ExecutionStage
 from callforge.verify.funnel import Funnel, StageCount
-from callforge.verify.record import Checked, RemembersAccepted, Stage, StageResult
+from callforge.verify.record import Checked, RemembersAccepted, SettlesDoubts, Stage, StageResult
 from callforge.verify.rules import Check, DialogView, RuleStage, default_checks, rule_codes
 from callforge.verify.spec import DEFAULT_JUDGE, STAGE_ORDER, CascadeSpec, StageName, build_cascade
 
 __all__ = [
     "DEFAULT_JUDGE",
     "STAGE_ORDER",
+    "CalibrationCase",
+    "CalibrationFigures",
     "Cascade",
     "CascadeSpec",
+    "CaseOutcome",
     "Check",
     "Checked",
     "DialogView",
     "ExecutionStage",
     "Funnel",
+    "Rates",
     "RemembersAccepted",
     "RuleStage",
+    "SettlesDoubts",
     "Stage",
     "StageCount",
     "StageName",
@@ -35,9 +52,14 @@ __all__ = [
     "VerifyProgress",
     "VerifyReport",
     "build_cascade",
+    "calibrate",
+    "calibration_cases",
     "default_checks",
     "funnel_of",
+    "measured_figures",
     "rule_codes",
+    "save_figures",
+    "stratified",
     "verify",
     "verify_async",
 ]

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal
 
-from callforge.core import ConfigError, Dialog
+from callforge.core import ConfigError, Dialog, Verdict
 from callforge.llm import Closable
-from callforge.verify.record import Checked, RemembersAccepted, Stage, StageResult
+from callforge.verify.record import Checked, RemembersAccepted, SettlesDoubts, Stage, StageResult
 from callforge.verify.rules import RuleStage
 
 UnsurePolicy = Literal["accept", "reject"]
@@ -66,10 +66,22 @@ class Cascade:
                 stage.remember(dialog, id)
 
     async def check(self, dialog: Dialog, id: str | None = None) -> Checked:
-        """Judge one dialog; stops at the first stage that rejects it."""
+        """Judge one dialog; stops at the first stage that rejects it.
+
+        Unsure verdicts travel on: a later stage that settles doubts (the judge) is asked about
+        each of them, and only doubts that no stage settles meet the `unsure` policy.
+        """
         results: list[StageResult] = []
-        for stage in self.stages:
-            result = self._settled(await stage.check(dialog))
+        doubts: tuple[Verdict, ...] = ()
+        for n, stage in enumerate(self.stages):
+            if doubts and isinstance(stage, SettlesDoubts):
+                result = await stage.settle(dialog, doubts)
+                doubts = ()
+            else:
+                result = await stage.check(dialog)
+            if not any(isinstance(later, SettlesDoubts) for later in self.stages[n + 1 :]):
+                result = self._settled(result)
+            doubts += result.unsure
             results.append(result)
             if not result.ok:
                 break
@@ -87,12 +99,13 @@ class Cascade:
                 break
         return _checked(dialog, id, results)
 
-
     def _settled(self, result: StageResult) -> StageResult:
-        """With `unsure="reject"`, an unsure verdict becomes a failure of the same code."""
+        """With `unsure="reject"` and no judge after this stage, an unsure verdict becomes a failure of the same code."""
         if self.unsure == "accept" or not result.unsure:
             return result
-        verdicts = tuple(v.model_copy(update={"ok": False, "unsure": False}) if v.unsure else v for v in result.verdicts)
+        verdicts = tuple(
+            v.model_copy(update={"ok": False, "unsure": False}) if v.unsure else v for v in result.verdicts
+        )
         return result.model_copy(update={"verdicts": verdicts})
 
 

@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from callforge.verify.record import Checked, StageResult
+from callforge.verify.record import Checked, StageResult, open_doubts
 
 
 @dataclass
@@ -38,6 +38,8 @@ class Funnel:
     total: int = 0
     accepted: int = 0
     counts: dict[str, StageCount] = field(default_factory=dict)
+    kept_unsure: int = 0
+    """Accepted dialogs that still carry a doubt no later stage settled."""
 
     def __post_init__(self) -> None:
         for name in self.stages:
@@ -51,6 +53,7 @@ class Funnel:
         """Count one dialog from its stage results (as read back from a record file)."""
         self.total += 1
         self.accepted += ok
+        self.kept_unsure += bool(ok and open_doubts(stages))
         for result in stages:
             count = self.counts.get(result.stage)
             if count is None:
@@ -74,8 +77,8 @@ class Funnel:
 
     @property
     def unsure(self) -> int:
-        """Accepted dialogs that some stage passed unsure (counted apart from clean passes)."""
-        return sum(c.unsure for c in self.counts.values())
+        """Accepted dialogs with a doubt no stage settled (counted apart from clean passes)."""
+        return self.kept_unsure
 
     @property
     def rejected(self) -> int:

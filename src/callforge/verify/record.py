@@ -13,7 +13,9 @@ class StageResult(BaseModel):
     """One stage's judgement of one dialog: every failing Verdict it found (empty when it passed).
 
     `skipped` says the stage had nothing to judge (no call it could run); `meta` keeps what the stage wants on the record, such as the judge's prompt and raw
-    answers or the execution observations, so a rejection can be audited later.
+    answers or the execution observations, so a rejection can be audited later. `settles` says the
+    stage ruled on every unsure verdict of the stages before it (a judge asked about them), so
+    those doubts are closed: they count as settled, not as unsure.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -22,6 +24,7 @@ class StageResult(BaseModel):
     verdicts: tuple[Verdict, ...] = ()
     skipped: bool = False
     meta: dict[str, Any] = Field(default_factory=dict)
+    settles: bool = False
 
     @property
     def ok(self) -> bool:
@@ -60,8 +63,8 @@ class Checked(BaseModel):
 
     @property
     def unsure(self) -> tuple[Verdict, ...]:
-        """Every unsure verdict, stage by stage (what a judge should look at)."""
-        return tuple(v for stage in self.stages for v in stage.unsure)
+        """Every unsure verdict no later stage settled, stage by stage (what a person should look at)."""
+        return open_doubts(self.stages)
 
     @property
     def rejected_by(self) -> str | None:
@@ -82,6 +85,25 @@ class Stage(Protocol):
 
     async def check(self, dialog: Dialog) -> StageResult:
         """Judge one dialog."""
+        ...
+
+
+def open_doubts(stages: tuple[StageResult, ...] | list[StageResult]) -> tuple[Verdict, ...]:
+    """The unsure verdicts of the stages after the last one that settled the doubts before it."""
+    start = max((i + 1 for i, stage in enumerate(stages) if stage.settles), default=0)
+    return tuple(v for stage in stages[start:] for v in stage.unsure)
+
+
+@runtime_checkable
+class SettlesDoubts(Protocol):
+    """A stage that can rule on what earlier stages were unsure about (the judge asks about each doubt).
+
+    The cascade calls `settle` instead of `check` when earlier stages left unsure verdicts; the
+    result has `settles=True`, and a doubt the stage finds wrong is one of its failures.
+    """
+
+    async def settle(self, dialog: Dialog, doubts: tuple[Verdict, ...]) -> StageResult:
+        """Judge one dialog, answering for each doubt too."""
         ...
 
 

@@ -18,13 +18,15 @@ from callforge.run import EXEC_CACHE, LLM_CACHE
 from callforge.verify.cascade import Cascade
 from callforge.verify.dedup import DedupStage
 from callforge.verify.execution import ExecutionStage
-from callforge.verify.judge import LLMJudge
+from callforge.verify.judge import QUESTIONS, LLMJudge, ReferenceJudge
 from callforge.verify.record import Stage
 from callforge.verify.rules import RuleStage
 
 StageName = Literal["rules", "exec", "judge", "dedup"]
 STAGE_ORDER: tuple[StageName, ...] = ("rules", "exec", "judge", "dedup")
 DEFAULT_JUDGE = "local:qwen2.5-coder-0.5b"
+JudgeMode = Literal["reference", "per_call", "per_aspect"]
+DEFAULT_JUDGE_MODE: JudgeMode = "reference"
 
 
 class CascadeSpec(BaseModel):
@@ -49,6 +51,13 @@ class CascadeSpec(BaseModel):
     judge: str = DEFAULT_JUDGE
     """The judge's model spec (when the judge stage runs and no judge backend is given)."""
     votes: int = Field(default=1, ge=1)
+    judge_mode: JudgeMode = Field(default=DEFAULT_JUDGE_MODE, exclude_if=lambda v: v == DEFAULT_JUDGE_MODE)
+    """How the judge decides: `reference` (default: the model answers the request itself and its calls
+    are compared with the dialog's, `ReferenceJudge`), `per_call` (asked whether each call's tool is
+    right, whether each argument is what the user meant, whether anything is left uncalled, whether the
+    answer is faithful and useful) or `per_aspect` (one question per aspect of the whole dialog,
+    `callforge.verify.judge.QUESTIONS`). The default is the mode measured best for the embedded judge
+    models (docs/judge.md, Calibration). Stored when not the default."""
     dedup_threshold: float = Field(default=0.8, gt=0, le=1)
     max_same_calls: int | None = Field(default=None, ge=1)
     unsure: Literal["accept", "reject"] = "accept"
@@ -107,7 +116,11 @@ def build_cascade(
             stages.append(ExecutionStage(runner, compare_outputs=spec.compare_outputs))
         elif name == "judge":
             model = judge or make_backend(spec.judge, base_url=base_url, api_key=api_key, cache=llm_cache)
-            stages.append(LLMJudge(model, votes=spec.votes))
+            if spec.judge_mode == "reference":
+                stages.append(ReferenceJudge(model))
+            else:
+                asked = QUESTIONS if spec.judge_mode == "per_aspect" else None
+                stages.append(LLMJudge(model, votes=spec.votes, questions=asked))
         else:
             stages.append(DedupStage(spec.dedup_threshold, max_same_calls=spec.max_same_calls))
     return Cascade(stages, unsure=spec.unsure)

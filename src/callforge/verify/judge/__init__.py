@@ -14,6 +14,12 @@ from callforge.verify.judge.judge import (
     QuestionAnswer,
     parse_answer,
 )
+from callforge.verify.judge.percall import (
+    MAX_ARGUMENT_QUESTIONS,
+    Questioner,
+    fixed_questions,
+    per_call_questions,
+)
 from callforge.verify.judge.prompt import (
     QUESTIONS,
     Applies,
@@ -22,10 +28,14 @@ from callforge.verify.judge.prompt import (
     answer_schema,
     applicable_questions,
     dialog_shape,
+    doubt_question,
     render_prompt,
 )
+from callforge.verify.judge.reference import DISAGREES, ReferenceJudge, compare_calls
 
 __all__ = [
+    "DISAGREES",
+    "MAX_ARGUMENT_QUESTIONS",
     "NO_ANSWER",
     "QUESTIONS",
     "Applies",
@@ -36,9 +46,15 @@ __all__ = [
     "NoAnswerPolicy",
     "ParsedAnswer",
     "QuestionAnswer",
+    "Questioner",
+    "ReferenceJudge",
     "answer_schema",
     "applicable_questions",
+    "compare_calls",
     "dialog_shape",
+    "doubt_question",
+    "fixed_questions",
     "parse_answer",
+    "per_call_questions",
     "render_prompt",
 ]

@@ -18,14 +18,14 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from callforge.core import ConfigError, Dialog, Message, Verdict
-from callforge.llm import Backend, Completion, Usage
+from callforge.llm import Backend, Completion, RequestRejected, Usage
+from callforge.verify.judge.percall import Questioner, fixed_questions, per_call_questions
 from callforge.verify.judge.prompt import (
     DEFAULT_MAX_OUTPUT_CHARS,
     DEFAULT_MAX_REASON_CHARS,
-    QUESTIONS,
     JudgeQuestion,
     answer_schema,
-    applicable_questions,
+    doubt_question,
     render_prompt,
     repair_message,
 )
@@ -216,8 +216,9 @@ class LLMJudge:
         backend: one backend, or a list of backends that form a committee (each casts `votes`).
         votes: requests per backend; with more than one they are sampled (`temperature`, distinct
             `sample` and `seed`) so they can disagree.
-        questions: the questions to choose from (default `QUESTIONS`); only those that apply to a
-            dialog are asked.
+        questions: a fixed list to choose from (only those that apply to a dialog are asked; e.g.
+            `QUESTIONS`, one question per aspect), or a function that builds them per dialog.
+            Default: `per_call_questions`, one question per call and per argument.
         max_tokens: reply budget per request; a reply cut short is unparseable and gets one retry.
         temperature: default 0 for a single vote per backend, 0.7 otherwise.
         seed: base seed; vote `i` is sent with `seed + i`.
@@ -229,6 +230,8 @@ class LLMJudge:
             off for a server that rejects the option.
         max_output_chars: tool outputs longer than this are cut in the prompt.
         max_reason_chars: `maxLength` of each reason in the schema (None: no cap).
+        reasons: ask for a reason before each verdict (default); False asks for verdicts only,
+            which costs a few tokens per question instead of a sentence.
         name: the stage name on the record.
 
     Raises:
@@ -240,7 +243,7 @@ class LLMJudge:
         backend: Backend | Sequence[Backend],
         *,
         votes: int = 1,
-        questions: Sequence[JudgeQuestion] | None = None,
+        questions: Sequence[JudgeQuestion] | Questioner | None = None,
         max_tokens: int = 1024,
         temperature: float | None = None,
         seed: int = 0,
@@ -248,6 +251,7 @@ class LLMJudge:
         constrain: bool = True,
         max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS,
         max_reason_chars: int | None = DEFAULT_MAX_REASON_CHARS,
+        reasons: bool = True,
         name: str = "judge",
     ) -> None:
         backends = tuple(backend) if isinstance(backend, Sequence) else (backend,)
@@ -263,15 +267,18 @@ class LLMJudge:
             raise ConfigError(f"max_reason_chars must be at least 1 or None, got {max_reason_chars}")
         if temperature is not None and temperature < 0:
             raise ConfigError(f"temperature must be >= 0, got {temperature}")
-        chosen = tuple(QUESTIONS if questions is None else questions)
-        if not chosen:
-            raise ConfigError("LLMJudge needs at least one question")
-        keys = [q.key for q in chosen]
-        if len(set(keys)) != len(keys):
-            raise ConfigError(f"question keys must be unique, got {keys}")
+        if questions is None or callable(questions):
+            self.ask: Questioner = questions or per_call_questions
+        else:
+            chosen = tuple(questions)
+            if not chosen:
+                raise ConfigError("LLMJudge needs at least one question")
+            keys = [q.key for q in chosen]
+            if len(set(keys)) != len(keys):
+                raise ConfigError(f"question keys must be unique, got {keys}")
+            self.ask = fixed_questions(chosen)
         self.backends = backends
         self.votes = votes
-        self.questions = chosen
         self.max_tokens = max_tokens
         self.temperature = temperature if temperature is not None else (0.0 if votes == 1 else 0.7)
         self.seed = seed
@@ -279,24 +286,37 @@ class LLMJudge:
         self.constrain = constrain
         self.max_output_chars = max_output_chars
         self.max_reason_chars = max_reason_chars
+        self.reasons = reasons
         self.name = name
 
     def questions_for(self, dialog: Dialog) -> tuple[JudgeQuestion, ...]:
         """The questions this judge asks about `dialog`."""
-        return applicable_questions(dialog, self.questions)
+        return self.ask(dialog)
 
     def prompt_for(self, dialog: Dialog) -> tuple[Message, ...]:
         """The exact messages each vote is sent for `dialog` (before any repair turn)."""
-        return render_prompt(dialog, self.questions_for(dialog), max_output_chars=self.max_output_chars)
+        return render_prompt(dialog, self.questions_for(dialog), max_output_chars=self.max_output_chars, reasons=self.reasons)
 
     async def check(self, dialog: Dialog) -> StageResult:
         """Judge one dialog; `BackendError` from a backend propagates for the cascade to handle."""
-        asked = self.questions_for(dialog)
+        return await self._judge(dialog, self.questions_for(dialog))
+
+    async def settle(self, dialog: Dialog, doubts: tuple[Verdict, ...]) -> StageResult:
+        """Judge one dialog and rule on the earlier stages' doubts, asked as one more question.
+
+        A doubt the judge finds wrong fails the dialog with `judge.unproven`; otherwise the doubts
+        are settled and the dialog no longer counts as unsure.
+        """
+        asked = (*self.questions_for(dialog), doubt_question([_doubt_text(v) for v in doubts]))
+        result = await self._judge(dialog, asked)
+        return result.model_copy(update={"settles": True})
+
+    async def _judge(self, dialog: Dialog, asked: tuple[JudgeQuestion, ...]) -> StageResult:
         if not asked:
             return StageResult(
                 stage=self.name, skipped=True, meta={"reason": "no judge question applies to this dialog"}
             )
-        prompt = render_prompt(dialog, asked, max_output_chars=self.max_output_chars)
+        prompt = render_prompt(dialog, asked, max_output_chars=self.max_output_chars, reasons=self.reasons)
         jobs = [(b, i) for b in self.backends for i in range(self.votes)]
         ballots = await _gather(
             [self._vote(n, backend, sample, prompt, asked) for n, (backend, sample) in enumerate(jobs)]
@@ -318,8 +338,14 @@ class LLMJudge:
             "sample": sample,
         }
         if self.constrain:
-            options["json_schema"] = answer_schema(asked, max_reason_chars=self.max_reason_chars)
-        first = await backend.complete(prompt, **options)
+            options["json_schema"] = answer_schema(asked, max_reason_chars=self.max_reason_chars, reasons=self.reasons)
+        try:
+            first = await backend.complete(prompt, **options)
+        except RequestRejected as exc:
+            # This dialog only (longer than the judge's context): no answer from this vote, which
+            # the no-answer policy decides; other dialogs still reach the judge.
+            error = f"the judge's server refused the request: {exc}"
+            return Ballot(vote=vote, model=backend.model, sample=sample, texts=(), errors=(error,))
         parsed = parse_answer(first.text, asked)
         completions = [first]
         errors = [_explain(parsed.error, first)] if parsed.error else []
@@ -330,7 +356,7 @@ class LLMJudge:
             retry = [
                 *prompt,
                 Message(role="assistant", content=first.text),
-                repair_message(errors[0], asked),
+                repair_message(errors[0], asked, reasons=self.reasons),
             ]
             second = await backend.complete(retry, **options)
             completions.append(second)
@@ -400,7 +426,7 @@ class LLMJudge:
         meta: dict[str, Any] = {
             "prompt": [m.model_dump(mode="json", exclude_none=True) for m in prompt],
             "questions": [q.key for q in asked],
-            "answers": [b.texts[0] for b in ballots],
+            "answers": [b.texts[0] if b.texts else "" for b in ballots],
             "model": models,
             "tally": tally,
             "usage": {
@@ -418,6 +444,15 @@ class LLMJudge:
         if unanswered:
             meta["no_answer"] = unanswered
         return StageResult(stage=self.name, verdicts=tuple(verdicts), meta=meta)
+
+
+def _doubt_text(verdict: Verdict) -> str:
+    """A doubt as the judge reads it: the call and value, without the rule's advice to the judge."""
+    text = verdict.message.split(" is not in the text as written", 1)[0].split("; a judge", 1)[0]
+    return _SITE.sub("", text)
+
+
+_SITE = re.compile(r" \(message \d+, call \d+\)")
 
 
 def _explain(error: str | None, completion: Completion) -> str:

@@ -129,6 +129,31 @@ QUESTIONS: tuple[JudgeQuestion, ...] = (
 )
 """The default questions, after ToolACE's three expert checkers plus intent and the no-call case."""
 
+DOUBT_KEY = "doubtful_values_right"
+DOUBT_CODE = "judge.unproven"
+
+
+def doubt_question(doubts: Sequence[str]) -> JudgeQuestion:
+    """The question that settles what the rules were unsure about: one listed value per doubt.
+
+    The rules say exactly which value they could not trace (a code, a translation, a computed
+    number); asking about those values by name is a narrower task than "is every argument
+    grounded?", which a small judge answers with more care.
+    """
+    listed = "\n".join(f"  * {text}" for text in doubts)
+    return JudgeQuestion(
+        key=DOUBT_KEY,
+        code=DOUBT_CODE,
+        title="values the automatic checks could not prove",
+        text=(
+            "The automatic checks could not trace these values to the conversation:\n"
+            f"{listed}\n"
+            "  Pass if each one is what the user meant: a correct code, translation, unit conversion, "
+            "calculation or well-known fact that follows from what was said. Fail if any of them is "
+            "wrong, or is a guess the conversation does not support."
+        ),
+    )
+
 
 class DialogShape(BaseModel):
     """What a dialog contains, as far as deciding which questions apply is concerned."""
@@ -183,14 +208,26 @@ DEFAULT_MAX_REASON_CHARS = 400
 
 
 def answer_schema(
-    questions: Sequence[JudgeQuestion], *, max_reason_chars: int | None = DEFAULT_MAX_REASON_CHARS
+    questions: Sequence[JudgeQuestion],
+    *,
+    max_reason_chars: int | None = DEFAULT_MAX_REASON_CHARS,
+    reasons: bool = True,
 ) -> dict[str, Any]:
     """The JSON Schema the judge's reply is constrained to: per question a reason, then a verdict.
 
     The reason comes first so that a model decoding left to right writes its argument before it
     commits to a verdict. `max_reason_chars` (None for no cap) bounds each reason, so a model
-    that repeats itself reaches the verdict instead of running out of tokens mid-string.
+    that repeats itself reaches the verdict instead of running out of tokens mid-string. With
+    `reasons=False` each key holds the bare verdict string.
     """
+    if not reasons:
+        bare = {"type": "string", "enum": list(VERDICTS)}
+        return {
+            "type": "object",
+            "properties": {q.key: bare for q in questions},
+            "required": [q.key for q in questions],
+            "additionalProperties": False,
+        }
     reason: dict[str, Any] = {"type": "string"}
     if max_reason_chars is not None:
         reason["maxLength"] = max_reason_chars
@@ -220,11 +257,21 @@ SYSTEM_PROMPT = (
 )
 
 
+SYSTEM_PROMPT_VERDICTS = (
+    "You audit one function-calling conversation before it is used as training data. You get the tools "
+    "the assistant could call, each with its full JSON Schema, the conversation with every call, tool "
+    "output and reply, and a few questions. Answer each question on its own, using only what the "
+    'conversation shows: "pass" when the conversation is correct in that respect, "fail" when it is not. '
+    "Reply with one JSON object and nothing else."
+)
+
+
 def render_prompt(
     dialog: Dialog,
     questions: Sequence[JudgeQuestion],
     *,
     max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS,
+    reasons: bool = True,
 ) -> tuple[Message, ...]:
     """The judge's request for `dialog`: a system message with the task, a user message with the case.
 
@@ -232,6 +279,7 @@ def render_prompt(
         dialog: the dialog to judge.
         questions: the questions to ask (already filtered with `applicable_questions`).
         max_output_chars: longer tool outputs are cut, with a note saying how much was left out.
+        reasons: ask for a reason before each verdict (False: verdicts only).
 
     Returns:
         The messages to send, in order.
@@ -240,10 +288,10 @@ def render_prompt(
         "# Tools\n" + render_tools(dialog.tools),
         "# Conversation\n" + render_conversation(dialog, max_output_chars=max_output_chars),
         "# Questions\n" + render_questions(questions),
-        "# Reply format\n" + _format_instructions(questions),
+        "# Reply format\n" + _format_instructions(questions, reasons),
     ]
     return (
-        Message(role="system", content=SYSTEM_PROMPT),
+        Message(role="system", content=SYSTEM_PROMPT if reasons else SYSTEM_PROMPT_VERDICTS),
         Message(role="user", content="\n\n".join(sections)),
     )
 
@@ -307,7 +355,10 @@ def render_questions(questions: Sequence[JudgeQuestion]) -> str:
     return "\n".join(f"- {q.key}: {q.text}" for q in questions)
 
 
-def _format_instructions(questions: Sequence[JudgeQuestion]) -> str:
+def _format_instructions(questions: Sequence[JudgeQuestion], reasons: bool = True) -> str:
+    if not reasons:
+        bare = ", ".join(f'"{q.key}": "pass" or "fail"' for q in questions)
+        return f"A JSON object with exactly these keys, each holding its verdict:\n{{{bare}}}"
     example = ", ".join(f'"{q.key}": {{"reason": "...", "verdict": "pass" or "fail"}}' for q in questions)
     return (
         "A JSON object with exactly these keys, each holding the reason first and then the verdict:\n"
@@ -315,14 +366,15 @@ def _format_instructions(questions: Sequence[JudgeQuestion]) -> str:
     )
 
 
-def repair_message(error: str, questions: Sequence[JudgeQuestion]) -> Message:
+def repair_message(error: str, questions: Sequence[JudgeQuestion], *, reasons: bool = True) -> Message:
     """The follow-up sent once when a reply could not be read; it names the problem and the keys."""
     keys = ", ".join(q.key for q in questions)
+    entry = '{"reason": "...", "verdict": "pass" or "fail"}' if reasons else '"pass" or "fail"'
     return Message(
         role="user",
         content=(
             f"Your reply could not be used: {error}. Reply again with only the JSON object, with one entry "
-            f'for each of these keys: {keys}; each entry is {{"reason": "...", "verdict": "pass" or "fail"}}.'
+            f"for each of these keys: {keys}; each entry is {entry}."
         ),
     )
 

@@ -15,7 +15,7 @@ from callforge.verify.rules.base import CallSite, Check, DialogView
 from callforge.verify.rules.calls import ArgumentsCheck, DuplicateCallCheck, KnownFunctionCheck
 from callforge.verify.rules.contradict import ContradictionCheck
 from callforge.verify.rules.grounding import GroundingCheck
-from callforge.verify.rules.scenario import ScenarioCheck
+from callforge.verify.rules.scenario import ScenarioCheck, same_value
 from callforge.verify.rules.slots import ParallelCoverageCheck, SwapCheck
 from callforge.verify.rules.structure import ReadErrorsCheck, StructureCheck
 
@@ -93,4 +93,5 @@ __all__ = [
     "SwapCheck",
     "default_checks",
     "rule_codes",
+    "same_value",
 ]

@@ -137,13 +137,13 @@ def _plan(view: DialogView, plan: tuple[ToolCall, ...]) -> list[Verdict]:
         if not candidates:
             missing[name] += 1
             continue
-        best = max(candidates, key=lambda site: sum(_same(v, site.call.arguments.get(k, _ABSENT)) for k, v in arguments.items()))
+        best = max(candidates, key=lambda site: sum(same_value(v, site.call.arguments.get(k, _ABSENT)) for k, v in arguments.items()))
         unused.remove(best)
         made = best.call.arguments
         wrong = [
             f"{key}={value!r} planned, {made[key]!r} made" if key in made else f"{key}={value!r} missing"
             for key, value in arguments.items()
-            if not _same(value, made.get(key, _ABSENT))
+            if not same_value(value, made.get(key, _ABSENT))
         ]
         if wrong:
             out.append(
@@ -175,7 +175,7 @@ def _plan(view: DialogView, plan: tuple[ToolCall, ...]) -> list[Verdict]:
 _ABSENT = object()
 
 
-def _same(a: Any, b: Any) -> bool:
+def same_value(a: Any, b: Any) -> bool:
     """Equal after the normalisation a user turn is allowed: case, spacing, int vs float."""
     if a is _ABSENT or b is _ABSENT:
         return a is b
@@ -186,7 +186,7 @@ def _same(a: Any, b: Any) -> bool:
     if isinstance(a, str) and isinstance(b, str):
         return " ".join(words(a)) == " ".join(words(b))
     if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_same(v, b[k]) for k, v in a.items())
+        return a.keys() == b.keys() and all(same_value(v, b[k]) for k, v in a.items())
     return bool(a == b)
