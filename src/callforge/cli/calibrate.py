@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -54,6 +55,8 @@ def calibrate_command(
     (misread and swapped values, missed calls, useless answers ...). Run it for any judge model
     before trusting that judge with your data.
     """
+    from rich.console import Console
+
     from callforge.cli.progress import progress_bar
     from callforge.verify import (
         CascadeSpec,
@@ -80,11 +83,17 @@ def calibrate_command(
         try:
             with progress_bar("calibrate", disable=quiet or as_json) as bar, target.open("a", encoding="utf-8") as sink:
                 task = bar.add_task("calibrate", total=len(chosen), completed=len(done))
+                logged = Console(stderr=True)
+                count, last = [len(done)], [time.monotonic()]
 
                 def record(outcome: CaseOutcome) -> None:
                     sink.write(outcome.model_dump_json() + "\n")
                     sink.flush()
                     bar.advance(task)
+                    count[0] += 1
+                    if not logged.is_terminal and not quiet and time.monotonic() - last[0] >= 30:
+                        last[0] = time.monotonic()  # a log file gets a line every 30 s instead of a bar
+                        logged.print(f"calibrate: {count[0]}/{len(chosen)} done", markup=False, highlight=False)
 
                 return await calibrate(
                     cascade, chosen, done=done, on_outcome=record, model=model, questions=spec.judge_mode
