@@ -23,7 +23,7 @@ from callforge.core import Verdict
 from callforge.execute import error_payload
 from callforge.verify.rules import derive, knowledge
 from callforge.verify.rules.base import DialogView
-from callforge.verify.rules.normalize import STOPWORDS, Haystack, fold, stem, words
+from callforge.verify.rules.normalize import STOPWORDS, Haystack, fold, stem, unspaced, words
 
 _NUMBER = re.compile(r"(?<![\w.])-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?")
 _NAME = re.compile(r"(?<=[a-z0-9,;] )([A-Z][a-z]+(?:[A-Z][a-z]+)*|[A-Z]{2,})\b")
@@ -84,7 +84,7 @@ class FinalAnswerCheck:
             if _retold(text, match, value, decimals, haystack) or derive.is_derived_number(value, outputs):
                 continue
             out.append(_fail(index, f"the number {literal}", literal, "number"))
-        if self.names and not _unspaced(outputs + "\n".join(m.content or "" for m in messages[:index] if m.role == "user")):
+        if self.names and not unspaced(outputs + "\n".join(m.content or "" for m in messages[:index] if m.role == "user")):
             # names are checked where the dialog writes them in Latin letters; a translated dialog
             # ("蝙蝠侠：黑暗骑士" in the output, "The Dark Knight" in the answer) cannot be compared word by word
             for match in _NAME.finditer(text):
@@ -151,7 +151,7 @@ def _useless(view: DialogView, index: int, text: str) -> str | None:
                 return None
         elif haystack.has_string(leaf) or any(w in haystack.word_set for w in words(leaf) if len(w) > 3):
             return None
-        elif _unspaced(leaf) and any(leaf[i : i + 2] in text for i in range(len(leaf) - 1) if _unspaced(leaf[i : i + 2])):
+        elif unspaced(leaf) and any(leaf[i : i + 2] in text for i in range(len(leaf) - 1) if unspaced(leaf[i : i + 2])):
             return None  # 邮件已成功发送 retold as 邮件已发送: scripts without spaces share characters, not words
     return f"carries none of the values the tools returned ({_show(leaves)})"
 
@@ -274,15 +274,6 @@ def _expansions(text: str, haystack: Haystack) -> set[str]:
 def _currency_prefix(name: str, haystack: Haystack) -> bool:
     """"US" of "US dollars" or "CA" of "CA$389" when the dialog names the currency code (`usd`, `cad`)."""
     return len(name) == 2 and any(len(w) == 3 and w.startswith(name) and knowledge.code_names(w.upper()) for w in haystack.word_set)
-
-
-_UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\u0e00-\u0e7f]")
-
-
-def _unspaced(text: str) -> bool:
-    """Whether most letters of the text are Chinese, Japanese, Korean or Thai (written without word spaces)."""
-    letters = [c for c in text if c.isalpha()]
-    return bool(letters) and 2 * sum(1 for c in letters if _UNSPACED.match(c)) > len(letters)
 
 
 def _list_marker(text: str, match: re.Match[str], value: float) -> bool:

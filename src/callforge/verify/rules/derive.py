@@ -70,7 +70,7 @@ def is_derived_number(value: float, raw: str) -> bool:
 def shifted_dates(raw: str) -> set[str]:
     """ISO dates the text reaches by moving a date it states by a span it states ("3 nights from June 1")."""
     dates = _text_dates(raw)
-    spans = _spans(raw)
+    spans = stated_spans(raw)
     found: set[str] = set()
     for date, days in itertools.product(dates, spans):
         for moved in (date + datetime.timedelta(days=days), date - datetime.timedelta(days=days)):
@@ -111,10 +111,6 @@ def _clock_minutes(raw: str) -> list[int]:
 
 def stated_spans(raw: str) -> set[int]:
     """Days of every span the text states: "three nights" -> 3, "2 weeks" -> 14."""
-    return _spans(raw)
-
-
-def _spans(raw: str) -> set[int]:
     spans: set[int] = set()
     for amount, unit in _SPAN.findall(raw.casefold()):
         count = _SPAN_WORDS.get(amount) or int(amount)

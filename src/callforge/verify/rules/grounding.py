@@ -13,13 +13,21 @@ see `places.CONSTANTS`), and empty values.
 from __future__ import annotations
 
 import re
-import unicodedata
 from typing import Any
 
 from callforge.core import Verdict
 from callforge.verify.rules import derive, knowledge
 from callforge.verify.rules.base import CallSite, DialogView, call_label, shown_value, site_evidence
-from callforge.verify.rules.normalize import STOPWORDS, Haystack, fold, is_region, stem, words
+from callforge.verify.rules.normalize import (
+    STOPWORDS,
+    Haystack,
+    fold,
+    foreign,
+    is_region,
+    stem,
+    unspaced,
+    words,
+)
 from callforge.verify.rules.places import CONSTANTS
 
 _MAX_DEPTH = 8
@@ -202,7 +210,7 @@ def _plausible(value: Any, haystack: Haystack, raw: str) -> bool:
     if not isinstance(value, str):
         return False
     stripped = value.strip()
-    if _unspaced_script(stripped):
+    if unspaced(stripped):
         return True  # 西红柿 for 番茄: without word boundaries, rules cannot tell a synonym from an invention
     if not stripped.isascii() or any(c.isdigit() for c in stripped):
         return False
@@ -228,7 +236,6 @@ _CODE_PARAMETER = re.compile(
 )
 _SHAPED_UNITS = ("square ", "sq ", "cubic ")
 _COORDINATE = re.compile(r"(?:^|[._\[])(?:lat|lon|lng|latitude|longitude|coordinates?)(?:$|[._\]])")
-_LETTER = re.compile(r"[^\W\d_]")
 
 
 def _composed(value: Any, path: str, schema: Any, haystack: Haystack, raw: str) -> bool:
@@ -254,25 +261,11 @@ def _composed(value: Any, path: str, schema: Any, haystack: Haystack, raw: str) 
     names = f"{key.replace('_', ' ')} {described if isinstance(described, str) else ''}".casefold()
     if _CODE_PARAMETER.search(names) and any(t in haystack.word_set for t in tokens):
         return True
-    if value.isascii() and _foreign_script(raw):
+    if value.isascii() and foreign(raw):
         return True
     if value.isupper() and value.isalpha() and 2 <= len(value) <= 5:  # SHOP for "Shopify": a ticker made of the name
         return any(len(name) > len(value) and fold(name).startswith(folded) for name in _CAPITALISED_WORD.findall(raw))
     return any(len(t) >= 6 and any(_shared_stem(t, w) for w in haystack.word_set) for t in tokens)
-
-
-def _unspaced_script(value: str) -> bool:
-    """Whether most of the value's letters are of a script written without spaces (Chinese, Japanese, Thai)."""
-    letters = _LETTER.findall(value)
-    unspaced = sum(1 for c in letters if unicodedata.name(c, "").startswith(("CJK", "HIRAGANA", "KATAKANA", "THAI", "HANGUL")))
-    return bool(letters) and unspaced * 2 > len(letters)
-
-
-def _foreign_script(raw: str) -> bool:
-    """Whether most letters of the text are outside the Latin alphabet (Chinese, Cyrillic, Arabic ...)."""
-    letters = _LETTER.findall(raw)
-    foreign = sum(1 for c in letters if not c.isascii() and not unicodedata.name(c, "").startswith("LATIN"))
-    return bool(letters) and foreign * 2 > len(letters)
 
 
 def _shared_stem(a: str, b: str) -> bool:

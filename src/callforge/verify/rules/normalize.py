@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from callforge.verify.rules.places import ALIASES, BIGRAM_ALIASES, CONTINENTS, REGIONS
@@ -291,3 +292,25 @@ def _is_float(token: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+_LETTER = re.compile(r"[^\W\d_]")
+_UNSPACED = re.compile(r"[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+
+
+def unspaced(text: str) -> bool:
+    """Whether most letters of the text are of a script written without word spaces (Chinese, Japanese, Korean, Thai).
+
+    Word-by-word comparison means nothing there: such text is compared by characters, or left to a judge.
+    """
+    return _mostly(text, lambda c: _UNSPACED.match(c) is not None)
+
+
+def foreign(text: str) -> bool:
+    """Whether most letters of the text are outside the Latin alphabet (Chinese, Cyrillic, Arabic ...)."""
+    return _mostly(text, lambda c: not c.isascii() and not unicodedata.name(c, "").startswith("LATIN"))
+
+
+def _mostly(text: str, test: Callable[[str], bool]) -> bool:
+    letters = _LETTER.findall(text)
+    return bool(letters) and 2 * sum(1 for c in letters if test(c)) > len(letters)
