@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from callforge.cli.options import ApiKey, BaseUrl, Limit, Quiet, config_from
+from callforge.cli.options import ApiKey, BaseUrl, JudgeMode, Limit, Quiet, Votes, config_from
 
 _DEFAULT_STAGES = "rules,judge"
 
@@ -20,15 +20,8 @@ def calibrate_command(
     stages: Annotated[
         str, typer.Option("--stages", help="Cascade to measure: rules, or rules,judge (the judge sees what rules pass).")
     ] = _DEFAULT_STAGES,
-    votes: Annotated[int, typer.Option("--votes", min=1, help="Judge votes per dialog (majority decides).")] = 1,
-    judge_mode: Annotated[
-        str,
-        typer.Option(
-            "--judge-mode",
-            help="reference (the model answers the request and its calls are compared), per_call (asked "
-            "about each call and argument) or per_aspect (one question per aspect).",
-        ),
-    ] = "reference",
+    votes: Votes = 1,
+    judge_mode: JudgeMode = "reference",
     cases: Annotated[
         Path | None, typer.Option("--cases", help="Your own labelled set (JSONL, same shape); default: the shipped set.")
     ] = None,

@@ -19,6 +19,15 @@ ApiKey = Annotated[str | None, typer.Option("--api-key", help="API key for opena
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the report as JSON.")]
 Limit = Annotated[int | None, typer.Option("--limit", min=1, help="Take at most this many items.")]
+Votes = Annotated[int, typer.Option("--votes", min=1, help="Judge votes per dialog (majority decides).")]
+JudgeMode = Annotated[
+    str,
+    typer.Option(
+        "--judge-mode",
+        help="reference (the model answers the request and its calls are compared), per_call (asked "
+        "about each call and argument) or per_aspect (one question per aspect).",
+    ),
+]
 
 
 def config_from(model: type[M], options: dict[str, Any], **overrides: Any) -> M:

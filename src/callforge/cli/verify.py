@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from callforge.cli.options import ApiKey, BaseUrl, Quiet, config_from
+from callforge.cli.options import ApiKey, BaseUrl, JudgeMode, Quiet, Votes, config_from
 from callforge.cli.progress import job_bar
 
 
@@ -45,15 +45,8 @@ def verify_command(
         bool, typer.Option("--compare-outputs", help="Also fail calls whose recorded tool output differs from a re-run.")
     ] = False,
     judge: Annotated[str, typer.Option("--judge", help="Judge model spec (judge stage).")] = "local:qwen2.5-coder-0.5b",
-    votes: Annotated[int, typer.Option("--votes", min=1, help="Judge votes per dialog (majority decides).")] = 1,
-    judge_mode: Annotated[
-        str,
-        typer.Option(
-            "--judge-mode",
-            help="reference (the model answers the request and its calls are compared), per_call (asked "
-            "about each call and argument) or per_aspect (one question per aspect).",
-        ),
-    ] = "reference",
+    votes: Votes = 1,
+    judge_mode: JudgeMode = "reference",
     dedup_threshold: Annotated[
         float, typer.Option("--dedup-threshold", help="Dedup: user-text similarity that counts as a near copy.")
     ] = 0.8,
