@@ -102,6 +102,8 @@ def test_cli_calibrate_prints_rates_resumes_and_saves(tmp_path: Path) -> None:
     bad.write_text('{"id": "x"}\n')
     refused = cli("calibrate", "--stages", "rules", "--cases", str(bad), "--out", str(tmp_path / "o.jsonl"))
     assert refused.returncode == 2 and "bad.jsonl, line 1: not a labelled case" in refused.stderr
+    missing = cli("calibrate", "--stages", "rules", "--cases", str(tmp_path / "none.jsonl"), "--out", str(tmp_path / "o.jsonl"))
+    assert missing.returncode == 2 and "none.jsonl: no such file" in missing.stderr and "Traceback" not in missing.stderr
 
 
 def test_verify_says_how_far_its_judge_can_be_trusted(capsys: pytest.CaptureFixture[str]) -> None:

@@ -129,6 +129,8 @@ def calibration_cases(path: Path | None = None) -> tuple[CalibrationCase, ...]:
         text = resources.files("callforge.verify.judge").joinpath("calibration.jsonl").read_text(encoding="utf-8")
         where = "callforge's calibration set"
     else:
+        if not path.is_file():
+            raise DataError(f"{path}: no such file; pass a JSON-lines file of labelled cases, or leave `cases` out for the shipped set")
         text = path.read_text(encoding="utf-8")
         where = str(path)
     cases = []
