@@ -167,6 +167,7 @@ def test_good_dialogs_pass_the_schema_and_structure_rules(
         for line in found:
             print(f"  {rid}: {line}")
     assert not broken
-    # The rules' false rejects on this set were 4 of 116 when it shipped (facts no table holds:
-    # the capital of Japan, a Tokyo ticker, "Swiss" and "US" in answers); more means a regression.
-    assert len(rejected) <= 5, sorted(rejected)
+    # The issue's target is at most 1% false rejects by the rules: 1 of 116 good dialogs. None is
+    # rejected today (the last four were facts now known: capitals, demonyms, a Tokyo ticker as
+    # unsure, words of a tool's description in its answer).
+    assert len(rejected) <= 1, sorted(rejected)

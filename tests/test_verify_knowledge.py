@@ -273,3 +273,37 @@ def test_coordinates_are_unsure_and_answers_in_unspaced_scripts_are_compared_by_
     assert ("answer.useless", False) in _verdicts(silent)
     translated = _answered("帮我找蝙蝠侠的影评", _tool("reviews", title="string"), {"title": "蝙蝠侠"}, '{"review": "蝙蝠侠：黑暗骑士 很好看"}', "《The Dark Knight》很好看。")
     assert _verdicts(translated) == []
+
+
+def test_country_facts_a_reader_knows_ground_values_and_answers() -> None:
+    capital = _dialog("Any good sushi places in the capital of Japan?", _tool("restaurants", city="string"), city="Tokyo")
+    assert _verdicts(capital) == []
+    # without "capital" the country does not name its capital: "sushi in Japan" is not a request about Tokyo
+    country = _dialog("Any good sushi places in Japan?", _tool("restaurants", city="string"), city="Tokyo")
+    assert _verdicts(country) == [("arg.ungrounded", False)]
+    demonym = _answered("What currency does Switzerland use?", COUNTRY, {"code": "CH"}, '{"currency_code": "CHF"}', "Switzerland uses the Swiss franc (CHF).")
+    assert _verdicts(demonym) == []
+    invented = _answered("What currency does Switzerland use?", COUNTRY, {"code": "CH"}, '{"currency_code": "CHF"}', "Switzerland uses the Austrian franc (CHF).")
+    assert ("answer.unsupported", False) in _verdicts(invented)
+
+
+def test_an_answer_may_use_the_called_tools_words_but_not_their_numbers() -> None:
+    cups = ToolSpec(
+        name="convert_units",
+        description="Convert between two units of volume (US cups and gallons).",
+        parameters={"type": "object", "properties": {"value": {"type": "number"}, "unit": {"type": "string"}}},
+    )
+    named = _answered("How many cups is 750 ml?", cups, {"value": 750, "unit": "ml"}, '{"value": 3.17}', "750 ml is about 3.17 US cups.")
+    assert _verdicts(named) == []
+    counted = _answered("How many cups is 750 ml?", cups, {"value": 750, "unit": "ml"}, '{"value": 3.17}', "750 ml is about 2 cups.")
+    assert ("answer.unsupported", False) in _verdicts(counted)
+
+
+def test_a_ticker_for_a_named_company_is_unsure_and_a_known_other_ticker_fails() -> None:
+    quote = _tool("quote", symbol={"type": "string", "description": "Ticker symbol, e.g. 'AAPL'"})
+    toyota = _dialog("What is one Toyota share worth in US dollars?", quote, symbol="7203.T")
+    assert _verdicts(toyota) == [("arg.unproven", True)]
+    other = _dialog("What is one Amazon share worth?", quote, symbol="GOOGL")
+    assert _verdicts(other) == [("arg.ungrounded", False)]
+    named = _dialog("What is TM trading at, the Toyota ADR?", quote, symbol="7203.T")
+    assert _verdicts(named) == [("arg.ungrounded", False)]

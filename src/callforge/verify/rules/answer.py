@@ -66,10 +66,14 @@ class FinalAnswerCheck:
                 )
             ]
         haystack = view.sources_before(index).copy()
+        described: set[str] = set()
         for site in view.calls:
             if site.message_index < index:
                 haystack.add(orjson.dumps(site.call.arguments).decode())
                 haystack.add(site.call.name)
+                tool = view.tools.get(site.call.name)
+                if tool is not None:  # "US cups" from a tool that converts "(US cups and gallons)": names, not numbers
+                    described.update(words(tool.description))
         haystack.add(_date_names(view, index))
         # one arithmetic step on two tool outputs ("Tokyo is 12 hours ahead" of +09:00 and -03:00)
         outputs = "\n".join(m.content or "" for m in messages[:index] if m.role == "tool")
@@ -92,7 +96,7 @@ class FinalAnswerCheck:
                 folded = fold(name)
                 if folded in _COMMON or folded in STOPWORDS:
                     continue
-                if folded in haystack.word_set or stem(folded) in haystack.stems or folded in expanded:
+                if folded in haystack.word_set or stem(folded) in haystack.stems or folded in expanded | described:
                     continue
                 if _currency_prefix(folded, haystack):
                     continue
@@ -294,7 +298,9 @@ def _stated(value: float, decimals: int, haystack: Haystack) -> bool:
 def _fail(index: int, what: str, literal: str, kind: str) -> Verdict:
     return Verdict.failed(
         "answer.unsupported",
-        f"message {index}: the final answer cites {what}, which no tool output, user text or call argument states",
+        f"message {index}: the final answer cites {what}, which no tool output, user text, call argument"
+        + (" or called tool's description" if kind == "name" else "")
+        + " states",
         message_index=index,
         value=literal,
         kind=kind,

@@ -267,8 +267,13 @@ def _within(a: str, b: str, limit: int) -> bool:
 
 
 def _aliases(tokens: list[str]) -> list[str]:
-    """Extra words a text states through the aliases it uses (`LA` → los angeles, `euros` → eur)."""
-    extra: list[str] = []
+    """Extra words a text states through the aliases it uses (`LA` → los angeles, `euros` → eur).
+
+    Also what its country names state (`swiss` for "Switzerland", a capital for "the capital of Japan").
+    """
+    from callforge.verify.rules.countries import country_words  # it reads words with this module's tokenizer
+
+    extra: list[str] = country_words(tokens)
     previous = ""
     for token in tokens:
         alias = ALIASES.get(token)

@@ -74,11 +74,17 @@ ALIASES: dict[str, str] = {
 }  # fmt: skip
 """Folded word → extra words a text containing it also states."""
 
-ALIASES.update({
-    # tickers of the companies people name most
+TICKERS = {
     "apple": "aapl", "microsoft": "msft", "google": "goog googl", "alphabet": "goog googl", "amazon": "amzn",
     "tesla": "tsla", "meta": "meta", "facebook": "meta fb", "nvidia": "nvda", "netflix": "nflx",
     "intel": "intc", "ibm": "ibm", "oracle": "orcl", "salesforce": "crm", "adobe": "adbe", "amd": "amd",
+}  # fmt: skip
+"""Tickers of the companies people name most (folded name → its tickers)."""
+
+KNOWN_TICKERS = frozenset(t for tickers in TICKERS.values() for t in tickers.split())
+
+ALIASES.update(TICKERS)
+ALIASES.update({
     # airports that stand for their city
     "lax": "los angeles", "jfk": "new york", "sfo": "san francisco", "lhr": "london", "cdg": "paris",
 })  # fmt: skip
