@@ -136,3 +136,32 @@ def test_a_listed_number_without_its_call_is_a_missed_parallel_call() -> None:
     assert _codes(full) == []
     ranged = _dialog("Events between 2026-07-01 and 2026-07-09", (RANGE,), call("list_events", start_date="2026-07-01", end_date="2026-07-09"))
     assert _codes(ranged) == []
+
+
+COUNTRY = _tool("get_country_info", country_code="string")
+FLIGHT_CLASS = _tool("search_flights", airline="string", seat_class="string")
+
+MISSED_BY_NAME = [
+    ("a country code for the first of two countries", "Capitals of Kenya and Peru?", (COUNTRY,), call("get_country_info", country_code="KE"), "Peru"),
+    ("a ticker for the first of two companies", "Share prices of Apple and Microsoft", (QUOTE,), call("get_quote", symbol="AAPL"), "Microsoft"),
+    ("a repeated preposition", "What's the weather in Rome and in Athens?", (WEATHER,), call("get_weather", city="Rome"), "Athens"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "text", "tools", "made", "missing"), MISSED_BY_NAME, ids=[m[0] for m in MISSED_BY_NAME])
+def test_a_sibling_of_the_name_a_code_stands_for_needs_its_own_call(
+    name: str, text: str, tools: tuple[ToolSpec, ...], made: ToolCall, missing: str
+) -> None:
+    verdicts = [v for v in RuleStage().run(_dialog(text, tools, made)) if v.code == "calls.missing_parallel"]
+    assert [v.evidence["missing"] for v in verdicts] == [missing]
+
+
+def test_a_region_qualifies_a_place_and_another_preposition_starts_another_slot() -> None:
+    both = _dialog("Capitals of Kenya and Peru?", (COUNTRY,), call("get_country_info", country_code="KE"), call("get_country_info", country_code="PE"))
+    assert _codes(both) == []
+    region = _dialog("Weather in Paris, France and in New York", (WEATHER,), call("get_weather", city="Paris"), call("get_weather", city="New York"))
+    assert _codes(region) == []
+    slots = _dialog("Flights with Lufthansa and in Economy", (FLIGHT_CLASS,), call("search_flights", airline="Lufthansa"))
+    assert "calls.missing_parallel" not in _codes(slots)
+    state = _dialog("Population of New York City, NY, and Los Angeles", (WEATHER,), call("get_weather", city="New York City"), call("get_weather", city="Los Angeles"))
+    assert "calls.missing_parallel" not in _codes(state)

@@ -20,9 +20,10 @@ import re
 from typing import Any
 
 from callforge.core import Verdict
+from callforge.verify.rules import knowledge
 from callforge.verify.rules.base import CallSite, DialogView, call_label
 from callforge.verify.rules.normalize import fold, name_parts, words
-from callforge.verify.rules.places import ALIASES, REGIONS
+from callforge.verify.rules.places import ALIASES, CANADA, COUNTRIES, REGIONS, TICKERS, US_STATES
 
 _SOURCE_PARTS = ("origin", "from", "source", "src", "departure", "depart", "start", "begin", "sender", "base")
 _TARGET_PARTS = ("destination", "dest", "to", "target", "arrival", "arrive", "end", "finish", "recipient", "quote")
@@ -282,10 +283,22 @@ def _siblings(text: str, value: str, spans: dict[str, list[tuple[int, int]]], nu
             listed = _numbers_after(text, end) + _numbers_before(text, start)
             found.extend(n for n in listed if float(n) not in numbers and ("." in n) == ("." in value))
         return found
-    for start, end in spans.get(fold(value).strip(), ()):
-        found.extend(_listed_after(text, end))
-        found.extend(_listed_before(text, start))
+    for name in (fold(value).strip(), *_names_of(value)):
+        kind = _region_kind(name)  # "Kenya and Peru": beside a country, a country is a sibling, not its region
+        for start, end in spans.get(name, ()):
+            found.extend(_listed_after(text, start, end, kind=kind))
+            found.extend(_listed_before(text, start, kind=kind))
     return found
+
+
+def _names_of(value: str) -> list[str]:
+    """The folded names a code value stands for in the text: `KE` for "Kenya", `AAPL` for "Apple"."""
+    stripped = value.strip()
+    if not 2 <= len(stripped) <= 5 or not stripped.isalpha() or not stripped.isupper():
+        return []
+    names = {fold(n) for n in knowledge.code_names(stripped)}
+    names.update(name for name, tickers in TICKERS.items() if fold(stripped) in tickers.split())
+    return sorted(names)
 
 
 _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w.]\d)")
@@ -325,41 +338,58 @@ def _shown(number: float) -> str:
     return str(int(number)) if number == int(number) else repr(number)
 
 
-_JOIN_AFTER = re.compile(r"^\s*(?:,\s*(?:and\s+)?|\s+(?:and|&)\s+)([A-Z][\w'\-]*(?:\s+[A-Z][\w'\-]*)*)")
-_JOIN_BEFORE = re.compile(r"([A-Z][\w'\-]*(?:\s+[A-Z][\w'\-]*)*)(?:\s*,\s*(?:and\s+)?|\s+(?:and|&)\s+)$")
+_AGAIN = r"(?:(?P<again>in|for|at|of|from)\s+)?"  # "in Rome and in Athens": the list repeats its preposition
+_JOIN_AFTER = re.compile(
+    rf"^\s*(?:,\s*(?:and\s+)?|\s+(?:and|&)\s+){_AGAIN}(?P<name>[A-Z][\w'\-]*(?:\s+[A-Z][\w'\-]*)*)"
+)
+_JOIN_BEFORE = re.compile(
+    rf"(?P<name>[A-Z][\w'\-]*(?:\s+[A-Z][\w'\-]*)*)(?:\s*,\s*(?:and\s+)?|\s+(?:and|&)\s+){_AGAIN}$"
+)
 _NOT_ENTITIES = frozenset(
     {"i", "please", "thanks", "thank", "also", "then", "what", "how", "can", "could", "and", "find", "get", "show",
      "tell", "give", "book", "check", "search", "let", "make", "my", "me", "we", "you", "he", "she", "they", "it"}
 )  # fmt: skip
 
 
-def _listed_after(text: str, end: int) -> list[str]:
+def _listed_after(text: str, start: int, end: int, *, kind: str | None = None) -> list[str]:
     """Names joined after position `end`: a list only if a conjunction joins it ("X, Y and Z", "X and Y").
 
     "Seattle, Washington" and "Bangna District, Bangkok" are one place written with its region,
-    not two entities; a comma alone never makes a list here, and a region is never a sibling.
+    not two entities; a comma alone never makes a list here, and a region is a sibling only of a
+    region of its kind ("Kenya and Peru"). A preposition after the conjunction must repeat the one
+    before the value: "in Rome and in Athens" is a list, "with Lufthansa and in Economy" is not.
     """
     names: list[str] = []
     joined = False
     rest = text[end:]
     while True:
         match = _JOIN_AFTER.match(rest)
-        if not match or not _entity(match.group(1)):
+        if not match or not _entity(match.group("name")) or not _same_preposition(text[:start], match.group("again")):
             break
-        joined = joined or bool(re.search(r"\band\b|&", rest[: match.start(1)]))
-        if not _region(match.group(1)):
-            names.append(match.group(1))  # "Paris, France and New York": France qualifies Paris
+        joined = joined or bool(re.search(r"\band\b|&", rest[: match.start("name")]))
+        name = match.group("name")
+        if not _region(name) or (kind is not None and _region_kind(name) == kind):
+            names.append(name)  # "Paris, France and New York": France qualifies Paris
         rest = rest[match.end() :]
     return names if joined else []
 
 
-def _listed_before(text: str, start: int) -> list[str]:
+def _listed_before(text: str, start: int, *, kind: str | None = None) -> list[str]:
     match = _JOIN_BEFORE.search(text[:start])
-    if not match or not _entity(match.group(1)) or _sentence_start(text, match.start()):
+    if not match or not _entity(match.group("name")) or _sentence_start(text, match.start()):
         return []
-    if not re.search(r"\band\b|&", text[match.end(1) : start]) or _region(match.group(1)):
+    if not _same_preposition(text[: match.start("name")], match.group("again")):
+        return []
+    joint = text[match.end("name") : start]
+    name = match.group("name")
+    if not re.search(r"\band\b|&", joint) or (_region(name) and (kind is None or _region_kind(name) != kind)):
         return []  # "Paris, France": a place and its region
-    return [match.group(1)]
+    return [name]
+
+
+def _same_preposition(before: str, again: str | None) -> bool:
+    """Whether the text before the list's first name ends with the preposition the list repeats (or none is repeated)."""
+    return again is None or before.rstrip().casefold().endswith(f" {again.casefold()}")
 
 
 def _entity(name: str) -> bool:
@@ -371,6 +401,15 @@ def _entity(name: str) -> bool:
 
 def _region(name: str) -> bool:
     return " ".join(words(name)) in REGIONS
+
+
+def _region_kind(name: str) -> str | None:
+    """`country`, `state` or `province` for a region's name (not its code), else None: "Texas and Ohio" is a list."""
+    folded = " ".join(words(name))
+    for kind, table in (("country", COUNTRIES), ("state", US_STATES), ("province", CANADA)):
+        if folded in table.values():
+            return kind
+    return None
 
 
 def _sentence_start(text: str, index: int) -> bool:
