@@ -307,3 +307,73 @@ def test_a_ticker_for_a_named_company_is_unsure_and_a_known_other_ticker_fails()
     assert _verdicts(other) == [("arg.ungrounded", False)]
     named = _dialog("What is TM trading at, the Toyota ADR?", quote, symbol="7203.T")
     assert _verdicts(named) == [("arg.ungrounded", False)]
+
+
+EMAIL = _tool("send_email", to="string", body="string")
+TRACK = _tool("track_package", tracking_number="string")
+
+
+def _claimed(answer: str, *, send: bool = False) -> Dialog:
+    """A parcel lookup, optionally followed by the email the user asked for, then `answer`."""
+    messages = [
+        Message(role="user", content="Where is parcel 4471920035? Email the date to sam@example.com."),
+        Message(role="assistant", tool_calls=(ToolCall(name="track_package", arguments={"tracking_number": "4471920035"}, id="c1"),)),
+        Message(role="tool", tool_call_id="c1", content='{"status": "in_transit", "estimated_delivery": "2026-02-19"}'),
+    ]
+    if send:
+        arguments = {"to": "sam@example.com", "body": "Due 2026-02-19"}
+        messages += [
+            Message(role="assistant", tool_calls=(ToolCall(name="send_email", arguments=arguments, id="c2"),)),
+            Message(role="tool", tool_call_id="c2", content='{"status": "sent"}'),
+        ]
+    messages.append(Message(role="assistant", content=answer))
+    return Dialog(tools=(TRACK, EMAIL), messages=tuple(messages))
+
+
+@pytest.mark.parametrize(
+    "answer",
+    ["It's due on 2026-02-19. I've emailed that date to sam@example.com.", "Due 2026-02-19. Sent to sam@example.com.",
+     "It arrives 2026-02-19; the email has been sent to sam@example.com."],
+)  # fmt: skip
+def test_an_answer_that_claims_an_action_no_call_made_fails(answer: str) -> None:
+    assert ("answer.unperformed", False) in _verdicts(_claimed(answer))
+    assert _verdicts(_claimed(answer, send=True)) == []
+
+
+@pytest.mark.parametrize(
+    "answer",
+    ["It's due on 2026-02-19. Shall I email that to sam@example.com?", "It's due on 2026-02-19. I haven't emailed Sam yet.",
+     "It's due on 2026-02-19; once you confirm, I'll email it to sam@example.com.", "It's due on 2026-02-19, I checked."],
+)  # fmt: skip
+def test_offers_promises_and_negations_are_not_claims(answer: str) -> None:
+    assert ("answer.unperformed", False) not in _verdicts(_claimed(answer))
+
+
+def test_an_answer_that_only_echoes_the_request_is_useless() -> None:
+    clock = _tool("local_time", city="string")
+    output = '{"city": "Dubai", "local_time": "2026-02-03T17:15", "timezone": "Asia/Dubai"}'
+    echoed = _answered("What time is it in Dubai?", clock, {"city": "Dubai"}, output, "I checked the time in Dubai for you.")
+    assert ("answer.useless", False) in _verdicts(echoed)
+    told = _answered("What time is it in Dubai right now?", clock, {"city": "Dubai"}, output, "It's 17:15 in Dubai.")
+    assert _verdicts(told) == []
+
+
+def test_a_duration_in_the_wrong_unit_and_another_address_fail_and_a_symbol_grounds_nothing_by_itself() -> None:
+    proofing = _dialog("Start a timer for an hour and a half", TIMER, duration_seconds=90)
+    assert ("arg.contradicts", False) in _verdicts(proofing)
+    assert _verdicts(_dialog("Start a timer for an hour and a half", TIMER, duration_seconds=5400)) == []
+    mail = _tool("send_email", to="string", body="string")
+    wrong = _dialog("Tell Ben (ben.kowalski@example.net) I'm late", mail, to="ben@example.com", body="I'm late")
+    assert _verdicts(wrong) == [("arg.ungrounded", False)]
+    euros = _dialog("Split $96 between 3 people", CONVERT, amount=32, from_currency="USD", to_currency="EUR")
+    assert ("arg.ungrounded", False) in _verdicts(euros)  # (32 is one division away: unsure)
+    assert _verdicts(_dialog("What is €50 in dollars?", CONVERT, amount=50, from_currency="EUR", to_currency="USD")) == []
+
+
+def test_an_answer_that_flips_the_direction_of_a_change_fails() -> None:
+    quote = _tool("quote", symbol="string")
+    output = '{"symbol": "SHOP", "price": 112.9, "change_percent": -1.8}'
+    up = _answered("How is SHOP doing?", quote, {"symbol": "SHOP"}, output, "SHOP is at $112.90, up 1.8% today.")
+    assert ("answer.unsupported", False) in _verdicts(up)
+    down = _answered("How is SHOP doing?", quote, {"symbol": "SHOP"}, output, "SHOP is at $112.90, down 1.8% today.")
+    assert _verdicts(down) == []

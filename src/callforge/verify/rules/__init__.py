@@ -13,6 +13,7 @@ from callforge.verify.record import StageResult
 from callforge.verify.rules.answer import FinalAnswerCheck
 from callforge.verify.rules.base import CallSite, Check, DialogView
 from callforge.verify.rules.calls import ArgumentsCheck, DuplicateCallCheck, KnownFunctionCheck
+from callforge.verify.rules.claims import ClaimedActionCheck
 from callforge.verify.rules.contradict import ContradictionCheck
 from callforge.verify.rules.grounding import GroundingCheck
 from callforge.verify.rules.scenario import ScenarioCheck, same_value
@@ -34,6 +35,7 @@ def default_checks() -> list[Check]:
         SwapCheck(),
         ParallelCoverageCheck(),
         FinalAnswerCheck(),
+        ClaimedActionCheck(),
     ]
 
 
@@ -79,6 +81,7 @@ __all__ = [
     "ArgumentsCheck",
     "CallSite",
     "Check",
+    "ClaimedActionCheck",
     "ContradictionCheck",
     "DialogView",
     "DuplicateCallCheck",

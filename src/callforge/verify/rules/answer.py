@@ -52,7 +52,7 @@ class FinalAnswerCheck:
     def check(self, view: DialogView) -> list[Verdict]:
         """Check the last assistant text that follows a tool output."""
         messages = view.messages
-        index = _final_answer(view)
+        index = final_answer(view)
         if index is None:
             return []
         text = messages[index].content or ""
@@ -83,6 +83,19 @@ class FinalAnswerCheck:
             literal = match.group(0)
             value = float(literal.replace(",", ""))
             decimals = len(match.group(1) or "")
+            flipped = _flipped_direction(text, match, value, outputs)
+            if flipped is not None:
+                out.append(
+                    Verdict.failed(
+                        "answer.unsupported",
+                        f"message {index}: the final answer says {flipped!r} {literal}, but the tools returned it "
+                        f"with the other sign; tell the direction the output gives",
+                        message_index=index,
+                        value=literal,
+                        kind="direction",
+                    )
+                )
+                continue
             if value in (0, 1) or _stated(value, decimals, haystack) or _list_marker(text, match, value):
                 continue
             if _retold(text, match, value, decimals, haystack) or derive.is_derived_number(value, outputs):
@@ -146,18 +159,73 @@ def _useless(view: DialogView, index: int, text: str) -> str | None:
     tokens = words(text)
     if not tokens or all(t in _EMPTY_WORDS for t in tokens):
         return f"says nothing ({text.strip()[:60]!r}) although the tools returned {_show(leaves)}"
+    asked = _asked(view, index)
+    fresh = [leaf for leaf in leaves if not _echo(leaf, asked)]
+    if not fresh:
+        return None  # the tools only confirmed what was asked ("Dubai" back for "Dubai"): any answer may do
     haystack = Haystack()
     haystack.add(text)
     haystack.numbers |= knowledge.quantities(text)  # "a 3-minute timer" reports 180 seconds
-    for leaf in leaves:
+    for leaf in fresh:
         if isinstance(leaf, float):
             if haystack.has_number(leaf) or any(abs(n - leaf) <= max(0.01, abs(leaf) * 0.005) for n in haystack.numbers):
                 return None
-        elif haystack.has_string(leaf) or any(w in haystack.word_set for w in words(leaf) if len(w) > 3):
+        elif any(w in haystack.word_set and w not in asked.word_set for w in words(leaf) if len(w) > 3):
+            return None  # a new word of the output, not "Dubai" of the request echoed back
+        elif haystack.has_string(leaf) and not {w for w in words(leaf) if len(w) > 3} & asked.word_set:
             return None
+        elif any(clock in text for clock in _CLOCK.findall(leaf)):
+            return None  # "17:15" of "2026-02-03T17:15"
         elif unspaced(leaf) and any(leaf[i : i + 2] in text for i in range(len(leaf) - 1) if unspaced(leaf[i : i + 2])):
             return None  # 邮件已成功发送 retold as 邮件已发送: scripts without spaces share characters, not words
-    return f"carries none of the values the tools returned ({_show(leaves)})"
+    return f"carries none of the values the tools returned ({_show(fresh)})"
+
+
+_UP = frozenset(["up", "rose", "gained", "grew", "higher", "increased", "climbed", "plus"])
+_DOWN = frozenset(["down", "fell", "lost", "dropped", "lower", "decreased", "declined", "minus", "slipped"])
+_OUTPUT_NUMBER = re.compile(r"(?<![\w.])(-?\d+(?:\.\d+)?)(?![\w.]?\d)")
+
+
+def _flipped_direction(text: str, match: re.Match[str], value: float, outputs: str) -> str | None:
+    """The direction word of "up 1.8%" when the outputs hold -1.8 and not 1.8 (or of "down 1.8%" for "+1.8")."""
+    if value <= 0:
+        return None
+    before = words(text[max(0, match.start() - 24) : match.start()])[-2:]
+    said = next((w for w in reversed(before) if w in _UP or w in _DOWN), None)
+    if said is None:
+        return None
+    stated = {float(n) for n in _OUTPUT_NUMBER.findall(outputs)}
+    if said in _UP and -value in stated and value not in stated:
+        return said
+    if said in _DOWN and f"+{match.group(0)}" in outputs and -value not in stated:
+        return said
+    return None
+
+
+_CLOCK = re.compile(r"(?<!\d)\d{1,2}:\d{2}(?!\d)")
+
+
+def _asked(view: DialogView, index: int) -> Haystack:
+    """What the turn before the answer already says: the user's words and the arguments of its first calls.
+
+    Later calls are left out: their values may come from the outputs (a date looked up, then emailed).
+    """
+    asked = Haystack()
+    start = max((i for i in range(index) if view.messages[i].role == "user"), default=0)
+    asked.add(view.messages[start].content or "")
+    first = min((s.message_index for s in view.calls if start < s.message_index < index), default=None)
+    for site in view.calls:
+        if site.message_index == first:
+            asked.add(orjson.dumps(site.call.arguments).decode())
+    return asked
+
+
+def _echo(leaf: float | str, asked: Haystack) -> bool:
+    """An output value the request already states: telling it back tells the user nothing."""
+    if isinstance(leaf, float):
+        return leaf in asked.numbers
+    tokens = words(leaf)  # as written: the haystack's looser match takes any date for "right now"
+    return bool(tokens) and f" {' '.join(tokens)} " in f" {asked.joined}"
 
 
 def _last_turn_outputs(view: DialogView, index: int) -> list[str]:
@@ -214,7 +282,7 @@ def _show(leaves: list[float | str]) -> str:
     return ", ".join(shown) + (" ..." if len(leaves) > 3 else "")
 
 
-def _final_answer(view: DialogView) -> int | None:
+def final_answer(view: DialogView) -> int | None:
     """The last assistant text, when tool outputs came after the user's last message: the answer from them.
 
     A later chat turn with no call ("as an AI, I cannot order food") answers the user, not the tools.
@@ -298,8 +366,8 @@ def _stated(value: float, decimals: int, haystack: Haystack) -> bool:
 def _fail(index: int, what: str, literal: str, kind: str) -> Verdict:
     return Verdict.failed(
         "answer.unsupported",
-        f"message {index}: the final answer cites {what}, which no tool output, user text, call argument"
-        + (" or called tool's description" if kind == "name" else "")
+        f"message {index}: the final answer cites {what}, which no tool output, user text"
+        + (", call argument or called tool's description" if kind == "name" else " or call argument")
         + " states",
         message_index=index,
         value=literal,

@@ -16,7 +16,7 @@ from typing import Any
 from callforge.core import Verdict
 from callforge.verify.rules.base import CallSite, DialogView, call_label, site_evidence
 from callforge.verify.rules.derive import stated_spans
-from callforge.verify.rules.knowledge import clock_times, relative_dates, stated_today, time_value
+from callforge.verify.rules.knowledge import clock_times, durations, relative_dates, stated_today, time_value
 from callforge.verify.rules.normalize import STOPWORDS, fold, name_parts, stem, words
 
 _ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
@@ -196,7 +196,17 @@ def _duration(key: str, value: float, schema: dict[str, Any], request: str) -> s
             continue
         if amount == value:
             return f"the request says {tokens[i - 1]} {tokens[i]}, and `{key}` is in {unit}"
+    wanted = _SECONDS[unit]
+    for seconds in durations(request):  # "an hour and a half" passed as 90 to a parameter in seconds
+        if abs(seconds / wanted - value) < 1e-9:
+            return None
+        other = next((u for u, size in _SECONDS.items() if u != unit and abs(seconds / size - value) < 1e-9), None)
+        if other is not None and value not in (0, 1):
+            return f"the request asks for {seconds / wanted:g} {unit} ({value:g} is that in {other}), and `{key}` is in {unit}"
     return None
+
+
+_SECONDS = {"seconds": 1.0, "minutes": 60.0, "hours": 3600.0, "milliseconds": 0.001, "days": 86400.0}
 
 
 def _unit_of(key: str, schema: dict[str, Any]) -> str | None:

@@ -210,6 +210,8 @@ def _plausible(value: Any, haystack: Haystack, raw: str) -> bool:
     if not isinstance(value, str):
         return False
     stripped = value.strip()
+    if _EMAIL.fullmatch(stripped) and _EMAIL.search(raw):
+        return False  # the text gives an address and this is another one: a wrong recipient, not a guess
     if unspaced(stripped):
         return True  # 西红柿 for 番茄: without word boundaries, rules cannot tell a synonym from an invention
     if not stripped.isascii() or any(c.isdigit() for c in stripped):
@@ -231,6 +233,7 @@ def _plausible(value: Any, haystack: Haystack, raw: str) -> bool:
 
 
 _CAPITALISED_WORD = re.compile(r"\b[A-Z][a-z]+\b")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _CODE_PARAMETER = re.compile(
     r"\b(?:command|cmd|shell|url|uri|endpoint|sql|code|script|expression|formula|regex)s?\b"
 )

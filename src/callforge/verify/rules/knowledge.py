@@ -55,7 +55,7 @@ def grounds_string(value: str, haystack: Haystack, raw: str = "") -> bool:
     if not stripped:
         return False
     for name in code_names(stripped):
-        if haystack.has_string(name):
+        if haystack.has_string(name) if words(name) else name in raw:  # "€" is a symbol, not a word
             return True
     if any(haystack.has_string(code) for code in name_codes(stripped)):
         return True
@@ -186,6 +186,11 @@ def quantities(text: str) -> set[float]:
         for unit in (1, 60, 3600, 86400, 0.001):
             found.add(round(seconds / unit, 6))
     return found
+
+
+def durations(text: str) -> list[float]:
+    """Each duration the text states, in seconds: "an hour and a half" -> 5400."""
+    return _durations(words(text))
 
 
 def _durations(tokens: list[str]) -> list[float]:
