@@ -697,3 +697,40 @@ def test_a_reference_the_rules_reject_has_no_say_and_free_text_is_not_compared()
     titled = ToolCall(name="create_event", arguments={"title": "Dentist"})
     assert compare_calls([titled], [ToolCall(name="create_event", arguments={"title": "Dentist appointment"})]) is None
     assert compare_calls([titled], [ToolCall(name="create_event", arguments={"title": "Haircut"})]) is not None
+
+
+def test_a_reference_loses_its_say_only_on_doubted_arguments_and_a_question_back_is_not_outvoted() -> None:
+    from callforge.verify.judge import DISAGREES, ReferenceJudge
+
+    trains = ToolSpec(
+        name="search_trains",
+        parameters={"type": "object", "properties": {"origin": {"type": "string"}, "destination": {"type": "string"},
+                    "depart_after": {"type": "string"}}, "required": ["origin", "destination"]},
+    )  # fmt: skip
+    flights = ToolSpec(
+        name="search_flights",
+        parameters={"type": "object", "properties": {"origin": {"type": "string"}, "destination": {"type": "string"}},
+                    "required": ["origin", "destination"]},
+    )  # fmt: skip
+    wrong_tool = Dialog(
+        tools=(trains, flights),
+        messages=(
+            Message(role="user", content="Show me trains from Paris to London."),
+            Message(role="assistant", tool_calls=(ToolCall(name="search_flights", arguments={"origin": "CDG", "destination": "LHR"}, id="c1"),)),
+        ),
+    )
+    # the model invents an optional departure time: that argument has no say, its choice of tool still does
+    reference = ToolCall(name="search_trains", arguments={"origin": "Paris", "destination": "London", "depart_after": "06:00"})
+    result = run(ReferenceJudge(ScriptedBackend([reference])).check(wrong_tool))
+    assert [v.code for v in result.failures] == [DISAGREES]
+    assert "calls search_trains where the dialog calls search_flights" in result.failures[0].message
+
+    asked_back = Dialog(
+        tools=(trains,),
+        messages=(
+            Message(role="user", content="Book me a train."),
+            Message(role="assistant", content="Sure: from where to where, and when?"),
+        ),
+    )
+    guess = ToolCall(name="search_trains", arguments={"origin": "Paris", "destination": "London"})
+    assert run(ReferenceJudge(ScriptedBackend([guess])).check(asked_back)).ok

@@ -12,8 +12,11 @@ only one side sets (optional arguments are a matter of taste), and more calls of
 than the model made (a small model stops early in a parallel request; fewer calls than the model
 made is a missed call). Values are compared after the normalisation the rules use (case,
 spacing, int vs float); free text (more than three words) is not compared, and one wording inside
-the other agrees. The model's own calls must pass the rules (no invented value, no missing
-argument) to count: a reference the rules reject has no say. "SFO" against "San Francisco" still
+the other agrees. The model's own calls go through the rules first: a call they reject as a whole,
+or with a failing required argument, has no say; an optional argument they reject or any argument
+they doubt (`VAN` for "Vancouver") is dropped before comparing, so the tool choice and the other
+values still count. A dialog that asks the user back ("What's the bill total?") is not outvoted by a
+model that calls instead: it may be guessing the values. "SFO" against "San Francisco" still
 disagrees: that is the price of asking no opinion, and `callforge calibrate` measures it.
 """
 
@@ -63,7 +66,7 @@ class ReferenceJudge:
                 continue
             usage = usage + completion.usage
             made = dialog.messages[index].tool_calls
-            own = _own_failures(dialog, index, completion.tool_calls)
+            own, kept = _checked_reference(dialog, index, completion.tool_calls)
             references.append(
                 {
                     "message_index": index,
@@ -71,7 +74,9 @@ class ReferenceJudge:
                     "rejected_by_rules": own,
                 }
             )
-            difference = compare_calls(made, completion.tool_calls)
+            difference = compare_calls(made, kept)
+            if made == () and kept and "?" in (dialog.messages[index].content or ""):
+                difference = None  # the dialog asks back; a model that calls instead may be guessing values
             if difference is not None and not own:
                 verdicts.append(
                     Verdict.failed(
@@ -100,18 +105,43 @@ class ReferenceJudge:
         return result.model_copy(update={"settles": True})
 
 
-def _own_failures(dialog: Dialog, index: int, calls: Sequence[ToolCall]) -> list[str]:
-    """The rule codes the model's own calls fail (an invented value, a missing argument): then it has no say.
+def _checked_reference(
+    dialog: Dialog, index: int, calls: Sequence[ToolCall]
+) -> tuple[list[str], tuple[ToolCall, ...]]:
+    """The rule codes that void the model's calls, and the calls stripped of the arguments the rules doubt.
 
     A small model asked to act where the dialog rightly asks for a missing value guesses one, and
-    one that misreads "3pm" as 14:00 is simply wrong; the rules catch both, and a reference the rules
-    reject cannot outvote the dialog.
+    one that misreads "3pm" as 14:00 is simply wrong: a failing required argument (or a call the
+    rules reject as a whole) voids the reference, which cannot outvote the dialog. A failing
+    optional argument (an invented `depart_after`) or an unsure one (`VAN` for "Vancouver") only
+    loses its say: the reference's choice of tool and its other values still count.
     """
     if not calls:
-        return []
+        return [], ()
     named = tuple(c if c.id else c.model_copy(update={"id": f"ref_{n}"}) for n, c in enumerate(calls))
     candidate = Dialog(tools=dialog.tools, messages=(*dialog.messages[:index], Message(role="assistant", tool_calls=named)))
-    return sorted({v.code for v in _RULES.run(candidate) if v.code.startswith(("arg.", "call."))})
+    fatal: set[str] = set()
+    doubted: dict[int, set[str]] = {}
+    for verdict in _RULES.judge(candidate):
+        if not verdict.code.startswith(("arg.", "call.")) or verdict.evidence.get("message_index") != index:
+            continue
+        position, path = verdict.evidence.get("position"), verdict.evidence.get("path")
+        key = str(path).split(".")[0].split("[")[0] if path is not None else None
+        if isinstance(position, int) and key is not None and (verdict.unsure or not _required(dialog, calls[position], key)):
+            doubted.setdefault(position, set()).add(key)
+        elif not verdict.ok:
+            fatal.add(verdict.code)
+    kept = tuple(
+        c.model_copy(update={"arguments": {k: v for k, v in c.arguments.items() if k not in doubted.get(n, set())}})
+        for n, c in enumerate(calls)
+    )
+    return sorted(fatal), kept
+
+
+def _required(dialog: Dialog, call: ToolCall, key: str) -> bool:
+    tool = next((t for t in dialog.tools if t.name == call.name), None)
+    required = tool.parameters.get("required") if tool is not None else None
+    return isinstance(required, list) and key in required
 
 
 _RULES = RuleStage()

@@ -112,10 +112,17 @@ def _date(value: str, request: str, context: str) -> str | None:
         return None
     named = relative_dates(request, today)
     spans = stated_spans(request)
-    if named and not any(abs((date - meant).days) in spans or date == meant for meant in named.values()):
+    back = _BEFORE.search(request) is not None  # "3 days before Monday"; otherwise a span runs forward
+    if named and not any(
+        (date - meant).days in spans or (back and (meant - date).days in spans) or date == meant
+        for meant in named.values()
+    ):
         word, meant = next(iter(named.items()))
         return f"the request says {word!r}, which is {meant.isoformat()} (today is {today.isoformat()}), not {value}"
     return None
+
+
+_BEFORE = re.compile(r"\b(?:before|earlier|prior)\b", re.IGNORECASE)
 
 
 def _safe_date(match: re.Match[str]) -> datetime.date | None:

@@ -55,7 +55,8 @@ def grounds_string(value: str, haystack: Haystack, raw: str = "") -> bool:
     if not stripped:
         return False
     for name in code_names(stripped):
-        if haystack.has_string(name) if words(name) else name in raw:  # "€" is a symbol, not a word
+        # the name as written: `DUB` stands for Dublin, which is one typo from "Dubai"; "€" is a symbol
+        if haystack.has_phrase(name) if words(name) else name in raw:
             return True
     if any(haystack.has_string(code) for code in name_codes(stripped)):
         return True

@@ -189,6 +189,11 @@ class Haystack:
             return True
         return value / 100 in numbers
 
+    def has_phrase(self, value: str) -> bool:
+        """Whether the text contains `value`'s words in a row, as written: no typo, stem or date tolerance."""
+        tokens = _WORD.findall(fold(value))
+        return bool(tokens) and " " + " ".join(tokens) + " " in self.joined
+
     def has_string(self, value: str) -> bool:
         """Whether the text contains `value`: as a phrase, word by word, or as a date/time it states."""
         folded = fold(value)
