@@ -4,6 +4,11 @@ It is deliberately simple and transparent: the planner picks values from a small
 writes the planned values (single words in this world) as `key value` groups separated by ` | `, and the assistant reads those
 groups back into calls (taking ids from earlier tool outputs). Good enough to drive every scenario
 kind through the real pipeline (sandboxed tools, the cascade, the Run folder) without a model.
+
+The shipped `fake:world` model (`callforge.llm.fake.world`) does the same for users, on any tools.
+This one stays because tests pin its exact quirks: a city the tool does not know on every seventh
+seed (so replanning from the tool's error is exercised), `broken_user`, and a value table small
+enough to assert on.
 """
 
 from __future__ import annotations
@@ -176,29 +181,14 @@ class WorldPolicy:
         self.respond = self.backend._respond
 
     def reply(self, request: dict[str, Any]) -> Any:
-        from callforge.core import Message
-        from callforge.llm.backend import parse_options
+        from callforge.llm.fake.world import request_from_wire
         from callforge.llm.fake_server import Reply
         from callforge.llm.scripted import as_completion
-        from callforge.tools.openai import tool_from_openai
 
-        messages = []
-        for raw in request.get("messages", []):
-            calls = tuple(
-                ToolCall(name=c["function"]["name"], arguments=orjson.loads(c["function"]["arguments"] or "{}"), id=c.get("id"))
-                for c in raw.get("tool_calls") or ()
-            )
-            messages.append(
-                Message(role=raw["role"], content=raw.get("content"), tool_calls=calls, tool_call_id=raw.get("tool_call_id"))
-            )
-        schema = ((request.get("response_format") or {}).get("json_schema") or {}).get("schema")
-        options = parse_options(
-            {k: v for k, v in {"seed": request.get("seed"), "json_schema": schema, "tool_choice": request.get("tool_choice")}.items() if v is not None}
-        )
-        tools = tuple(tool_from_openai(t) for t in request.get("tools") or ())
-        if options.tool_choice == "none":
-            tools = ()
-        completion = as_completion(self.respond(Request(tuple(messages), tools, options)), "world")
+        asked = request_from_wire(request)
+        if asked.options.tool_choice == "none":
+            asked = Request(asked.messages, (), asked.options)
+        completion = as_completion(self.respond(asked), "world")
         if completion.tool_calls:
             return Reply(tool_calls=completion.tool_calls)
         return Reply(text=completion.text)

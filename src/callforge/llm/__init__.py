@@ -24,6 +24,7 @@ if TYPE_CHECKING:
         cache_identity,
     )
     from callforge.llm.cache import CachedBackend, ResponseCache
+    from callforge.llm.fake.world import WorldBackend
     from callforge.llm.fuzz import SchemaFuzzBackend, schema_instance
     from callforge.llm.local import LocalBackend
     from callforge.llm.openai_compat import OpenAIBackend
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
         close_backend,
         make_backend,
         providers,
+        world_notice,
     )
     from callforge.llm.scripted import FunctionBackend, ScriptedBackend, ScriptError
     from callforge.llm.weights import resolve_model
@@ -69,6 +71,8 @@ _EXPORTS = {
     "BACKEND_ENTRY_POINTS": "callforge.llm.registry",
     "SPEC_HELP": "callforge.llm.registry",
     "close_backend": "callforge.llm.registry",
+    "world_notice": "callforge.llm.registry",
+    "WorldBackend": "callforge.llm.fake.world",
     "FunctionBackend": "callforge.llm.scripted",
     "ScriptedBackend": "callforge.llm.scripted",
     "ScriptError": "callforge.llm.scripted",
@@ -98,6 +102,7 @@ __all__ = [
     "ScriptError",
     "ScriptedBackend",
     "Usage",
+    "WorldBackend",
     "cache_identity",
     "close_backend",
     "make_backend",
@@ -106,6 +111,7 @@ __all__ = [
     "resolve_model",
     "schema_instance",
     "strip_fence",
+    "world_notice",
 ]
 
 

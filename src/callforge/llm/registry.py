@@ -1,7 +1,7 @@
 """Backend specs as users type them (`local:qwen2.5-coder-0.5b`, `openai:gpt-4o-mini`) -> Backends.
 
 One place parses the spec so the CLI, the Python API and config files accept the same strings.
-The part before the colon names a provider: `local`, `openai` and `fuzz` are built in, and a
+The part before the colon names a provider: `local`, `openai`, `fuzz` and `fake` are built in, and a
 package adds one by declaring an entry point in the `callforge.backends` group whose object is a
 `BackendFactory` (docs/architecture.md, "Extending callforge").
 """
@@ -21,7 +21,8 @@ BACKEND_ENTRY_POINTS = "callforge.backends"
 SPEC_HELP = (
     "local:<name> (embedded: qwen2.5-coder-0.5b, qwen2.5-coder-1.5b), local:<path.gguf>, "
     "openai:<model> (any OpenAI-compatible server; `base_url` for vLLM, llama.cpp, Ollama), "
-    "fuzz[:<seed>] (schema-valid random calls, for smoke tests)"
+    "fuzz[:<seed>] (schema-valid random calls, for smoke tests), "
+    "fake:world (a rule-based model that plays every generation role: for trying the pipeline, not for training)"
 )
 
 
@@ -68,7 +69,7 @@ def make_backend(
 
 def providers() -> dict[str, BackendFactory]:
     """Every provider by its spec prefix: the built-in ones, then those packages register."""
-    found: dict[str, BackendFactory] = {"local": _local, "openai": _openai, "fuzz": _fuzz}
+    found: dict[str, BackendFactory] = {"local": _local, "openai": _openai, "fuzz": _fuzz, "fake": _fake}
     for entry in entry_points(group=BACKEND_ENTRY_POINTS):
         found.setdefault(entry.name, _loaded(entry.name, entry.value, entry.load()))
     return found
@@ -81,7 +82,7 @@ def _loaded(name: str, value: str, factory: Any) -> BackendFactory:
 
 
 def _plugins_help() -> str:
-    extra = sorted({e.name for e in entry_points(group=BACKEND_ENTRY_POINTS)} - {"local", "openai", "fuzz"})
+    extra = sorted({e.name for e in entry_points(group=BACKEND_ENTRY_POINTS)} - {"local", "openai", "fuzz", "fake"})
     return f", or a registered provider ({', '.join(extra)})" if extra else ""
 
 
@@ -116,6 +117,24 @@ def _fuzz(name: str, options: BackendOptions) -> Backend:
     except ValueError:
         raise ConfigError(f"fuzz seed must be an integer, got {name!r}") from None
     return SchemaFuzzBackend(seed=seed, model=f"fuzz:{name}" if name else "fuzz")
+
+
+def _fake(name: str, options: BackendOptions) -> Backend:
+    # endpoint options are ignored, not refused: a run may pass --base-url for its other models
+    if name != "world":
+        raise ConfigError(f"unknown fake model {name!r}; the one fake model is fake:world")
+    from callforge.llm.fake.world import WorldBackend
+
+    return WorldBackend()
+
+
+def world_notice(*models: object) -> str | None:
+    """The line to print when a run uses `fake:world`, so its output is never taken for real data."""
+    if any(m == "fake:world" or getattr(m, "model", None) == "fake:world" for m in models):
+        from callforge.llm.fake.world import WORLD_NOTE
+
+        return WORLD_NOTE
+    return None
 
 
 def _mode(tool_mode: str | None) -> Any:

@@ -46,7 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KIND@WHEN",
         help=f"inject a fault, repeatable: 429@0,1 | 500@first=2 | drop@p=0.1,seed=7 | hang@3,hang=5. Kinds: {kinds}",
     )
-    parser.add_argument("--policy", choices=("default", "echo"), default="default", help="reply policy")
+    parser.add_argument(
+        "--policy",
+        choices=("default", "echo", "world"),
+        default="default",
+        help="reply policy; world: the fake:world model, which plays every role of `callforge generate`",
+    )
     parser.add_argument(
         "--script", type=Path, help="JSON list of replies to give in order (overrides --policy)"
     )
@@ -60,6 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
 async def serve(args: argparse.Namespace) -> dict[str, object]:
     """Serve until SIGTERM/SIGINT; return the final counters."""
     policy: Policy = Echo() if args.policy == "echo" else DefaultRule()
+    if args.policy == "world":
+        from callforge.llm.fake.world import WorldPolicy
+
+        policy = WorldPolicy()
     if args.script is not None:
         policy = Scripted(Reply.from_json(item) for item in orjson.loads(args.script.read_bytes()))
     server = FakeOpenAIServer(
