@@ -6,6 +6,7 @@ import ast
 import asyncio
 import os
 import signal
+import threading
 import time
 import weakref
 from collections.abc import Sequence
@@ -275,10 +276,17 @@ def _failed(code: str, message: str, evidence: dict[str, Any]) -> Verdict:
     return Verdict(ok=False, code=code, message=message, evidence=evidence)
 
 
+_PARSE_LOCK = threading.Lock()
+"""CPython 3.11/3.12 keeps the AST converter's recursion depth in shared state (gh-106905): two threads
+parsing at once can fail with `SystemError: AST constructor recursion depth mismatch`. Tool files are
+read on worker threads, so their parses take turns."""
+
+
 def _check_syntax(path: Path, source: str) -> None:
     """Parse (never run) the module here, so a syntax error names its line before any sandbox starts."""
     try:
-        ast.parse(source, filename=str(path))
+        with _PARSE_LOCK:
+            ast.parse(source, filename=str(path))
     except SyntaxError as exc:
         raise ConfigError(
             f"tool module {path}:{exc.lineno}:{exc.offset}: {exc.msg}; fix the syntax error before using it as an engine"
