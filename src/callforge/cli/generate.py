@@ -76,15 +76,23 @@ def generate_command(
     the same command plus --resume, losing and repeating nothing.
     """
     options = dict(locals())
-    from callforge.cli.progress import progress_bar
+    from callforge.cli.progress import log_lines, progress_bar, resumable
     from callforge.generate import GenerateConfig, GenerateProgress, generate
+    from callforge.llm import world_notice
 
     config = config_from(GenerateConfig, options)
-    with progress_bar("generate", disable=quiet or as_json, info=True) as bar:
+    notice = world_notice(model, judge_model, simulator_model)
+    if notice is not None:
+        typer.echo(notice, err=True)
+    logged = log_lines("generate", disable=quiet or as_json)
+    logged(f"0/{n} accepted, writing to {out}")
+    hint = f"what was accepted is in {out}; run the same command with --resume to continue"
+    with resumable("generate", hint), progress_bar("generate", disable=quiet or as_json, info=True) as bar:
         task = bar.add_task("generate", total=n, info="")
 
         def show(state: GenerateProgress) -> None:
             bar.update(task, completed=min(state.accepted, n), info=progress_line(state))
+            logged(f"{state.accepted}/{n} accepted · {progress_line(state)}")
 
         report = generate(config, progress=show)
     if as_json:
@@ -130,16 +138,20 @@ def print_summary(report: Any) -> None:
             reasons.add_row(code, str(count))
         console.print(reasons)
     usage = Table(title="model usage by role")
-    for column in ("role", "requests", "cached", "prompt tokens", "completion tokens", "seconds"):
+    for column in ("role", "requests", "cached", "prompt tokens", "of them reused", "completion tokens", "seconds"):
         usage.add_column(column, justify="left" if column == "role" else "right")
     for role, spent in sorted(tally.roles.items()):
         usage.add_row(
-            role, str(spent.requests), str(spent.cached), f"{spent.prompt_tokens:,}", f"{spent.completion_tokens:,}", f"{spent.seconds:.1f}"
-        )
+            role, str(spent.requests), str(spent.cached), f"{spent.prompt_tokens:,}", f"{spent.cached_prompt_tokens:,}",
+            f"{spent.completion_tokens:,}", f"{spent.seconds:.1f}",
+        )  # fmt: skip
     console.print(usage)
+    processed = sum(spent.prompt_tokens - spent.cached_prompt_tokens for spent in tally.roles.values())
+    rate = tally.accepted / (report.wall_s / 60) if report.wall_s > 0 else 0.0  # both over every session
     console.print(
-        f"{tally.tokens:,} tokens, {tally.tokens_per_accepted:,.0f} per accepted dialog · wall time "
-        f"{_duration(report.wall_s)} (this session {_duration(report.session_wall_s)})"
+        f"{tally.tokens:,} tokens, {tally.tokens_per_accepted:,.0f} per accepted dialog "
+        f"({processed:,} prompt tokens processed, the rest reused from the server's cache) · wall time "
+        f"{_duration(report.wall_s)} (this session {_duration(report.session_wall_s)}) · {rate:.2f} accepted/min"
     )
     if not report.complete:
         console.print(f"[yellow]stopped before the target: {report.stop_reason}[/yellow]")

@@ -35,7 +35,7 @@ def refine_command(
     from callforge.learn import RefineConfig, refine
 
     config = config_from(RefineConfig, options, tools=tuple(tools) if tools else None)
-    with job_bar("refine", disable=quiet or as_json) as show:
+    with job_bar("refine", disable=quiet or as_json, resume="run the same command with --resume to continue") as show:
         report = refine(config, progress=show)
     if as_json:
         typer.echo(json.dumps(asdict(report), default=str, indent=2))
@@ -68,7 +68,7 @@ def select_command(
     from callforge.learn import SelectConfig, select
 
     config = config_from(SelectConfig, options)
-    with job_bar("select", disable=quiet or as_json) as show:
+    with job_bar("select", disable=quiet or as_json, resume="run the same command with --resume to continue") as show:
         report = select(config, progress=show)
     if as_json:
         typer.echo(json.dumps(asdict(report), default=str, indent=2))

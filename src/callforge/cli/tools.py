@@ -142,14 +142,21 @@ def synth_command(
     Synthesized tools have no code; `generate` plays them with the simulated engine.
     """
     options = dict(locals())
-    from callforge.cli.progress import progress_bar
+    from callforge.cli.progress import log_lines, progress_bar, resumable
     from callforge.tools import SynthConfig, synthesize_pool
 
     named = tuple(d.strip() for d in domains.split(",") if d.strip()) if domains else None
     config = config_from(SynthConfig, options, domains=named)
-    with progress_bar("synth", disable=quiet or as_json) as bar:
+    logged = log_lines("synth", disable=quiet or as_json)
+
+    def show(kept: int, total: int) -> None:
+        bar.update(task, completed=kept)
+        logged(f"{kept}/{n} APIs kept")
+
+    hint = "re-run the same command to continue where it stopped (the drafts so far are kept beside the pool file)"
+    with resumable("tools synth", hint), progress_bar("synth", disable=quiet or as_json) as bar:
         task = bar.add_task("synth", total=n)
-        pool = synthesize_pool(config, progress=lambda kept, total: bar.update(task, completed=kept))
+        pool = synthesize_pool(config, progress=show)
     report = pool.report
     if as_json:
         typer.echo(json.dumps(report.model_dump(mode="json"), indent=2))

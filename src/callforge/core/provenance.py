@@ -122,6 +122,8 @@ class RoleSpend(BaseModel):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     seconds: float = 0.0
+    cached_prompt_tokens: int = 0
+    """Of `prompt_tokens`, those the server reused from its prompt cache (not processed again)."""
 
 
 class Spend(BaseModel):

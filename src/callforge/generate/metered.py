@@ -25,6 +25,7 @@ class RoleUsage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     seconds: float = 0.0
+    cached_prompt_tokens: int = 0
 
     def add(self, other: RoleUsage) -> None:
         """Fold another tally into this one."""
@@ -33,6 +34,7 @@ class RoleUsage:
         self.prompt_tokens += other.prompt_tokens
         self.completion_tokens += other.completion_tokens
         self.seconds += other.seconds
+        self.cached_prompt_tokens += other.cached_prompt_tokens
 
     @property
     def tokens(self) -> int:
@@ -47,12 +49,14 @@ class RoleUsage:
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
             "seconds": round(self.seconds, 3),
+            "cached_prompt_tokens": self.cached_prompt_tokens,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RoleUsage:
         """Read back `to_dict`, ignoring unknown keys."""
-        return cls(**{k: data[k] for k in ("requests", "cached", "prompt_tokens", "completion_tokens", "seconds") if k in data})
+        keys = ("requests", "cached", "prompt_tokens", "completion_tokens", "seconds", "cached_prompt_tokens")
+        return cls(**{k: data[k] for k in keys if k in data})
 
 
 @dataclass
@@ -75,6 +79,7 @@ class Meter:
             return
         usage.prompt_tokens += completion.usage.prompt_tokens
         usage.completion_tokens += completion.usage.completion_tokens
+        usage.cached_prompt_tokens += completion.usage.cached_prompt_tokens
         usage.seconds += completion.latency_s
 
     def count(self, role: str, seconds: float, *, cached: bool = False) -> None:

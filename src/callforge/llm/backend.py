@@ -23,16 +23,25 @@ class Usage(BaseModel):
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cached_prompt_tokens: int = 0
+    """Of `prompt_tokens`, those the server took from its prompt cache instead of processing again
+    (OpenAI's `prompt_tokens_details.cached_tokens`, llama.cpp's `timings.cache_n`)."""
 
     @property
     def total_tokens(self) -> int:
         """Prompt plus completion tokens."""
         return self.prompt_tokens + self.completion_tokens
 
+    @property
+    def processed_prompt_tokens(self) -> int:
+        """Prompt tokens the server had to process: what a prompt costs on a CPU."""
+        return max(0, self.prompt_tokens - self.cached_prompt_tokens)
+
     def __add__(self, other: Usage) -> Usage:
         return Usage(
             prompt_tokens=self.prompt_tokens + other.prompt_tokens,
             completion_tokens=self.completion_tokens + other.completion_tokens,
+            cached_prompt_tokens=self.cached_prompt_tokens + other.cached_prompt_tokens,
         )
 
 

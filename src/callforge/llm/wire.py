@@ -56,9 +56,12 @@ def usage_from_openai(usage: Any) -> Usage:
     if not isinstance(usage, dict):
         return Usage()
     prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
+    details = usage.get("prompt_tokens_details")
+    cached = details.get("cached_tokens") if isinstance(details, dict) else None
     return Usage(
         prompt_tokens=prompt if isinstance(prompt, int) else 0,
         completion_tokens=completion if isinstance(completion, int) else 0,
+        cached_prompt_tokens=cached if isinstance(cached, int) else 0,
     )
 
 
