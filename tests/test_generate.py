@@ -387,6 +387,26 @@ def test_a_repeated_call_ends_the_calling_phase_with_an_answer_without_tools(tmp
     assert any(r.options.tool_choice == "none" for r in backend.requests)
 
 
+def test_an_answer_that_says_nothing_is_asked_for_once_more_in_words(tmp_path: Path) -> None:
+    """"Thank you for the quote." after the results: the Director asks again and keeps the real answer."""
+    world = world_backend()
+
+    async def thankful(request: Request) -> Any:
+        if request.options.tool_choice == "none":
+            assert request.messages[-1].content == ANSWER_NUDGE
+            return "Here it is: " + _told(orjson.loads(request.messages[-2].content or "null"))
+        if request.tools and request.messages[-1].role == "tool":
+            return "Thank you for the information."
+        return await world.complete(request.messages, request.tools, **request.options.model_dump(exclude_none=True))
+
+    backend = FunctionBackend(thankful, model="world")
+    report = generate(tools=TOOLS, n=2, out=tmp_path / "run", model=backend, mix="single=1", seed=11)
+    assert report.accepted == 2, report.tally.reasons
+    for row in rows(tmp_path / "run", "accepted"):
+        answer = Dialog.model_validate(row["dialog"]).messages[-1].content or ""
+        assert answer.startswith("Here it is: ") and "Thank you" not in answer
+
+
 def test_chains_start_at_a_tool_callable_on_its_own() -> None:
     import random
 
@@ -470,3 +490,22 @@ def test_role_swapped_user_turns_seen_in_real_runs_are_refused(text: str) -> Non
 
     assert _sounds_like_assistant(text)
     assert not _sounds_like_assistant("Could you check the weather in Lisbon for the next 3 days? I can help you carry the bags.")
+
+
+def test_values_that_break_a_bound_the_grammar_cannot_hold_get_one_more_try_told_why() -> None:
+    import asyncio
+
+    from callforge.generate.planner import Planner, Slot
+
+    place = ToolSpec(
+        name="nearby",
+        parameters={"type": "object", "properties": {"latitude": {"type": "number", "minimum": -90, "maximum": 90}},
+                    "required": ["latitude"]},
+    )  # fmt: skip
+    answers = iter(['{"call_1": {"latitude": 2025}}', '{"call_1": {"latitude": 48.85}}'])
+    backend = FunctionBackend(lambda request: next(answers))
+    planner = Planner(backend, None, today="2025-06-01")  # type: ignore[arg-type]  # values only: no engine runs
+    values = asyncio.run(planner.arguments([Slot(place)], persona="a nurse", topic="a trip", seed=3))
+    assert values == [{"latitude": 48.85}]
+    retry = backend.requests[1].messages[-1].content or ""
+    assert "Your previous values were rejected" in retry and "call_1/latitude" in retry and "90" in retry

@@ -7,6 +7,7 @@ import json
 import random
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -326,3 +327,67 @@ def test_generation_accepts_nested_dialogs_of_every_shape(outing: Path, tmp_path
     for row in rows:
         steps = [m for m in row["dialog"]["messages"] if m["role"] == "assistant" and m.get("tool_calls")]
         assert len(steps) >= 2  # a dependent call waits for the output it uses
+
+
+EMPTY_SEARCH = '''
+from typing_extensions import TypedDict
+
+
+class Hotel(TypedDict):
+    hotel_id: str
+
+
+class Hotels(TypedDict):
+    hotels: list[Hotel]
+
+
+class Booking(TypedDict):
+    booking_id: str
+
+
+def search_hotels(city: str, max_price: int) -> Hotels:
+    """Hotels in a city under a nightly price; none under 50.
+
+    Args:
+        city: City name.
+        max_price: Highest nightly price in euros.
+    """
+    return {"hotels": [{"hotel_id": f"H-{city}"}] if max_price >= 50 else []}
+
+
+def book_hotel(hotel_id: str, nights: int) -> Booking:
+    """Book a hotel found by search_hotels.
+
+    Args:
+        hotel_id: The id search_hotels returned.
+        nights: Nights to stay.
+    """
+    return {"booking_id": f"B-{hotel_id}-{nights}"}
+'''
+
+
+def test_a_chain_whose_search_finds_nothing_is_planned_once_more_told_why(tmp_path: Path) -> None:
+    from callforge.execute import load_toolbox
+    from callforge.llm import FunctionBackend
+
+    module = tmp_path / "hotels.py"
+    module.write_text(EMPTY_SEARCH)
+    toolbox = load_toolbox([module])
+    graph = ToolGraph.build(toolbox.tools)
+    prompts: list[str] = []
+
+    def planner_model(request: Any) -> str:
+        prompt = request.messages[-1].content or ""
+        prompts.append(prompt)
+        price = 80 if "finds something" in prompt else 10
+        return json.dumps({"call_1": {"city": "Lima", "max_price": price}, "call_2": {"nights": 2}})
+
+    rng = random.Random(4)
+    sample = Nested().sampler(toolbox.tools, graph).sample(rng)
+    assert [t.name for t in sample.tools] == ["search_hotels", "book_hotel"]
+    engine = PythonEngine(module)
+    context = PlanContext(Planner(FunctionBackend(planner_model), engine, today="2025-06-01"), rng, draw_voice(rng), 4)
+    plan = asyncio.run(Nested().plan(sample, context))
+    booked = [c for turn in plan.turns for step in turn.steps for c in step if c.name == "book_hotel"]
+    assert booked and booked[0].arguments["hotel_id"] == "H-Lima"
+    assert len(prompts) == 2 and "search_hotels gave no" in prompts[1]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol, runtime_checkable
 
 from callforge.core import ConfigError, Scenario, ToolCall, ToolSpec
@@ -300,7 +300,19 @@ async def chain_calls(sample: ToolSample, ctx: PlanContext, kind: _Base) -> list
     """
     feeds = _feeds(sample)
     slots = [Slot(t, frozenset(feeds.get(t.name, {}))) for t in sample.tools]
-    filled = await kind.values(ctx, slots)
+    try:
+        return await _run_chain(sample, feeds, await kind.values(ctx, slots), ctx)
+    except GenerationFailure as failure:
+        if failure.code != "gen.plan_chain":
+            raise
+        # A search that finds nothing feeds nothing: one new set of values, told which call came back empty.
+        again = replace(ctx, seed=ctx.seed + 1, feedback=f"{failure}; choose values for which it finds something")
+        return await _run_chain(sample, feeds, await kind.values(again, slots), again)
+
+
+async def _run_chain(
+    sample: ToolSample, feeds: dict[str, dict[str, Edge]], filled: list[dict[str, Any]], ctx: PlanContext
+) -> list[PlannedCall]:
     calls: list[PlannedCall] = []
     outputs: dict[str, Any] = {}
     for tool, arguments in zip(sample.tools, filled, strict=True):

@@ -87,9 +87,22 @@ class Planner:
         `feedback` is the tool's complaint about the previous values: tools say what they accept
         ("the latest trading day is 2025-12-31"), and a second try that reads it usually succeeds.
         """
+        schema = self.schema(slots)
+        try:
+            answer = await self._values(slots, schema, persona=persona, topic=topic, seed=seed, feedback=feedback)
+        except GenerationFailure as failure:
+            # Constrained decoding keeps the answer JSON, but llama.cpp's grammars cannot hold every
+            # bound (a `number`'s minimum/maximum): one more try that is told what broke.
+            answer = await self._values(
+                slots, schema, persona=persona, topic=topic, seed=seed + 1, feedback=str(failure)
+            )
+        return [dict(answer[f"call_{i + 1}"]) for i in range(len(slots))]
+
+    async def _values(
+        self, slots: Sequence[Slot], schema: dict[str, Any], *, persona: str, topic: str, seed: int, feedback: str
+    ) -> Any:
         from callforge.core import Message
 
-        schema = self.schema(slots)
         completion = await self.backend.complete(
             [Message(role="system", content=_SYSTEM), Message(role="user", content=self.prompt(slots, persona, topic, feedback))],
             temperature=self.temperature,
@@ -105,12 +118,13 @@ class Planner:
             ) from None
         issues = validator_for(schema)(answer)
         if issues:
+            where = "/".join(str(p) for p in issues[0].path)
             raise GenerationFailure(
                 "gen.plan_values",
-                f"the planner's values break the tools' schemas: {issues[0].message}",
+                f"the planner's values break the tools' schemas: {where + ': ' if where else ''}{issues[0].message}",
                 values=answer,
             )
-        return [dict(answer[f"call_{i + 1}"]) for i in range(len(slots))]
+        return answer
 
     async def prove(self, call: ToolCall, tool: ToolSpec) -> Observation:
         """Run a planned call; a GenerationFailure when the tool rejects it or reports an error."""

@@ -20,6 +20,7 @@ from callforge.generate.personas import Voice
 from callforge.generate.plan import Plan
 from callforge.generate.planner import GenerationFailure
 from callforge.generate.roles import AssistantRole, UserRole
+from callforge.verify import RuleStage, default_checks
 
 
 class Director:
@@ -90,7 +91,13 @@ class Director:
                 # answering. The calling phase is over; ask for the answer with tools withheld.
                 reply = await self.assistant.answer(messages, tools, seed=step_seed)
             if not reply.tool_calls:
-                messages.append(Message(role="assistant", content=reply.text.strip()))
+                text = reply.text.strip()
+                if _after_outputs(messages) and _answer_fails(messages, tools, text):
+                    # "Thank you for the quote." after a quote: small models thank instead of answering.
+                    # Asked once more, in words and with the results in view, they usually answer.
+                    again = (await self.assistant.answer(messages, tools, seed=step_seed + 7)).text.strip()
+                    text = again if again and not _answer_fails(messages, tools, again) else text
+                messages.append(Message(role="assistant", content=text))
                 return
             made |= signatures
             calls = tuple(c.model_copy(update={"id": ids.next()}) for c in reply.tool_calls)
@@ -112,6 +119,25 @@ class Director:
             return Message(role="tool", tool_call_id=call.id, name=call.name, content=_text(output))
 
         return list(await asyncio.gather(*(one(c) for c in calls)))
+
+
+_ANSWER_RULES = RuleStage([c for c in default_checks() if c.name in ("answer", "claims")])
+
+
+def _after_outputs(messages: Sequence[Message]) -> bool:
+    """Whether the current turn has tool outputs: the next text is the answer from them."""
+    for message in reversed(messages):
+        if message.role == "user":
+            return False
+        if message.role == "tool":
+            return True
+    return False
+
+
+def _answer_fails(messages: Sequence[Message], tools: Sequence[ToolSpec], text: str) -> bool:
+    """Whether the answer rules the verifier will run reject `text` as this turn's answer."""
+    dialog = Dialog(tools=tuple(tools), messages=(*messages, Message(role="assistant", content=text)))
+    return bool(_ANSWER_RULES.run(dialog))
 
 
 def signature(call: ToolCall) -> tuple[str, bytes]:
