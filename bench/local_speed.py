@@ -12,6 +12,11 @@
    of the whole call, and the ratio callforge/raw (the target is >= 0.95).
 4. With --parallel-check: raw xllamacpp with 1 vs 2 slots, 4 requests at once, to see whether
    concurrent slots help on this machine (the backend serves one request at a time).
+5. With --generate N: a `callforge generate` run on the example tools with this model (N accepted
+   dialogs, at most --max-attempts attempts, into --out, resumable) and its figures: requests,
+   prompt tokens (reused from llama.cpp's cache vs processed), completion tokens, seconds of model
+   time, yield per kind, accepted dialogs per minute and the tokens each costs, next to the raw
+   call's decode rate measured above (the ceiling: completion tokens / decode tok/s).
 """
 
 from __future__ import annotations
@@ -155,6 +160,9 @@ async def main(args: argparse.Namespace) -> None:
     await backend.aclose()
     del server
 
+    if args.generate:
+        _generate_figures(args, decode_raw)
+
     if args.parallel_check:
         for slots in (1, 2):
             srv, _ = _raw_server(str(path), args.n_ctx, threads, slots)
@@ -169,6 +177,48 @@ async def main(args: argparse.Namespace) -> None:
             del srv
 
 
+EXAMPLE_TOOLS = ("travel.py", "finance.py", "shop.py", "calendar_tools.py")
+
+
+def _generate_figures(args: argparse.Namespace, decode_raw: float) -> None:
+    """The main job's cost on this machine: what `make demo` does, with the accounting that explains its speed."""
+    from pathlib import Path
+
+    from callforge.generate import GenerateConfig, generate
+
+    examples = Path(__file__).resolve().parents[1] / "examples" / "tools"
+    config = GenerateConfig(
+        tools=[str(examples / name) for name in EXAMPLE_TOOLS],
+        model=f"local:{args.model}",
+        n=args.generate,
+        max_attempts=args.max_attempts,
+        today="2025-12-31",
+        out=args.out,
+        resume=Path(args.out, "manifest.json").exists(),
+    )
+    report = generate(config)
+    tally = report.tally
+    attempts = tally.accepted + tally.rejected
+    prompt = sum(r.prompt_tokens for r in tally.roles.values())
+    reused = sum(r.cached_prompt_tokens for r in tally.roles.values())
+    completion = sum(r.completion_tokens for r in tally.roles.values())
+    requests = sum(r.requests - r.cached for r in tally.roles.values() if r.prompt_tokens or r.completion_tokens)
+    model_s = sum(r.seconds for role, r in tally.roles.items() if role != "tool")
+    print(f"generate: {tally.accepted} accepted of {attempts} attempts in {report.wall_s:.0f} s "
+          f"({tally.accepted / (report.wall_s / 60):.2f} accepted/min)")  # fmt: skip
+    print(f"  model requests {requests}, {model_s:.0f} s of model time; prompt tokens {prompt:,} "
+          f"(reused {reused:,} = {reused / max(prompt, 1):.0%}, processed {prompt - reused:,}), completion {completion:,}")  # fmt: skip
+    per = max(tally.accepted, 1)
+    print(f"  per accepted dialog: {(prompt - reused) / per:,.0f} prompt tokens processed, {completion / per:,.0f} "
+          f"generated, {report.wall_s / per:.0f} s")  # fmt: skip
+    if decode_raw > 0:
+        print(f"  generation alone at the raw decode rate ({decode_raw:.1f} tok/s): {completion / decode_raw:.0f} s of "
+              f"{model_s:.0f} s model time")  # fmt: skip
+    for name, count in sorted(tally.kinds.items()):
+        print(f"  {name:16s} {count.accepted}/{count.attempts}")
+    print("  top reasons: " + ", ".join(f"{code} {n}" for code, n in tally.top_reasons(6)))
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -179,8 +229,11 @@ if __name__ == "__main__":
         "--max-tokens", type=int, default=128, help="tokens generated per request (EOS ignored)"
     )
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")
-    parser.add_argument("--n-ctx", type=int, default=4096, help="context window of both servers")
+    parser.add_argument("--n-ctx", type=int, default=16384, help="context window of both servers")
     parser.add_argument(
         "--parallel-check", action="store_true", help="also compare 1 vs 2 slots in raw xllamacpp"
     )
+    parser.add_argument("--generate", type=int, default=0, help="also run generate for N accepted dialogs")
+    parser.add_argument("--max-attempts", type=int, default=None, help="attempt cap for --generate")
+    parser.add_argument("--out", default="out/bench-local-generate", help="run folder for --generate")
     asyncio.run(main(parser.parse_args()))

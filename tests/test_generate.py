@@ -509,3 +509,29 @@ def test_values_that_break_a_bound_the_grammar_cannot_hold_get_one_more_try_told
     assert values == [{"latitude": 48.85}]
     retry = backend.requests[1].messages[-1].content or ""
     assert "Your previous values were rejected" in retry and "call_1/latitude" in retry and "90" in retry
+
+
+def test_a_user_turn_written_as_an_assistant_is_sampled_once_more_and_a_broken_call_is_asked_for_constrained() -> None:
+    import asyncio
+
+    from callforge.core import Verdict
+    from callforge.generate import AssistantRole, UserRole
+    from callforge.generate.personas import Voice
+    from callforge.llm import Completion
+
+    weather = ToolSpec(
+        name="get_weather", parameters={"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+    )
+    voice = Voice("a nurse", "terse", "Short.", "a trip")
+    turn = Turn(steps=((PlannedCall(name="get_weather", arguments={"city": "Paris"}),),))
+    users = iter(['{"message": "Sure, I\'d be happy to help with that."}', '{"message": "Weather in Paris?"}'])
+    user = FunctionBackend(lambda request: next(users))
+    assert asyncio.run(UserRole(user).write(turn, (weather,), [], voice, seed=1)) == "Weather in Paris?"
+    assert user.requests[0].options.seed != user.requests[1].options.seed
+
+    broken = Completion(text='{"name": "get_weather", "arguments": {"city": "Par', parse=Verdict.failed("parse.invalid_json", "cut"))
+    replies = iter([broken, ToolCall(name="get_weather", arguments={"city": "Paris"})])
+    model = FunctionBackend(lambda request: next(replies))
+    reply = asyncio.run(AssistantRole(model, today="2025-06-01").reply([Message(role="user", content="Weather in Paris?")], (weather,), seed=3))
+    assert reply.tool_calls[0].arguments == {"city": "Paris"}
+    assert model.requests[1].options.tool_choice == "required"  # a constrained call: valid JSON by grammar

@@ -55,20 +55,26 @@ class UserRole:
     async def write(
         self, turn: Turn, tools: Sequence[ToolSpec], history: Sequence[Message], voice: Voice, *, seed: int
     ) -> str:
-        """The user's message text; a GenerationFailure when the model gives nothing usable."""
-        completion = await self.backend.complete(
-            self.prompt(turn, tools, history, voice),
-            temperature=self.temperature,
-            max_tokens=300,
-            seed=seed,
-            json_schema=_MESSAGE_SCHEMA,
-        )
-        text = _message(completion).strip()
-        if len(text) < 3:
-            raise GenerationFailure("gen.user_text", f"the user role wrote no request: {completion.text[:160]!r}")
-        if _sounds_like_assistant(text):
-            raise GenerationFailure("gen.user_text", f"the user role answered like an assistant: {text[:160]!r}")
-        return text
+        """The user's message text; a GenerationFailure when the model gives nothing usable twice.
+
+        Small models now and then answer the user prompt as the assistant would ("Sure, I'd be happy
+        to help"); a second sample with another seed usually writes the request.
+        """
+        prompt = self.prompt(turn, tools, history, voice)
+        failure: GenerationFailure | None = None
+        for attempt in range(2):
+            completion = await self.backend.complete(
+                prompt, temperature=self.temperature, max_tokens=300, seed=seed + 7919 * attempt, json_schema=_MESSAGE_SCHEMA
+            )
+            text = _message(completion).strip()
+            if len(text) < 3:
+                failure = GenerationFailure("gen.user_text", f"the user role wrote no request: {completion.text[:160]!r}")
+            elif _sounds_like_assistant(text):
+                failure = GenerationFailure("gen.user_text", f"the user role answered like an assistant: {text[:160]!r}")
+            else:
+                return text
+        assert failure is not None
+        raise failure
 
 
 _ASSISTANT_OPENERS = (
@@ -212,9 +218,11 @@ class AssistantRole:
         completion = await self.backend.complete(
             messages, tools, temperature=self.temperature, max_tokens=self.max_tokens, seed=seed
         )
-        if not completion.parse.ok:  # one more try, sampled: a small model's rare loop rarely repeats
+        if not completion.parse.ok:
+            # It tried to call and wrote broken JSON (a cut string, a missing comma): ask again with the
+            # call constrained to the tools' schemas, which a grammar-capable server cannot get wrong.
             completion = await self.backend.complete(
-                messages, tools, temperature=0.7, max_tokens=self.max_tokens, seed=seed + 1, sample=1
+                messages, tools, temperature=0.0, max_tokens=self.max_tokens, seed=seed + 1, tool_choice="required"
             )
         if not completion.parse.ok:
             raise GenerationFailure(
