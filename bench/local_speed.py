@@ -10,7 +10,7 @@
    both generate exactly --max-tokens tokens), interleaved request by request so both servers see
    the same history and prompt cache, best of --runs per prompt. Generated tokens / wall seconds
    of the whole call, and the ratio callforge/raw (the target is >= 0.95).
-4. With --parallel-check: raw xllamacpp with 1 vs 2 slots, 4 requests at once, to see whether
+4. With --parallel-check: raw xllamacpp with 1, 2 and 4 slots, 4 requests at once, to see whether
    concurrent slots help on this machine (the backend serves one request at a time).
 5. With --generate N: a `callforge generate` run on the example tools with this model (N accepted
    dialogs, at most --max-attempts attempts, into --out, resumable) and its figures: requests,
@@ -164,7 +164,7 @@ async def main(args: argparse.Namespace) -> None:
         _generate_figures(args, decode_raw)
 
     if args.parallel_check:
-        for slots in (1, 2):
+        for slots in (1, 2, 4):
             srv, _ = _raw_server(str(path), args.n_ctx, threads, slots)
             jobs = [PROMPTS[i % len(PROMPTS)] for i in range(4)]
             with ThreadPoolExecutor(4) as pool:
@@ -231,7 +231,7 @@ if __name__ == "__main__":
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")
     parser.add_argument("--n-ctx", type=int, default=16384, help="context window of both servers")
     parser.add_argument(
-        "--parallel-check", action="store_true", help="also compare 1 vs 2 slots in raw xllamacpp"
+        "--parallel-check", action="store_true", help="also compare 1, 2 and 4 slots in raw xllamacpp"
     )
     parser.add_argument("--generate", type=int, default=0, help="also run generate for N accepted dialogs")
     parser.add_argument("--max-attempts", type=int, default=None, help="attempt cap for --generate")
