@@ -189,7 +189,7 @@ def _generate_figures(args: argparse.Namespace, decode_raw: float) -> None:
     examples = Path(__file__).resolve().parents[1] / "examples" / "tools"
     config = GenerateConfig(
         tools=[str(examples / name) for name in EXAMPLE_TOOLS],
-        model=f"local:{args.model}",
+        model=args.generate_model or f"local:{args.model}",
         n=args.generate,
         max_attempts=args.max_attempts,
         today="2025-12-31",
@@ -235,5 +235,6 @@ if __name__ == "__main__":
     )
     parser.add_argument("--generate", type=int, default=0, help="also run generate for N accepted dialogs")
     parser.add_argument("--max-attempts", type=int, default=None, help="attempt cap for --generate")
+    parser.add_argument("--generate-model", default=None, help="model spec for --generate (default: local:MODEL)")
     parser.add_argument("--out", default="out/bench-local-generate", help="run folder for --generate")
     asyncio.run(main(parser.parse_args()))
