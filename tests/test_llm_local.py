@@ -402,12 +402,13 @@ async def test_real_prompt_mode(backend: LocalBackend) -> None:
 
 @needs_model
 @pytest.mark.anyio
-async def test_concurrent_requests_are_serialised(backend: LocalBackend) -> None:
-    questions = ["Say yes.", "Say no."]
+async def test_concurrent_requests_share_the_slots(backend: LocalBackend) -> None:
+    questions = ["Say yes.", "Say no.", "Say maybe.", "Say hello.", "Say goodbye."]  # one more than the slots
     done = await asyncio.gather(
         *(backend.complete([Message(role="user", content=q)], max_tokens=4) for q in questions)
     )
     assert all(d.usage.completion_tokens > 0 for d in done)
+    assert backend.slots == 4
 
 
 @needs_model
