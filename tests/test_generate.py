@@ -535,3 +535,14 @@ def test_a_user_turn_written_as_an_assistant_is_sampled_once_more_and_a_broken_c
     reply = asyncio.run(AssistantRole(model, today="2025-06-01").reply([Message(role="user", content="Weather in Paris?")], (weather,), seed=3))
     assert reply.tool_calls[0].arguments == {"city": "Paris"}
     assert model.requests[1].options.tool_choice == "required"  # a constrained call: valid JSON by grammar
+
+
+def test_the_assistant_model_sees_long_tool_outputs_cut_and_the_dialog_keeps_them_whole() -> None:
+    from callforge.generate.play import SHOWN_OUTPUT_CHARS, shown
+
+    long = "x" * (SHOWN_OUTPUT_CHARS + 500)
+    messages = [Message(role="user", content="prices?"), Message(role="tool", tool_call_id="c1", content=long)]
+    seen = shown(messages)
+    assert seen[0] is messages[0]
+    assert (seen[1].content or "").endswith("... [500 more characters cut]") and len(seen[1].content or "") < len(long)
+    assert messages[1].content == long  # the dialog's own message is untouched
