@@ -402,13 +402,28 @@ async def test_real_prompt_mode(backend: LocalBackend) -> None:
 
 @needs_model
 @pytest.mark.anyio
-async def test_concurrent_requests_share_the_slots(backend: LocalBackend) -> None:
-    questions = ["Say yes.", "Say no.", "Say maybe.", "Say hello.", "Say goodbye."]  # one more than the slots
+async def test_concurrent_requests_wait_for_a_slot(backend: LocalBackend) -> None:
+    questions = ["Say yes.", "Say no.", "Say maybe."]  # more than the one slot
     done = await asyncio.gather(
         *(backend.complete([Message(role="user", content=q)], max_tokens=4) for q in questions)
     )
     assert all(d.usage.completion_tokens > 0 for d in done)
-    assert backend.slots == 4
+
+
+@needs_model
+@pytest.mark.anyio
+async def test_several_slots_answer_concurrent_requests_within_one_window() -> None:
+    wide = LocalBackend("qwen2.5-coder-0.5b", n_ctx=2048, slots=3)
+    try:
+        done = await asyncio.gather(
+            *(wide.complete([Message(role="user", content=f"Count to {n}.")], max_tokens=8) for n in range(4))
+        )
+        assert all(d.usage.completion_tokens > 0 for d in done)
+        # one shared window: a prompt longer than 2048 / 3 tokens still fits
+        long = await wide.complete([Message(role="user", content="hello " * 900)], max_tokens=4)
+        assert long.usage.prompt_tokens > 900
+    finally:
+        await wide.aclose()
 
 
 @needs_model

@@ -29,9 +29,13 @@ from callforge.llm.wire import messages_to_openai, native_tool_calls, tools_to_o
 ToolMode = Literal["native", "prompt"]
 
 DEFAULT_MAX_TOKENS = 512
-DEFAULT_SLOTS = 4
-"""Requests served at once: measured on 2 cores, 4 concurrent requests decode at 47.9 tok/s in all
-with 4 slots, 39.8 with 2 and 28.2 with 1 (`bench/local_speed.py --parallel-check`, 0.5B)."""
+DEFAULT_SLOTS = 1
+"""Requests served at once. Raw decoding gains from more: on 2 cores, 4 concurrent 128-token requests
+gave 47.9 tok/s in all with 4 slots, 39.8 with 2 and 28.2 with 1 (`bench/local_speed.py
+--parallel-check`, 0.5B). generate's mix of grammar-constrained requests and different prompts did
+not: over its first four minutes, 4 slots produced 14.6 completion tok/s against 18.8 with one
+slot (the prompts' cache reuse and per-sequence grammar work compete). So one slot by default on
+a small CPU; `$CALLFORGE_LOCAL_SLOTS` or `slots=` for more cores or plain text requests."""
 DEFAULT_N_CTX = 16384
 """Half of the 32,768 tokens the embedded Qwen2.5-Coder models were trained on: a generate run's long
 multi-step dialogs with several tools (6,879 tokens seen in one request) fit, and the KV cache
@@ -44,11 +48,10 @@ class LocalBackend:
     """A GGUF model run in this process by llama.cpp, behind the `Backend` protocol.
 
     Up to `slots` requests run at once in llama.cpp's continuous batching (the blocking C++ call
-    runs in a worker thread, so the event loop stays responsive): decoding reads every weight once
-    per step for all sequences in the batch, so on 2 cores four concurrent requests gave 47.9
-    generated tok/s against 28.2 with one slot (`bench/local_speed.py --parallel-check`). The
-    slots share one context window (`kv_unified`), so a single long request may still use all of
-    `n_ctx`, and llama.cpp gives each request the slot whose cached prompt it shares most.
+    runs in a worker thread, so the event loop stays responsive); more wait their turn. See
+    `DEFAULT_SLOTS` for why one is the default on a small CPU. The slots share one context window
+    (`kv_unified`), so a single long request may still use all of `n_ctx`, and llama.cpp gives each
+    request the slot whose cached prompt it shares most.
 
     Args:
         model: a registry name (`qwen2.5-coder-0.5b`, `qwen2.5-coder-1.5b`) or a path to a `.gguf` file.
