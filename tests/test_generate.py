@@ -546,3 +546,20 @@ def test_the_assistant_model_sees_long_tool_outputs_cut_and_the_dialog_keeps_the
     assert seen[0] is messages[0]
     assert (seen[1].content or "").endswith("... [500 more characters cut]") and len(seen[1].content or "") < len(long)
     assert messages[1].content == long  # the dialog's own message is untouched
+
+
+def test_the_planner_schema_keeps_a_tools_recursive_defs_reachable() -> None:
+    from callforge.execute import load_toolbox
+    from callforge.generate.planner import Planner, Slot
+    from callforge.tools.schema import validator_for
+
+    tools = {t.name: t for t in load_toolbox([HERE / "data" / "openapi" / "library.yaml"]).tools}
+    category = tools["createCategory"]
+    assert "$defs" in category.parameters  # Category nests Categories: OpenAPI tools keep the cycle in $defs
+    planner = Planner(FunctionBackend(lambda request: "{}"), None, today="2025-06-01")  # type: ignore[arg-type]
+    schema = planner.schema([Slot(category), Slot(category)])
+    valid = {"name": "fiction", "children": [{"name": "sf", "children": [{"name": "space opera"}]}]}
+    check = validator_for(schema)
+    assert check({"call_1": valid, "call_2": {"name": "poetry"}}) == []  # was: "Pointer '/$defs/Category' does not exist"
+    assert check({"call_1": {"name": "x", "children": [{"children": []}]}, "call_2": valid})  # a nested one without a name
+    assert set(schema["$defs"]) == {"call_1__Category", "call_2__Category"}

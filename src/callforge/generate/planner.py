@@ -59,14 +59,25 @@ class Planner:
         self.temperature = temperature
 
     def schema(self, slots: Sequence[Slot]) -> dict[str, Any]:
-        """The JSON schema of the answer: one property per slot, each the tool's parameters minus exclusions."""
-        properties = {f"call_{i + 1}": _without(s.tool.parameters, s.exclude) for i, s in enumerate(slots)}
-        return {
+        """The JSON schema of the answer: one property per slot, each the tool's parameters minus exclusions.
+
+        A tool's own `$defs` (OpenAPI tools keep recursive types there) move to the root, renamed per
+        slot, because a `#/$defs/...` reference inside `call_1` is read from the root of this schema.
+        """
+        properties: dict[str, Any] = {}
+        defs: dict[str, Any] = {}
+        for i, slot in enumerate(slots):
+            key = f"call_{i + 1}"
+            properties[key] = _hoisted(_without(slot.tool.parameters, slot.exclude), key, defs)
+        schema: dict[str, Any] = {
             "type": "object",
             "properties": properties,
             "required": list(properties),
             "additionalProperties": False,
         }
+        if defs:
+            schema["$defs"] = defs
+        return schema
 
     def prompt(self, slots: Sequence[Slot], persona: str, topic: str, feedback: str = "") -> str:
         """The request text: who asks, what the slots are, today's date, and why the last values failed."""
@@ -153,6 +164,31 @@ def _without(parameters: dict[str, Any], exclude: frozenset[str]) -> dict[str, A
         schema["required"] = [r for r in schema["required"] if r not in exclude]
     schema["additionalProperties"] = False
     return dict(schema)
+
+
+def _hoisted(parameters: dict[str, Any], key: str, defs: dict[str, Any]) -> dict[str, Any]:
+    """`parameters` with its `$defs`/`definitions` moved into `defs` as `<key>__<name>`, references rewritten."""
+    own = {**(parameters.pop("definitions", None) or {}), **(parameters.pop("$defs", None) or {})}
+    if not own:
+        return parameters
+    renamed = {name: f"{key}__{name}" for name in own}
+
+    def rewrite(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith(("#/$defs/", "#/definitions/")):
+                name = ref.split("/", 2)[2]
+                if name in renamed:
+                    node = {**node, "$ref": f"#/$defs/{renamed[name]}"}
+            return {k: rewrite(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [rewrite(v) for v in node]
+        return node
+
+    for name, body in own.items():
+        defs[renamed[name]] = rewrite(body)
+    rewritten: dict[str, Any] = rewrite(parameters)
+    return rewritten
 
 
 def first_sentence(text: str, limit: int = 240) -> str:
