@@ -224,8 +224,7 @@ def _echo(leaf: float | str, asked: Haystack) -> bool:
     """An output value the request already states: telling it back tells the user nothing."""
     if isinstance(leaf, float):
         return leaf in asked.numbers
-    tokens = words(leaf)  # as written: the haystack's looser match takes any date for "right now"
-    return bool(tokens) and f" {' '.join(tokens)} " in f" {asked.joined}"
+    return asked.has_phrase(leaf)  # as written: the haystack's looser match takes any date for "right now"
 
 
 def _last_turn_outputs(view: DialogView, index: int) -> list[str]:
