@@ -79,9 +79,9 @@ class LocalBackend:
         if tool_mode not in ("native", "prompt"):
             raise ConfigError(f"tool_mode must be 'native' or 'prompt', got {tool_mode!r}")
         if n_ctx is None:
-            n_ctx = _env_int("CALLFORGE_LOCAL_N_CTX", DEFAULT_N_CTX)
+            n_ctx = _env_int("CALLFORGE_LOCAL_N_CTX", DEFAULT_N_CTX, "a whole number of tokens, e.g. 8192")
         if slots is None:
-            slots = _env_int("CALLFORGE_LOCAL_SLOTS", DEFAULT_SLOTS)
+            slots = _env_int("CALLFORGE_LOCAL_SLOTS", DEFAULT_SLOTS, "a whole number of requests at once, e.g. 2")
         if slots < 1:
             raise ConfigError(f"slots must be at least 1, got {slots}")
         self.slots = slots
@@ -384,14 +384,14 @@ def _allowed_tools(offered: list[ToolSpec], choice: str | None, model: str) -> l
     return named
 
 
-def _env_int(name: str, default: int) -> int:
+def _env_int(name: str, default: int, wanted: str) -> int:
     value = os.environ.get(name, "").strip()
     if not value:
         return default
     try:
         return int(value)
     except ValueError:
-        raise ConfigError(f"${name}={value!r} is not a whole number of tokens; unset it or give e.g. 8192") from None
+        raise ConfigError(f"${name}={value!r} is not {wanted}; unset it or give one") from None
 
 
 def _cores() -> int:
