@@ -296,6 +296,16 @@ def test_prompt_mode_sends_no_tools() -> None:
     sent = LocalBackend(tool_mode="prompt").request_body(PARIS, [WEATHER], parse_options({}))
     assert "tools" not in sent
     assert "get_weather" in str(sent["messages"])
+    # ... but a lazy grammar: free text until a call starts, then only well-formed calls of these tools
+    assert sent["grammar_lazy"] is True and '"const": "get_weather"' in sent["grammar"]
+    assert {t["value"] for t in sent["grammar_triggers"]} >= {"<tool_call>"}
+    # no tools, tool_choice="none", a forced call or the caller's own schema: no call grammar
+    assert "grammar" not in LocalBackend(tool_mode="prompt").request_body(PARIS, [], parse_options({}))
+    unforced = parse_options({"tool_choice": "none"})
+    assert "grammar" not in LocalBackend(tool_mode="prompt").request_body(PARIS, [WEATHER], unforced)
+    forced = LocalBackend(tool_mode="prompt").request_body(PARIS, [WEATHER], parse_options({"tool_choice": "required"}))
+    assert "grammar" not in forced and forced["json_schema"]["properties"]["name"] == {"const": "get_weather"}
+    assert "grammar" not in LocalBackend().request_body(PARIS, [WEATHER], parse_options({}))
 
 
 def test_call_schema_does_not_touch_the_tool() -> None:
@@ -398,6 +408,29 @@ async def test_real_prompt_mode(backend: LocalBackend) -> None:
     # max_tokens (a known weakness, see docs/local-model.md): only the first call is reliable.
     assert done.tool_calls and done.tool_calls[0].name == "get_weather", done.raw
     assert "paris" in str(done.tool_calls[0].arguments.get("city", "")).lower()
+
+
+@needs_model
+@pytest.mark.anyio
+async def test_real_prompt_mode_calls_are_well_formed_or_the_grammar_steps_aside(backend: LocalBackend) -> None:
+    backend.tool_mode = "prompt"
+    try:
+        rome = [Message(role="user", content="Weather in Rome, and the stock price of AAPL?")]
+        done = await backend.complete(rome, [WEATHER, STOCK], max_tokens=96)
+        assert done.parse.ok and done.tool_calls, done.raw
+        for call in done.tool_calls:  # the grammar admits only these tools and their own parameters
+            assert call.name in ("get_weather", "get_stock_price")
+            assert set(call.arguments) <= set(WEATHER.parameters["properties"]) | {"ticker"}
+        # A schema llguidance cannot compile (a look-behind) must not fail a request that works without it.
+        odd = ToolSpec(
+            name="get_weather",
+            description="Get the current weather for a city.",
+            parameters={"type": "object", "properties": {"city": {"type": "string", "pattern": "(?<=a)b"}}},
+        )
+        survived = await backend.complete(PARIS, [odd], max_tokens=32)
+        assert survived.usage.completion_tokens > 0
+    finally:
+        backend.tool_mode = "native"
 
 
 @needs_model

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
 import os
 import secrets
 import threading
@@ -23,6 +24,8 @@ from typing import Any, Literal
 
 from callforge.core import ConfigError, Message, ToolSpec, Verdict
 from callforge.llm.backend import BackendError, Completion, Options, RequestRejected, Usage, parse_options
+from callforge.llm.parse import CLOSE_TAG as CALL_CLOSE
+from callforge.llm.parse import OPEN_TAG as CALL_OPEN
 from callforge.llm.weights import DEFAULT_MODEL, resolve_model
 from callforge.llm.wire import messages_to_openai, native_tool_calls, tools_to_openai, usage_from_openai
 
@@ -238,6 +241,8 @@ class LocalBackend:
             body["json_schema"] = call_schema(allowed)
         elif options.json_schema is not None:
             body["json_schema"] = options.json_schema
+        elif offered and self.tool_mode == "prompt" and choice != "none":
+            body.update(prompt_call_grammar(offered))
         extra = options.extra
         extra.pop("model", None)
         body.update(extra)  # llama.cpp's own knobs (top_k, min_p, ignore_eos, ...) pass through
@@ -334,6 +339,37 @@ class LocalBackend:
         )
 
 
+def prompt_call_grammar(tools: Sequence[ToolSpec]) -> dict[str, Any]:
+    """A lazy llguidance grammar for prompt-mode replies: free text until a call starts, then only valid calls.
+
+    In prompt mode llama.cpp knows nothing of the tools, so a small model could open a
+    `<tool_call>` block (or start its reply with `{`) and write malformed JSON, an unknown tool or
+    an invented parameter. The grammar wakes on either trigger and from there admits only
+    `call_schema` objects, bare or in `<tool_call>` blocks, one or several; a plain-text answer
+    (no call) is never forced. A grammar llguidance cannot compile (an unsupported regex, say) is
+    dropped by llama.cpp without an error (measured with this build), so it never fails a request.
+    """
+    schema = json.dumps(call_schema(tools), ensure_ascii=False)
+    space = "/[ \\t\\r\\n]*/"
+    grammar = (
+        "%llguidance {}\n"
+        "start: blocks | calls\n"
+        f"blocks: block ({space} block)*\n"
+        f'block: "{CALL_OPEN}" {space} call {space} "{CALL_CLOSE}"\n'
+        f"calls: call ({space} call)*\n"
+        f"call: %json {schema}\n"
+    )
+    triggers = [
+        {"type": _TRIGGER_WORD, "value": CALL_OPEN},
+        {"type": _TRIGGER_PATTERN_FULL, "value": "\\s*(\\{[\\s\\S]*)"},
+    ]
+    return {"grammar": grammar, "grammar_lazy": True, "grammar_triggers": triggers}
+
+
+_TRIGGER_WORD = 1  # llama.cpp's common_grammar_trigger_type: WORD
+_TRIGGER_PATTERN_FULL = 3  # the whole reply so far matches; the grammar starts at the first group
+
+
 def _usage(data: dict[str, Any]) -> Usage:
     """The reply's usage, with the prompt tokens llama.cpp reused from its cache (`timings.cache_n`)."""
     usage = usage_from_openai(data.get("usage"))
@@ -412,4 +448,4 @@ def _import_xllamacpp() -> Any:
     return xllamacpp
 
 
-__all__ = ["LocalBackend", "call_schema"]
+__all__ = ["LocalBackend", "call_schema", "prompt_call_grammar"]
