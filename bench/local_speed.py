@@ -161,7 +161,7 @@ async def main(args: argparse.Namespace) -> None:
     del server
 
     if args.generate:
-        _generate_figures(args, decode_raw)
+        await asyncio.to_thread(_generate_figures, args, decode_raw)  # generate() runs its own event loop
 
     if args.parallel_check:
         for slots in (1, 2, 4):

@@ -164,6 +164,10 @@ class _Handler(BaseHTTPRequestHandler):
                 },
                 json_type,
             )
+        if path == "/whoami":  # a careless API: its error body quotes the credentials it was sent
+            said = f"token {seen.headers.get('authorization')} with key {seen.query.get('api_key')} is not valid"
+            status = 200 if "ok" in seen.query else 401
+            return status, {"message": said, "echo": seen.headers.get("authorization")}, json_type
         if path == "/broken":
             return 200, b"{not json", json_type
         return 500, b"<html>Internal Server Error</html>", "text/html"
@@ -505,3 +509,41 @@ def test_execution_stage_on_live_server(library: Library, tools: dict[str, ToolS
     assert verdict.code == "exec.exception"
     assert verdict.message.startswith("createBook (message 1): HTTP 422")
     assert "title must not be empty" in verdict.message
+
+
+def test_credentials_an_api_echoes_are_masked_everywhere(library: Library, tmp_path: Path) -> None:
+    from callforge.execute.cached import CachedEngine
+
+    binding = HttpBinding(
+        method="GET",
+        path="/api/v1/whoami",
+        auth=(
+            HttpAuth(scheme="bearer", type="bearer", env="CALLFORGE_AUTH_ECHOED"),
+            HttpAuth(scheme="key", type="api_key", location="query", wire="api_key", env="CALLFORGE_AUTH_KEYED"),
+        ),
+    )
+    secrets = {"CALLFORGE_AUTH_ECHOED": "tok-4f9a2c1e77", "CALLFORGE_AUTH_KEYED": "key-b81d0e35"}
+    rest = engine_for(library, env=secrets)
+    engine = CachedEngine(rest, tmp_path / "exec-cache.sqlite")
+    tool = ToolSpec(name="whoami", binding=binding)
+
+    async def go() -> list[Observation]:
+        async with rest:
+            refused = await engine.execute(ToolCall(name="whoami", arguments={}), tool)
+            answered = await engine.execute(ToolCall(name="whoami", arguments={"ok": 1}), okay)
+            return [refused, answered]
+
+    okay = ToolSpec(
+        name="whoami",
+        binding=binding.model_copy(update={"params": (HttpParam(name="ok", wire="ok", location="query"),)}),
+    )
+    obs, ok = asyncio.run(go())
+    engine.cache.close()
+    assert library.last().headers["authorization"] == "Bearer tok-4f9a2c1e77"  # sent as it must be
+    assert obs.verdict.code == "exec.exception" and "HTTP 401" in obs.verdict.message
+    assert ok.ok and ok.output["echo"] == "Bearer ***"
+    written = obs.model_dump_json() + ok.model_dump_json()
+    written += (tmp_path / "exec-cache.sqlite").read_bytes().decode("latin-1")
+    for secret in secrets.values():
+        assert secret not in written
+    assert "token Bearer *** with key ['***'] is not valid" in obs.verdict.message

@@ -25,10 +25,22 @@ from callforge.core.provenance import (
     Spend,
     Voice,
 )
+from callforge.core.secrets import (
+    MASK,
+    credential_env_names,
+    find_secrets,
+    known_secrets,
+    redact,
+    redact_json,
+    redact_url,
+    register_secret,
+    secret_spellings,
+)
 from callforge.core.tool import ToolSpec
 from callforge.core.verdict import OK, Verdict
 
 __all__ = [
+    "MASK",
     "OK",
     "OMITTED",
     "SINGLE_TURN",
@@ -66,6 +78,14 @@ __all__ = [
     "Voice",
     "configured",
     "copy_json",
+    "credential_env_names",
+    "find_secrets",
     "kind_of",
+    "known_secrets",
+    "redact",
+    "redact_json",
+    "redact_url",
+    "register_secret",
+    "secret_spellings",
     "validated",
 ]

@@ -12,7 +12,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
-from callforge.core import ToolCall, ToolSpec, Verdict
+from callforge.core import ToolCall, ToolSpec, Verdict, redact, redact_json
 
 EXEC_OK = Verdict.passed()
 
@@ -50,6 +50,21 @@ class Observation(BaseModel):
     def ok(self) -> bool:
         """True when the engine ran the call and got an output back."""
         return self.verdict.ok
+
+    def redacted(self) -> Observation:
+        """This observation with every known secret masked in its output and its verdict's message and evidence.
+
+        Engines that talk to real services return this: an API that echoes the credential it
+        was sent (a 401 body quoting the key) must not carry it into dialogs, caches or feedback.
+        """
+        verdict = self.verdict
+        output = redact_json(self.output)
+        message = redact(verdict.message) if verdict.message else verdict.message
+        evidence = redact_json(verdict.evidence)
+        if output is self.output and message == verdict.message and evidence is verdict.evidence:
+            return self
+        verdict = verdict.model_copy(update={"message": message, "evidence": evidence})
+        return self.model_copy(update={"output": output, "verdict": verdict})
 
 
 @runtime_checkable

@@ -16,7 +16,16 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TextIO
 
-from callforge.core import CallforgeError, ConfigError, McpBinding, McpServer, ToolCall, ToolSpec, Verdict
+from callforge.core import (
+    CallforgeError,
+    ConfigError,
+    McpBinding,
+    McpServer,
+    ToolCall,
+    ToolSpec,
+    Verdict,
+    register_secret,
+)
 from callforge.execute.base import Observation
 from callforge.tools import (
     McpConfig,
@@ -81,6 +90,9 @@ class McpEngine:
         self.name = "mcp:read-only" if read_only else "mcp"
         self.start_timeout = start_timeout if start_timeout is not None else max(timeout, 30.0)
         self._env = {server: dict(values) for server, values in (env or {}).items()}
+        for server, values in self._env.items():
+            for name, value in values.items():
+                register_secret(value, f"MCP env {name} of {server}")
         self._sessions: dict[asyncio.AbstractEventLoop, dict[McpServer, _Session]] = {}
 
     @classmethod
@@ -93,7 +105,13 @@ class McpEngine:
         return f"McpEngine(timeout={self.timeout!r}, servers with env={sorted(self._env)!r})"
 
     async def execute(self, call: ToolCall, tool: ToolSpec) -> Observation:
-        """Call the tool on its server and report the output or a failing verdict; never raises for the call."""
+        """Call the tool on its server and report the output or a failing verdict; never raises for the call.
+
+        The observation is redacted (`Observation.redacted`): a server may print the token it was given.
+        """
+        return (await self._execute(call, tool)).redacted()
+
+    async def _execute(self, call: ToolCall, tool: ToolSpec) -> Observation:
         started = time.perf_counter()
         binding = tool.binding
         if not isinstance(binding, McpBinding):

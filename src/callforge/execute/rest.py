@@ -29,7 +29,15 @@ from urllib.parse import quote, urlsplit
 
 import orjson
 
-from callforge.core import ConfigError, HttpAuth, HttpBinding, ToolCall, ToolSpec, Verdict
+from callforge.core import (
+    ConfigError,
+    HttpAuth,
+    HttpBinding,
+    ToolCall,
+    ToolSpec,
+    Verdict,
+    register_secret,
+)
 from callforge.execute.base import Observation
 from callforge.llm import schema_instance
 from callforge.tools import validator_for
@@ -173,7 +181,15 @@ class RestEngine:
     # ------------------------------------------------------------------ execution
 
     async def execute(self, call: ToolCall, tool: ToolSpec) -> Observation:
-        """Send the request for `call` and report the response; never raises for a failing call."""
+        """Send the request for `call` and report the response; never raises for a failing call.
+
+        The observation is redacted: an API that echoes the credential it was sent (a 401 body
+        quoting the key) must not carry it into dialogs, caches or a model's feedback.
+        """
+        observation = await self._execute(call, tool)
+        return observation.redacted()
+
+    async def _execute(self, call: ToolCall, tool: ToolSpec) -> Observation:
         import httpx2
 
         started = time.perf_counter()
@@ -387,6 +403,7 @@ class RestEngine:
                 applied |= auth.location == "header" and auth.wire.lower() in preset
                 continue
             applied = True
+            register_secret(value, f"${auth.env}")
             _apply(auth, value, headers, params, cookies)
             if auth.location == "query":
                 secret.add(auth.wire)
