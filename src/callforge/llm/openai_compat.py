@@ -4,24 +4,51 @@ The SDK builds and sends requests; callforge owns the policy around them: one re
 429/5xx/timeouts/dropped connections/garbled bodies that honours `retry-after`, an in-flight cap
 and a requests-per-minute limit per endpoint, and the reading of the reply into a Completion (the
 raw JSON is read with orjson, which also keeps the SDK's per-response parsing off the hot path).
+
+It fails closed on what an endpoint sends back: a reply of the wrong shape is the endpoint's error
+(retried), never the model's empty answer; `timeout` bounds the whole request, not each read; the
+body is capped on the wire and after decompression; and no message repeats the API key or a
+password in the base URL, nor more than a short quote of a server's own error text.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import functools
 import os
 import time
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import AsyncIterator, Sequence
+from typing import TYPE_CHECKING, Any, Literal, cast
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import orjson
 
-from callforge.core import ConfigError, Message, ToolSpec, Verdict
+from callforge.core import ConfigError, Message, ToolSpec, Verdict, register_secret
 from callforge.llm.backend import BackendError, Completion, Options, RequestRejected, parse_options
-from callforge.llm.limits import RETRYABLE_STATUS, RateLimiter, RetryPolicy, retry_after_seconds
-from callforge.llm.wire import messages_to_openai, native_tool_calls, tools_to_openai, usage_from_openai
+from callforge.llm.limits import (
+    ACCEPT_ENCODING,
+    MAX_DECOMPRESSED_BYTES,
+    MAX_REPLY_BYTES,
+    RETRYABLE_STATUS,
+    BadReply,
+    RateLimiter,
+    ReplyBody,
+    RetryPolicy,
+    retry_after_seconds,
+)
+from callforge.llm.wire import (
+    clip,
+    message_text,
+    messages_to_openai,
+    native_tool_calls,
+    reply_problem,
+    tools_to_openai,
+    usage_from_openai,
+)
 
 if TYPE_CHECKING:
+    import httpx2
     from openai import AsyncOpenAI
 
 ToolMode = Literal["native", "prompt"]
@@ -49,6 +76,12 @@ class OpenAIBackend:
     `tool_mode="native"` sends `tools=` and reads `tool_calls` (and still parses calls out of the
     text when a server without a tool parser leaves them there); `"prompt"` renders the tools into
     the system prompt and parses calls from the text, for servers with no tool support at all.
+
+    `timeout` is the deadline of one whole request, from sending it to the last byte of the reply
+    (a server that drips a byte a second cannot hold a request past it); `max_reply_bytes` and
+    `max_decompressed_bytes` cap the reply's body on the wire and after gzip/deflate. A reply that
+    breaks one of them, or is not a chat completion, is retried like a 5xx. Messages show the URL
+    as `shown_url` (`user:***@host`) and never the API key.
     """
 
     def __init__(
@@ -63,19 +96,37 @@ class OpenAIBackend:
         timeout: float = 120.0,
         retry: RetryPolicy | None = None,
         client: AsyncOpenAI | None = None,
+        max_reply_bytes: int = MAX_REPLY_BYTES,
+        max_decompressed_bytes: int = MAX_DECOMPRESSED_BYTES,
     ) -> None:
         if tool_mode not in ("native", "prompt"):
             raise ConfigError(f"tool_mode must be 'native' or 'prompt', got {tool_mode!r}")
         if concurrency < 1:
             raise ConfigError(f"concurrency must be at least 1, got {concurrency}")
+        if not timeout > 0:
+            raise ConfigError(f"timeout must be a positive number of seconds, got {timeout}")
+        for name, cap in (
+            ("max_reply_bytes", max_reply_bytes),
+            ("max_decompressed_bytes", max_decompressed_bytes),
+        ):
+            if cap < 1:
+                raise ConfigError(f"{name} must be at least 1, got {cap}")
         self.name = model
         self.model = f"openai:{model}"
         self.base_url = base_url or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
+        self.shown_url, hidden = _hide_userinfo(self.base_url)
         key = api_key or os.environ.get("OPENAI_API_KEY")
+        # Values no message may repeat; ones under 4 characters would garble ordinary words, and
+        # the URL is masked by its structure anyway.
+        self._secrets = tuple(sorted({s for s in (key or "", *hidden) if len(s) >= 4}, key=len, reverse=True))
+        # ... and values every sink of this process masks (run folders, caches: core.secrets).
+        register_secret(key, f"the API key of {self.model}")
+        for value in hidden:
+            register_secret(value, f"the password in {self.shown_url}")
         if not key:
             if "api.openai.com" in self.base_url:
                 raise ConfigError(
-                    f"no API key for {self.model} at {self.base_url}: set OPENAI_API_KEY or pass `api_key` "
+                    f"no API key for {self.model} at {self.shown_url}: set OPENAI_API_KEY or pass `api_key` "
                     "(or point `base_url` at a local server such as vLLM or llama.cpp)"
                 )
             key = "not-needed"  # local servers ignore the key but the SDK wants one
@@ -86,6 +137,8 @@ class OpenAIBackend:
         self.cache_identity = f"{self.model}#{tool_mode}"
         self.concurrency = concurrency
         self.timeout = timeout
+        self.max_reply_bytes = max_reply_bytes
+        self.max_decompressed_bytes = max_decompressed_bytes
         self.retry = retry or RetryPolicy()
         self._api_key = key
         self._client = client
@@ -101,7 +154,9 @@ class OpenAIBackend:
             http = DefaultAsyncHttpxClient(
                 limits=httpx2.Limits(
                     max_connections=self.concurrency, max_keepalive_connections=self.concurrency
-                )
+                ),
+                # Caps every body before anyone reads it, error bodies the SDK reads included.
+                event_hooks={"response": [self._cap_body]},
             )
             self._client = AsyncOpenAI(
                 base_url=self.base_url,
@@ -111,6 +166,20 @@ class OpenAIBackend:
                 http_client=http,
             )
         return self._client
+
+    async def _cap_body(self, response: httpx2.Response) -> None:
+        _cap(response, self.max_reply_bytes, self.max_decompressed_bytes)
+
+    def __repr__(self) -> str:
+        return f"OpenAIBackend({self.name!r}, base_url={self.shown_url!r}, tool_mode={self.tool_mode!r})"
+
+    def redact(self, text: str) -> str:
+        """`text` with the API key and the base URL's password replaced by `***`, for any message."""
+        if self.base_url != self.shown_url:
+            text = text.replace(self.base_url, self.shown_url)
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
 
     async def aclose(self) -> None:
         """Close the HTTP connections."""
@@ -182,8 +251,10 @@ class OpenAIBackend:
                 self.retries += 1
                 await asyncio.sleep(wait)
         raise BackendError(
-            f"{self.model} at {self.base_url}: gave up after {self.retry.max_attempts} attempts; last error: "
-            f"{last}. Check that the server is up and not overloaded, or lower `concurrency` / set `rpm`.",
+            self.redact(
+                f"{self.model} at {self.shown_url}: gave up after {self.retry.max_attempts} attempts; last error: "
+                f"{last}. Check that the server is up and not overloaded, or lower `concurrency` / set `rpm`."
+            ),
             model=self.model,
             retryable=True,
         )
@@ -194,43 +265,73 @@ class OpenAIBackend:
 
         client = self._get_client()
         try:
-            # The SDK's low-level post keeps its auth, headers and error types but skips the
-            # per-request transform of typed params (~0.6 ms of CPU each); the body is already JSON.
-            response = await client.post(
-                "/chat/completions", body={**body, **extra} if extra else body, cast_to=httpx2.Response
-            )
+            # One deadline for the whole request: the SDK's own timeout is per read, so a reply
+            # that trickles in a byte at a time would never trip it.
+            async with asyncio.timeout(self.timeout):
+                # The SDK's low-level post keeps its auth, headers and error types but skips the
+                # per-request transform of typed params (~0.6 ms of CPU each); the body is already
+                # JSON. `stream=True` leaves the body unread, to be read here under the caps.
+                response = await client.post(
+                    "/chat/completions",
+                    body={**body, **extra} if extra else body,
+                    cast_to=httpx2.Response,
+                    stream=True,
+                    options={"headers": {"Accept-Encoding": ACCEPT_ENCODING}},
+                )
+                try:
+                    content = await self._read(response)
+                finally:
+                    await response.aclose()
         except openai.APIStatusError as exc:
             status = exc.status_code
+            said = _server_message(exc)
             if status in RETRYABLE_STATUS or status >= 500:
                 headers = dict(exc.response.headers) if exc.response is not None else None
-                raise _Retry(f"HTTP {status}", retry_after_seconds(headers)) from None
+                raise _Retry(f"HTTP {status}: {said}", retry_after_seconds(headers)) from None
             hint = _STATUS_HINTS.get(status, "the server refused the request")
             kind = RequestRejected if status in (400, 413, 422) else BackendError
             raise kind(
-                f"{self.model} at {self.base_url}: HTTP {status}: {_server_message(exc)}; {hint}",
+                self.redact(f"{self.model} at {self.shown_url}: HTTP {status}: {said}; {hint}"),
                 model=self.model,
             ) from None
-        except openai.APITimeoutError:
+        except (TimeoutError, openai.APITimeoutError, httpx2.TimeoutException):
             raise _Retry(
-                f"no reply within {self.timeout:g} s (raise `timeout` if the model is slow)"
+                f"no reply within {self.timeout:g} s (the whole request; raise `timeout` if the model is slow)"
             ) from None
+        except BadReply as exc:
+            raise _Retry(str(exc)) from None
         except openai.APIConnectionError as exc:
-            raise _Retry(f"connection failed: {exc.__cause__ or exc}") from None
+            cause = exc.__cause__
+            if isinstance(cause, BadReply):
+                raise _Retry(str(cause)) from None
+            raise _Retry(f"connection failed: {cause or exc}") from None
+        except httpx2.HTTPError as exc:  # the connection broke while the body was being read
+            raise _Retry(f"connection failed: {exc}") from None
         try:
-            data = orjson.loads(response.content)
+            data = orjson.loads(content)
         except orjson.JSONDecodeError as exc:
-            raise _Retry(f"the reply was not valid JSON ({exc})") from None
-        if not isinstance(data, dict) or not isinstance(data.get("choices"), list) or not data["choices"]:
-            raise _Retry("the reply had no choices")
-        return data
+            raise _Retry(f"the reply was malformed: not valid JSON ({exc})") from None
+        problem = reply_problem(data)
+        if problem is not None:
+            raise _Retry(f"the reply was malformed: {problem}")
+        return cast("dict[str, Any]", data)
+
+    async def _read(self, response: httpx2.Response) -> bytes:
+        """The reply body, decoded and capped (a client passed in has no hook, so cap it here too)."""
+        if response.is_stream_consumed:  # a transport that read the body itself (tests' mocks)
+            return ReplyBody(
+                max_bytes=self.max_reply_bytes, max_decompressed_bytes=self.max_decompressed_bytes
+            ).feed(response.content)
+        _cap(response, self.max_reply_bytes, self.max_decompressed_bytes)
+        return b"".join([chunk async for chunk in response.aiter_raw()])
 
     def _completion(
         self, data: dict[str, Any], tools: Sequence[ToolSpec] | None, latency: float
     ) -> Completion:
-        first = data["choices"][0]
-        choice: dict[str, Any] = first if isinstance(first, dict) else {}
-        message: dict[str, Any] = choice["message"] if isinstance(choice.get("message"), dict) else {}
-        content: str = message["content"] if isinstance(message.get("content"), str) else ""
+        # `_send` checked the shape (reply_problem), so these are a dict, a dict and text.
+        choice: dict[str, Any] = data["choices"][0]
+        message: dict[str, Any] = choice["message"]
+        content = message_text(message.get("content")) or ""
         calls, verdict = native_tool_calls(message.get("tool_calls"))
         text = content
         if not message.get("tool_calls") and tools and content:
@@ -251,9 +352,77 @@ class OpenAIBackend:
 
 
 def _server_message(exc: Any) -> str:
+    """The server's own words about an error, quoted and cut short (callers redact secrets)."""
     body = getattr(exc, "body", None)
     if isinstance(body, dict):
         error = body.get("error", body)
         if isinstance(error, dict) and error.get("message"):
-            return str(error["message"])
-    return str(getattr(exc, "message", exc))
+            return clip(str(error["message"]))
+    if isinstance(body, str) and body.strip():
+        return clip(body)
+    return clip(str(getattr(exc, "message", exc)))
+
+
+def _hide_userinfo(url: str) -> tuple[str, tuple[str, ...]]:
+    """The URL as messages may show it (`user:***@host`, or `***@host` for a bare token), and what it hid.
+
+    The hidden value comes back raw and percent-decoded, so a server that echoes it is redacted too.
+    """
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return ("<base url that could not be parsed>" if "@" in url else url), (url,)
+    userinfo, at, host = parts.netloc.rpartition("@")
+    if not at:
+        return url, ()
+    user, colon, password = userinfo.partition(":")
+    hidden = {password, unquote(password)} if colon else {user, unquote(user)}
+    # httpx sends userinfo as `Authorization: Basic base64(user:password)`, which a server may echo.
+    hidden.add(base64.b64encode(f"{unquote(user)}:{unquote(password)}".encode()).decode())
+    shown = f"{user}:***@{host}" if colon else f"***@{host}"
+    return urlunsplit(parts._replace(netloc=shown)), tuple(hidden - {""})
+
+
+@functools.cache
+def _capped_stream() -> type[httpx2.AsyncByteStream]:
+    """The stream type that decodes a body through `ReplyBody` (built on first use: httpx2 is lazy)."""
+    import httpx2
+
+    class CappedStream(httpx2.AsyncByteStream):
+        def __init__(self, inner: httpx2.AsyncByteStream, body: ReplyBody) -> None:
+            self._inner = inner
+            self._body = body
+
+        async def __aiter__(self) -> AsyncIterator[bytes]:
+            async for chunk in self._inner:
+                decoded = self._body.feed(chunk)
+                if decoded:
+                    yield decoded
+            tail = self._body.flush()
+            if tail:
+                yield tail
+
+        async def aclose(self) -> None:
+            await self._inner.aclose()
+
+    return CappedStream
+
+
+def _cap(response: httpx2.Response, max_bytes: int, max_decompressed_bytes: int) -> None:
+    """Put `response`'s unread body behind the caps; decoding moves here from httpx, once."""
+    import httpx2
+
+    capped = _capped_stream()
+    if isinstance(response.stream, capped) or not isinstance(response.stream, httpx2.AsyncByteStream):
+        return
+    body = ReplyBody(
+        response.headers.get_list("content-encoding", split_commas=True),
+        max_bytes=max_bytes,
+        max_decompressed_bytes=max_decompressed_bytes,
+    )
+    length = response.headers.get("content-length", "").strip()
+    if length.isdigit():
+        body.expect(int(length))
+    response.stream = capped(response.stream, body)  # type: ignore[call-arg]
+    if "content-encoding" in response.headers:
+        del response.headers["content-encoding"]

@@ -65,6 +65,61 @@ def usage_from_openai(usage: Any) -> Usage:
     )
 
 
+def clip(text: str, limit: int = 200) -> str:
+    """A server's free text quoted and cut to `limit` characters, so an error stays one readable line."""
+    text = " ".join(text.split())
+    return repr(text if len(text) <= limit else text[:limit] + "...")
+
+
+def reply_problem(data: Any) -> str | None:
+    """Why a chat-completions reply is not one, or None when its shape is right.
+
+    Checked before anything is read from it: a 200 whose body has no choice, a null message or a
+    content of the wrong type is the endpoint's failure, and must never be read as the model's
+    empty answer (which would score it wrong for what its server did).
+    """
+    if not isinstance(data, dict):
+        return f"the body is a JSON {type(data).__name__}, not an object"
+    choices = data.get("choices")
+    if not isinstance(choices, list) or not choices:
+        error = data.get("error")
+        if error is not None:
+            said = error.get("message", error) if isinstance(error, dict) else error
+            return f"the body is an error, not a completion: {clip(str(said))}"
+        return "the body has no choices" if isinstance(choices, list) else "the body has no `choices` list"
+    choice = choices[0]
+    if not isinstance(choice, dict):
+        return "choices[0] is not an object"
+    message = choice.get("message")
+    if not isinstance(message, dict):
+        return "choices[0].message is " + ("missing" if "message" not in choice else _kind(message))
+    if message_text(message.get("content")) is None:
+        return f"the message's content is {_kind(message.get('content'))}, not text"
+    calls = message.get("tool_calls")
+    if calls is not None and (not isinstance(calls, list) or not all(isinstance(c, dict) for c in calls)):
+        return "the message's tool_calls is not a list of objects"
+    if not isinstance(choice.get("finish_reason"), str | None):
+        return f"finish_reason is {_kind(choice.get('finish_reason'))}"
+    return None
+
+
+def message_text(content: Any) -> str | None:
+    """A reply message's text: a string, null (no text), or a list of text parts; None if neither."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list) and all(
+        isinstance(part, dict) and isinstance(part.get("text"), str) for part in content
+    ):
+        return "".join(part["text"] for part in content)
+    return None
+
+
+def _kind(value: Any) -> str:
+    return "null" if value is None else f"a {type(value).__name__}"
+
+
 def native_tool_calls(raw_calls: Any) -> tuple[tuple[ToolCall, ...], Verdict]:
     """Read a message's `tool_calls`: the calls that decode, and a verdict about those that do not.
 
