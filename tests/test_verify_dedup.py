@@ -120,3 +120,47 @@ def test_a_limit_on_dialogs_making_exactly_the_same_calls() -> None:
     unlimited = Deduper()
     for n, text in enumerate(("weather in paris please", "how warm is it in Paris today?", "the Paris sky now")):
         assert unlimited.check_and_add(asked(text), str(n)) is None
+
+
+# -- bounded work on templated text ------------------------------------------------------------------
+
+TEMPLATE = (
+    "Please book me a flight from {a} to {b} on {date} in economy class for two passengers and send the "
+    "confirmation with the booking reference and the seat numbers to my usual email address"
+)
+
+
+def templated(n: int, seed: int = 11) -> list[Dialog]:
+    """`n` requests of one template with varied places and dates: siblings share most words, none is a copy."""
+    import random
+
+    rng = random.Random(seed)
+    syllables = ["ka", "lo", "mir", "ten", "vos", "rai", "dun", "pel", "sor", "qui", "bar", "nek"]
+    out = []
+    for i in range(n):
+        a, b = ("".join(rng.choices(syllables, k=3)) for _ in range(2))
+        date = f"2026-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+        out.append(ask(TEMPLATE.format(a=a, b=b, date=date), f"t{i}", city=a, days=rng.randint(1, 9)))
+    return out
+
+
+def work(dialogs: list[Dialog]) -> int:
+    dedup = Deduper()
+    for d in dialogs:
+        dedup.check_and_add(d, str(d.meta.id))
+    return dedup.stats.scanned + dedup.stats.compared
+
+
+def test_work_on_templated_text_grows_linearly_not_quadratically() -> None:
+    small, large = work(templated(300)), work(templated(1200))
+    assert large < 6 * small  # all pairs would be 16x: every sibling shares the template's LSH buckets
+
+
+def test_a_near_copy_of_an_old_dialog_is_caught_behind_many_siblings() -> None:
+    dialogs = templated(400)
+    dedup = Deduper()
+    for d in dialogs:
+        dedup.check_and_add(d, str(d.meta.id))
+    first = dialogs[0].messages[0].content or ""
+    found = dedup.check(ask(first.replace("economy", "business"), "x", city="Paris", days=1))
+    assert found is not None and found.code == "dedup.near" and found.evidence["duplicate_of"] == "t0"

@@ -4,6 +4,12 @@ Every JSON Lines format is a `RecordFormat` (one function from a Dialog to its r
 whether it can mask a wrong call) under a name; a package adds one through the
 `callforge.export_formats` entry point. `hf` (Parquet), `chat` (template text) and `bfcl` (an eval
 set folder) write their own files. Adding a format is one entry, not a branch.
+
+A Run folder is read through the run store's one reader (`callforge.run.read_jsonl`): a torn last
+line is not a record (skipped with a warning, redone by the run's resume), a damaged line or a
+record that holds no dialog stops the export. Every export writes `export.json` beside its data:
+the counts (dialogs read, exported, left out by reason, torn lines ignored) and where each exported
+dialog came from (shard file and line, record id), so it can be checked against the run.
 """
 
 from __future__ import annotations
@@ -12,17 +18,21 @@ import json
 import os
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
-from callforge.core import ConfigError, Dialog
+from pydantic import ValidationError
+
+from callforge.core import ConfigError, DataError, Dialog, kind_of
 from callforge.export.writers import SHAREGPT_DATASET_INFO, to_openai, to_sharegpt, to_steps
 from callforge.formats import read_dialogs
-from callforge.run import MANIFEST, JsonlWriter, is_run_folder
+from callforge.run import MANIFEST, JsonlLine, JsonlWriter, RunFolder, TornTail, is_run_folder, refuse_secrets
 
 DATA_FILE = "data.jsonl"
+EXPORT_FILE = "export.json"
+"""What an export read and wrote, and where each exported dialog came from (see `ExportReport`)."""
 Records = Callable[[Dialog], list[dict[str, Any]]]
 FORMAT_ENTRY_POINTS = "callforge.export_formats"
 """The entry-point group a package registers a JSON Lines export format under (a `RecordFormat`)."""
@@ -94,25 +104,113 @@ class ExportReport:
     """Dialogs left out, by reason (bfcl: `not_single_turn`, `unknown_tool`; dpo: `no_pair`)."""
     records: int = 0
     """Records written: one per dialog, except steps (one per turn), tasks and dpo (several per dialog)."""
+    read: int = 0
+    """Dialogs read from the source (a Run folder's accepted records): `written` plus every one left out."""
+    torn: int = 0
+    """Torn last lines of the run's shards that were ignored (not records; the run's resume redoes them)."""
+    manifest: Path | None = None
+    """`export.json` beside `files`: these counts and the source (file, line, id) of every exported dialog."""
+
+    @property
+    def left_out(self) -> dict[str, int]:
+        """Every dialog read but not exported, by reason: `written + sum(left_out.values()) == read`."""
+        unmaskable = {"unmaskable_call": self.skipped_injected} if self.skipped_injected else {}
+        return {**unmaskable, **self.skipped}
 
 
 def iter_dialogs(src: str | os.PathLike[str]) -> Iterator[Dialog]:
     """The accepted dialogs of a Run folder, or every dialog of a dataset file in a format callforge reads.
 
-    A Run folder is read through the run store (every session, every layout a callforge version
-    wrote); a Parquet file from `--format hf` (or its folder) reads back too.
+    A Run folder is read through the run store's one reader (every session, every layout a callforge
+    version wrote; a torn last line skipped with a warning, a damaged line refused); a Parquet file
+    from `--format hf` (or its folder) reads back too.
     """
+    for dialog, _ in _sources(src, [])[1]:
+        yield dialog
+
+
+Sourced = Iterator[tuple[Dialog, dict[str, Any]]]
+"""Dialogs, each with where it came from (`id`, `file`, and `line` for a run's shard)."""
+
+
+def _sources(src: str | os.PathLike[str], torn: list[TornTail]) -> tuple[Path | None, Sourced]:
+    """The run folder (None for a dataset file) and its dialogs with their origins; torn lines go to `torn`."""
     path = Path(src)
-    if path.suffix == ".parquet" or (path.is_dir() and (path / "data.parquet").is_file() and not (path / MANIFEST).exists()):
+    parquet_dir = path.is_dir() and (path / "data.parquet").is_file() and not (path / MANIFEST).exists()
+    if path.suffix == ".parquet" or parquet_dir:
         from callforge.export.hf import read_hf_dialogs
 
-        yield from read_hf_dialogs(path / "data.parquet" if path.is_dir() else path)
-        return
+        file = path / "data.parquet" if path.is_dir() else path
+        return None, ((d, {"file": str(file), "id": d.meta.id}) for d in read_hf_dialogs(file))
     if path.is_dir() and not is_run_folder(path):
         raise ConfigError(f"{path}: not a run folder (no {MANIFEST}); give a run folder or a dataset file")
     if not path.exists():
         raise ConfigError(f"{path}: no such run folder or dataset file")
-    yield from read_dialogs(path)
+    if is_run_folder(path):
+        folder = RunFolder.of(path, streams=("accepted",))
+        lines = folder.lines("accepted", torn=torn)
+        return path, ((_run_dialog(line), _origin(path, line)) for line in lines)
+    return None, ((d, {"file": str(path), "id": d.meta.id}) for d in read_dialogs(path))
+
+
+def _run_dialog(line: JsonlLine) -> Dialog:
+    """The dialog of one accepted record, as the callforge format reads it; a record without one is an error."""
+    value = line.value
+    inner = value.get("dialog", value)
+    if not isinstance(inner, dict) or not any(key in inner for key in ("messages", "tools", "meta")):
+        raise DataError(
+            f"{line.where}: record {value.get('id')!r} holds no dialog (expected {{\"id\", \"dialog\": {{...}}}}, "
+            f"found {kind_of(inner) if not isinstance(inner, dict) else 'no messages, tools or meta'}); "
+            "this shard is not one callforge wrote, or it is damaged"
+        )
+    try:
+        dialog = Dialog.model_validate(inner)
+    except ValidationError as exc:
+        problem = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:3])
+        raise DataError(f"{line.where}: record {value.get('id')!r} is not a valid dialog ({problem})") from None
+    if dialog.meta.id is not None and dialog.meta.source is not None:
+        return dialog
+    filled = {"id": dialog.meta.id or str(value["id"]), "source": dialog.meta.source or "callforge"}
+    return dialog.model_copy(update={"meta": dialog.meta.model_copy(update=filled)})
+
+
+def _origin(run: Path, line: JsonlLine) -> dict[str, Any]:
+    return {"id": str(line.value["id"]), "file": line.path.relative_to(run).as_posix(), "line": line.number}
+
+
+def _write_manifest(
+    folder: Path,
+    src: str | os.PathLike[str],
+    run: Path | None,
+    report: ExportReport,
+    torn: list[TornTail],
+    exported: list[dict[str, Any]],
+) -> Path:
+    """`export.json`, written whole under its name (a kill leaves the old one or none), one dialog a line."""
+    counts = {
+        "read": report.read,
+        "exported": report.written,
+        "records": report.records,
+        "left_out": report.left_out,
+        "torn_lines_ignored": report.torn,
+    }
+    data = {
+        "format": report.format,
+        "source": str(Path(src).resolve()),
+        "run": run is not None,
+        "counts": counts,
+        "torn_lines": [
+            {"file": t.path.relative_to(run).as_posix() if run else str(t.path), "line": t.number, "bytes": t.size}
+            for t in torn
+        ],
+    }
+    head = json.dumps(data, indent=2, ensure_ascii=False).removesuffix("\n}")
+    rows = ",\n".join("    " + json.dumps(row, ensure_ascii=False) for row in exported)
+    target = folder / EXPORT_FILE
+    tmp = folder / f".{EXPORT_FILE}.partial"
+    tmp.write_text(f'{head},\n  "dialogs": [\n{rows}\n  ]\n}}\n', encoding="utf-8")
+    os.replace(tmp, target)
+    return target
 
 
 def export(
@@ -137,6 +235,8 @@ def export(
     unless `keep_injected`.
     """
     folder = Path(out)
+    if Path(src).exists():  # a run that holds a credential is not turned into a dataset (docs/secrets.md)
+        refuse_secrets(Path(src), "export")
     if format == "bfcl":
         return _bfcl(src, folder)
     if format == "hf":
@@ -155,14 +255,18 @@ def export(
     if target.exists():
         raise ConfigError(f"{target} already exists; choose another `out` or remove it")
     folder.mkdir(parents=True, exist_ok=True)
-    written = skipped = records = 0
+    written = skipped = records = read = 0
     counts: Counter[str] = Counter()
     empty: Counter[str] = Counter()
+    torn: list[TornTail] = []
+    exported: list[dict[str, Any]] = []
     tmp = folder / f".{DATA_FILE}.partial"
     tmp.unlink(missing_ok=True)
     writer = JsonlWriter(tmp, sync_s=5.0)
     try:
-        for dialog in iter_dialogs(src):
+        run, sources = _sources(src, torn)
+        for dialog, origin in sources:
+            read += 1
             if not spec.masks and dialog.masked_calls() and not keep_injected:
                 skipped += 1
                 continue
@@ -174,6 +278,7 @@ def export(
                 writer.write(row)
                 if spec.counted_by:
                     counts[str(row.get(spec.counted_by))] += 1
+            exported.append({**origin, "first_record": records, "records": len(rows)})
             written += 1
             records += len(rows)
     except BaseException:
@@ -189,16 +294,45 @@ def export(
             json.dumps({"callforge": {"file_name": DATA_FILE, **SHAREGPT_DATASET_INFO}}, indent=2) + "\n"
         )
         files.append(info)
-    return ExportReport(format, folder, written, skipped, tuple(files), dict(sorted(counts.items())), dict(empty), records)
+    categories = dict(sorted(counts.items()))
+    report = ExportReport(format, folder, written, skipped, tuple(files), categories, dict(empty), records, read, len(torn))
+    return _finish(report, folder, src, run, torn, exported)
+
+
+def _finish(
+    report: ExportReport,
+    folder: Path,
+    src: str | os.PathLike[str],
+    run: Path | None,
+    torn: list[TornTail],
+    exported: list[dict[str, Any]],
+) -> ExportReport:
+    """The report with `export.json` written, after checking that every dialog read is accounted for."""
+    accounted = report.written + sum(report.left_out.values())
+    if accounted != report.read:  # a bug of ours; the data file must not be trusted
+        raise DataError(f"export read {report.read} dialogs but accounts for {accounted}; please report this")
+    manifest = _write_manifest(folder, src, run, report, torn, exported)
+    return replace(report, manifest=manifest)
 
 
 def _bfcl(src: str | os.PathLike[str], out: Path) -> ExportReport:
     from callforge.export.bfcl import write_bfcl
 
-    done = write_bfcl(iter_dialogs(src), out)
-    files = sorted(out.glob("*.json")) + sorted((out / "possible_answer").glob("*.json"))
+    torn: list[TornTail] = []
+    origins: list[dict[str, Any]] = []
+    run, sources = _sources(src, torn)
+
+    def dialogs() -> Iterator[Dialog]:
+        for dialog, origin in sources:
+            origins.append(origin)
+            yield dialog
+
+    done = write_bfcl(dialogs(), out)
+    files = sorted(out.glob("BFCL_*.json")) + sorted((out / "possible_answer").glob("BFCL_*.json"))
     cases = sum(done.cases.values())
-    return ExportReport("bfcl", out, cases, 0, tuple(files), done.cases, done.skipped, cases)
+    exported = [{**o, "case": case} for o, case in zip(origins, done.case_ids, strict=True) if case is not None]
+    report = ExportReport("bfcl", out, cases, 0, tuple(files), done.cases, done.skipped, cases, len(origins), len(torn))
+    return _finish(report, out, src, run, torn, exported)
 
 
 def _hf(src: str | os.PathLike[str], out: Path, keep_injected: bool, push_to_hub: str | None) -> ExportReport:
@@ -206,15 +340,21 @@ def _hf(src: str | os.PathLike[str], out: Path, keep_injected: bool, push_to_hub
 
     if (out / PARQUET_FILE).exists():
         raise ConfigError(f"{out / PARQUET_FILE} already exists; choose another `out` or remove it")
-    skipped = 0
+    skipped = read = 0
+    torn: list[TornTail] = []
+    exported: list[dict[str, Any]] = []
+    run, sources = _sources(src, torn)
 
     def dialogs() -> Iterator[Dialog]:
-        nonlocal skipped
-        for dialog in iter_dialogs(src):
+        nonlocal skipped, read
+        for dialog, origin in sources:
+            read += 1
             if dialog.masked_calls() and not keep_injected:
                 skipped += 1  # `weight` survives in the rows, but most Hub trainers ignore it
                 continue
+            exported.append({**origin, "first_record": len(exported), "records": 1})
             yield dialog
 
     written, files = write_parquet(dialogs(), out, push_to_hub=push_to_hub)
-    return ExportReport("hf", out, written, skipped, tuple(files), records=written)
+    report = ExportReport("hf", out, written, skipped, tuple(files), records=written, read=read, torn=len(torn))
+    return _finish(report, out, src, run, torn, exported)

@@ -33,6 +33,8 @@ class BfclExport:
     path: Path
     cases: dict[str, int]
     skipped: dict[str, int]
+    case_ids: tuple[str | None, ...] = ()
+    """Per dialog read, in order: the id of the case it became, or None when it was left out."""
 
 
 def bfcl_category(dialog: Dialog) -> str | None:
@@ -73,8 +75,10 @@ def write_bfcl(dialogs: Iterable[Dialog], out: Path) -> BfclExport:
     questions: dict[str, list[dict[str, Any]]] = defaultdict(list)
     answers: dict[str, list[dict[str, Any]]] = defaultdict(list)
     skipped: Counter[str] = Counter()
+    case_ids: list[str | None] = []
     for dialog in dialogs:
         category = bfcl_category(dialog)
+        case_ids.append(None)
         if category is None:
             skipped["not_single_turn"] += 1
             continue
@@ -83,7 +87,7 @@ def write_bfcl(dialogs: Iterable[Dialog], out: Path) -> BfclExport:
         if any(c.name not in tools for c in calls):
             skipped["unknown_tool"] += 1
             continue
-        case_id = f"{category}_{len(questions[category])}"
+        case_id = case_ids[-1] = f"{category}_{len(questions[category])}"
         prompt = [
             {"role": m.role, "content": m.content or ""}
             for m in dialog.messages
@@ -103,7 +107,7 @@ def write_bfcl(dialogs: Iterable[Dialog], out: Path) -> BfclExport:
         _lines(out / f"{_VERSION}_{category}.json", rows)
         if category in answers:
             _lines(out / "possible_answer" / f"{_VERSION}_{category}.json", answers[category])
-    return BfclExport(out, {c: len(r) for c, r in sorted(questions.items())}, dict(skipped))
+    return BfclExport(out, {c: len(r) for c, r in sorted(questions.items())}, dict(skipped), tuple(case_ids))
 
 
 def _lines(path: Path, rows: list[dict[str, Any]]) -> None:

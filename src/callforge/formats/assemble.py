@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -312,7 +312,14 @@ def read_records(
 
     `expected` describes one good record of the format, for the message of a bad one.
     """
-    for record in iter_records(path):
+    return convert_records(iter_records(path), source, convert, expected)
+
+
+def convert_records(
+    records: Iterable[Record], source: str, convert: Callable[[Any, Record], Dialog], expected: str
+) -> Iterator[Dialog]:
+    """`read_records` for records read elsewhere (a run folder's shards, under the run's torn-line policy)."""
+    for record in records:
         if record.error is not None:
             yield malformed(record, source, f"{record.error}; expected {expected}")
             continue

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from callforge.core import Dialog, kind_of
-from callforge.formats.assemble import RecordError, read_records, record_id
+from callforge.formats.assemble import RecordError, convert_records, read_records, record_id
 from callforge.formats.records import Record
 from callforge.run import RunFolder, is_run_folder
 
@@ -29,9 +29,14 @@ def read_callforge(path: Path) -> Iterator[Dialog]:
 
 
 def _read_run(path: Path) -> Iterator[Dialog]:
+    """A run's accepted dialogs under the run's one reading policy (`RunFolder.lines`).
+
+    A torn last line (a killed job's) is skipped with a warning, not turned into a malformed
+    dialog; a damaged line in the middle is an error, as for every other reader of a run.
+    """
     folder = RunFolder.of(path, streams=("accepted",))
-    for shard in folder.shards("accepted"):
-        yield from read_records(shard, SOURCE, dialog_from_callforge, EXPECTED)
+    records = (Record(line.value, line.path, line.number) for line in folder.lines("accepted"))
+    yield from convert_records(records, SOURCE, dialog_from_callforge, EXPECTED)
 
 
 def dialog_from_callforge(value: Any, record: Record) -> Dialog:

@@ -71,7 +71,11 @@ class JobConfig(BaseModel):
         return self.out
 
     def open_folder(self, extra: Mapping[str, Any] | None = None) -> RunFolder:
-        """The run folder, checked: an existing run needs `resume=True` and the same config (see `check_against`)."""
+        """The run folder, checked: an existing run needs `resume=True` and the same config (see `check_against`).
+
+        A resumed folder is repaired (`RunFolder.repair`) once the checks pass, so the job reads its
+        records without warnings about the torn lines it is about to redo.
+        """
         folder = RunFolder(self.folder, job=self.job, streams=self.streams)
         if folder.exists and not self.resume:
             raise ConfigError(
@@ -80,6 +84,8 @@ class JobConfig(BaseModel):
         before = folder.manifest().get("config")
         if isinstance(before, dict):
             self.check_against(before, folder.path, extra)
+        if folder.exists:
+            folder.repair()
         return folder
 
 

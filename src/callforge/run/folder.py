@@ -9,11 +9,12 @@ Every job writes the same layout (see docs/architecture.md, "The Run folder"):
     RUN/exec-cache.sqlite         tool outputs
 
 Streams are `accepted` and `rejected` for the jobs that judge dialogs (generate, verify, refine,
-select), `results` for a live evaluation and `drafts` for a pool synthesis. Each session writes new shards and never rewrites old
-ones; a shard cut short by a kill loses at most its half-written last line, which `repair_tail`
-removes before it is read. Folders written by earlier versions stay readable: verify's flat
-`accepted.jsonl`/`rejected.jsonl` and live evaluation's `results/BFCL_v4_*_result.json` files are
-read as the first shards of their streams.
+select), `results` for a live evaluation and `drafts` for a pool synthesis. Each session writes new
+shards and never rewrites old ones; a shard cut short by a kill loses at most its half-written last
+line: every reader skips it with a warning (`read_jsonl`'s one policy), a resumed session cuts it
+(`repair`) and redoes its item, and a damaged line in the middle is an error. Folders written by
+earlier versions stay readable: verify's flat `accepted.jsonl`/`rejected.jsonl` and live
+evaluation's `results/BFCL_v4_*_result.json` files are read as the first shards of their streams.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from typing import Any
 import orjson
 
 from callforge.core import ConfigError, DataError
-from callforge.run.jsonl import JsonlWriter, repair_tail
+from callforge.run.jsonl import JsonlLine, JsonlWriter, TornTail, read_jsonl, repair_tail
 
 MANIFEST = "manifest.json"
 ERRORS = "errors.jsonl"
@@ -116,21 +117,28 @@ class RunFolder:
         found = [(int(m.group(1)), p) for p in folder.iterdir() if (m := _PART.search(p.name))] if folder.is_dir() else []
         return legacy + [p for _, p in sorted(found)]
 
-    def records(self, stream: str) -> Iterator[dict[str, Any]]:
-        """Every record of `stream`, file by file (a torn last line is cut first)."""
+    def lines(self, stream: str, *, torn: list[TornTail] | None = None) -> Iterator[JsonlLine]:
+        """Every record of `stream` with its file and line, file by file, under `read_jsonl`'s policy.
+
+        A torn last line is skipped with a warning (and added to `torn`); a damaged line is a
+        DataError. Nothing is changed on disk: reading another job's run never touches it.
+        """
         for shard in self.shards(stream):
-            repair_tail(shard)
-            with shard.open("rb") as fh:
-                for number, line in enumerate(fh, 1):
-                    if not line.strip():
-                        continue
-                    try:
-                        row = orjson.loads(line)
-                    except orjson.JSONDecodeError:
-                        raise DataError(f"{shard}:{number}: not a JSON record; move the file away to continue") from None
-                    if not isinstance(row, dict) or "id" not in row:
-                        raise DataError(f"{shard}:{number}: not a callforge record (no id); move the file away")
-                    yield row
+            yield from read_jsonl(shard, torn=torn)
+
+    def records(self, stream: str) -> Iterator[dict[str, Any]]:
+        """Every record of `stream`, file by file (see `lines`)."""
+        for line in self.lines(stream):
+            yield line.value
+
+    def repair(self) -> list[TornTail]:
+        """Cut the torn last line of every shard and of the error log before this job appends again.
+
+        Only the job that owns the folder calls this (`run_job`, `JobConfig.open_folder` on resume):
+        the items of the cut lines have no record, so the session redoes them.
+        """
+        paths = [shard for stream in self.streams for shard in self.shards(stream)] + [self.errors_path]
+        return [tail for path in paths if (tail := repair_tail(path)) is not None]
 
     def scan(self) -> tuple[set[str], Counter[str]]:
         """The ids of every record (the items a resumed session skips) and the records per stream, in one read."""
@@ -175,15 +183,9 @@ class RunFolder:
             return {}
         done = self.done_ids()
         last: dict[str, str] = {}
-        repair_tail(self.errors_path)
-        with self.errors_path.open("rb") as fh:
-            for line in fh:
-                try:
-                    row = orjson.loads(line)
-                except orjson.JSONDecodeError:
-                    continue
-                if isinstance(row, dict) and str(row.get("id")) not in done:
-                    last[str(row.get("id"))] = str(row.get("error", ""))
+        for line in read_jsonl(self.errors_path, what="error note"):
+            if str(line.value["id"]) not in done:
+                last[str(line.value["id"])] = str(line.value.get("error", ""))
         return dict(sorted(last.items()))
 
 

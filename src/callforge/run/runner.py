@@ -135,6 +135,7 @@ async def run_job(
     if concurrency < 1:
         raise CallforgeError(f"concurrency must be at least 1, got {concurrency}")
     hooks = hooks or JobHooks()
+    folder.repair()  # this session appends: cut what a killed one left half-written, and redo it
     done_ids, counts = folder.scan()
     if total is None and isinstance(items, Sequence):
         items = list(_unique(items))

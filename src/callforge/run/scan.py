@@ -16,12 +16,16 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from callforge.core import MASK, ConfigError, known_secrets, secret_spellings
+from callforge.core import MASK, ConfigError, DataError, known_secrets, secret_spellings
 
 CHUNK = 8 << 20
 _USERINFO = re.compile(rb"[a-zA-Z][a-zA-Z0-9+.-]*://[^/@:\s\"']*:(?P<password>[^/@\s\"']+)@")
 _TEXT_SUFFIXES = (".jsonl", ".json", ".txt", ".log", ".md", ".csv", ".yaml", ".yml")
 _CACHE_SUFFIXES = (".sqlite", ".sqlite-wal", ".sqlite-shm", ".db")
+
+
+class SecretsFound(DataError):
+    """What was about to leave the machine holds a known secret; the message lists where (never the value)."""
 
 
 @dataclass(frozen=True)
@@ -65,14 +69,16 @@ def scan_run(
     """Report every known secret and URL password in `folder`'s files, so a run can be shared safely.
 
     Args:
-        folder: a run folder (or any folder: every regular file below it is read).
+        folder: a run folder (or any folder: every regular file below it is read), or one file.
         secrets: secret value -> where it came from; default: `known_secrets()` (credential-like
             environment variables and the values registered in this process).
         env_names: more environment variables whose values count as secrets (`--secret-env`).
     """
     root = Path(folder)
-    if not root.is_dir():
-        raise ConfigError(f"{root}: not a folder; pass the run folder that generate, verify or eval wrote (--out)")
+    if not root.is_dir() and not root.is_file():
+        raise ConfigError(
+            f"{root}: not a folder or a file; pass the run folder that generate, verify or eval wrote (--out)"
+        )
     known = dict(known_secrets() if secrets is None else secrets)
     for name in env_names:
         value = os.environ.get(name)
@@ -82,10 +88,19 @@ def scan_run(
     forms = {form.encode(): origin for form, origin in secret_spellings(known).items()}
     findings: list[Finding] = []
     files = 0
-    for path in _files(root):
+    for path in _files(root) if root.is_dir() else iter([root]):
         files += 1
         findings.extend(_scan_file(path, forms))
     return ScanReport(root, files, len(known), tuple(findings))
+
+
+def refuse_secrets(source: str | Path, action: str) -> None:
+    """Raise `SecretsFound` when `source` (a run folder or a file) holds a known secret, before `action` copies it out."""
+    report = scan_run(source)
+    if not report.clean:
+        raise SecretsFound(
+            f"{action} refused: {report.summary()}\nfix: callforge scan {source} --redact (masks them), then {action} again"
+        )
 
 
 def redact_run(report: ScanReport, *, secrets: Mapping[str, str] | None = None) -> list[Path]:

@@ -6,8 +6,14 @@ order ignored) among the same offered tools; `dedup.near` is user text whose wor
 similarity with an accepted dialog's reaches the threshold (0.8 by default) while calling the
 same tools from the same offer; `dedup.same_calls` (off unless `max_same_calls` is set, as
 generation does) is one more dialog making exactly the same calls than allowed. Near copies are found with
-MinHash and banded LSH (64 hashes, 16 bands), then confirmed on the exact Jaccard, so the cost
-stays flat as the set grows.
+MinHash and banded LSH (64 hashes, 16 bands, keyed by the tools too), then confirmed on the exact Jaccard.
+
+The work per dialog is bounded, so the cost grows linearly with the set, even on templated text,
+where every dialog shares most words with every other and lands in the same few buckets: a bucket
+keeps only its newest `BUCKET_KEEP` members, so a check confirms at most 16 x `BUCKET_KEEP`
+candidates. A near copy of an older dialog is still found through the buckets its own words (the
+template's fillers) fall into, which stay small; ordinary data never fills a bucket, so there
+nothing changes. `Deduper.stats` counts the work.
 
 As a stage it runs last: only dialogs every other stage accepted are remembered, so a rejected
 dialog never blocks a later good one.
@@ -17,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+from array import array
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -32,6 +39,11 @@ _BANDS = 16
 _ROWS = _HASHES // _BANDS
 _rng = random.Random(20261128)  # fixed: the same text hashes the same in every run and process
 _COEFFS = [(_rng.randrange(1, _PRIME), _rng.randrange(0, _PRIME)) for _ in range(_HASHES)]
+BUCKET_KEEP = 32
+"""The members one LSH bucket keeps, the newest: only templated text ever fills one (see the module doc)."""
+_ROW_CACHE = 1 << 14
+"""Shingles whose 64 hash values are kept (templated text repeats most of its shingles): about 10 MB."""
+_rows: dict[int, array[int]] = {}
 
 
 def user_text(dialog: Dialog) -> str:
@@ -56,7 +68,29 @@ def _shingles(text: str) -> set[int]:
 
 
 def _minhash(shingles: set[int]) -> list[int]:
-    return [min(((a * s + b) % _PRIME) for s in shingles) for a, b in _COEFFS] if shingles else [0] * _HASHES
+    if not shingles:
+        return [0] * _HASHES
+    rows = []
+    for shingle in shingles:
+        row = _rows.get(shingle)
+        if row is None:
+            if len(_rows) >= _ROW_CACHE:
+                _rows.clear()
+            row = _rows[shingle] = array("Q", [(a * shingle + b) % _PRIME for a, b in _COEFFS])
+        rows.append(row)
+    return list(map(min, zip(*rows, strict=True)))
+
+
+@dataclass
+class DedupStats:
+    """The work a Deduper did, so a test can hold it to linear growth without timing anything."""
+
+    checked: int = 0
+    """Dialogs that reached the near-copy search."""
+    scanned: int = 0
+    """Bucket members looked at (at most 16 x `BUCKET_KEEP` per check)."""
+    compared: int = 0
+    """Exact Jaccard computations (at most 16 x `BUCKET_KEEP` per check)."""
 
 
 class Deduper:
@@ -80,7 +114,8 @@ class Deduper:
         self._calls: dict[str, list[str]] = defaultdict(list)
         self._exact: dict[str, str] = {}
         self._shingles: dict[str, tuple[set[int], str]] = {}
-        self._bands: dict[tuple[int, tuple[int, ...]], list[str]] = defaultdict(list)
+        self._bands: dict[tuple[str, int, tuple[int, ...]], list[str]] = defaultdict(list)
+        self.stats = DedupStats()
 
     def __len__(self) -> int:
         return len(self._shingles)
@@ -113,15 +148,20 @@ class Deduper:
                 f"at most {self.max_same_calls} may",
                 duplicate_of=same[0],
             )
+        stats = self.stats
+        stats.checked += 1
         seen: dict[str, None] = {}
         for band in fingerprint.bands:
-            for key in self._bands.get(band, ()):
+            bucket = self._bands.get(band, ())
+            stats.scanned += len(bucket)
+            for key in bucket:
                 seen.setdefault(key, None)
         shingles = fingerprint.shingles
         for key in seen:
             other, other_tools = self._shingles[key]
-            if other_tools != fingerprint.tools:
+            if other_tools != fingerprint.tools:  # an id remembered again with other tools
                 continue
+            stats.compared += 1
             similarity = len(shingles & other) / len(shingles | other) if shingles | other else 1.0
             if similarity >= self.threshold:
                 return Verdict.failed(
@@ -138,25 +178,32 @@ class Deduper:
             self._calls[fingerprint.calls].append(id)
         self._shingles[id] = (fingerprint.shingles, fingerprint.tools)
         for band in fingerprint.bands:
-            self._bands[band].append(id)
+            bucket = self._bands[band]
+            bucket.append(id)
+            if len(bucket) > BUCKET_KEEP:
+                del bucket[0]  # a bucket this full holds one template's siblings; the newest stand for it
 
 
 @dataclass(frozen=True, slots=True)
 class _Fingerprint:
-    """What dedup compares, computed once per dialog: the exact key, the shingles, the LSH bands."""
+    """What dedup compares, computed once per dialog: the exact key, the shingles, the LSH bands.
+
+    A band key starts with the tools, so only dialogs calling the same tools from the same offer
+    (the only ones that can be near copies) share a bucket.
+    """
 
     key: str
     calls: str
     tools: str
     shingles: set[int]
-    bands: tuple[tuple[int, tuple[int, ...]], ...]
+    bands: tuple[tuple[str, int, tuple[int, ...]], ...]
 
     @classmethod
     def of(cls, dialog: Dialog) -> _Fingerprint:
         text, tools = user_text(dialog), _tool_names(dialog)
         shingles = _shingles(text)
         signature = _minhash(shingles)
-        bands = tuple((b, tuple(signature[b * _ROWS : (b + 1) * _ROWS])) for b in range(_BANDS))
+        bands = tuple((tools, b, tuple(signature[b * _ROWS : (b + 1) * _ROWS])) for b in range(_BANDS))
         calls = call_signature(dialog)
         return cls(text + "\0" + calls + "\0" + tools, calls, tools, shingles, bands)
 
