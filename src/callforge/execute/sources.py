@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from callforge.core import ConfigError, ToolSpec
+from callforge.core import ConfigError, ToolSpec, load_yaml, read_bounded
 
 if TYPE_CHECKING:
     from callforge.tools import McpConfig
@@ -79,23 +79,27 @@ def source_kind(src: str) -> str:
 
 
 def _peek(path: Path) -> Any:
-    """The parsed document, or None when it does not parse (JSON Lines, broken files)."""
+    """The parsed document, or None when it does not parse (JSON Lines, broken files).
+
+    Read within the input limits (core.bounded): a FIFO, a device or an oversized file is refused
+    with its clear error here, before anything blocks or fills memory; so is a YAML bomb.
+    """
     import json
 
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError):
+        text = read_bounded(path).decode("utf-8-sig")
+    except UnicodeDecodeError:
         return None
     if path.suffix.lower() in _YAML:
         import yaml
 
         try:
-            return yaml.safe_load(text)
+            return load_yaml(text, str(path))
         except yaml.YAMLError:
             return None
     try:
         return json.loads(text)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):  # the tool loaders say what is wrong, with limits
         return None
 
 

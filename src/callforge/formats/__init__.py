@@ -70,8 +70,10 @@ def read_dialogs(
     `format` is "auto" or one of `FORMATS`, as a plain string because that is what a CLI flag
     gives. The format is detected now, so its errors surface at the call, not at the first `next`;
     records are read lazily, so a large file costs memory for one record at a time (a JSON array
-    is parsed whole first). Raises ConfigError for an unknown format name or a negative limit, and
-    DataError for a path that is missing or not the format (possibly while iterating).
+    too: it is streamed item by item), within the `InputLimits` in force (callforge.core). Raises
+    ConfigError for an unknown format name or a negative limit, DataError for a path that is
+    missing, not a regular file or not the format (possibly while iterating), and
+    InputLimitError for a line or record over `max_record_mb`.
     """
     if format != "auto" and format not in FORMATS:
         raise ConfigError(f"format={format!r} is not supported; use auto or one of: {', '.join(FORMATS)}")

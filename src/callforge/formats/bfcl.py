@@ -29,6 +29,7 @@ from callforge.core import (
     SpecError,
     ToolCall,
     ToolSpec,
+    iter_lines,
 )
 from callforge.formats.bfcl_suite import bfcl_files, load_bfcl_suite
 
@@ -106,8 +107,7 @@ def _categories(path: Path) -> tuple[Path, list[Category]]:
 
 
 def _count_lines(path: Path) -> int:
-    with path.open("rb") as fh:
-        return sum(1 for line in fh if line.strip())
+    return sum(1 for line in iter_lines(path) if line.strip())
 
 
 def _dialogs(data_dir: Path, categories: Iterable[Category], prefer_values: bool) -> Iterator[Dialog]:

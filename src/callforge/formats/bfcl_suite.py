@@ -19,6 +19,9 @@ from callforge.core import (
     ExpectedCall,
     Message,
     ToolSpec,
+    check_depth,
+    iter_lines,
+    too_deep_error,
 )
 
 _FILE = re.compile(r"^BFCL_v(\d+)_(.+)\.json$")
@@ -75,20 +78,23 @@ def load_bfcl_suite(data_dir: str | Path, categories: Iterable[Category | str] |
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """The rows of a BFCL file, read as a regular file line by line within the `InputLimits` in force."""
     rows = []
-    with path.open(encoding="utf-8") as fh:
-        for number, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except ValueError as exc:
-                raise DataError(
-                    f"{path}:{number}: not valid JSON ({exc}); BFCL files hold one JSON object per line"
-                ) from None
-            if not isinstance(row, dict) or "id" not in row:
-                raise DataError(f'{path}:{number}: expected an object with an "id" field')
-            rows.append(row)
+    for number, line in enumerate(iter_lines(path), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except RecursionError:
+            raise too_deep_error(line, f"{path}:{number}") from None
+        except ValueError as exc:
+            raise DataError(
+                f"{path}:{number}: not valid JSON ({exc}); BFCL files hold one JSON object per line"
+            ) from None
+        check_depth(row, f"{path}:{number}", text=line)
+        if not isinstance(row, dict) or "id" not in row:
+            raise DataError(f'{path}:{number}: expected an object with an "id" field')
+        rows.append(row)
     return rows
 
 

@@ -8,6 +8,7 @@ bare function object; a BFCL entry `{"id", "question", "function": [...]}`; a ca
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import typing
@@ -15,7 +16,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from callforge.core import ConfigError, ToolSpec, kind_of
+from callforge.core import (
+    ConfigError,
+    InputLimits,
+    ToolSpec,
+    check_depth,
+    check_unfolded,
+    kind_of,
+    recursion_error,
+    too_deep_error,
+    use_limits,
+)
 from callforge.tools.bfcl import BfclLanguage, detect_language, language_from_id, tool_from_bfcl
 from callforge.tools.openai import Where, tool_from_openai
 from callforge.tools.pool import is_pool, pool_tools
@@ -45,6 +56,7 @@ def load_tools(
     format: ToolFormat = "auto",
     language: str | None = None,
     source_name: str | None = None,
+    limits: InputLimits | None = None,
 ) -> list[ToolSpec]:
     """Load every tool in a file (`.json`, `.jsonl`) or in already parsed JSON.
 
@@ -54,7 +66,23 @@ def load_tools(
     BFCL entries reuse tool names, so tools from different entries are de-duplicated by name (the
     first definition wins); any other repeated name is an error. `source_name` labels errors
     when `src` is parsed JSON (a path labels them itself), e.g. `"BFCL_v4_simple_java.json:12"`.
+    `limits` (default: `current_limits()`) bounds the file's size and nesting; an input over one
+    raises InputLimitError naming the limit to raise.
     """
+    with use_limits(limits) if limits is not None else contextlib.nullcontext():
+        label = os.fspath(src) if isinstance(src, (str, os.PathLike)) else source_name or "the tools"
+        try:
+            return _load_tools(src, format, language, source_name)
+        except RecursionError:  # a limit raised past what Python's stack takes
+            raise recursion_error(label) from None
+
+
+def _load_tools(
+    src: str | os.PathLike[str] | list[Any] | dict[str, Any],
+    format: ToolFormat,
+    language: str | None,
+    source_name: str | None,
+) -> list[ToolSpec]:
     if format not in get_args(ToolFormat):
         raise ConfigError(f"format={format!r} is not supported; use one of {', '.join(get_args(ToolFormat))}")
     if language is not None and language not in get_args(BfclLanguage):
@@ -65,6 +93,7 @@ def load_tools(
         root = Where(source=os.fspath(src))
     else:
         root = Where(source=source_name)
+        check_unfolded(src, source_name or "the tools")  # parsed data may share or contain itself
         documents = [(src, root)]
     found: list[_Found] = []
     toolless_entries = 0
@@ -89,13 +118,13 @@ def read_json(path: Path) -> list[tuple[Any, Where]]:
 
     BFCL ships JSON Lines under a `.json` suffix, so a `.json` file whose first value fills its
     first line and is followed by more is read as JSON Lines; each line's errors then name
-    `file:line`.
+    `file:line`. The file must be within `max_input_mb` and nest no deeper than `max_depth`.
     """
     where = Where(source=str(path))
     text = where.read_text(path, "a path to a .json or .jsonl file")
     if path.suffix.lower() != ".jsonl":
         try:
-            return [(json.loads(text), where)]
+            return [(_parse(text, str(path)), where)]
         except json.JSONDecodeError as exc:
             first_value_is_one_line = exc.msg == "Extra data" and "\n" not in text[: exc.pos].strip()
             if not first_value_is_one_line:
@@ -106,10 +135,20 @@ def read_json(path: Path) -> list[tuple[Any, Where]]:
             continue
         at = Where(source=f"{path}:{number}")
         try:
-            documents.append((json.loads(line), at))
+            documents.append((_parse(line, f"{path}:{number}"), at))
         except json.JSONDecodeError as exc:
             at.fail(f"invalid JSON: {exc.msg} at line {number} column {exc.colno}")
     return documents
+
+
+def _parse(text: str, source: str) -> Any:
+    """`json.loads`, with nesting past `max_depth` an InputLimitError instead of a RecursionError."""
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise too_deep_error(text, source) from None
+    check_depth(value, source, text=text)
+    return value
 
 
 def _collect(value: Any, where: Where, format: ToolFormat, found: list[_Found]) -> int:

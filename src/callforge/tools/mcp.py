@@ -33,6 +33,7 @@ from callforge.core import (
     ToolSpec,
     copy_json,
     kind_of,
+    read_bounded,
 )
 from callforge.tools.load import read_json
 from callforge.tools.openai import Where, check_parameters
@@ -157,11 +158,12 @@ def is_mcp_config(path: str | os.PathLike[str]) -> bool:
     """True when `path` is a JSON file with an `mcpServers` object (a Claude-Desktop-style config).
 
     Lets a caller that accepts both tool files and MCP configs tell them apart; unreadable or
-    invalid files are not configs (the tools loader then reports what is wrong with them).
+    invalid files are not configs (the tools loader then reports what is wrong with them), and
+    neither are a FIFO, a device or a file over `max_input_mb`, which are never read here.
     """
     try:
-        value = json.loads(Path(path).read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        value = json.loads(read_bounded(path).decode("utf-8-sig"))
+    except (CallforgeError, OSError, UnicodeDecodeError, RecursionError, json.JSONDecodeError):
         return False
     return isinstance(value, dict) and isinstance(value.get("mcpServers"), dict)
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
-from callforge.core import SpecError, ToolSpec, copy_json, kind_of
+from callforge.core import InputFileError, SpecError, ToolSpec, copy_json, kind_of, read_bounded
 
 JSON_SCHEMA_TYPES = ("string", "number", "integer", "boolean", "array", "object", "null")
 
@@ -55,18 +55,18 @@ class Where:
     def read_text(self, path: Path, expected: str) -> str:
         """The text of `path` (UTF-8, BOM dropped); a missing, unreadable or binary file fails here, naming it.
 
-        `expected` says what the file should have been ("a path to a .json or .jsonl file").
+        `expected` says what the file should have been ("a path to a .json or .jsonl file"). Only
+        a regular file within `max_input_mb` is read (see callforge.core.read_bounded): a FIFO, a
+        device or a huge file fails here rather than hanging or filling memory.
         """
         try:
-            return path.read_text(encoding="utf-8-sig")
-        except FileNotFoundError:
-            self.fail("file not found", expected)
-        except IsADirectoryError:
-            self.fail("is a directory", expected)
+            data = read_bounded(path)
+        except InputFileError as exc:
+            self.fail(exc.problem, expected)
+        try:
+            return data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             self.fail(f"not UTF-8 text ({exc.reason} at byte {exc.start})")
-        except OSError as exc:
-            self.fail(f"cannot read the file: {exc.strerror}")
 
     def fail(self, problem: str, expected: str | None = None) -> NoReturn:
         """Raise the SpecError for a problem found here."""

@@ -9,13 +9,25 @@ schema conversion in tools/openapi_refs.py, servers and auth in tools/openapi_ht
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
 from pathlib import Path
 from typing import Any, Literal
 
-from callforge.core import ConfigError, HttpBinding, HttpParam, ToolSpec, copy_json, kind_of
+from callforge.core import (
+    ConfigError,
+    HttpBinding,
+    HttpParam,
+    InputLimits,
+    ToolSpec,
+    check_unfolded,
+    copy_json,
+    kind_of,
+    recursion_error,
+    use_limits,
+)
 from callforge.tools.openai import Where
 from callforge.tools.openapi_http import ENV_PREFIX, SpecHttp, auth_env
 from callforge.tools.openapi_read import (
@@ -52,6 +64,7 @@ def load_openapi(
     *,
     source_name: str | None = None,
     validate: bool | Literal["full"] = True,
+    limits: InputLimits | None = None,
 ) -> list[ToolSpec]:
     """One ToolSpec per operation of an OpenAPI 3.0/3.1 or Swagger 2.0 spec (a JSON or YAML file, or parsed).
 
@@ -60,13 +73,27 @@ def load_openapi(
     the validator's semantic checks (examples and defaults against their schemas, parameters),
     which take seconds on a large spec. Real specs often carry small errors (a `type: "null"` in
     OpenAPI 3.0); `validate=False` imports them anyway, still refusing anything it cannot convert.
-    `source_name` labels errors when `src` is already parsed.
+    `source_name` labels errors when `src` is already parsed. `limits` (default:
+    `current_limits()`) bounds the file's size, nesting, YAML aliases and `$ref` chains.
 
     Raises:
         SpecError: The spec is unreadable or invalid; the message names the JSON path and the fix.
+        InputLimitError: The spec is over one of the limits; the message names the one to raise.
     """
+    with use_limits(limits) if limits is not None else contextlib.nullcontext():
+        label = source_name or (os.fspath(src) if isinstance(src, (str, os.PathLike)) else "the spec")
+        try:
+            return _load_openapi(src, source_name, validate)
+        except RecursionError:  # a limit raised past what Python's stack takes
+            raise recursion_error(label) from None
+
+
+def _load_openapi(
+    src: str | os.PathLike[str] | dict[str, Any], source_name: str | None, validate: bool | Literal["full"]
+) -> list[ToolSpec]:
     if isinstance(src, dict):
         root = Where(source=source_name)
+        check_unfolded(src, source_name or "the spec")  # parsed data may share or contain itself
         doc = plain_json(src)
     elif isinstance(src, (str, os.PathLike)):
         root = Where(source=source_name or os.fspath(src))

@@ -13,7 +13,7 @@ from typing import Any, Literal
 import orjson
 import yaml
 
-from callforge.core import kind_of
+from callforge.core import check_depth, is_too_deep, kind_of, load_yaml, too_deep_error
 from callforge.tools.openai import Where
 
 Version = Literal["2.0", "3.0", "3.1"]
@@ -45,17 +45,27 @@ def spec_version(doc: Any, where: Where) -> Version:
 
 
 def read_spec(path: Path, where: Where) -> dict[str, Any]:
-    """Parse a JSON or YAML spec file; a problem reading it is a SpecError naming the file."""
+    """Parse a JSON or YAML spec file; a problem reading it is a SpecError naming the file.
+
+    The file is read within the `InputLimits` in force (callforge.core): a regular file of at most
+    `max_input_mb`, nested no deeper than `max_depth`, whose YAML aliases add at most
+    `max_alias_nodes` nodes; past one of them, InputLimitError says which to raise.
+    """
     text = where.read_text(path, "a path to an OpenAPI spec (.yaml, .yml or .json)")
+    source = where.source or str(path)
     if path.suffix.lower() == ".json" or text.lstrip().startswith("{"):
         try:
-            return orjson.loads(text)  # type: ignore[no-any-return]
+            doc = orjson.loads(text)
         except orjson.JSONDecodeError as exc:
+            if is_too_deep(exc):
+                raise too_deep_error(text, source) from None
             if path.suffix.lower() == ".json":
                 where.fail(f"invalid JSON: {exc}")
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader is ~6x faster on big specs
+        else:
+            check_depth(doc, source, text=text)
+            return doc  # type: ignore[no-any-return]
     try:
-        parsed = yaml.load(text, Loader=loader)
+        parsed = load_yaml(text, source)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
@@ -65,7 +75,10 @@ def read_spec(path: Path, where: Where) -> dict[str, Any]:
 
 
 def plain_json(value: Any) -> Any:
-    """Parsed YAML as JSON: keys as strings (`200:` is an int in YAML), dates as ISO strings; a copy."""
+    """Parsed YAML as JSON: keys as strings (`200:` is an int in YAML), dates as ISO strings; a copy.
+
+    Recursive: check the value first (`check_unfolded`), as `read_spec` and `load_openapi` do.
+    """
     if isinstance(value, dict):
         return {k if isinstance(k, str) else _json_key(k): plain_json(v) for k, v in value.items()}
     if isinstance(value, list):

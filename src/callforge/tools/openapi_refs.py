@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from typing import Any, Literal
 from urllib.parse import unquote
 
-from callforge.core import copy_json, kind_of
+from callforge.core import InputLimitError, copy_json, current_limits, kind_of
 from callforge.tools.openai import JSON_SCHEMA_TYPES, Where
 
 Direction = Literal["in", "out"]
@@ -60,9 +60,14 @@ class RefResolver:
     """
 
     def __init__(self, doc: dict[str, Any], root: Where) -> None:
-        """Resolve within `doc`; errors name `root.source`."""
+        """Resolve within `doc`; errors name `root.source`; the `InputLimits` in force bound the work."""
         self.doc = doc
         self.root = root
+        limits = current_limits()
+        self._max_hops = limits.max_ref_hops
+        self._max_depth = limits.max_depth
+        self._max_levels = max(1, limits.max_depth // 2)  # a schema level is up to two JSON levels
+        self._level = 0
         self._targets: dict[str, tuple[Any, tuple[str | int, ...]]] = {}
         self._memo: dict[tuple[str, Direction], Any] = {}
         self._needs: dict[tuple[str, Direction], frozenset[str]] = {}
@@ -120,14 +125,45 @@ class RefResolver:
             ref = node["$ref"]
             if ref in seen:
                 where.fail(f"circular $ref {ref!r}: the chain of references never reaches an object")
+            if len(seen) >= self._max_hops:
+                raise self._hops_error(where)
             seen.add(ref)
             node, where = self.lookup(ref, where.at("$ref"))
         return node, where
 
+    def _hops_error(self, where: Where) -> InputLimitError:
+        limit = self._max_hops
+        return InputLimitError(
+            self.root.source or "the spec",
+            f"at {where.path}: more than {limit} $refs are followed one inside another (a reference to "
+            f"a schema that references another ...), over the limit of {limit}",
+            "max_ref_hops",
+            2 * limit,
+        )
+
     # ------------------------------------------------------------------ schemas
 
     def schema(self, node: Any, where: Where, direction: Direction, needs: set[str]) -> Any:
-        """`node` as Draft 2020-12; the cyclic references it uses are added to `needs`."""
+        """`node` as Draft 2020-12; the cyclic references it uses are added to `needs`.
+
+        Schemas nested deeper than half of `max_depth` (counting through the references being
+        inlined) are refused: the converted schema would be too deep to store or validate.
+        """
+        self._level += 1
+        try:
+            if self._level > self._max_levels:
+                raise InputLimitError(
+                    self.root.source or "the spec",
+                    f"at {where.path}: schemas nest more than {self._max_levels} levels deep once their "
+                    f"$refs are inlined (up to two JSON levels each), over the limit of {self._max_depth}",
+                    "max_depth",
+                    2 * self._max_depth,
+                )
+            return self._schema(node, where, direction, needs)
+        finally:
+            self._level -= 1
+
+    def _schema(self, node: Any, where: Where, direction: Direction, needs: set[str]) -> Any:
         if isinstance(node, bool):
             return node
         if not isinstance(node, dict):
@@ -207,6 +243,8 @@ class RefResolver:
         if key in self._memo:
             needs |= self._needs[key]
         elif key not in self._active:
+            if len(self._active) >= self._max_hops:
+                raise self._hops_error(where.at("$ref"))
             target, at = self.lookup(ref, where.at("$ref"))
             inner: set[str] = set()
             self._active.add(key)
