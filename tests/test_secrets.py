@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from callforge.core import ConfigError, find_secrets, known_secrets, redact, redact_json, redact_url, register_secret
+from callforge.core import (
+    ConfigError,
+    find_secrets,
+    known_secrets,
+    redact,
+    redact_json,
+    redact_url,
+    register_secret,
+)
 from callforge.run import scan as scan_module
 from callforge.run.scan import redact_run, scan_run
 
@@ -93,10 +101,57 @@ def test_scan_extra_env_names_and_bad_folder(tmp_path: Path, monkeypatch: pytest
     assert not scan_run(tmp_path, secrets={}, env_names=["MY_CORP_CREDENTIAL"]).clean  # ... unless named
     with pytest.raises(ConfigError, match="not set"):
         scan_run(tmp_path, env_names=["NOT_SET_ANYWHERE_42"])
-    with pytest.raises(ConfigError, match="not a folder"):
-        scan_run(tmp_path / "x.json")
+    assert not scan_run(tmp_path / "x.json", secrets={"corp-credential-77": "$X"}).clean  # one file
+    with pytest.raises(ConfigError, match="not a folder or a file"):
+        scan_run(tmp_path / "nowhere")
 
 
 def test_registered_values_count_as_secrets() -> None:
     register_secret("handed-over-key-123", "--api-key")
     assert known_secrets({})["handed-over-key-123"] == "--api-key"
+
+
+def test_scan_cli_exits_5_names_the_fix_and_redact_cleans(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from callforge.cli import app
+
+    monkeypatch.setenv("CALLFORGE_AUTH_PETSTORE", KEY)
+    run = _dirty_run(tmp_path)
+    found = CliRunner().invoke(app, ["scan", str(run)])
+    assert found.exit_code == 5, found.output
+    assert "accepted-0.jsonl:3: $CALLFORGE_AUTH_PETSTORE" in found.output and KEY not in found.output
+    assert "--redact" in found.output
+    cleaned = CliRunner().invoke(app, ["scan", str(run), "--redact"])
+    assert cleaned.exit_code == 0, cleaned.output
+    assert CliRunner().invoke(app, ["scan", str(run), "--json"]).exit_code == 0
+
+
+def test_api_key_from_a_file_is_read_and_becomes_a_known_secret(tmp_path: Path) -> None:
+    from callforge.cli.options import api_key
+
+    key_file = tmp_path / "key"
+    key_file.write_text("sk-from-a-file-5521\n")
+    assert api_key(f"@{key_file}") == "sk-from-a-file-5521"
+    assert known_secrets({})["sk-from-a-file-5521"] == "--api-key"
+    import typer
+
+    with pytest.raises(typer.BadParameter, match="cannot read the key file"):
+        api_key(f"@{tmp_path / 'missing'}")
+
+
+def test_export_refuses_a_run_that_holds_a_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from callforge.cli import main
+    from callforge.export import export
+    from callforge.run import SecretsFound
+
+    monkeypatch.setenv("CALLFORGE_AUTH_PETSTORE", KEY)
+    run = _dirty_run(tmp_path)
+    with pytest.raises(SecretsFound, match=r"accepted-0.jsonl:3: \$CALLFORGE_AUTH_PETSTORE") as refused:
+        export(run, tmp_path / "out")
+    assert KEY not in str(refused.value) and "--redact" in str(refused.value)
+    assert not (tmp_path / "out").exists()  # nothing written
+    monkeypatch.setattr("sys.argv", ["callforge", "export", str(run), "--out", str(tmp_path / "out2")])
+    with pytest.raises(SystemExit) as status:
+        main()
+    assert status.value.code == 5

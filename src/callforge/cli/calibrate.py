@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from callforge.cli.options import ApiKey, BaseUrl, JudgeMode, Limit, Quiet, Votes, config_from
+from callforge.cli.options import ApiKey, BaseUrl, JudgeMode, Limit, Quiet, Votes, config_from, out_file
 
 _DEFAULT_STAGES = "rules,judge"
 
@@ -27,10 +27,10 @@ def calibrate_command(
     ] = None,
     out: Annotated[
         Path | None,
-        typer.Option("--out", "-o", help="Outcomes file, one line per case; a re-run resumes from it (default: calibration/<judge>.jsonl)."),
+        typer.Option("--out", "-o", callback=out_file, help="Outcomes file, one line per case; a re-run resumes from it (default: calibration/<judge>.jsonl)."),
     ] = None,
     save: Annotated[
-        Path | None, typer.Option("--save", help="Also merge the figures into this JSON table, keyed by judge spec.")
+        Path | None, typer.Option("--save", callback=out_file, help="Also merge the figures into this JSON table, keyed by judge spec.")
     ] = None,
     per_kind: Annotated[
         int | None,

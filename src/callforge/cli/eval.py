@@ -12,7 +12,17 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from callforge.cli.options import ApiKey, BaseUrl, Quiet, config_from
+from callforge.cli.exits import nothing, partial
+from callforge.cli.options import (
+    ApiKey,
+    BaseUrl,
+    MaxDepth,
+    MaxRecordMb,
+    Quiet,
+    config_from,
+    out_dir,
+    positive,
+)
 from callforge.cli.render import print_live_report, print_report
 
 _DATA = typer.Option(
@@ -61,12 +71,14 @@ def score_command(
     mode: Annotated[str, typer.Option(help="bfcl (BFCL's checker exactly) or semantic.")] = "bfcl",
     categories: Annotated[list[str] | None, _CATEGORIES] = None,
     out: Annotated[
-        Path, typer.Option("--out", "-o", help="Folder for scores.json and failures/<category>.jsonl.")
+        Path, typer.Option("--out", "-o", callback=out_dir, help="Folder for scores.json and failures/<category>.jsonl.")
     ] = Path("scores"),
     allow_duplicate_ids: Annotated[
         bool, typer.Option(help="Score every line even when an id repeats (several samples per entry).")
     ] = False,
     quiet: Quiet = False,
+    max_record_mb: MaxRecordMb = None,
+    max_depth: MaxDepth = None,
 ) -> None:
     """Score saved BFCL-format outputs against a BFCL data folder."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -80,6 +92,7 @@ def score_command(
         task = bar.add_task("score", total=None)
         report = score(config, progress=lambda done, total: bar.update(task, completed=done, total=total))
     print_report(report)
+    end_of_score(report, results)
 
 
 @eval_app.command("run")
@@ -98,10 +111,10 @@ def run_command(
         typer.Option(help="native: tools= and tool_calls; prompt: tools in the system prompt, calls parsed from text."),
     ] = None,
     concurrency: Annotated[
-        int | None, typer.Option(help="Requests in flight (default 16 for openai:, 1 for local:).")
+        int | None, typer.Option(min=1, help="Requests in flight (default 16 for openai:, 1 for local:).")
     ] = None,
-    rpm: Annotated[float | None, typer.Option(help="At most this many requests per minute.")] = None,
-    timeout: Annotated[float | None, typer.Option(help="Seconds before a request is retried.")] = None,
+    rpm: Annotated[float | None, typer.Option(callback=positive, help="At most this many requests per minute.")] = None,
+    timeout: Annotated[float | None, typer.Option(callback=positive, help="Seconds before a request is retried.")] = None,
     max_tokens: Annotated[int, typer.Option(help="Generation limit per reply.")] = 512,
     temperature: Annotated[float, typer.Option(help="Sampling temperature.")] = 0.0,
     cache: Annotated[
@@ -110,12 +123,14 @@ def run_command(
     out: Annotated[
         Path | None,
         typer.Option(
-            "--out", "-o",
+            "--out", "-o", callback=out_dir,
             help="Run folder: results/, bfcl-results/, scores/bfcl, scores/semantic, errors.jsonl (default "
             "./evals/<model>-<style>); rerun to resume.",
         ),
     ] = None,
     quiet: Quiet = False,
+    max_record_mb: MaxRecordMb = None,
+    max_depth: MaxDepth = None,
 ) -> None:
     """Run a model live on BFCL's single-turn categories and score it in both modes."""
     options = dict(locals())
@@ -126,7 +141,38 @@ def run_command(
     config = config_from(EvalConfig, options, categories=_split(categories), out=folder)
     with job_bar(model, disable=quiet) as show:
         report = evaluate_model(config, progress=show)
+    if not report.scores:
+        first_id, first_error = report.failed[0] if report.failed else ("", "no case was run")
+        nothing(
+            f"every request to {report.model} failed ({len(report.failed)} of {report.cases} cases; {first_id}: "
+            f"{first_error}); nothing to score. Errors are in {report.out / 'errors.jsonl'}; fix the endpoint and "
+            "run the same command again"
+        )
     print_live_report(report)
+    if report.failed:
+        partial(
+            f"{len(report.failed)} of {report.cases} cases have no result and are not scored (see "
+            f"{report.out / 'errors.jsonl'}); run the same command again to retry them"
+        )
+
+
+def end_of_score(report: Any, results: Path) -> None:
+    """Status 4 when no result was scored, 3 when suite entries have no result or results are not in the suite."""
+    scored = sum(s.total for s in report.categories.values())
+    entries = sum(s.size for s in report.categories.values())
+    chosen = {c.value for c in report.categories}
+    strays = [i for i in report.unknown_ids if i.rsplit("_", 1)[0] in chosen]
+    if scored == 0:
+        example = f" (e.g. {report.unknown_ids[0]})" if report.unknown_ids else ""
+        nothing(f"nothing scored: no result in {results} is an entry of the chosen categories of the suite{example}")
+    missing = entries - scored
+    if missing > 0 or strays:
+        parts = []
+        if missing > 0:
+            parts.append(f"{missing} of {entries} entries have no result and are not scored")
+        if strays:
+            parts.append(f"{len(strays)} results are not entries of the suite (e.g. {strays[0]})")
+        partial("; ".join(parts))
 
 
 def register(app: typer.Typer) -> None:

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from callforge.cli.options import out_dir
+
 _FORMATS_HELP = (
     "openai (messages + tools, TRL/OpenAI), sharegpt (LLaMA-Factory), hf (Parquet for datasets), "
     "steps (one example per assistant turn), chat (text rendered by a chat template), tasks (Granite's "
@@ -16,7 +18,7 @@ _FORMATS_HELP = (
 
 def export_command(
     src: Annotated[Path, typer.Argument(help="A run folder (its accepted dialogs: generate, refine or select) or a dataset file callforge reads.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write into (data.jsonl, data.parquet or BFCL files).")],
+    out: Annotated[Path, typer.Option("--out", "-o", callback=out_dir, help="Folder to write into (data.jsonl, data.parquet or BFCL files).")],
     format: Annotated[str, typer.Option("--format", "-f", help=_FORMATS_HELP)] = "openai",
     template: Annotated[
         str, typer.Option("--template", help="chat: qwen2.5, hermes, llama3.1, a .jinja file, hf:TOKENIZER_DIR, gguf:FILE or local:MODEL.")
@@ -49,6 +51,13 @@ def export_command(
     if report.skipped_injected:
         line += f"; skipped {report.skipped_injected} with an unmaskable wrong call (--keep-injected keeps them)"
     typer.echo(line)
+    if report.read:
+        proof = f"read {report.read} {unit} from {src}"
+        if report.torn:
+            proof += f" ({report.torn} torn last line(s) ignored: redone on --resume)"
+        if report.manifest is not None:
+            proof += f"; where each one came from: {report.manifest}"
+        typer.echo(proof)
 
 
 def register(app: typer.Typer) -> None:

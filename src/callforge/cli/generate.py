@@ -7,7 +7,20 @@ from typing import Annotated, Any
 
 import typer
 
-from callforge.cli.options import ApiKey, BaseUrl, Quiet, config_from
+from callforge.cli.exits import left_undone
+from callforge.cli.options import (
+    ApiKey,
+    BaseUrl,
+    MaxAliasNodes,
+    MaxDepth,
+    MaxInputMb,
+    MaxRefHops,
+    Quiet,
+    config_from,
+    http_url,
+    iso_date,
+    out_dir,
+)
 
 
 def generate_command(
@@ -20,7 +33,7 @@ def generate_command(
         ),
     ],
     n: Annotated[int, typer.Option("--n", "-n", min=1, help="Accepted dialogs to produce.")] = 20,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Run folder (records, manifest, caches).")] = Path("runs/generate"),
+    out: Annotated[Path, typer.Option("--out", "-o", callback=out_dir, help="Run folder (records, manifest, caches).")] = Path("runs/generate"),
     model: Annotated[
         str,
         typer.Option("--model", "-m", help="Model for the planner, user and assistant roles (1.5B: callforge[local-large])."),
@@ -42,7 +55,7 @@ def generate_command(
         int | None, typer.Option("--max-attempts", min=1, help="Stop after this many attempts (default 20 x N).")
     ] = None,
     today: Annotated[
-        str | None, typer.Option("--today", help="The date the roles are told it is (default: today, kept on resume).")
+        str | None, typer.Option("--today", callback=iso_date, help="The date the roles are told it is (default: today, kept on resume).")
     ] = None,
     dedup_threshold: Annotated[
         float, typer.Option("--dedup-threshold", help="User-text similarity that counts as a near copy.")
@@ -56,7 +69,7 @@ def generate_command(
     base_url: BaseUrl = None,
     api_key: ApiKey = None,
     rest_base_url: Annotated[
-        str | None, typer.Option("--rest-base-url", help="Server for OpenAPI tools (default: the spec's first server).")
+        str | None, typer.Option("--rest-base-url", callback=http_url, help="Server for OpenAPI tools (default: the spec's first server).")
     ] = None,
     read_only: Annotated[
         bool,
@@ -68,6 +81,10 @@ def generate_command(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the manifest's counts and accounting as JSON.")] = False,
     quiet: Quiet = False,
+    max_input_mb: MaxInputMb = None,
+    max_depth: MaxDepth = None,
+    max_alias_nodes: MaxAliasNodes = None,
+    max_ref_hops: MaxRefHops = None,
 ) -> None:
     """Generate verified tool-calling dialogs: plan, play out with the model, verify, keep the accepted ones.
 
@@ -101,6 +118,13 @@ def generate_command(
         typer.echo(orjson.dumps(report.tally.to_dict(), option=orjson.OPT_INDENT_2).decode())
     else:
         print_summary(report)
+    if not report.complete:
+        left_undone(
+            report.target - report.accepted,
+            report.target,
+            f"{report.accepted} of {report.target} dialogs accepted: {report.stop_reason}; run the same command "
+            "with --resume and a larger --max-attempts to go on",
+        )
 
 
 def progress_line(state: Any) -> str:

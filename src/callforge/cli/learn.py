@@ -5,23 +5,24 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from callforge.cli.options import ApiKey, AsJson, BaseUrl, Quiet, config_from
+from callforge.cli.exits import left_undone
+from callforge.cli.options import ApiKey, AsJson, BaseUrl, Quiet, config_from, http_url, out_dir
 
 
 def refine_command(
     run: Annotated[Path, typer.Argument(help="A generation run folder: its rejected dialogs are refined.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Run folder for the trajectories (accepted) and failed corrections.")],
+    out: Annotated[Path, typer.Option("--out", "-o", callback=out_dir, help="Run folder for the trajectories (accepted) and failed corrections.")],
     model: Annotated[str | None, typer.Option("--model", "-m", help="Assistant model (default: the run's).")] = None,
     tools: Annotated[list[str] | None, typer.Option("--tools", "-t", help="Tool sources (default: the run's).")] = None,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Read at most this many rejected records.")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue a refinement in --out.")] = False,
     base_url: BaseUrl = None,
     api_key: ApiKey = None,
-    rest_base_url: Annotated[str | None, typer.Option("--rest-base-url", help="Server for OpenAPI tools.")] = None,
+    rest_base_url: Annotated[str | None, typer.Option("--rest-base-url", callback=http_url, help="Server for OpenAPI tools.")] = None,
     as_json: AsJson = False,
     quiet: Quiet = False,
 ) -> None:
@@ -53,7 +54,7 @@ def refine_command(
 
 def select_command(
     src: Annotated[Path, typer.Argument(help="Candidate dialogs: a run folder (its accepted dialogs) or a dataset file.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Run folder: the kept dialogs (accepted) and the solved ones (rejected).")],
+    out: Annotated[Path, typer.Option("--out", "-o", callback=out_dir, help="Run folder: the kept dialogs (accepted) and the solved ones (rejected).")],
     model: Annotated[str, typer.Option("--model", "-m", help="The target model, the one to be trained.")] = "local:qwen2.5-coder-0.5b",
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Try at most this many dialogs.")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue a selection in --out.")] = False,
@@ -72,7 +73,18 @@ def select_command(
         report = select(config, progress=show)
     if as_json:
         typer.echo(json.dumps(asdict(report), default=str, indent=2))
-        return
+    else:
+        print_selection(report)
+    left_undone(
+        report.errors,
+        report.errors + report.evaluated,
+        f"{report.errors} of {report.errors + report.evaluated} dialogs lost to endpoint errors (see "
+        f"{report.out / 'errors.jsonl'}); run the same command with --resume to retry them",
+    )
+
+
+def print_selection(report: Any) -> None:
+    """What was kept, the model's failure codes, and what was lost."""
     typer.echo(
         f"kept {report.kept} of {report.evaluated} dialogs that {report.model} gets wrong "
         f"({report.steps_wrong} of {report.steps} steps wrong; {report.solved} solved) in {report.out}"

@@ -1,21 +1,163 @@
-"""What the verbs share: the common options, and the one way a verb's options become its job config.
+"""What the verbs share: the common options, their checks, and the one way a verb's options become its job config.
 
 A verb's option names are its config's field names, so `config_from(GenerateConfig, options)`
 maps them without the verb spelling each parameter out again; options the config does not have
 (`--json`, `--quiet`) are left for the verb itself.
+
+Flag values are checked here, once, when the command line is parsed: a bad URL, a negative
+timeout or rate, a date that does not exist, an output folder that is a file. Each is a usage
+error (status 2) that names the flag, before any request is sent or any file is written.
 """
 
 from __future__ import annotations
 
+import datetime
+import math
+import os
+import re
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
+from urllib.parse import urlsplit
 
 import typer
 from pydantic import BaseModel
 
+from callforge.core import LIMIT_ENV, register_secret
+
 M = TypeVar("M", bound=BaseModel)
 
-BaseUrl = Annotated[str | None, typer.Option("--base-url", help="Endpoint for openai:<model> specs (or $OPENAI_BASE_URL).")]
-ApiKey = Annotated[str | None, typer.Option("--api-key", help="API key for openai:<model> specs (or $OPENAI_API_KEY).")]
+
+def http_url(value: str | None) -> str | None:
+    """Check an endpoint flag: an http(s) URL with a host, e.g. http://127.0.0.1:8000/v1."""
+    if value is None:
+        return None
+    try:
+        parts = urlsplit(value)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname) and (parts.port is None or parts.port > 0)
+    except ValueError:  # a port that is no number or out of range, a broken IPv6 literal
+        ok = False
+    if not ok:
+        from callforge.cli.crash import mask_argv
+
+        shown = mask_argv([value])[0]  # never echo a password given in the URL
+        raise typer.BadParameter(f"{shown!r} is not an http(s) URL with a host, e.g. http://127.0.0.1:8000/v1")
+    return value
+
+
+def positive(value: float | None) -> float | None:
+    """Check a seconds or rate flag: a finite number greater than 0."""
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise typer.BadParameter(f"must be a number greater than 0, got {value:g}")
+    return value
+
+
+def iso_date(value: str | None) -> str | None:
+    """Check a date flag: a real calendar date written YYYY-MM-DD."""
+    if value is None:
+        return None
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            raise ValueError
+        datetime.date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date; write YYYY-MM-DD, e.g. 2025-06-30") from None
+    return value
+
+
+def out_dir(value: Path | None) -> Path | None:
+    """Check an output folder flag: a folder, or a path that does not exist yet under a folder."""
+    if value is None:
+        return None
+    if value.exists() and not value.is_dir():
+        raise typer.BadParameter(f"{str(value)!r} is a file; give a folder (existing or new)")
+    _under_a_folder(value)
+    return value
+
+
+def out_file(value: Path | None) -> Path | None:
+    """Check an output file flag: a file path (new or to overwrite), not a folder."""
+    if value is None:
+        return None
+    if value.is_dir():
+        raise typer.BadParameter(
+            f"{str(value)!r} is a directory; give a file path, e.g. {str(value / 'pool.json')!r}"
+        )
+    _under_a_folder(value)
+    return value
+
+
+def _under_a_folder(value: Path) -> None:
+    """The nearest existing parent of `value` must be a folder, or nothing can be written there."""
+    for parent in value.absolute().parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise typer.BadParameter(f"{str(parent)!r} is a file, so {str(value)!r} cannot be created")
+            return
+
+
+BaseUrl = Annotated[
+    str | None,
+    typer.Option("--base-url", callback=http_url, help="Endpoint for openai:<model> specs (or $OPENAI_BASE_URL)."),
+]
+def api_key(value: str | None) -> str | None:
+    """Read `--api-key @FILE` from the file, so the key need not sit in `ps` output and shell history.
+
+    Either way the value becomes a known secret, masked wherever callforge writes (docs/secrets.md).
+    """
+    if value is None:
+        return None
+    if value.startswith("@"):
+        path = Path(value[1:]).expanduser()
+        try:
+            value = path.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise typer.BadParameter(
+                f"cannot read the key file {path} ({exc}); give a readable file with the key on its first line"
+            ) from None
+        if not value:
+            raise typer.BadParameter(f"the key file {path} is empty; put the key in it")
+    register_secret(value, "--api-key")
+    return value
+
+
+ApiKey = Annotated[
+    str | None,
+    typer.Option(
+        "--api-key",
+        callback=api_key,
+        help="API key for openai:<model> specs; @FILE reads it from a file (default: $OPENAI_API_KEY).",
+    ),
+]
+def input_limit(ctx: typer.Context, param: typer.CallbackParam, value: float | None) -> float | None:
+    """Raise an input limit for this run: set as its `CALLFORGE_MAX_*` variable, which every reader (and worker) reads."""
+    del ctx
+    if value is None:
+        return None
+    if not value > 0 or not math.isfinite(value):
+        raise typer.BadParameter(f"must be a number greater than 0, got {value}")
+    name = param.name or ""
+    os.environ[LIMIT_ENV[name]] = str(int(value) if name not in ("max_input_mb", "max_record_mb") else value)
+    return value
+
+
+MaxInputMb = Annotated[
+    float | None,
+    typer.Option("--max-input-mb", callback=input_limit, help="Largest file read whole, in MB (default 64)."),
+]
+MaxRecordMb = Annotated[
+    float | None,
+    typer.Option("--max-record-mb", callback=input_limit, help="Largest line or record of a streamed file, in MB (default 64)."),
+]
+MaxDepth = Annotated[
+    int | None, typer.Option("--max-depth", callback=input_limit, help="Deepest nesting of objects and arrays (default 200).")
+]
+MaxAliasNodes = Annotated[
+    int | None,
+    typer.Option("--max-alias-nodes", callback=input_limit, help="Nodes YAML aliases may add (default 1,000,000)."),
+]
+MaxRefHops = Annotated[
+    int | None, typer.Option("--max-ref-hops", callback=input_limit, help="OpenAPI $refs followed one inside another (default 64).")
+]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the report as JSON.")]
 Limit = Annotated[int | None, typer.Option("--limit", min=1, help="Take at most this many items.")]

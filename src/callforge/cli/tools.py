@@ -8,7 +8,16 @@ from typing import Annotated, Any
 
 import typer
 
-from callforge.cli.options import config_from
+from callforge.cli.options import (
+    BaseUrl,
+    MaxAliasNodes,
+    MaxDepth,
+    MaxInputMb,
+    MaxRefHops,
+    config_from,
+    out_file,
+    positive,
+)
 from callforge.cli.sources import load_source
 
 tools_app = typer.Typer(help="Load and inspect tool specifications.", no_args_is_help=True)
@@ -36,6 +45,10 @@ def show(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print OpenAI `tools` JSON instead of a table.")
     ] = False,
+    max_input_mb: MaxInputMb = None,
+    max_depth: MaxDepth = None,
+    max_alias_nodes: MaxAliasNodes = None,
+    max_ref_hops: MaxRefHops = None,
 ) -> None:
     """Load tool sources, validate them, and list the tools (errors name file, tool and JSON path).
 
@@ -80,12 +93,16 @@ def _source_label(spec: Any) -> str:
 @tools_app.command("import")
 def import_command(
     sources: Annotated[list[str], typer.Argument(help="Tool sources: OpenAPI/Swagger specs, MCP configs, 'mcp:COMMAND', MCP URLs, .py modules, JSON tool files.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Pool file to write (JSON; keeps bindings and domains).")],
+    out: Annotated[Path, typer.Option("--out", "-o", callback=out_file, help="Pool file to write (JSON; keeps bindings and domains).")],
     prefix: Annotated[bool, typer.Option("--prefix", help="Name MCP tools <server>__<tool> (needed when servers share tool names).")] = False,
-    timeout: Annotated[float, typer.Option("--timeout", help="Seconds an MCP server may take to start and list its tools.")] = 30.0,
+    timeout: Annotated[float, typer.Option("--timeout", callback=positive, help="Seconds an MCP server may take to start and list its tools.")] = 30.0,
     validate: Annotated[
         str, typer.Option("--validate", help="OpenAPI specs: schema (official JSON Schema), full (+ semantic checks) or off.")
     ] = "schema",
+    max_input_mb: MaxInputMb = None,
+    max_depth: MaxDepth = None,
+    max_alias_nodes: MaxAliasNodes = None,
+    max_ref_hops: MaxRefHops = None,
 ) -> None:
     """Import tools from every source into one pool file that `generate --tools` and `tools show` read.
 
@@ -116,7 +133,7 @@ def import_command(
 @tools_app.command("synth")
 def synth_command(
     n: Annotated[int, typer.Option("--n", "-n", min=1, help="APIs to synthesize.")] = 50,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Pool file to write.")] = Path("pool.json"),
+    out: Annotated[Path, typer.Option("--out", "-o", callback=out_file, help="Pool file to write.")] = Path("pool.json"),
     domains: Annotated[
         str | None, typer.Option("--domains", help="Comma-separated domains (default: the 30 built-in seed domains).")
     ] = None,
@@ -130,7 +147,7 @@ def synth_command(
     model: Annotated[str, typer.Option("--model", "-m", help="Model that drafts the APIs (1.5B: callforge[local-large]).")] = "local:qwen2.5-coder-1.5b",
     seed: Annotated[int, typer.Option("--seed", help="Same seed, same model -> same pool.")] = 0,
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, help="Requests in flight.")] = 4,
-    base_url: Annotated[str | None, typer.Option("--base-url", help="Endpoint for openai:<model> specs.")] = None,
+    base_url: BaseUrl = None,
     api_key: Annotated[str | None, typer.Option("--api-key", help="API key for openai:<model> specs.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
+from callforge.cli.options import out_file
 from callforge.core import ConfigError
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ def graph(
         ),
     ],
     threshold: Annotated[float, typer.Option(help="Keep data edges scoring at least this (0..1).")] = 0.6,
-    dot: Annotated[Path | None, typer.Option("--dot", help="Write the graph here in Graphviz DOT.")] = None,
+    dot: Annotated[Path | None, typer.Option("--dot", callback=out_file, help="Write the graph here in Graphviz DOT.")] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the stats as JSON instead of tables.")
     ] = False,

@@ -7,11 +7,13 @@ from typing import Annotated, Any
 
 import typer
 
+from callforge.cli.options import out_dir
+
 
 def train_command(
     data: Annotated[Path, typer.Argument(help="An export: data.jsonl (openai, tasks, steps, chat or dpo format), data.parquet (hf), or the folder holding one.")],
     model: Annotated[str, typer.Option("--model", help="Base model: a Hugging Face id or a local folder.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the adapter, tokenizer and train_report.json.")],
+    out: Annotated[Path, typer.Option("--out", "-o", callback=out_dir, help="Folder for the adapter, tokenizer and train_report.json.")],
     method: Annotated[str, typer.Option("--method", "-m", help="sft (learn the assistant turns) or dpo (prefer chosen over rejected).")] = "sft",
     lora_r: Annotated[int, typer.Option("--lora-r", help="LoRA rank.")] = 16,
     lora_alpha: Annotated[int, typer.Option("--lora-alpha", help="LoRA alpha (scale = alpha / r).")] = 32,

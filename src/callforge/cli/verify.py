@@ -8,7 +8,21 @@ from typing import Annotated, Any
 
 import typer
 
-from callforge.cli.options import ApiKey, BaseUrl, JudgeMode, Quiet, Votes, config_from
+from callforge.cli.exits import left_undone
+from callforge.cli.options import (
+    ApiKey,
+    BaseUrl,
+    JudgeMode,
+    MaxAliasNodes,
+    MaxDepth,
+    MaxInputMb,
+    MaxRecordMb,
+    MaxRefHops,
+    Quiet,
+    Votes,
+    config_from,
+    out_dir,
+)
 from callforge.cli.progress import job_bar
 
 
@@ -21,7 +35,7 @@ def verify_command(
         str, typer.Option("--stages", help="Comma-separated stages, in cascade order: rules,exec,judge,dedup.")
     ] = "rules",
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Run folder (default: verified/<data name>).")
+        Path | None, typer.Option("--out", "-o", callback=out_dir, help="Run folder (default: verified/<data name>).")
     ] = None,
     skip_rules: Annotated[str, typer.Option("--skip-rules", help="Rules to leave out, e.g. grounding,answer.")] = "",
     exec: Annotated[
@@ -57,6 +71,11 @@ def verify_command(
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not cache judge answers and tool outputs.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the funnel as JSON.")] = False,
     quiet: Quiet = False,
+    max_input_mb: MaxInputMb = None,
+    max_record_mb: MaxRecordMb = None,
+    max_depth: MaxDepth = None,
+    max_alias_nodes: MaxAliasNodes = None,
+    max_ref_hops: MaxRefHops = None,
 ) -> None:
     """Verify a dataset: rules, sandboxed execution, an LLM judge; write accepted/rejected records and a funnel.
 
@@ -74,11 +93,27 @@ def verify_command(
     if as_json:
         import orjson
 
-        typer.echo(orjson.dumps(report.funnel.to_dict(), option=orjson.OPT_INDENT_2).decode())
+        funnel = {**report.funnel.to_dict(), "unjudged": len(report.unjudged)}
+        typer.echo(orjson.dumps(funnel, option=orjson.OPT_INDENT_2).decode())
     else:
         print_funnel(report)
         if "judge" in cascade.stages:
             print_judge_figures(cascade.judge, cascade.judge_mode)
+    end_of_verify(report)
+
+
+def end_of_verify(report: Any) -> None:
+    """Status 3 when some dialogs have no verdict (a stage failed outside the data), 4 when none has one."""
+    unjudged = len(report.unjudged)
+    if unjudged:
+        first_id, first_error = next(iter(report.unjudged.items()))
+        where = f" (see {report.out / 'errors.jsonl'})" if report.out is not None else ""
+        left_undone(
+            unjudged,
+            unjudged + report.funnel.total,
+            f"{unjudged} of {unjudged + report.funnel.total} dialogs unjudged: a stage failed for a reason outside "
+            f"the data{where}, e.g. {first_id}: {first_error}; run the same command again to retry them",
+        )
 
 
 def _split(text: str) -> tuple[str, ...]:
@@ -122,7 +157,7 @@ def print_funnel(report: Any) -> None:
     if report.out is not None:
         console.print(f"accepted: {report.accepted_path}/   rejected: {report.rejected_path}/   funnel: {report.out / 'funnel.json'}")
     state = report.progress
-    line = f"{state.done} judged in {report.wall_s:.1f} s"
+    line = f"{state.done - state.errors} judged in {report.wall_s:.1f} s"
     if state.resumed:
         line += f", {state.resumed} already done (resumed)"
     if state.errors:

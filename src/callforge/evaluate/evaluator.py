@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from callforge.core import Case, Categories, Category, Verdict, configured
+from callforge.core import Case, Categories, Category, DataError, Verdict, configured
 from callforge.evaluate.check import Mode, Style, make_scorer
 from callforge.evaluate.results import read_results
 from callforge.evaluate.scores import CategoryScore, GroupScore, group_scores
@@ -113,7 +113,15 @@ def score(config: ScoreConfig | None = None, /, *, progress: Progress | None = N
         results = results / "results"  # a live run's folder (of any version): its results stream
     categories, out, ids = config.categories, config.out, config.ids
     mode, style, allow_duplicate_ids = config.mode, config.style, config.allow_duplicate_ids
-    rows = read_results(results, allow_duplicate_ids=allow_duplicate_ids)
+    try:
+        rows = read_results(results, allow_duplicate_ids=allow_duplicate_ids)
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{_undecodable(results)}: not UTF-8 text ({exc.reason}); result files are JSON lines in UTF-8") from None
+    if not rows:
+        raise DataError(
+            f"no results in {str(results)!r}: nothing to score; a result file holds one "
+            '{"id": ..., "result": ...} JSON object per line, as BFCL writes them'
+        )
     files = bfcl_files(Path(data))
     if categories is None:
         present = {_category_of_id(r.id) for r in rows}
@@ -129,6 +137,7 @@ def score(config: ScoreConfig | None = None, /, *, progress: Progress | None = N
     wanted = []
     known = {c.value for c in Category}
     for r in rows:
+        _require_text(r.output, r.where)
         if r.id in cases:
             if ids is None or r.id in ids:
                 wanted.append(r)
@@ -161,6 +170,41 @@ def score(config: ScoreConfig | None = None, /, *, progress: Progress | None = N
     if out is not None:
         write_report(report, Path(out))
     return report
+
+
+def _undecodable(path: Path) -> str:
+    """`file:line` of the first bytes under `path` that are not UTF-8 (the error path only: it re-reads)."""
+    from callforge.evaluate.results import result_files
+
+    for file in result_files(path):
+        with file.open("rb") as fh:
+            for number, line in enumerate(fh, 1):
+                try:
+                    line.decode("utf-8")
+                except UnicodeDecodeError:
+                    return f"{file}:{number}"
+    return str(path)
+
+
+def _require_text(output: Any, where: str) -> None:
+    """Refuse a result holding a lone surrogate (U+D800 to U+DFFF alone): valid JSON, but no text a model wrote."""
+    if isinstance(output, str):
+        if output.isascii():
+            return
+        try:
+            output.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise DataError(
+                f"{where}: the result holds a lone surrogate ({output[exc.start]!r}), which is not text; "
+                "fix or drop that line"
+            ) from None
+    elif isinstance(output, list):
+        for item in output:
+            _require_text(item, where)
+    elif isinstance(output, dict):
+        for key, value in output.items():
+            _require_text(key, where)
+            _require_text(value, where)
 
 
 def _sizes(files: dict[Category, Path], cases: Iterable[Case]) -> dict[Category, int]:

@@ -119,6 +119,9 @@ class LiveReport:
     usage: Usage
     wall_s: float
     scores: dict[Mode, EvalReport] = field(default_factory=dict)
+    """Empty when no case has a result (every request failed): there was nothing to score."""
+    cases: int = 0
+    """Cases this run covers; `len(failed)` of them have no result and are not scored."""
 
     @property
     def results_dir(self) -> Path:
@@ -172,6 +175,7 @@ async def evaluate_model_async(
     `parse` field. A request that fails for good (after
     the backend's retries) is logged to `errors.jsonl` and left out, so a re-run retries exactly
     those; a request that can never succeed as configured (bad key, unknown model) stops the run.
+    When every case failed, nothing is scored and `scores` is empty.
     """
     config = EvalConfig.of(config, **fields)
     data_dir = bfcl_data_dir(config.data)
@@ -234,7 +238,8 @@ async def evaluate_model_async(
     wall = time.monotonic() - started
     ids = {c.id for c in cases}
     chosen = sorted({c.category for c in cases})
-    scores = {
+    failed = [(id, error) for id, error in folder.errors().items() if id in ids]
+    scores = {} if ids and len(failed) == len(ids) else {
         mode: score(
             data=data_dir,
             results=folder.path / RESULTS,
@@ -246,7 +251,6 @@ async def evaluate_model_async(
         )
         for mode in Mode
     }
-    failed = [(id, error) for id, error in folder.errors().items() if id in ids]
     return LiveReport(
         model=backend.model,
         style=config.style,
@@ -257,6 +261,7 @@ async def evaluate_model_async(
         usage=usage[0],
         wall_s=wall,
         scores=scores,
+        cases=len(ids),
     )
 
 

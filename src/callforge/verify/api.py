@@ -72,6 +72,8 @@ class VerifyReport:
     wall_s: float
     progress: JobProgress
     records: list[Checked] = field(default_factory=list)
+    unjudged: dict[str, str] = field(default_factory=dict)
+    """Dialogs with no record because a stage failed outside the data (judge down): id -> last error; a re-run retries them."""
 
     @property
     def accepted_path(self) -> Path | None:
@@ -101,7 +103,7 @@ async def verify_async(
     if config is None and "out" not in fields:
         with tempfile.TemporaryDirectory(prefix="callforge-verify-") as tmp:
             report = await _verify(VerifyConfig.of(out=Path(tmp), **fields), dialogs, stages, progress, collect=True)
-            return VerifyReport(report.funnel, None, report.wall_s, report.progress, report.records)
+            return VerifyReport(report.funnel, None, report.wall_s, report.progress, report.records, report.unjudged)
     return await _verify(VerifyConfig.of(config, **fields), dialogs, stages, progress, collect=False)
 
 
@@ -149,7 +151,9 @@ async def _verify(
             await cascade.aclose()
     funnel = funnel_of(folder, cascade.names)
     (folder.path / FUNNEL).write_bytes(orjson.dumps(funnel.to_dict(), option=orjson.OPT_INDENT_2) + b"\n")
-    return VerifyReport(funnel=funnel, out=folder.path, wall_s=state.elapsed_s, progress=state, records=kept)
+    return VerifyReport(
+        funnel=funnel, out=folder.path, wall_s=state.elapsed_s, progress=state, records=kept, unjudged=folder.errors()
+    )
 
 
 verify = blocking(verify_async)
