@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import platform
 import select
 import signal
 import socket
@@ -24,6 +25,8 @@ from callforge.execute.sandbox import (
     bwrap_path,
     tool_request,
 )
+from callforge.execute.sandbox_cgroup import own_cgroups
+from callforge.execute.sandbox_seccomp import ARCHES, BLOCKED, RET_ALLOW, build_filter, explain
 
 HAS_BWRAP = bwrap_path() is not None
 MODES = [
@@ -92,7 +95,11 @@ def test_protections_are_reported(mode: str) -> None:
     if mode == "bwrap":
         assert set(BWRAP_PROVIDES) <= set(active)
     if os.geteuid() == 0:
-        assert "unprivileged_uid" in active
+        assert {"unprivileged_uid", "total_processes"} <= set(active)
+    if "private_tmp" in active:  # a mount namespace: /run is covered as well
+        assert "private_run" in active
+    if platform.machine() in ARCHES and "Seccomp:" in Path("/proc/self/status").read_text(encoding="ascii"):
+        assert "seccomp" in active
     assert Sandbox(isolation=mode).isolation == mode  # type: ignore[arg-type]
 
 
@@ -389,7 +396,16 @@ def test_auto_prefers_bubblewrap_when_it_works() -> None:
 
 
 @pytest.mark.parametrize(
-    ("field", "value"), [("cpu_s", 0), ("wall_s", -1), ("memory_mb", 8), ("processes", 0), ("open_files", 3)]
+    ("field", "value"),
+    [
+        ("cpu_s", 0),
+        ("wall_s", -1),
+        ("memory_mb", 8),
+        ("processes", 0),
+        ("open_files", 3),
+        ("total_memory_mb", 32),
+        ("total_memory_mb", 0),
+    ],
 )
 def test_limits_are_validated(field: str, value: float) -> None:
     with pytest.raises(ConfigError, match=f"SandboxLimits.{field}"):
@@ -443,4 +459,95 @@ def test_without_namespaces_root_still_drops_uid_and_sweeps_escapees(
     assert not os.path.exists(f"/etc/cf-{tag}")
     result = sandbox.run(tool_request(path, "call", function="bomb"))
     assert result.timed_out or result.limit in ("cpu", "processes")
+    assert sandbox_processes(result.sandbox_id) == []
+
+
+def test_total_memory_defaults_to_twice_the_per_process_limit() -> None:
+    assert SandboxLimits(memory_mb=300).total_memory_bytes == 600 * 1024 * 1024
+    assert SandboxLimits(memory_mb=300, total_memory_mb=256).total_memory_bytes == 256 * 1024 * 1024
+
+
+class NoCgroupSandbox(Sandbox):
+    """A machine without a writable cgroup: the per-process fallback."""
+
+    use_cgroup = False
+
+
+def test_without_a_cgroup_the_fallback_is_per_process(tmp_path: Path) -> None:
+    sandbox = NoCgroupSandbox(isolation="process")
+    assert "total_memory" not in sandbox.protections
+    if os.geteuid() == 0:  # a uid of the run's own still makes RLIMIT_NPROC a total
+        assert "total_processes" in sandbox.protections
+    path = tool_file(tmp_path, "def ok():\n    return 1\n")
+    assert output(sandbox.run(tool_request(path, "call", function="ok"))) == 1
+
+
+@pytest.mark.parametrize("machine", sorted(ARCHES))
+def test_seccomp_filter_shape(machine: str) -> None:
+    program = build_filter(machine)
+    assert program is not None and len(program) % 8 == 0
+    lines = explain(program)
+    audit_arch, numbers = ARCHES[machine]
+    assert lines[0].split()[1:3] == ["ld", "0x4"]  # the architecture first
+    assert f"{audit_arch:#x}" in lines[1]
+    for name in BLOCKED:
+        assert any(f"jeq {numbers[name]:#x} " in line for line in lines), name
+    assert lines[-3].split()[1:3] == ["ret", f"{RET_ALLOW:#x}"]
+    assert lines[-2].split()[1:3] == ["ret", "0x50001"]  # SECCOMP_RET_ERRNO | EPERM
+    assert lines[-1].split()[1:3] == ["ret", "0x50026"]  # SECCOMP_RET_ERRNO | ENOSYS (clone3)
+    assert build_filter("sparc64") is None
+
+
+def test_own_cgroups_reads_v1_v2_and_namespaced_mounts() -> None:
+    cgroup = "12:pids:/job/a\n4:memory:/job/a\n1:name=systemd:/\n0::/user.slice/app\n"
+    mountinfo = "\n".join(
+        [
+            "30 25 0:26 / /sys/fs/cgroup/unified rw,nosuid - cgroup2 cgroup2 rw",
+            "31 25 0:27 / /sys/fs/cgroup/memory rw,nosuid - cgroup cgroup rw,memory",
+            "32 25 0:28 /job /sys/fs/cgroup/pids rw,nosuid - cgroup cgroup rw,pids",
+            "33 25 0:29 / /proc rw - proc proc rw",
+        ]
+    )
+    assert own_cgroups(cgroup, mountinfo) == {
+        "": "/sys/fs/cgroup/unified/user.slice/app",
+        "memory": "/sys/fs/cgroup/memory/job/a",
+        "pids": "/sys/fs/cgroup/pids/a",
+    }
+    assert own_cgroups("0::/\n", "40 1 0:30 / /sys/fs/cgroup ro - cgroup2 cgroup2 rw") == {
+        "": "/sys/fs/cgroup"
+    }
+
+
+@pytest.mark.parametrize(
+    "mode",
+    [
+        *MODES,
+        pytest.param(
+            "bwrap-no-timeout",
+            marks=pytest.mark.skipif(not HAS_BWRAP, reason="bubblewrap is not installed"),
+        ),
+    ],
+)
+def test_the_childs_own_watchdog_ends_a_run(
+    mode: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if mode == "bwrap-no-timeout":  # without coreutils `timeout` the child forks a supervisor
+        mode = "bwrap"
+        monkeypatch.setattr(sandbox_module, "_TIMEOUT", [None])
+    # The child's deadline is normally a second after the parent's; move it 27 s before, so the
+    # child's watchdog fires while the parent still waits, as when the parent is stalled.
+    monkeypatch.setattr(sandbox_module, "WATCHDOG_GRACE_S", -27.0)
+    path = tool_file(
+        tmp_path,
+        """
+        import subprocess, time
+        def hang():
+            subprocess.Popen(["sleep", "60"], start_new_session=True)
+            time.sleep(60)
+        """,
+    )
+    sandbox = Sandbox(SandboxLimits(wall_s=30), isolation=mode, expose=(tmp_path,))  # type: ignore[arg-type]
+    result = sandbox.run(tool_request(path, "call", function="hang"))
+    assert result.timed_out and result.reply is None and result.limit is None, result
+    assert result.wall_s < 30  # the parent's own limit did not end it
     assert sandbox_processes(result.sandbox_id) == []

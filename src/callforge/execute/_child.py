@@ -11,10 +11,16 @@ or `call` (call one function with keyword arguments). While tool code runs, file
 at stderr, so prints (from Python or C) cannot corrupt the reply, which goes to a saved copy of the
 original stdout.
 
-Process layout in `process` mode when namespaces are available: the first process (outer) unshares
-the namespaces and prepares the mounts, forks the pid-namespace init, which mounts a private /proc
-and forks the worker. The worker drops privileges, applies the limits and runs the tool. When the
-worker ends, init exits and the kernel kills whatever the tool left behind in the pid namespace.
+Process layout in `process` mode when namespaces are available: the first process (outer) joins
+the run's cgroup, unshares the namespaces and prepares the mounts, arms PR_SET_PDEATHSIG and forks
+the pid-namespace init, which mounts a private /proc and forks the worker. The worker drops
+privileges, applies the limits, installs the seccomp filter and runs the tool. When the worker
+ends, init exits and the kernel kills whatever the tool left behind in the pid namespace. The
+outer process supervises init: when the wall-clock deadline passes (the parent's own timer should
+have fired first) it kills init, and when the callforge parent dies the kernel kills the outer
+process and so init. In bwrap mode and without namespaces the outer process forks the worker
+directly and supervises it the same way; without namespaces it also watches the parent (a pidfd)
+and sweeps the run's processes (cgroup, uid or process group) itself when either ends the run.
 """
 
 from __future__ import annotations
@@ -61,9 +67,14 @@ MS_RELATIME = 1 << 21
 PR_SET_PDEATHSIG = 1
 SIGKILL = 9  # the same number on every Linux architecture; the signal module costs 2 ms to import
 PR_SET_NO_NEW_PRIVS = 38
+PR_SET_SECCOMP = 22
+SECCOMP_MODE_FILTER = 2
 
 SETUP_FAILED = 70
 """Exit status of a child that could not establish a required protection (sysexits EX_SOFTWARE)."""
+
+WATCHDOG_EXIT = 124
+"""Exit status of a run the child's own watchdog ended (the wall-clock limit, or the parent died)."""
 
 TRACEBACK_CHARS = 4000
 MAX_DEPTH = 100
@@ -227,6 +238,8 @@ def _build_filesystem(plan: dict[str, Any], applied: set[str]) -> None:
             _mount("tmpfs", cover, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m")
     if "/tmp" in covers:
         applied.add("private_tmp")
+    if "/run" in covers or not os.path.isdir("/run"):
+        applied.add("private_run")
     for path in binds:
         if _under(path, covers):
             _make_mountpoint(path, like=f"/proc/self/fd/{handles[path]}")
@@ -262,15 +275,25 @@ def _mirror_exit(status: int, *, is_init: bool) -> None:
     os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1)
 
 
-def _fork_into_pid_namespace(applied: set[str]) -> None:
-    """Fork init (pid 1 of the new namespace) and, from it, the worker; return only in the worker."""
+def _fork_into_pid_namespace(applied: set[str], deadline: float) -> None:
+    """Fork init (pid 1 of the new namespace) and, from it, the worker; return only in the worker.
+
+    This (outer) process stays outside the namespace as its supervisor: it dies with the
+    callforge parent (PR_SET_PDEATHSIG, set by the caller), which takes init and with it every
+    process of the namespace along, and it kills init itself when the wall-clock deadline passes,
+    so the limit holds even when the parent is alive but stuck.
+    """
     # A pipe stands in for getppid(), which reads 0 across the pid namespace boundary: when the
     # outer process is gone, its write end closes and the read end turns readable.
     alive_r, alive_w = os.pipe()
     init = os.fork()
     if init:
         os.close(alive_r)
-        _, status = os.waitpid(init, 0)
+        status = _wait_until(init, deadline, None, None)
+        if status is None:
+            os.kill(init, SIGKILL)  # the kernel kills the namespace's other processes before init is gone
+            os.waitpid(init, 0)
+            _watchdog_exit()
         if os.WIFEXITED(status) and os.WEXITSTATUS(status) > 128:
             # init cannot re-raise a signal on itself (pid 1 ignores it); it encodes it as 128+sig.
             _die_by(os.WEXITSTATUS(status) - 128)
@@ -297,6 +320,203 @@ def _fork_into_pid_namespace(applied: set[str]) -> None:
             os._exit(1)
         if pid == worker:
             _mirror_exit(status, is_init=True)
+
+
+def _fork_supervised(plan: dict[str, Any], deadline: float, parent: int | None) -> None:
+    """Fork the worker and supervise it from here; return only in the worker.
+
+    Used where this process is not outside a pid namespace of the run's own: in bwrap mode (this
+    process is inside bubblewrap's namespace, which dies when it exits) and in process mode
+    without namespaces (nothing dies by itself, so this process, which keeps its privileges,
+    sweeps the run's processes when the deadline passes or the parent (`parent`) dies).
+    """
+    parent_fd = _watch_parent(parent) if parent is not None else None
+    worker = os.fork()
+    if worker == 0:
+        if parent_fd is not None:
+            os.close(parent_fd)
+        return
+    status = _wait_until(worker, deadline, parent_fd, parent if parent_fd is None else None)
+    if status is None:
+        _sweep_run(plan, worker)
+        _watchdog_exit()
+    _mirror_exit(status, is_init=False)
+
+
+def _wait_until(pid: int, deadline: float, parent_fd: int | None, parent: int | None) -> Any:
+    """Wait for child `pid`; its wait status, or None when the deadline passes or the parent dies.
+
+    The parent is watched through `parent_fd` (a pidfd), or by polling getppid() against `parent`
+    on kernels without pidfds.
+    """
+    import time
+
+    try:
+        child_fd: int | None = os.pidfd_open(pid)
+    except (AttributeError, OSError):  # Linux before 5.3
+        child_fd = None
+    try:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            if child_fd is not None:
+                watched = [child_fd] if parent_fd is None else [child_fd, parent_fd]
+                ready = select.select(watched, [], [], remaining)[0]
+                if parent_fd is not None and parent_fd in ready:
+                    return None
+                if child_fd not in ready:
+                    continue
+            done, status = os.waitpid(pid, 0 if child_fd is not None else os.WNOHANG)
+            if done:
+                return status
+            if parent is not None and os.getppid() != parent:
+                return None
+            time.sleep(min(0.05, remaining))
+    finally:
+        if child_fd is not None:
+            os.close(child_fd)
+
+
+def _watch_parent(parent: int) -> int | None:
+    """A descriptor that turns readable when the callforge parent exits (None without pidfd support)."""
+    try:
+        fd = os.pidfd_open(parent)
+    except (AttributeError, OSError):
+        fd = None
+    if os.getppid() != parent:  # it died before we looked: we were handed to another process
+        os._exit(1)
+    return fd
+
+
+def _die_with_parent(parent: int) -> None:
+    """Have the kernel SIGKILL this process when the callforge parent dies (exit now if it has)."""
+    _prctl(PR_SET_PDEATHSIG, SIGKILL)
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _sweep_run(plan: dict[str, Any], worker: int) -> None:
+    """Kill every process of the run, for a supervisor that has no pid namespace to do it.
+
+    The run's cgroup lists them all; a root parent's run has a uid of its own (stop, then kill,
+    so nothing forks faster than the sweep); else the process group, which a tool can leave.
+    """
+    import signal
+    import time
+
+    me = os.getpid()
+    procs = (plan.get("cgroup") or {}).get("procs", ())
+    uid = plan.get("uid")
+    for _ in range(50):
+        victims = {worker}
+        for path in procs:
+            try:
+                with open(path, encoding="ascii") as fh:
+                    victims.update(int(p) for p in fh.read().split())
+            except (OSError, ValueError):
+                pass
+        if uid is not None:
+            victims.update(_pids_of_uid(uid))
+        victims.discard(me)
+        alive = []
+        for sig in (signal.SIGSTOP, SIGKILL):
+            for pid in victims:
+                try:
+                    os.kill(pid, sig)
+                    alive.append(pid)
+                except OSError:
+                    pass
+        if not alive:
+            break
+        time.sleep(0.01)
+        # Reap what was ours (the worker), so it no longer shows as a process to kill.
+        try:
+            while os.waitpid(-1, os.WNOHANG)[0]:
+                pass
+        except ChildProcessError:
+            pass
+    if uid is None:
+        try:  # noqa: SIM105 (contextlib costs start-up time)
+            os.killpg(os.getpgrp(), SIGKILL)  # the last resort takes this process along
+        except OSError:
+            pass
+
+
+def _pids_of_uid(uid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.stat(f"/proc/{entry}").st_uid == uid:
+                    found.append(int(entry))
+            except OSError:
+                pass
+    return found
+
+
+def _watchdog_exit() -> None:
+    """Tell the parent (if it still listens) that the child's own wall-clock watchdog ended the run."""
+    try:  # noqa: SIM105 (contextlib costs start-up time)
+        os.write(1, b'{"ok":false,"watchdog":"wall"}')
+    except OSError:
+        pass
+    os._exit(WATCHDOG_EXIT)
+
+
+def _join_cgroup(plan: dict[str, Any], applied: set[str]) -> None:
+    """Move this process (and so everything it will fork) into the run's cgroup, made by the parent."""
+    cgroup = plan.get("cgroup")
+    if not cgroup:
+        return
+    try:
+        for path in cgroup["join"]:
+            fd = os.open(path, os.O_WRONLY)
+            try:
+                os.write(fd, b"0")  # "0" is the writer; see sandbox_cgroup.RunCgroup.join_files
+            finally:
+                os.close(fd)
+    except OSError as exc:
+        print(f"callforge sandbox: could not join the run's cgroup: {exc}", file=sys.stderr)
+        return
+    applied.update(cgroup["provides"])
+
+
+def _install_seccomp(plan: dict[str, Any], applied: set[str]) -> None:
+    """Install the parent-built seccomp filter (see sandbox_seccomp.py); needs no_new_privs or root.
+
+    In bwrap mode bubblewrap has installed the same filter already (`--seccomp`, before it started
+    this script, which needs none of the refused calls); it is only checked here.
+    """
+    if plan.get("seccomp_by_bwrap"):
+        try:
+            with open("/proc/self/status", encoding="ascii", errors="replace") as fh:
+                if any(line.split() == ["Seccomp:", "2"] for line in fh):
+                    applied.add("seccomp")
+        except OSError:
+            pass
+        return
+    program = plan.get("seccomp")
+    if not program:
+        return
+    import ctypes
+
+    code = bytes.fromhex(program)
+
+    class SockFprog(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+    buffer = ctypes.create_string_buffer(code, len(code))
+    fprog = SockFprog(len(code) // 8, ctypes.cast(buffer, ctypes.c_void_p))
+    try:
+        _check(
+            _libc().prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(fprog), 0, 0),
+            "prctl(PR_SET_SECCOMP)",
+        )
+    except OSError as exc:
+        print(f"callforge sandbox: no seccomp filter: {exc}", file=sys.stderr)
+        return
+    applied.add("seccomp")
 
 
 # --------------------------------------------------------------------------- privileges and limits
@@ -346,7 +566,12 @@ def _drop_and_limit(plan: dict[str, Any], applied: set[str]) -> None:
         nproc = max(running, 1) - 1 + limits["processes"]
         resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
         applied.add("process_limit")
+        if "unprivileged_uid" in applied:
+            # A uid of this run's own: RLIMIT_NPROC counts exactly the run's processes.
+            applied.add("total_processes")
     os.chdir(workdir)
+    # Last, so our own set-up could still mount and unshare; nothing of the tool has run yet.
+    _install_seccomp(plan, applied)
 
 
 # --------------------------------------------------------------------------- JSON
@@ -658,18 +883,30 @@ def _write_reply(fd: int, reply: dict[str, Any]) -> None:
 
 def main() -> None:
     """Read the request, isolate, run the operation and write the reply; see the module docstring."""
+    import time
+
     request = _loads(sys.stdin.buffer.read())
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.close(devnull)
     plan: dict[str, Any] = request["sandbox"]
+    # The parent enforces the wall-clock limit; this deadline, a little later, is the child's own,
+    # for when the parent is gone or stuck.
+    deadline = time.monotonic() + plan["watchdog_s"]
     applied: set[str] = set()
     os.umask(0o022)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    _join_cgroup(plan, applied)
     if plan["mode"] == "process" and plan["namespaces"]:
         _enter_namespaces(plan, applied)
-        if "pid_namespace" in applied:
-            _fork_into_pid_namespace(applied)
+    if "pid_namespace" in applied:
+        _die_with_parent(plan["parent"])
+        _fork_into_pid_namespace(applied, deadline)
+    elif plan["mode"] == "bwrap":
+        if not plan.get("external_watchdog"):  # else coreutils `timeout` runs above this process
+            _fork_supervised(plan, deadline, None)  # bubblewrap's --die-with-parent covers the parent
+    else:
+        _fork_supervised(plan, deadline, plan["parent"])
     _drop_and_limit(plan, applied)
     reply_fd = os.dup(1)
     os.set_inheritable(reply_fd, False)

@@ -306,6 +306,7 @@ def _limit_text(limit: str, limits: SandboxLimits) -> str:
     texts = {
         "cpu": f"CPU time ({limits.cpu_s} s)",
         "memory": f"memory ({limits.memory_mb} MB)",
+        "total_memory": f"total memory of the call's processes ({limits.total_memory_bytes >> 20} MB)",
         "processes": f"process count ({limits.processes})",
         "file_size": f"file size ({limits.file_mb} MB)",
         "open_files": f"open files ({limits.open_files})",

@@ -14,6 +14,12 @@ the filesystem. Which protections a machine actually gives is probed once and ex
 * `process` as another user: namespaces only where unprivileged user namespaces are enabled;
   otherwise the network stays reachable and the tool can read what that user can read.
 
+In every mode the tool runs under a seccomp filter that refuses new namespaces, mounts and
+ptrace (`sandbox_seccomp`), the run dies with the callforge process and enforces its wall-clock
+limit from inside too, and, where a cgroup can be made (`sandbox_cgroup`), the memory and the
+processes of the whole call are capped together. Work directories of runs whose callforge
+process was killed are removed by the next one that starts a sandbox (`sandbox_stale`).
+
 `docs/sandbox.md` has the full table and the measured cost per call.
 """
 
@@ -29,7 +35,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -40,6 +45,8 @@ from typing import Any, Literal
 import orjson
 
 from callforge.core import CallforgeError, ConfigError
+from callforge.execute import sandbox_cgroup, sandbox_stale
+from callforge.execute.sandbox_seccomp import build_filter
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +83,11 @@ PROTECTIONS: dict[str, str] = {
     "private_proc": "/proc shows only the sandbox's own processes",
     "readonly_root": "the whole filesystem outside the work directory is read-only",
     "private_tmp": "/tmp, /var/tmp, /root and /home are empty (only the interpreter's paths are bound back)",
+    "private_run": "/run is empty: no host UNIX sockets (dbus, journal, container runtimes)",
     "workdir_quota": "the work directory is a size-limited tmpfs",
+    "seccomp": "unshare, setns, mount, ptrace and clone into new namespaces are refused (EPERM)",
+    "total_memory": "a cgroup caps the memory of all the run's processes together (total_memory_mb)",
+    "total_processes": "the run's processes together, not each uid's, are capped at `processes`",
 }
 
 ALWAYS: tuple[str, ...] = ("clean_env", "temp_workdir", "wall_timeout")
@@ -87,12 +98,17 @@ BWRAP_PROVIDES: tuple[str, ...] = (
     "private_proc",
     "readonly_root",
     "private_tmp",
+    "private_run",
     "workdir_quota",
 )
-COVERS: tuple[str, ...] = ("/tmp", "/var/tmp", "/root", "/home")
-"""Directories replaced by an empty tmpfs in the sandbox: shared scratch space and home directories."""
+COVERS: tuple[str, ...] = ("/tmp", "/var/tmp", "/root", "/home", "/run")
+"""Directories replaced by an empty tmpfs in the sandbox: shared scratch space, home directories and
+/run, whose UNIX sockets a network namespace does not hide."""
 
 DRAIN_GRACE_S = 0.5
+WATCHDOG_GRACE_S = 1.0
+"""The child's own wall-clock deadline is this much after the parent's (it also starts later)."""
+SWEEP_INTERVAL_S = 600.0
 KILL_WAIT_S = 5.0
 COVER_BYTES = 1024 * 1024
 STDERR_TAIL = 8192
@@ -113,6 +129,9 @@ class SandboxLimits:
         cpu_s: CPU seconds (RLIMIT_CPU; SIGXCPU at the limit, SIGKILL one second later).
         wall_s: Wall-clock seconds for the whole run, interpreter start-up included.
         memory_mb: Address space per process (RLIMIT_AS); allocations beyond it raise MemoryError.
+        total_memory_mb: Memory of all the run's processes together (resident, a cgroup's limit;
+            the kernel's OOM killer ends the largest process beyond it); None: twice memory_mb.
+            Only where a cgroup can be made (the `total_memory` protection).
         file_mb: Largest file the tool may write (RLIMIT_FSIZE).
         workdir_mb: Size of the tmpfs work directory, where the mode provides one.
         open_files: File descriptors per process (RLIMIT_NOFILE).
@@ -123,6 +142,7 @@ class SandboxLimits:
     cpu_s: int = 5
     wall_s: float = 10.0
     memory_mb: int = 512
+    total_memory_mb: int | None = None
     file_mb: int = 16
     workdir_mb: int = 64
     open_files: int = 64
@@ -134,6 +154,7 @@ class SandboxLimits:
             "cpu_s",
             "wall_s",
             "memory_mb",
+            "total_memory_mb",
             "file_mb",
             "workdir_mb",
             "open_files",
@@ -141,6 +162,8 @@ class SandboxLimits:
             "output_kb",
         ):
             value = getattr(self, name)
+            if value is None and name == "total_memory_mb":
+                continue
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
                 raise ConfigError(f"SandboxLimits.{name} must be a positive number, got {value!r}")
         if self.memory_mb < 64:
@@ -149,6 +172,17 @@ class SandboxLimits:
             )
         if self.open_files < 16:
             raise ConfigError(f"SandboxLimits.open_files={self.open_files} is too small; use 16 or more")
+        if self.total_memory_mb is not None and self.total_memory_mb < 64:
+            raise ConfigError(
+                f"SandboxLimits.total_memory_mb={self.total_memory_mb} is too small for a Python interpreter; "
+                f"use 64 or more"
+            )
+
+    @property
+    def total_memory_bytes(self) -> int:
+        """The cap on the whole run's memory in bytes (twice memory_mb unless set)."""
+        total = self.total_memory_mb if self.total_memory_mb is not None else 2 * self.memory_mb
+        return total * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -160,8 +194,9 @@ class SandboxResult:
         returncode: Exit status as subprocess reports it (negative: killed by that signal).
         signal: The signal that ended the run, if one did.
         limit: The resource limit that ended the run when it can be told (`cpu`, `memory`,
-            `processes`, `file_size`, `open_files`, `workdir`, `output`), else None.
-        timed_out: The wall-clock limit passed and the process group was killed.
+            `total_memory`, `processes`, `file_size`, `open_files`, `workdir`, `output`), else None.
+        timed_out: The wall-clock limit passed and the run was killed (by the parent, or by the
+            child's own watchdog when the parent was too slow to do it).
         output_exceeded: The reply grew past `output_kb` and the run was killed.
         stderr_tail: The last few KB of the tool's stderr (and its prints), for error messages.
         cpu_s: CPU seconds used by the run's processes.
@@ -200,10 +235,15 @@ class _Exchange:
     stderr: bytes = b""
     timed_out: bool = False
     output_exceeded: bool = False
+    oom_kills: int = 0
 
 
-_PROBES: dict[tuple[str, str, int, bool], _Probe] = {}
+_PROBES: dict[tuple[str, str, int, bool, bool], _Probe] = {}
 _PROBE_LOCK = threading.Lock()
+_SWEEP_LOCK = threading.Lock()
+_LAST_SWEEP: list[float] = []
+_SECCOMP: list[str | None] = []
+_TIMEOUT: list[str | None] = []
 _INTERPRETER_PATHS: dict[str, tuple[str, ...]] = {}
 
 
@@ -267,6 +307,10 @@ class Sandbox:
     """False makes `process` mode skip the namespaces, as on a machine that has none (a container
     without CAP_SYS_ADMIN); tests use it to check the weaker mode, users where mounts misbehave."""
 
+    use_cgroup: bool = True
+    """False skips the run's cgroup, as on a machine without a writable one; tests use it to check
+    the fallback (per-process RLIMIT_AS and RLIMIT_NPROC only)."""
+
     def __init__(
         self,
         limits: SandboxLimits | None = None,
@@ -328,7 +372,7 @@ class Sandbox:
     # ------------------------------------------------------------------ probing
 
     def _probe(self) -> _Probe:
-        key = (self.requested, self.python, os.geteuid(), self.use_namespaces)
+        key = (self.requested, self.python, os.geteuid(), self.use_namespaces, self.use_cgroup)
         with _PROBE_LOCK:
             found = _PROBES.get(key)
             if found is None:
@@ -370,39 +414,72 @@ class Sandbox:
         self, mode: str, request: Mapping[str, Any], *, require: Sequence[str], protections: Sequence[str]
     ) -> SandboxResult:
         started = time.monotonic()
+        _sweep_stale_runs()
         sandbox_id = secrets.token_hex(8)
-        workdir = tempfile.mkdtemp(prefix="callforge-sbx-")
         is_root = os.geteuid() == 0
         uid = SANDBOX_UID_BASE + secrets.randbelow(SANDBOX_UID_SPAN) if is_root else None
-        env = _clean_env(workdir, sandbox_id)
-        covers, binds = _mount_plan(self._needed_paths(), workdir)
         limits = self.limits
-        plan = {
-            "mode": mode,
-            "namespaces": mode == "process" and self.use_namespaces,
-            "uid": uid,
-            "workdir": workdir,
-            "workdir_mb": limits.workdir_mb,
-            "covers": covers,
-            "binds": binds,
-            "require": list(require),
-            "rlimits": {
-                "cpu": max(1, int(limits.cpu_s)),
-                "memory": limits.memory_mb * 1024 * 1024,
-                "file_size": limits.file_mb * 1024 * 1024,
-                "open_files": limits.open_files,
-                "processes": limits.processes,
-            },
-        }
-        payload = orjson.dumps({**request, "sandbox": plan})
-        command = [self.python, "-s", "-P", "-B", str(CHILD_SCRIPT)]
-        if mode == "bwrap":
-            assert self._bwrap is not None
-            command = _bwrap_command(self._bwrap, env, covers, binds, workdir, limits, is_root) + command
         proc: subprocess.Popen[bytes] | None = None
+        cgroup: sandbox_cgroup.RunCgroup | None = None
         rusage_cpu = 0.0
         exchange = _Exchange()
+        seccomp = _seccomp_program()
+        seccomp_fd: int | None = None
+        workdir, workdir_lock = sandbox_stale.claim_workdir()
         try:
+            env = _clean_env(workdir, sandbox_id)
+            covers, binds = _mount_plan(self._needed_paths(), workdir)
+            if self.use_cgroup:
+                # Budget: the tool's `processes` plus this package's supervisor and namespace init.
+                cgroup = sandbox_cgroup.create(
+                    os.path.basename(workdir), limits.total_memory_bytes, limits.processes + 2
+                )
+            plan = {
+                "mode": mode,
+                "namespaces": mode == "process" and self.use_namespaces,
+                "parent": os.getpid(),
+                "watchdog_s": limits.wall_s + WATCHDOG_GRACE_S,
+                # bubblewrap installs the filter itself (from a pipe), so its child needs no ctypes.
+                "seccomp": seccomp if mode != "bwrap" else None,
+                "seccomp_by_bwrap": mode == "bwrap" and seccomp is not None,
+                "cgroup": (
+                    {"join": cgroup.join_files, "procs": cgroup.procs_files, "provides": cgroup.provides}
+                    if cgroup
+                    else None
+                ),
+                "uid": uid,
+                "workdir": workdir,
+                "workdir_mb": limits.workdir_mb,
+                "covers": covers,
+                "binds": binds,
+                "require": list(require),
+                "rlimits": {
+                    "cpu": max(1, int(limits.cpu_s)),
+                    "memory": limits.memory_mb * 1024 * 1024,
+                    "file_size": limits.file_mb * 1024 * 1024,
+                    "open_files": limits.open_files,
+                    "processes": limits.processes,
+                },
+            }
+            command = [self.python, "-s", "-P", "-B", str(CHILD_SCRIPT)]
+            timeout = _timeout_program() if mode == "bwrap" else None
+            if timeout is not None:
+                # In bwrap mode coreutils `timeout` is the watchdog: exec'd, it shares no memory
+                # with the child, where a forked supervisor cost 5-9 ms of copy-on-write per call.
+                # Killing it (a tool of the same uid could) ends bubblewrap's namespace as well.
+                command = [timeout, "--foreground", "-s", "KILL", f"{plan['watchdog_s']:.3f}", *command]
+                plan["external_watchdog"] = True
+            payload = orjson.dumps({**request, "sandbox": plan})
+            if mode == "bwrap":
+                assert self._bwrap is not None
+                writable = cgroup.directories if cgroup else ()
+                bwrap_argv = _bwrap_command(
+                    self._bwrap, env, covers, binds, workdir, limits, is_root, writable
+                )
+                if seccomp is not None:
+                    seccomp_fd = _program_pipe(bytes.fromhex(seccomp))
+                    bwrap_argv[1:1] = ["--seccomp", str(seccomp_fd)]
+                command = bwrap_argv + command
             try:
                 proc = subprocess.Popen(
                     command,
@@ -413,9 +490,14 @@ class Sandbox:
                     cwd=workdir,
                     start_new_session=True,
                     close_fds=True,
+                    pass_fds=(seccomp_fd,) if seccomp_fd is not None else (),
                 )
             except OSError as exc:
                 raise SandboxError(f"could not start the sandbox ({command[0]}): {exc}") from exc
+            finally:
+                if seccomp_fd is not None:
+                    os.close(seccomp_fd)
+                    seccomp_fd = None
             exchange = _exchange(proc, payload, limits.wall_s, limits.output_kb * 1024)
             _terminate(proc.pid)
             _, status, rusage = os.wait4(proc.pid, 0)
@@ -430,9 +512,15 @@ class Sandbox:
                     if stream is not None:
                         with contextlib.suppress(OSError):
                             stream.close()
+            if cgroup is not None:
+                cgroup.kill()  # what left the process group in a mode without a pid namespace
+                exchange.oom_kills = cgroup.oom_kills()
             if uid is not None and "pid_namespace" not in protections:
                 _kill_uid(uid)
-            _remove_tree(workdir)
+            if cgroup is not None:
+                cgroup.remove()
+            sandbox_stale.remove_tree(workdir)
+            os.close(workdir_lock)
         return self._result(mode, exchange, proc, rusage_cpu, started, sandbox_id, workdir, protections)
 
     def _result(
@@ -447,16 +535,26 @@ class Sandbox:
         protections: Sequence[str],
     ) -> SandboxResult:
         reply = None if exchange.output_exceeded else _parse_reply(exchange.stdout)
+        if reply is not None and reply.get("watchdog"):
+            # The child's supervisor ended the run at its own deadline: this process was stalled.
+            reply, exchange.timed_out = None, True
         returncode = proc.returncode if proc is not None else None
         sig = None
         if returncode is not None and returncode < 0:
             sig = -returncode
         elif returncode is not None and returncode > 128 and reply is None:
             sig = returncode - 128  # bubblewrap reports a signalled child as 128 + signal
+        wall_s = time.monotonic() - started
+        if reply is None and sig == signal.SIGKILL and wall_s >= self.limits.wall_s + WATCHDOG_GRACE_S:
+            # Killed after the sandbox's own deadline: bwrap mode's `timeout` watchdog (it leaves
+            # no reply), for a parent that was too stalled to end the run itself.
+            exchange.timed_out = True
         stderr_tail = exchange.stderr[-STDERR_TAIL:].decode("utf-8", "replace")
         limit = None
         if exchange.output_exceeded:
             limit = "output"
+        elif exchange.oom_kills and (reply is None or "MemoryError" in str(reply.get("error"))):
+            limit = "total_memory"
         elif sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu_s >= self.limits.cpu_s - 0.05):
             limit = "cpu"
         elif sig == signal.SIGXFSZ:
@@ -476,7 +574,7 @@ class Sandbox:
             output_exceeded=exchange.output_exceeded,
             stderr_tail=stderr_tail,
             cpu_s=cpu_s,
-            wall_s=time.monotonic() - started,
+            wall_s=wall_s,
             sandbox_id=sandbox_id,
             workdir=workdir,
             isolation=mode,
@@ -582,6 +680,7 @@ def _bwrap_command(
     workdir: str,
     limits: SandboxLimits,
     is_root: bool,
+    writable: Sequence[str] = (),
 ) -> list[str]:
     argv = [
         bwrap,
@@ -596,6 +695,8 @@ def _bwrap_command(
     if not is_root:
         argv.append("--unshare-user")
     argv += ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+    for path in writable:
+        argv += ["--bind", path, path]  # the run's cgroup: the child moves itself in
     for cover in covers:
         argv += ["--size", str(COVER_BYTES), "--tmpfs", cover]
     made: set[str] = set()
@@ -789,17 +890,48 @@ def _kill_uid(uid: int) -> None:
         time.sleep(0.01)
 
 
-def _remove_tree(path: str) -> None:
-    def retry(func: Any, target: str, _exc: Any) -> None:
-        with contextlib.suppress(OSError):
-            os.chmod(os.path.dirname(target), 0o700)
-            os.chmod(target, 0o700)
-        with contextlib.suppress(OSError):
-            func(target)
+def _seccomp_program() -> str | None:
+    """The seccomp filter for this machine as hex for the child's plan (built once per process)."""
+    if not _SECCOMP:
+        program = build_filter()
+        _SECCOMP.append(program.hex() if program is not None else None)
+    return _SECCOMP[0]
 
-    shutil.rmtree(path, onerror=retry)
-    if os.path.exists(path):
-        log.warning("could not remove the sandbox work directory %s", path)
+
+def _timeout_program() -> str | None:
+    """Where coreutils `timeout` is (bwrap mode's watchdog), or None: the child then forks its own."""
+    if not _TIMEOUT:
+        found = shutil.which("timeout", path="/usr/bin:/bin")
+        _TIMEOUT.append(found if found is not None and os.access(found, os.X_OK) else None)
+    return _TIMEOUT[0]
+
+
+def _program_pipe(program: bytes) -> int:
+    """A pipe's read end holding `program` (far below the pipe buffer), for `bwrap --seccomp FD`."""
+    read_fd, write_fd = os.pipe()
+    try:
+        os.write(write_fd, program)
+    finally:
+        os.close(write_fd)
+    return read_fd
+
+
+def _sweep_stale_runs() -> None:
+    """Remove what killed callforge processes left: work directories and empty run cgroups.
+
+    Runs on the first sandbox start of a process and then at most every SWEEP_INTERVAL_S.
+    """
+    now = time.monotonic()
+    if _LAST_SWEEP and now - _LAST_SWEEP[0] < SWEEP_INTERVAL_S:
+        return
+    if not _SWEEP_LOCK.acquire(blocking=False):
+        return
+    try:
+        _LAST_SWEEP[:] = [now]
+        sandbox_stale.sweep_stale()
+        sandbox_cgroup.sweep_stale()
+    finally:
+        _SWEEP_LOCK.release()
 
 
 def _parse_reply(data: bytes) -> dict[str, Any] | None:
