@@ -27,28 +27,14 @@ from callforge.execute.sandbox import (
 )
 from callforge.execute.sandbox_cgroup import own_cgroups
 from callforge.execute.sandbox_seccomp import ARCHES, BLOCKED, RET_ALLOW, build_filter, explain
+from tests.sandbox_escape.helpers import SYSTEM_PYTHON  # shared with the escape suite
+from tests.sandbox_escape.helpers import BareSandbox as NoNamespaceSandbox
 
 HAS_BWRAP = bwrap_path() is not None
 MODES = [
     "process",
     pytest.param("bwrap", marks=pytest.mark.skipif(not HAS_BWRAP, reason="bubblewrap is not installed")),
 ]
-
-
-SYSTEM_PYTHON = next(
-    (
-        p
-        for p in ("/usr/bin/python3.13", "/usr/bin/python3.12", "/usr/bin/python3.11")
-        if os.access(p, os.X_OK)
-    ),
-    None,
-)
-
-
-class NoNamespaceSandbox(Sandbox):
-    """The process mode of a machine without namespaces (a container without CAP_SYS_ADMIN)."""
-
-    use_namespaces = False
 
 
 def tool_file(tmp_path: Path, source: str) -> Path:
