@@ -17,11 +17,14 @@ $(DEMO_VENV)/.installed: pyproject.toml $(shell find src -name '*.py')
 
 # torch first, pinned: pip takes the CPU wheel from its find-links (/opt/wheels) instead of a multi-GB CUDA build
 # that '.[dev]' (it includes [train]) would otherwise pull from PyPI. See docs/train.md.
+# Last, BFCL's multi-turn simulators (multi-turn checker and its conformance test): the pinned bfcl-eval wheel
+# alone (1.9 MB) without its 6 GB of dependencies; the simulators need only mpmath. See docs/multi-turn.md.
 $(DEV_VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(DEV_VENV)
 	$(DEV_VENV)/bin/pip install -q --upgrade pip
 	$(DEV_VENV)/bin/pip install -q torch==2.13.0
 	$(DEV_VENV)/bin/pip install -q -e '.[dev]'
+	$(DEV_VENV)/bin/pip install -q --no-deps bfcl-eval==2026.3.23 mpmath
 	touch $@
 
 demo: $(DEMO_VENV)/.installed

@@ -3,6 +3,8 @@
 `score(results=..., data=...)` scores saved outputs; `evaluate_model(model=..., out=...)` runs a
 model live (a job of the runner) and scores it in both modes; `make_scorer(mode, style).score(case,
 output)` scores one output. BFCL data folders are read into Cases by `callforge.formats`.
+BFCL's multi-turn categories are read by `load_multi_turn` and judged by `check_multi_turn`, which
+runs the model's and the ground truth's calls on BFCL's simulators (`callforge.execute`).
 """
 
 from callforge.evaluate.check import Mode, Scorer, Style, make_scorer
@@ -18,27 +20,41 @@ from callforge.evaluate.live import (
     result_value,
 )
 from callforge.evaluate.match.codes import BFCL_ERROR_TYPES, CODES_BY_BFCL_ERROR_TYPE, bfcl_error_type
+from callforge.evaluate.multi_turn import (
+    MULTI_TURN_ERROR_TYPES,
+    HeldOut,
+    MultiTurnEntry,
+    check_multi_turn,
+    decode_turns,
+    load_multi_turn,
+)
 from callforge.evaluate.scores import OVERALL_WEIGHTS, CategoryScore, GroupScore
 
 __all__ = [
     "BFCL_ERROR_TYPES",
     "CODES_BY_BFCL_ERROR_TYPE",
+    "MULTI_TURN_ERROR_TYPES",
     "OVERALL_WEIGHTS",
     "CategoryScore",
     "EvalConfig",
     "EvalReport",
     "GroupScore",
+    "HeldOut",
     "LiveProgress",
     "LiveReport",
     "Mode",
+    "MultiTurnEntry",
     "ResultRecord",
     "ScoreConfig",
     "Scorer",
     "Style",
     "bfcl_error_type",
+    "check_multi_turn",
+    "decode_turns",
     "eval_folder_name",
     "evaluate_model",
     "evaluate_model_async",
+    "load_multi_turn",
     "make_scorer",
     "result_value",
     "score",

@@ -12,8 +12,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from callforge.core import Case, Categories, Category, DataError, Verdict, configured
+from callforge.core import Case, Categories, Category, CategoryKind, DataError, Verdict, configured
 from callforge.evaluate.check import Mode, Style, make_scorer
+from callforge.evaluate.multi_turn import MultiTurnEntry, check_multi_turn, load_multi_turn
 from callforge.evaluate.results import read_results
 from callforge.evaluate.scores import CategoryScore, GroupScore, group_scores
 from callforge.formats import bfcl_data_dir, bfcl_files, load_bfcl_suite
@@ -102,6 +103,9 @@ class ScoreConfig(BaseModel):
 def score(config: ScoreConfig | None = None, /, *, progress: Progress | None = None, **fields: Any) -> EvalReport:
     """Score BFCL-format outputs against a BFCL data folder (give a ScoreConfig or its fields).
 
+    Multi-turn results (a list of turns of steps per entry) are judged by `check_multi_turn`,
+    which runs them on BFCL's simulators (it needs bfcl-eval); both modes use BFCL's rules there.
+
     With `out`, writes `scores.json` and one `failures/<category>.jsonl` per category (id, error
     type, message, decoded output, expected), so a failing entry can be inspected without
     re-running anything.
@@ -128,7 +132,10 @@ def score(config: ScoreConfig | None = None, /, *, progress: Progress | None = N
         selected = [c for c in Category if c in files and c.value in present]
     else:
         selected = list(categories)
-    cases = {case.id: case for case in load_bfcl_suite(data, selected)}
+    single = [c for c in selected if c.kind is not CategoryKind.MULTI_TURN]
+    cases = {case.id: case for case in load_bfcl_suite(data, single)} if single else {}
+    entries = {e.id: e for e in load_multi_turn(data, [c for c in selected if c not in single])}
+    cases.update((e.id, _case_of(e)) for e in entries.values())
     selected_names = {c.value for c in selected}
 
     scorer = make_scorer(mode, style)
@@ -150,7 +157,12 @@ def score(config: ScoreConfig | None = None, /, *, progress: Progress | None = N
     try:
         for done, r in enumerate(wanted, 1):
             case = cases[r.id]
-            judged.append(Judged(case, r.output, scorer.score(case, r.output)))
+            entry = entries.get(r.id)
+            if entry is not None:
+                verdict = check_multi_turn(entry, r.output, style=style)
+            else:
+                verdict = scorer.score(case, r.output)
+            judged.append(Judged(case, r.output, verdict))
             if progress is not None and (done % 500 == 0 or done == total):
                 progress(done, total)
     finally:
@@ -170,6 +182,12 @@ def score(config: ScoreConfig | None = None, /, *, progress: Progress | None = N
     if out is not None:
         write_report(report, Path(out))
     return report
+
+
+def _case_of(entry: MultiTurnEntry) -> Case:
+    """A multi-turn entry as the Case a report lists: its id, category and user turns (its truth is run, not matched)."""
+    messages = tuple(m for turn in entry.turns for m in turn)
+    return Case(id=entry.id, category=entry.category, messages=messages)
 
 
 def _undecodable(path: Path) -> str:

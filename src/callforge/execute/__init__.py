@@ -7,11 +7,37 @@ the same-named tools of an OpenAPI spec or an MCP server. `read_sources` loads a
 `.py` file is read in the sandbox, never imported), `load_toolbox` adds the engine each tool runs
 on; async code awaits their `_async` forms. What counts as a failed call is decided above, by
 verify's execution stage.
+
+Stateful tools are an `Environment`: it runs calls against a state that can be snapshotted
+(`EnvironmentState`), compared (`StateDiff`) and reset. `ObjectEnvironment` wraps plain Python
+objects; `bfcl_environment` builds one from BFCL's multi-turn simulators (the optional, pinned
+bfcl-eval package); `EnvironmentEngine` runs an environment's tools wherever an Engine is expected.
 """
 
 from callforge.execute.base import Engine, Observation
+from callforge.execute.bfcl_env import (
+    BFCL_INSTALL,
+    BFCL_SIMULATORS,
+    bfcl_environment,
+    bfcl_error_text,
+    bfcl_result_text,
+    bfcl_tools,
+    simulator_class,
+)
 from callforge.execute.bound import SourceEngine
 from callforge.execute.cached import CachedEngine, ExecutionCache, call_key
+from callforge.execute.environment import (
+    ABSENT,
+    Environment,
+    EnvironmentEngine,
+    EnvironmentState,
+    ObjectEnvironment,
+    StateChange,
+    StateDiff,
+    StateEntry,
+    UnknownTool,
+    diff_states,
+)
 from callforge.execute.mcp import McpEngine
 from callforge.execute.payload import error_payload, short_text
 from callforge.execute.python import PythonEngine
@@ -30,14 +56,21 @@ from callforge.execute.sources import SOURCE_HELP, SourceTools, read_sources, re
 from callforge.execute.toolbox import Toolbox, load_toolbox, load_toolbox_async
 
 __all__ = [
+    "ABSENT",
+    "BFCL_INSTALL",
+    "BFCL_SIMULATORS",
     "ENGINE_ENTRY_POINTS",
     "SOURCE_HELP",
     "CachedEngine",
     "Engine",
     "EngineFactory",
     "EngineOptions",
+    "Environment",
+    "EnvironmentEngine",
+    "EnvironmentState",
     "ExecutionCache",
     "McpEngine",
+    "ObjectEnvironment",
     "Observation",
     "PythonEngine",
     "RestEngine",
@@ -46,8 +79,17 @@ __all__ = [
     "SimulatedEngine",
     "SourceEngine",
     "SourceTools",
+    "StateChange",
+    "StateDiff",
+    "StateEntry",
     "Toolbox",
+    "UnknownTool",
+    "bfcl_environment",
+    "bfcl_error_text",
+    "bfcl_result_text",
+    "bfcl_tools",
     "call_key",
+    "diff_states",
     "engine_kinds",
     "error_payload",
     "load_toolbox",
@@ -57,5 +99,6 @@ __all__ = [
     "read_sources_async",
     "run_in_sandbox",
     "short_text",
+    "simulator_class",
     "source_kind",
 ]

@@ -67,8 +67,9 @@ def load_bfcl_suite(data_dir: str | Path, categories: Iterable[Category | str] |
     for category in wanted:
         if category.kind is CategoryKind.MULTI_TURN:
             raise DataError(
-                f"category {category.value!r} is multi-turn; callforge scores single-turn categories "
-                "today (multi-turn needs the stateful simulators, planned)"
+                f"category {category.value!r} is multi-turn: `callforge eval score` scores saved multi-turn "
+                "results (docs/multi-turn.md); live multi-turn runs are not supported yet, so run the model "
+                "with BFCL's own generator and score its result files"
             )
         path = files.get(category)
         if path is None:
