@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import importlib.util
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +25,21 @@ def bfcl_dir() -> Path:
     if not (SHARED_BFCL / "data").is_dir():
         pytest.skip(f"BFCL data not found at {SHARED_BFCL}")
     return SHARED_BFCL
+
+
+needs_bfcl_eval = pytest.mark.skipif(
+    importlib.util.find_spec("bfcl_eval") is None,
+    reason="BFCL's simulators are not installed: pip install --no-deps bfcl-eval==2026.3.23 mpmath",
+)
+"""For the multi-turn checker's tests: BFCL's simulator classes come from the bfcl-eval wheel (docs/multi-turn.md)."""
+
+
+@pytest.fixture(scope="session")
+def entries(bfcl_dir: Path) -> dict[str, Any]:
+    """BFCL's 800 multi-turn entries by id, loaded once for every multi-turn test."""
+    from callforge.evaluate import load_multi_turn
+
+    return {e.id: e for e in load_multi_turn(bfcl_dir / "data")}
 
 
 def stream(out: Path, name: str) -> list[dict[str, Any]]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 import shutil
 from pathlib import Path
@@ -20,17 +19,9 @@ from callforge.evaluate import (
     decode_turns,
     load_multi_turn,
 )
-from tests.conftest import read_jsonl
+from tests.conftest import needs_bfcl_eval, read_jsonl
 
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("bfcl_eval") is None,
-    reason="BFCL's simulators are not installed: pip install --no-deps bfcl-eval==2026.3.23 mpmath",
-)
-
-
-@pytest.fixture(scope="module")
-def entries(bfcl_dir: Path) -> dict[str, MultiTurnEntry]:
-    return {e.id: e for e in load_multi_turn(bfcl_dir / "data")}
+pytestmark = needs_bfcl_eval
 
 
 @pytest.fixture(scope="module")

@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 from collections import Counter
 from pathlib import Path
 
-import pytest
+from callforge.evaluate import MultiTurnEntry, check_multi_turn
+from tests.conftest import needs_bfcl_eval, read_jsonl
 
-from callforge.evaluate import MultiTurnEntry, check_multi_turn, load_multi_turn
-from tests.conftest import read_jsonl
-
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("bfcl_eval") is None,
-    reason="BFCL's simulators are not installed: pip install --no-deps bfcl-eval==2026.3.23 mpmath",
-)
-
-
-@pytest.fixture(scope="module")
-def entries(bfcl_dir: Path) -> dict[str, MultiTurnEntry]:
-    return {e.id: e for e in load_multi_turn(bfcl_dir / "data")}
+pytestmark = needs_bfcl_eval
 
 
 def test_multi_turn_checker_agrees_with_bfcl_on_every_record(
