@@ -297,3 +297,11 @@ def test_every_exit_code_is_in_the_documented_table() -> None:
     table = (REPO / "docs" / "cli.md").read_text(encoding="utf-8")
     for status in Exit:
         assert f"| {int(status)} |" in table, status
+
+
+def test_a_bad_model_spec_is_refused_before_generate_logs_a_start(cli: Cli, tmp_path: Path) -> None:
+    for spec in ("local:no-such-model", "nosuch:thing"):
+        code, out, err = cli("generate", "--tools", str(SHOP), "--model", spec, "--n", "1", "--out", str(tmp_path / "g"))
+        assert code == 2, err
+        assert "unknown" in err and "accepted" not in out + err  # no "0/1 accepted" start line first
+        assert not (tmp_path / "g").exists()

@@ -95,8 +95,11 @@ def generate_command(
     options = dict(locals())
     from callforge.cli.progress import log_lines, progress_bar, resumable
     from callforge.generate import GenerateConfig, GenerateProgress, generate
-    from callforge.llm import world_notice
+    from callforge.llm import check_model_spec, world_notice
 
+    for spec in (model, judge_model, simulator_model):
+        if isinstance(spec, str) and spec:
+            check_model_spec(spec)  # before the first progress line: a typo is refused, not logged as a start
     config = config_from(GenerateConfig, options)
     notice = world_notice(model, judge_model, simulator_model)
     if notice is not None:

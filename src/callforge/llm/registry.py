@@ -67,6 +67,25 @@ def make_backend(
     return backend
 
 
+def check_model_spec(spec: str) -> None:
+    """Refuse a spec that names no backend, or no embedded model, before a job prints or writes anything.
+
+    Cheap: nothing is built or loaded. A spec that passes can still fail later (a dead endpoint, a
+    missing weights package); those errors come from the backend itself.
+    """
+    kind, _, name = spec.partition(":")
+    if kind not in providers():
+        raise ConfigError(f"unknown model spec {spec!r}; use one of: {SPEC_HELP}{_plugins_help()}")
+    if kind == "local" and name:
+        from callforge.llm.weights import MODELS, _looks_like_path, known_models
+
+        if name not in MODELS and not _looks_like_path(name):
+            raise ConfigError(
+                f"unknown local model {name!r}; known models: {', '.join(known_models())}, "
+                "or give a path to a .gguf file (local:path/to/model.gguf)"
+            )
+
+
 def providers() -> dict[str, BackendFactory]:
     """Every provider by its spec prefix: the built-in ones, then those packages register."""
     found: dict[str, BackendFactory] = {"local": _local, "openai": _openai, "fuzz": _fuzz, "fake": _fake}
