@@ -11,7 +11,11 @@ verify's execution stage.
 Stateful tools are an `Environment`: it runs calls against a state that can be snapshotted
 (`EnvironmentState`), compared (`StateDiff`) and reset. `ObjectEnvironment` wraps plain Python
 objects; `bfcl_environment` builds one from BFCL's multi-turn simulators (the optional, pinned
-bfcl-eval package); `EnvironmentEngine` runs an environment's tools wherever an Engine is expected.
+bfcl-eval package); `python_environment` runs a user's class in the sandbox, state kept across
+calls; `ServiceEnvironment` runs REST/MCP tools on a real service with a reset hook (and a state
+hook for snapshots). `EnvironmentSpec` says where an environment comes from (`--env bank.py:Bank`,
+`--env shop.yaml`, a task file's `environment` field). `EnvironmentEngine` runs an environment's
+tools wherever an Engine is expected.
 """
 
 from callforge.execute.base import Engine, Observation
@@ -26,6 +30,8 @@ from callforge.execute.bfcl_env import (
 )
 from callforge.execute.bound import SourceEngine
 from callforge.execute.cached import CachedEngine, ExecutionCache, call_key
+from callforge.execute.class_env import SandboxEnvironment, python_environment
+from callforge.execute.env_spec import EnvironmentSpec, load_environment, parse_environment
 from callforge.execute.environment import (
     ABSENT,
     Environment,
@@ -38,6 +44,7 @@ from callforge.execute.environment import (
     UnknownTool,
     diff_states,
 )
+from callforge.execute.hooks import CommandHook, Hook, HookError, HttpHook
 from callforge.execute.mcp import McpEngine
 from callforge.execute.payload import error_payload, short_text
 from callforge.execute.python import PythonEngine
@@ -51,6 +58,11 @@ from callforge.execute.registry import (
 from callforge.execute.rest import RestEngine
 from callforge.execute.routed import RoutedEngine
 from callforge.execute.sandbox import SandboxLimits, run_in_sandbox
+from callforge.execute.service_env import (
+    ServiceEnvironment,
+    load_service_environment,
+    load_service_environment_async,
+)
 from callforge.execute.simulated import SimulatedEngine
 from callforge.execute.sources import SOURCE_HELP, SourceTools, read_sources, read_sources_async, source_kind
 from callforge.execute.toolbox import Toolbox, load_toolbox, load_toolbox_async
@@ -62,20 +74,27 @@ __all__ = [
     "ENGINE_ENTRY_POINTS",
     "SOURCE_HELP",
     "CachedEngine",
+    "CommandHook",
     "Engine",
     "EngineFactory",
     "EngineOptions",
     "Environment",
     "EnvironmentEngine",
+    "EnvironmentSpec",
     "EnvironmentState",
     "ExecutionCache",
+    "Hook",
+    "HookError",
+    "HttpHook",
     "McpEngine",
     "ObjectEnvironment",
     "Observation",
     "PythonEngine",
     "RestEngine",
     "RoutedEngine",
+    "SandboxEnvironment",
     "SandboxLimits",
+    "ServiceEnvironment",
     "SimulatedEngine",
     "SourceEngine",
     "SourceTools",
@@ -92,9 +111,14 @@ __all__ = [
     "diff_states",
     "engine_kinds",
     "error_payload",
+    "load_environment",
+    "load_service_environment",
+    "load_service_environment_async",
     "load_toolbox",
     "load_toolbox_async",
     "make_engine",
+    "parse_environment",
+    "python_environment",
     "read_sources",
     "read_sources_async",
     "run_in_sandbox",

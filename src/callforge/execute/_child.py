@@ -6,10 +6,17 @@ importable by the sandbox user, and importing it would cost startup time), only 
 
 Protocol: the parent writes one JSON object to stdin and closes it; the child writes one JSON object
 to stdout and exits. The request carries a `sandbox` plan (what to isolate, which limits) and an
-operation: `ping` (report the protections applied), `inspect` (list the module's public functions)
-or `call` (call one function with keyword arguments). While tool code runs, file descriptor 1 points
-at stderr, so prints (from Python or C) cannot corrupt the reply, which goes to a saved copy of the
-original stdout.
+operation: `ping` (report the protections applied), `inspect` (list the module's public functions),
+`describe` (the public functions as ToolSpecs) or `call` (call one function with keyword arguments);
+and for a class run as a stateful environment (callforge.execute.class_env), `class_init` (construct
+it, report its methods and its state), `class_describe` (its methods as ToolSpecs) and `class_call`
+(rebuild the instance from a state, call one method, report the output and the new state). While
+tool code runs, file descriptor 1 points at stderr, so prints (from Python or C) cannot corrupt the
+reply, which goes to a saved copy of the original stdout.
+
+The state codec of those class operations (encode_state, decode_state and the attribute-level pair)
+is also imported by class_env in the parent, so both sides read one format; importing this file has
+no side effects.
 
 Process layout in `process` mode when namespaces are available: the first process (outer) joins
 the run's cgroup, unshares the namespaces and prepares the mounts, arms PR_SET_PDEATHSIG and forks
@@ -832,6 +839,8 @@ def _run_op(request: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "functions": _public_functions(module)}
     if op == "describe":
         return _describe(module, request["module"]["path"])
+    if op in CLASS_OPS:
+        return _class_op(module, request)
     name: str = request["function"]
     func: Callable[..., Any] | None = getattr(module, name, None)
     if func is None or isinstance(func, type) or not callable(func):
@@ -839,19 +848,24 @@ def _run_op(request: dict[str, Any]) -> dict[str, Any]:
     arguments: dict[str, Any] = request.get("arguments") or {}
     try:
         # Keyword arguments only: a dict's order says nothing about the parameters' order.
-        result = func(**arguments)
-        if hasattr(type(result), "__await__"):
-            import asyncio
-
-            async def _await(awaitable: Any) -> Any:
-                return await awaitable
-
-            result = asyncio.run(_await(result))
+        result = _settle(func(**arguments))
     except BaseException as exc:
         return {"ok": False, "stage": "call", "error": _error(exc)}
     flagged: list[str] = []
     output = _jsonable(result, "$", flagged)
     return {"ok": True, "output": output, "non_json": flagged, "type": type(result).__name__}
+
+
+def _settle(result: Any) -> Any:
+    """The value of a tool's result: an awaitable (an async tool's coroutine) is run to its end."""
+    if hasattr(type(result), "__await__"):
+        import asyncio
+
+        async def _await(awaitable: Any) -> Any:
+            return await awaitable
+
+        result = asyncio.run(_await(result))
+    return result
 
 
 def _describe(module: Any, path: str) -> dict[str, Any]:
@@ -867,6 +881,244 @@ def _describe(module: Any, path: str) -> dict[str, Any]:
     for name in _public_functions(module):
         try:
             spec = tool_from_function(getattr(module, name))
+        except BaseException as exc:
+            return {"ok": False, "stage": "describe", "function": name, "error": _error(exc)}
+        tools.append(spec.model_copy(update={"source": path}).model_dump(mode="json"))
+    return {"ok": True, "tools": tools}
+
+
+# --------------------------------------------------------------------------- a class as a stateful environment
+
+CLASS_OPS = ("class_init", "class_describe", "class_call")
+
+STATE_TAGS = ("__tuple__", "__set__", "__frozenset__", "__dict__", "__float__", "__int__")
+"""A JSON object with exactly one of these keys stands for a value JSON has no form of (see encode_state)."""
+
+_INT_RANGE = (-(2**63), 2**64 - 1)
+"""Integers the parent's JSON library (orjson) reads and writes as numbers; others travel as text."""
+
+
+class StateError(Exception):
+    """An attribute value that the state encoding cannot carry: where it is and what it is."""
+
+    def __init__(self, path: str, type_name: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.attribute = ""
+        self.path = path
+        self.type_name = type_name
+        self.reason = reason
+
+    def problem(self) -> dict[str, Any]:
+        """The reply's account of it: the attribute, the path inside it, the type and why."""
+        return {"attribute": self.attribute, "path": self.path, "type": self.type_name, "reason": self.reason}
+
+
+def encode_state(value: Any, path: str, depth: int = 0) -> Any:
+    """A JSON tree for one attribute value, such that decode_state gives back an equal value of the same types.
+
+    JSON values stay as they are; tuples, sets, frozensets, dicts whose keys are not all strings,
+    non-finite floats and integers beyond 64 bits become tagged objects (`{"__tuple__": [...]}`),
+    as does a plain dict whose only key happens to be a tag. Types are matched exactly: a subclass
+    (defaultdict, OrderedDict, a namedtuple, an IntEnum) would come back as its base type, so it is
+    refused rather than silently changed. Raises StateError naming the path of the first value that
+    cannot be carried.
+    """
+    kind = type(value)
+    if value is None or kind is bool or kind is str:
+        return value
+    if kind is int:
+        return value if _INT_RANGE[0] <= value <= _INT_RANGE[1] else {"__int__": str(value)}
+    if kind is float:
+        return value if math.isfinite(value) else {"__float__": repr(value)}
+    if depth >= MAX_DEPTH:
+        reason = f"it is nested more than {MAX_DEPTH} levels deep (a reference cycle?)"
+        raise StateError(path, kind.__name__, reason)
+    depth += 1
+    if kind is list:
+        return [encode_state(item, f"{path}[{i}]", depth) for i, item in enumerate(value)]
+    if kind is tuple:
+        return {"__tuple__": [encode_state(item, f"{path}[{i}]", depth) for i, item in enumerate(value)]}
+    if kind is set or kind is frozenset:
+        tag = "__set__" if kind is set else "__frozenset__"
+        return {tag: [encode_state(item, f"{path}<item {i}>", depth) for i, item in enumerate(value)]}
+    if kind is dict:
+        plain = all(type(key) is str for key in value)
+        if plain and not (len(value) == 1 and next(iter(value)) in STATE_TAGS):
+            return {key: encode_state(item, f"{path}[{key!r}]", depth) for key, item in value.items()}
+        return {
+            "__dict__": [
+                [encode_state(key, f"{path}<key {key!r}>", depth), encode_state(item, f"{path}[{key!r}]", depth)]
+                for key, item in value.items()
+            ]
+        }
+    name = kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+    raise StateError(path, name, f"a {name} is not a JSON value")
+
+
+def decode_state(value: Any, depth: int = 0) -> Any:
+    """The Python value of a tree made by encode_state; raises ValueError (or TypeError) for a malformed one.
+
+    Strict, because the parent also decodes what comes back from the sandbox, which tool code can forge.
+    """
+    if depth > MAX_DEPTH + 1:
+        raise ValueError(f"state nested more than {MAX_DEPTH} levels deep")
+    kind = type(value)
+    if value is None or kind in (bool, str, int, float):
+        return value
+    depth += 1
+    if kind is list:
+        return [decode_state(item, depth) for item in value]
+    if kind is not dict:
+        raise ValueError(f"a {kind.__name__} is not part of an encoded state")
+    if len(value) == 1:
+        tag, inner = next(iter(value.items()))
+        if tag in STATE_TAGS:
+            return _decode_tagged(tag, inner, depth)
+    return {str(key): decode_state(item, depth) for key, item in value.items()}
+
+
+def _decode_tagged(tag: str, inner: Any, depth: int) -> Any:
+    if tag == "__int__" and type(inner) is str:
+        return int(inner)
+    if tag == "__float__" and inner in ("inf", "-inf", "nan"):
+        return float(inner)
+    if type(inner) is not list:
+        raise ValueError(f"{tag} holds a {type(inner).__name__}, not a list")
+    items = [decode_state(item, depth) for item in inner]
+    if tag == "__tuple__":
+        return tuple(items)
+    if tag == "__set__":
+        return set(items)
+    if tag == "__frozenset__":
+        return frozenset(items)
+    if tag == "__dict__" and all(type(pair) is list and len(pair) == 2 for pair in items):
+        return {key: item for key, item in items}
+    raise ValueError(f"malformed {tag} in an encoded state")
+
+
+def _public_classes(module: Any) -> list[str]:
+    """The classes a module defines itself (not imports), public, and not exceptions: the candidates."""
+    name = module.__name__
+    return sorted(
+        attr
+        for attr, value in vars(module).items()
+        if not attr.startswith("_")
+        and isinstance(value, type)
+        and value.__module__ == name
+        and not issubclass(value, BaseException)
+    )
+
+
+def _class_methods(cls: type) -> list[str]:
+    """The public methods of a class in definition order, then inherited ones: functions and classmethods.
+
+    The same rule as callforge.execute.environment's ObjectEnvironment (properties, which would
+    run, and staticmethods are not tools), read from the class dictionaries along the MRO (what
+    inspect.getattr_static sees) without importing inspect.
+    """
+    seen: dict[str, Any] = {}
+    for klass in cls.__mro__:
+        for attr, value in vars(klass).items():
+            seen.setdefault(attr, value)
+    return [
+        attr
+        for attr, value in seen.items()
+        if not attr.startswith("_") and isinstance(value, (types.FunctionType, classmethod))
+    ]
+
+
+def encode_attributes(instance: Any) -> dict[str, Any]:
+    """Every attribute of the instance (public and private), encoded; StateError names the first bad one."""
+    state = {}
+    for attr, value in vars(instance).items():
+        try:
+            state[attr] = encode_state(value, attr)
+        except StateError as exc:
+            exc.attribute = attr
+            raise
+    return state
+
+
+def decode_attributes(state: Any) -> dict[str, Any]:
+    """The attributes of an instance from encode_attributes' result; ValueError/TypeError for a malformed one."""
+    if type(state) is not dict:
+        raise ValueError(f"the state is a {type(state).__name__}, not an object of attributes")
+    return {str(attr): decode_state(value) for attr, value in state.items()}
+
+
+def _class_op(module: Any, request: dict[str, Any]) -> dict[str, Any]:
+    """`class_init`, `class_describe` or `class_call` on the class `request["class"]` (or the only candidate)."""
+    op: str = request["op"]
+    classes = _public_classes(module)
+    name: str | None = request.get("class")
+    if name is None:
+        if len(classes) != 1:
+            return {"ok": False, "stage": "class", "classes": classes}
+        name = classes[0]
+    cls = vars(module).get(name)
+    if not isinstance(cls, type):
+        return {"ok": False, "stage": "class", "missing": name, "classes": classes}
+    methods = _class_methods(cls)
+    if op == "class_describe":
+        return _describe_class(cls, methods, request["module"]["path"])
+    if op == "class_init":
+        return _construct(cls, name, methods, request.get("init") or {})
+    method: str = request["method"]
+    if method not in methods:
+        return {"ok": False, "missing": True, "methods": methods}
+    instance: Any = object.__new__(cls)
+    instance.__dict__.update(decode_attributes(request["state"]))
+    try:
+        result = _settle(getattr(instance, method)(**(request.get("arguments") or {})))
+    except BaseException as exc:
+        reply: dict[str, Any] = {"ok": False, "stage": "call"}
+        if _limit_of(exc) is None:
+            # Python keeps what the method changed before it raised, so the environment does too.
+            try:
+                reply["state"] = encode_attributes(instance)
+            except StateError as problem:
+                reply["state_error"] = problem.problem()
+            except BaseException:
+                pass
+        reply["error"] = _error(exc)
+        return reply
+    flagged: list[str] = []
+    output = _jsonable(result, "$", flagged)
+    try:
+        state = encode_attributes(instance)
+    except StateError as problem:
+        return {"ok": False, "stage": "state", "state_error": problem.problem(), "output": output}
+    return {"ok": True, "output": output, "non_json": flagged, "type": type(result).__name__, "state": state}
+
+
+def _construct(cls: type, name: str, methods: list[str], init: dict[str, Any]) -> dict[str, Any]:
+    """Build the instance as `cls(**init)`, check that it can be rebuilt without __init__, report its state."""
+    try:
+        instance = cls(**init)
+    except BaseException as exc:
+        return {"ok": False, "stage": "init", "class": name, "error": _error(exc)}
+    try:
+        rebuilt: Any = object.__new__(cls)
+        rebuilt.__dict__.update(vars(instance))
+    except BaseException as exc:
+        return {"ok": False, "stage": "rebuild", "class": name, "error": _error(exc)}
+    try:
+        state = encode_attributes(instance)
+    except StateError as problem:
+        return {"ok": False, "stage": "state", "class": name, "state_error": problem.problem()}
+    return {"ok": True, "class": name, "methods": methods, "state": state}
+
+
+def _describe_class(cls: type, methods: list[str], path: str) -> dict[str, Any]:
+    """The public methods as ToolSpecs (JSON), described bound to a bare instance so `self` is not a parameter."""
+    try:
+        from callforge.tools import tool_from_function
+    except BaseException as exc:
+        return {"ok": False, "stage": "describe", "error": _error(exc)}
+    tools = []
+    for name in methods:
+        try:
+            spec = tool_from_function(getattr(object.__new__(cls), name))
         except BaseException as exc:
             return {"ok": False, "stage": "describe", "function": name, "error": _error(exc)}
         tools.append(spec.model_copy(update={"source": path}).model_dump(mode="json"))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 import importlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -108,14 +108,14 @@ def bfcl_environment(
     copied, so the environment never changes the caller's data, and `reset()` reloads it.
     """
     resolved = [(cls_name, simulator_class(cls_name)) for cls_name in classes]
-    config = copy.deepcopy(dict(initial_config or {}))
+    scenarios = {name: _frozen(dict(initial_config or {}).get(name, {})) for name, _ in resolved}
 
     def build() -> dict[str, object]:
         components: dict[str, object] = {}
         for cls_name, cls in resolved:
             instance = cls()
             if cls_name not in _STATELESS:
-                instance._load_scenario(copy.deepcopy(config.get(cls_name, {})), long_context=long_context)
+                instance._load_scenario(scenarios[cls_name](), long_context=long_context)
             components[cls_name] = instance
         return components
 
@@ -123,6 +123,23 @@ def bfcl_environment(
         return bfcl_tools(classes, data)
 
     return ObjectEnvironment(name, build, tools=tools, render=bfcl_result_text, render_error=bfcl_error_text)
+
+
+def _frozen(scenario: Any) -> Callable[[], Any]:
+    """A maker of fresh copies of `scenario`, taken now (so later changes to the caller's data do not leak in).
+
+    A simulator keeps and changes the dicts it is loaded with, so each build needs its own copy;
+    BFCL's scenarios are JSON, and parsing JSON again is several times faster than a deep copy.
+    """
+    try:
+        text = json.dumps(scenario)
+    except (TypeError, ValueError):
+        kept = copy.deepcopy(scenario)
+        return lambda: copy.deepcopy(kept)
+    if json.loads(text) != scenario:  # tuples, non-string keys: JSON would change them
+        kept = copy.deepcopy(scenario)
+        return lambda: copy.deepcopy(kept)
+    return lambda: json.loads(text)
 
 
 def bfcl_tools(classes: Iterable[str], data: str | Path | None = None) -> tuple[ToolSpec, ...]:

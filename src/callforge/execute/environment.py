@@ -156,6 +156,10 @@ class Environment(Protocol):
         """Go back to the initial state."""
         ...
 
+    def close(self) -> None:
+        """Let go of what the environment holds (threads, connections, servers); it runs nothing after."""
+        ...
+
 
 class UnknownTool(NameError):
     """A call that names no method of any component; `run` reports it as `exec.unavailable` and renders it with `render_error`."""
@@ -256,7 +260,10 @@ class ObjectEnvironment:
         later call extends it), so the caller's ToolCall, and a default list shared by every
         instance of the class, would otherwise carry state from one evaluation into the next.
         """
-        passed: dict[str, Any] = _deepcopy(dict(arguments))
+        passed: dict[str, Any] = {
+            name: _deepcopy(value) if isinstance(value, list | dict | set | bytearray) else value
+            for name, value in arguments.items()
+        }
         for param, default in _mutable_defaults(method).items():
             if param not in passed:
                 passed[param] = _deepcopy(default)
@@ -291,6 +298,9 @@ class ObjectEnvironment:
                     raise DataError(f"{name}() got multiple values for argument {param.name!r}")
                 arguments[param.name] = value
         return ToolCall(name=name, arguments=arguments)
+
+    def close(self) -> None:
+        """Nothing to let go of: the objects live in this process and go with the environment."""
 
     def snapshot(self, *, copy: bool = True) -> EnvironmentState:
         """Every public attribute of every component (deep-copied unless `copy=False`)."""

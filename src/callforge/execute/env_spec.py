@@ -1,0 +1,123 @@
+"""Where a user's environment comes from, in a form a command line and a task file can hold.
+
+An eval set over the user's own stateful tools must say how to build its world again, in another
+process, on another day: a Python class file (run in the sandbox) or a service spec (REST or MCP
+tools with a reset hook). `EnvironmentSpec` is that record; `parse_environment` reads the command
+line's `--env` (`bank.py`, `bank.py:Bank`, `shop.yaml`), `EnvironmentSpec.to_json`/`from_json`
+the task file's `environment` field, with paths relative to the file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from callforge.core import ConfigError, DataError
+from callforge.execute.environment import Environment
+
+EnvironmentKind = Literal["python", "service"]
+
+_SERVICE_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+@dataclass(frozen=True)
+class EnvironmentSpec:
+    """How to build an environment: a Python class in a file (`python`), or a service spec file (`service`)."""
+
+    kind: EnvironmentKind
+    path: Path
+    class_name: str | None = None
+    init: Mapping[str, Any] = field(default_factory=dict)
+    """Keyword arguments of the class's constructor (JSON values); python only."""
+
+    def build(self) -> Environment:
+        """A fresh environment in its initial state (a service is reset through its hook)."""
+        if self.kind == "python":
+            from callforge.execute.class_env import python_environment
+
+            return python_environment(self.path, self.class_name, init=self.init)
+        from callforge.execute.service_env import load_service_environment
+
+        service = load_service_environment(self.path)
+        service.reset()
+        return service
+
+    @property
+    def key(self) -> str:
+        """A stable text naming this spec (for caches and messages)."""
+        return json.dumps(self.to_json(), sort_keys=True)
+
+    def to_json(self, base: Path | None = None) -> dict[str, Any]:
+        """The task-file form, `{"python": path, "class": ..., "init": {...}}` or `{"service": path}`, paths relative to `base`."""
+        path = str(_relative(self.path, base))
+        if self.kind == "service":
+            return {"service": path}
+        found: dict[str, Any] = {"python": path}
+        if self.class_name:
+            found["class"] = self.class_name
+        if self.init:
+            found["init"] = dict(self.init)
+        return found
+
+    @classmethod
+    def from_json(cls, value: Any, base: Path, where: str) -> EnvironmentSpec:
+        """Read a task file's `environment` field; relative paths are taken from `base` (the file's folder)."""
+        if not isinstance(value, dict) or len({"python", "service"} & set(value)) != 1:
+            raise DataError(
+                f'{where}: "environment" must be an object with "python" (a class file) or "service" '
+                f'(a service spec), got {value!r}'
+            )
+        unknown = set(value) - {"python", "service", "class", "init"}
+        if unknown:
+            raise DataError(f'{where}: unknown "environment" field(s) {sorted(unknown)}; known: python, class, init, service')
+        kind: EnvironmentKind = "python" if "python" in value else "service"
+        raw = value[kind]
+        if not isinstance(raw, str) or not raw:
+            raise DataError(f'{where}: "environment.{kind}" must be a file path')
+        init = value.get("init", {})
+        class_name = value.get("class")
+        if not isinstance(init, dict) or (class_name is not None and not isinstance(class_name, str)):
+            raise DataError(f'{where}: "environment.init" must be an object and "environment.class" a name')
+        return cls(kind, (base / raw).resolve(), class_name, init)
+
+
+def parse_environment(text: str | os.PathLike[str], *, init: Mapping[str, Any] | None = None) -> EnvironmentSpec:
+    """An EnvironmentSpec from the command line: `bank.py`, `bank.py:Bank` (a class file) or `shop.yaml` (a service)."""
+    raw = str(text)
+    class_name: str | None = None
+    head, sep, tail = raw.rpartition(":")
+    if sep and head.endswith(".py") and tail.isidentifier():
+        raw, class_name = head, tail
+    path = Path(raw).expanduser()
+    if path.suffix == ".py":
+        kind: EnvironmentKind = "python"
+    elif path.suffix in _SERVICE_SUFFIXES:
+        kind = "service"
+        if class_name or init:
+            raise ConfigError(f"--env {text}: a class name and init are for Python class files, not service specs")
+    else:
+        raise ConfigError(
+            f"--env {text}: give a Python class file (bank.py, or bank.py:ClassName) or a service spec "
+            "(.yaml or .json with tools and a reset hook; docs/multi-turn.md)"
+        )
+    if not path.is_file():
+        raise ConfigError(f"--env {text}: {str(path)!r} does not exist")
+    return EnvironmentSpec(kind, path.resolve(), class_name, dict(init or {}))
+
+
+def load_environment(text: str | os.PathLike[str], *, init: Mapping[str, Any] | None = None) -> Environment:
+    """`parse_environment(text).build()`: a fresh environment named on the command line."""
+    return parse_environment(text, init=init).build()
+
+
+def _relative(path: Path, base: Path | None) -> Path:
+    if base is None:
+        return path
+    try:
+        return path.relative_to(base.resolve())
+    except ValueError:
+        return path
