@@ -239,9 +239,9 @@ def test_cli_live_run_and_flag_errors(bfcl_dir: Path, tmp_path: Path) -> None:
     ]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert "simple_python" in result.output and "sent 4 requests" in result.output
+    assert "simple_python" in result.output and "ran 4 cases" in result.output
     again = runner.invoke(app, args)
-    assert "sent 0 requests, resumed 4" in again.output
+    assert "ran 0 cases, resumed 4" in again.output
 
     both = runner.invoke(app, ["eval", "--model", "fuzz", "--results", str(tmp_path)])
     assert both.exit_code != 0

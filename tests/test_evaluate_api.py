@@ -132,6 +132,21 @@ def test_group_scores_follow_bfcl_weighting() -> None:
     assert not groups["overall"].complete
 
 
+
+def test_overall_uses_bfcls_real_weights_once_every_group_is_present() -> None:
+    # Every category callforge runs, each at a known accuracy: the overall is complete, and agentic
+    # (not run) counts 0 with its 40% weight, as BFCL counts a group without results.
+    scores = {c: CategoryScore(c, 1, 2, 2) for c in Category if c is not Category.LIVE_RELEVANCE}
+    scores[Category.MULTI_TURN_BASE] = CategoryScore(Category.MULTI_TURN_BASE, 2, 2, 2)
+    groups = group_scores(scores, {})
+    assert "agentic" not in groups
+    multi_turn = (1.0 + 0.5 + 0.5 + 0.5) / 4
+    assert groups["multi_turn"].accuracy == pytest.approx(multi_turn) and groups["multi_turn"].complete
+    overall = 0.1 * 0.5 + 0.1 * 0.5 + 0.1 * 0.5 + 0.3 * multi_turn
+    assert groups["overall"].accuracy == pytest.approx(overall)
+    assert groups["overall"].complete
+    assert groups["overall_without_agentic"].accuracy == pytest.approx(overall / 0.6)
+
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "callforge", *args],

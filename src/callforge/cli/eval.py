@@ -23,14 +23,15 @@ from callforge.cli.options import (
     out_dir,
     positive,
 )
-from callforge.cli.render import print_live_report, print_report
+from callforge.cli.render import print_live_report, print_pass_hat, print_report
 
 _DATA = typer.Option(
     "--data", "-d", help="BFCL data folder (BFCL_v4_*.json + possible_answer/); default $CALLFORGE_BFCL_DATA or bfcl-eval's."
 )
 _STYLE = typer.Option(help="prompting: outputs are Python call lists; fc: native tool calls.")
 _CATEGORIES = typer.Option(
-    "--categories", "-c", help="Categories (comma-separated or repeated); default: all present (score) or all single-turn (run)."
+    "--categories", "-c", help="Categories or groups (multi_turn, live, non_live, hallucination, single_turn, all), comma-separated "
+    "or repeated; default: all present (score) or all single-turn (run)."
 )
 
 
@@ -116,6 +117,13 @@ def run_command(
     rpm: Annotated[float | None, typer.Option(callback=positive, help="At most this many requests per minute.")] = None,
     timeout: Annotated[float | None, typer.Option(callback=positive, help="Seconds before a request is retried.")] = None,
     max_tokens: Annotated[int, typer.Option(help="Generation limit per reply.")] = 512,
+    step_limit: Annotated[
+        int, typer.Option(min=1, help="Multi-turn: model replies with calls per turn before the entry is force-terminated.")
+    ] = 20,
+    trials: Annotated[
+        int,
+        typer.Option(min=1, help="Run every case N times (OUT/trial-<n>, use --temperature > 0) and report pass^k."),
+    ] = 1,
     temperature: Annotated[float, typer.Option(help="Sampling temperature.")] = 0.0,
     cache: Annotated[
         bool, typer.Option(help="Answer repeated requests from OUT/llm-cache.sqlite (a re-run sends nothing).")
@@ -132,12 +140,18 @@ def run_command(
     max_record_mb: MaxRecordMb = None,
     max_depth: MaxDepth = None,
 ) -> None:
-    """Run a model live on BFCL's single-turn categories and score it in both modes."""
+    """Run a model live on BFCL's categories (multi-turn ones on BFCL's simulators) and score it in both modes."""
     options = dict(locals())
     from callforge.cli.progress import job_bar
     from callforge.evaluate import EvalConfig, Style, eval_folder_name, evaluate_model
 
     folder = out or eval_folder_name(model, Style(style))
+    if trials > 1 and temperature == 0 and not quiet:
+        typer.echo(
+            f"note: {trials} trials at temperature 0 repeat the same answers on a deterministic model; "
+            "pass --temperature 0.7 (say) to measure consistency",
+            err=True,
+        )
     config = config_from(EvalConfig, options, categories=_split(categories), out=folder)
     with job_bar(model, disable=quiet) as show:
         report = evaluate_model(config, progress=show)
@@ -149,6 +163,8 @@ def run_command(
             "run the same command again"
         )
     print_live_report(report)
+    if report.pass_hat:
+        print_pass_hat(report)
     if report.failed:
         partial(
             f"{len(report.failed)} of {report.cases} cases have no result and are not scored (see "

@@ -29,6 +29,14 @@ def export_command(
     keep_injected: Annotated[
         bool, typer.Option("--keep-injected", help="sharegpt, chat, hf: keep dialogs with a wrong call although it cannot be masked.")
     ] = False,
+    env: Annotated[
+        str | None,
+        typer.Option(
+            "--env",
+            help="bfcl: a stateful environment (bank.py, bank.py:Bank, or a service spec .yaml): each dialog becomes "
+            "a multi-turn entry, its calls run and its end state recorded.",
+        ),
+    ] = None,
 ) -> None:
     """Export dialogs for training or evaluation; JSON Lines formats read back (`callforge verify OUT/data.jsonl`).
 
@@ -38,7 +46,9 @@ def export_command(
     """
     from callforge.export import export
 
-    report = export(src, out, format=format, keep_injected=keep_injected, template=template, push_to_hub=push_to_hub)
+    report = export(
+        src, out, format=format, keep_injected=keep_injected, template=template, push_to_hub=push_to_hub, environment=env
+    )
     unit = "cases" if report.format == "bfcl" else "dialogs"
     line = f"wrote {report.written} {unit} ({report.format}"
     if report.records != report.written:

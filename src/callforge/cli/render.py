@@ -7,7 +7,7 @@ from collections import Counter
 from rich.console import Console
 from rich.table import Table
 
-from callforge.evaluate import CODES_BY_BFCL_ERROR_TYPE, EvalReport, LiveReport, Mode
+from callforge.evaluate import CODES_BY_BFCL_ERROR_TYPE, MULTI_TURN_ERROR_TYPES, EvalReport, LiveReport, Mode
 
 
 def _pct(value: float) -> str:
@@ -31,19 +31,11 @@ def print_report(report: EvalReport, console: Console | None = None) -> None:
             str(score.correct),
             f"{score.total}{partial}",
             _pct(score.accuracy) if score.total else "N/A",
-            f"{CODES_BY_BFCL_ERROR_TYPE.get(top[0][0], top[0][0])} ×{top[0][1]}" if top else "",
+            f"{_code(top[0][0])} ×{top[0][1]}" if top else "",
         )
     console.print(table)
 
-    groups = Table(title="BFCL summary (a category not evaluated counts as 0)")
-    groups.add_column("group")
-    groups.add_column("score", justify="right")
-    groups.add_column("missing")
-    for name, group in report.groups.items():
-        shown = _pct(group.accuracy) + ("" if group.complete else " (N/A)")
-        missing = ", ".join(group.missing[:6]) + (" …" if len(group.missing) > 6 else "")
-        groups.add_row(name, shown, missing)
-    console.print(groups)
+    console.print(_groups_table(report))
     if report.unknown_ids:
         console.print(
             f"[yellow]{len(report.unknown_ids)} result ids are not in the suite and were skipped, "
@@ -51,6 +43,30 @@ def print_report(report: EvalReport, console: Console | None = None) -> None:
         )
     if report.out_dir is not None:
         console.print(f"scores: {report.out_dir / 'scores.json'}; failures: {report.out_dir / 'failures'}/")
+
+
+def _groups_table(report: EvalReport) -> Table:
+    """BFCL's summary: its groups and the overall with BFCL's weights; agentic is not run, so it has no row."""
+    groups = Table(
+        title=f"BFCL summary · mode={report.mode.value} (a category not evaluated counts as 0; agentic, 40% of "
+        "BFCL's overall, is not run: docs/multi-turn.md)"
+    )
+    groups.add_column("group")
+    groups.add_column("score", justify="right")
+    groups.add_column("missing")
+    for name, group in report.groups.items():
+        shown = _pct(group.accuracy) + ("" if group.complete else " (N/A)")
+        missing = ", ".join(group.missing[:6]) + (" …" if len(group.missing) > 6 else "")
+        groups.add_row(name, shown, missing)
+    return groups
+
+
+def _code(error_type: str) -> str:
+    """A BFCL error type as callforge's verdict code, for the "top failure" column."""
+    return CODES_BY_BFCL_ERROR_TYPE.get(error_type) or _MULTI_TURN_CODES.get(error_type, error_type)
+
+
+_MULTI_TURN_CODES = {error_type: code for code, error_type in MULTI_TURN_ERROR_TYPES.items()}
 
 
 def print_live_report(report: LiveReport, console: Console | None = None) -> None:
@@ -71,13 +87,15 @@ def print_live_report(report: LiveReport, console: Console | None = None) -> Non
             str(score.total),
             _pct(score.accuracy) if score.total else "N/A",
             _pct(other.accuracy) if other is not None and other.total else "N/A",
-            f"{CODES_BY_BFCL_ERROR_TYPE.get(top[0][0], top[0][0])} ×{top[0][1]}" if top else "",
+            f"{_code(top[0][0])} ×{top[0][1]}" if top else "",
         )
     console.print(table)
+    if len(bfcl.categories) > 1:
+        console.print(_groups_table(bfcl))
     usage = report.usage
     rate = usage.completion_tokens / report.wall_s if report.wall_s > 0 else 0.0
     console.print(
-        f"sent {report.sent} requests, resumed {report.resumed}, in {report.wall_s:.1f} s; "
+        f"ran {report.sent} cases, resumed {report.resumed}, in {report.wall_s:.1f} s; "
         f"tokens: {usage.prompt_tokens} prompt, {usage.completion_tokens} generated ({rate:.1f}/s)"
     )
     if report.failed:
@@ -89,3 +107,19 @@ def print_live_report(report: LiveReport, console: Console | None = None) -> Non
     console.print(
         f"results: {report.results_dir}/  scores: {report.out / 'scores' / 'bfcl'}/, {report.out / 'scores' / 'semantic'}/"
     )
+
+
+def print_pass_hat(report: LiveReport, console: Console | None = None) -> None:
+    """pass^k per category over the run's trials (tau-bench): the chance that k tries of a case all succeed."""
+    console = console or Console()
+    for mode, table in report.pass_hat.items():
+        if not table:
+            continue
+        n = len(report.trials)
+        shown = Table(title=f"pass^k over {n} trials · mode={mode.value}")
+        shown.add_column("category")
+        for k in range(1, n + 1):
+            shown.add_column(f"pass^{k}", justify="right")
+        for category, values in table.items():
+            shown.add_row(category.value, *(_pct(values[k]) for k in range(1, n + 1)))
+        console.print(shown)

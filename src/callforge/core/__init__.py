@@ -24,7 +24,16 @@ from callforge.core.bounded import (
     use_limits,
 )
 from callforge.core.case import OMITTED, Case, ExpectedCall
-from callforge.core.category import SINGLE_TURN, Categories, Category, CategoryGroup, CategoryKind, Language
+from callforge.core.category import (
+    CATEGORY_SETS,
+    SINGLE_TURN,
+    Categories,
+    Category,
+    CategoryGroup,
+    CategoryKind,
+    Language,
+    expand_categories,
+)
 from callforge.core.dialog import Dialog
 from callforge.core.errors import (
     CallforgeError,
@@ -62,6 +71,7 @@ from callforge.core.tool import ToolSpec
 from callforge.core.verdict import OK, Verdict
 
 __all__ = [
+    "CATEGORY_SETS",
     "LIMIT_ENV",
     "MASK",
     "OK",
@@ -109,6 +119,7 @@ __all__ = [
     "credential_env_names",
     "current_limits",
     "depth_error",
+    "expand_categories",
     "find_secrets",
     "is_too_deep",
     "iter_lines",

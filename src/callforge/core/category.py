@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -111,16 +112,44 @@ _INFO: dict[Category, tuple[CategoryKind, CategoryGroup, Language]] = {
 }
 
 SINGLE_TURN: tuple[Category, ...] = tuple(c for c in Category if c.kind is not CategoryKind.MULTI_TURN)
-"""The categories `callforge eval` scores today (multi-turn execution arrives with the simulators)."""
+"""Every category but the multi-turn ones, which run on BFCL's simulators; what a live run does by default."""
+
+
+CATEGORY_SETS: dict[str, tuple[Category, ...]] = {
+    "all": tuple(Category),
+    "single_turn": SINGLE_TURN,
+    **{group.value: tuple(c for c in Category if c.group is group) for group in CategoryGroup if group is not CategoryGroup.AGENTIC},
+}
+"""Names that stand for several categories where categories are asked for: BFCL's groups, `single_turn`, `all`."""
+
+
+def expand_categories(names: Iterable[Category | str]) -> tuple[Category, ...]:
+    """Categories from names, where a group name (`multi_turn`, `live`, `all`, ...) stands for its members, duplicates dropped."""
+    found: dict[Category, None] = {}
+    for name in names:
+        if isinstance(name, Category):
+            found[name] = None
+        elif name in CATEGORY_SETS:
+            found.update(dict.fromkeys(CATEGORY_SETS[name]))
+        else:
+            try:
+                found[Category(name)] = None
+            except ValueError:
+                valid = ", ".join(c.value for c in Category)
+                sets = ", ".join(CATEGORY_SETS)
+                raise ValueError(
+                    f"unknown BFCL category {name!r}; valid categories: {valid}; or one of the sets: {sets}"
+                ) from None
+    return tuple(found)
 
 
 def _categories(value: Any) -> Any:
     if isinstance(value, str):
         value = [value]
     if isinstance(value, list | tuple):
-        return tuple(Category.parse(c) if isinstance(c, str) else c for c in value)
+        return expand_categories(value)
     return value
 
 
 Categories = Annotated[tuple[Category, ...] | None, BeforeValidator(_categories)]
-"""A config field naming categories: one name, names, or Category members (None: every category)."""
+"""A config field naming categories: one name, names (group names such as `multi_turn` expand), or Category members (None: the default set)."""

@@ -4,7 +4,8 @@
 model live (a job of the runner) and scores it in both modes; `make_scorer(mode, style).score(case,
 output)` scores one output. BFCL data folders are read into Cases by `callforge.formats`.
 BFCL's multi-turn categories are read by `load_multi_turn` and judged by `check_multi_turn`, which
-runs the model's and the ground truth's calls on BFCL's simulators (`callforge.execute`).
+runs the model's and the ground truth's calls on BFCL's simulators (`callforge.execute`);
+`run_multi_turn_entry` drives a live model through one entry, as `evaluate_model` does for each.
 """
 
 from callforge.evaluate.check import Mode, Scorer, Style, make_scorer
@@ -17,25 +18,32 @@ from callforge.evaluate.live import (
     eval_folder_name,
     evaluate_model,
     evaluate_model_async,
-    result_value,
 )
 from callforge.evaluate.match.codes import BFCL_ERROR_TYPES, CODES_BY_BFCL_ERROR_TYPE, bfcl_error_type
 from callforge.evaluate.multi_turn import (
+    END_STATE_CODES,
     MULTI_TURN_ERROR_TYPES,
     HeldOut,
     MultiTurnEntry,
+    check_end_state,
     check_multi_turn,
     decode_turns,
     load_multi_turn,
 )
+from callforge.evaluate.multi_turn_live import STEP_LIMIT, EntryRun, run_multi_turn_entry
 from callforge.evaluate.scores import OVERALL_WEIGHTS, CategoryScore, GroupScore
+from callforge.evaluate.stored import result_value
+from callforge.evaluate.trials import pass_hat_k, pass_hat_table
 
 __all__ = [
     "BFCL_ERROR_TYPES",
     "CODES_BY_BFCL_ERROR_TYPE",
+    "END_STATE_CODES",
     "MULTI_TURN_ERROR_TYPES",
     "OVERALL_WEIGHTS",
+    "STEP_LIMIT",
     "CategoryScore",
+    "EntryRun",
     "EvalConfig",
     "EvalReport",
     "GroupScore",
@@ -49,6 +57,7 @@ __all__ = [
     "Scorer",
     "Style",
     "bfcl_error_type",
+    "check_end_state",
     "check_multi_turn",
     "decode_turns",
     "eval_folder_name",
@@ -56,6 +65,9 @@ __all__ = [
     "evaluate_model_async",
     "load_multi_turn",
     "make_scorer",
+    "pass_hat_k",
+    "pass_hat_table",
     "result_value",
+    "run_multi_turn_entry",
     "score",
 ]

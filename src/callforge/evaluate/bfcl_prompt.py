@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from callforge.core import Case, Category, Language, Message, ToolSpec
@@ -53,10 +54,20 @@ _DOT = re.compile(r"\.")
 
 def bfcl_functions(case: Case) -> list[dict[str, Any]]:
     """The case's functions as BFCL presents them, language hints and string-typed Java/JS included."""
-    language = Category(case.category).language
-    functions = [
-        copy.deepcopy(tool.original) if tool.original is not None else _plain(tool) for tool in case.tools
-    ]
+    return tool_functions(case.tools, Category(case.category).language)
+
+
+def tool_functions(
+    tools: Sequence[ToolSpec], language: Language = Language.PYTHON, *, hints: bool = True
+) -> list[dict[str, Any]]:
+    """Tools as the function documents BFCL shows a model (copies), with its language hint unless `hints=False`.
+
+    BFCL adds the hint when it loads an entry, so a tool it offers later (a multi-turn entry's
+    held-out function) goes out without it; `hints=False` reproduces that.
+    """
+    functions = [copy.deepcopy(tool.original) if tool.original is not None else _plain(tool) for tool in tools]
+    if not hints:
+        return functions
     for fn in functions:
         fn["description"] = str(fn.get("description", "")) + _HINTS[language]
         properties = (fn.get("parameters") or {}).get("properties") or {}
@@ -99,8 +110,12 @@ def _stringify_parameters(properties: dict[str, Any], language: Language) -> Non
 
 def prompting_messages(case: Case) -> list[Message]:
     """BFCL's prompting-style input: its system prompt with the functions, then the question."""
-    system = _SYSTEM_PROMPT.format(functions=json.dumps(bfcl_functions(case), indent=4))
-    messages = list(case.messages)
+    return with_system_prompt(list(case.messages), bfcl_functions(case))
+
+
+def with_system_prompt(messages: list[Message], functions: list[dict[str, Any]]) -> list[Message]:
+    """`messages` led by BFCL's prompting system prompt for `functions` (merged into a system message already there)."""
+    system = _SYSTEM_PROMPT.format(functions=json.dumps(functions, indent=4))
     if messages and messages[0].role == "system":
         merged = system + "\n\n" + (messages[0].content or "")
         return [Message(role="system", content=merged), *messages[1:]]
@@ -109,8 +124,13 @@ def prompting_messages(case: Case) -> list[Message]:
 
 def fc_tools(case: Case) -> list[ToolSpec]:
     """BFCL's FC-style tools: OpenAPI types, and dots in names replaced (OpenAI forbids them)."""
+    return fc_specs(bfcl_functions(case))
+
+
+def fc_specs(functions: list[dict[str, Any]]) -> list[ToolSpec]:
+    """BFCL function documents as the ToolSpecs an FC request carries (OpenAPI types, `.` in names as `_`)."""
     tools = []
-    for fn in bfcl_functions(case):
+    for fn in functions:
         parameters = fn.get("parameters") or {"properties": {}}
         parameters["type"] = "object"
         parameters["properties"] = _openapi_properties(parameters.get("properties") or {})

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict
 
 from callforge.core import Case, Categories, Category, CategoryKind, DataError, Verdict, configured
 from callforge.evaluate.check import Mode, Style, make_scorer
-from callforge.evaluate.multi_turn import MultiTurnEntry, check_multi_turn, load_multi_turn
+from callforge.evaluate.multi_turn import MultiTurnEntry, check_end_state, check_multi_turn, load_multi_turn
 from callforge.evaluate.results import read_results
 from callforge.evaluate.scores import CategoryScore, GroupScore, group_scores
 from callforge.formats import bfcl_data_dir, bfcl_files, load_bfcl_suite
@@ -103,8 +103,9 @@ class ScoreConfig(BaseModel):
 def score(config: ScoreConfig | None = None, /, *, progress: Progress | None = None, **fields: Any) -> EvalReport:
     """Score BFCL-format outputs against a BFCL data folder (give a ScoreConfig or its fields).
 
-    Multi-turn results (a list of turns of steps per entry) are judged by `check_multi_turn`,
-    which runs them on BFCL's simulators (it needs bfcl-eval); both modes use BFCL's rules there.
+    Multi-turn results (a list of turns of steps per entry) are run on the entry's environment
+    (BFCL's simulators need bfcl-eval): mode `bfcl` judges them with BFCL's per-turn rules
+    (`check_multi_turn`), mode `semantic` by where the episode ends (`check_end_state`).
 
     With `out`, writes `scores.json` and one `failures/<category>.jsonl` per category (id, error
     type, message, decoded output, expected), so a failing entry can be inspected without
@@ -159,7 +160,7 @@ def score(config: ScoreConfig | None = None, /, *, progress: Progress | None = N
             case = cases[r.id]
             entry = entries.get(r.id)
             if entry is not None:
-                verdict = check_multi_turn(entry, r.output, style=style)
+                verdict = (check_multi_turn if mode is Mode.BFCL else check_end_state)(entry, r.output, style=style)
             else:
                 verdict = scorer.score(case, r.output)
             judged.append(Judged(case, r.output, verdict))

@@ -20,15 +20,18 @@ from typing import Any, ClassVar
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
-from callforge.core import Case, Categories, Category
+from callforge.core import Case, Categories, Category, CategoryKind, ConfigError
 from callforge.evaluate.bfcl_prompt import fc_tools, prompting_messages
 from callforge.evaluate.check import Mode, Style
 from callforge.evaluate.evaluator import EvalReport, score
+from callforge.evaluate.multi_turn import MultiTurnEntry, load_multi_turn
+from callforge.evaluate.multi_turn_live import STEP_LIMIT, run_multi_turn_entry
+from callforge.evaluate.stored import result_value
+from callforge.evaluate.trials import pass_hat_by_mode
 from callforge.formats import bfcl_data_dir, load_bfcl_suite
 from callforge.llm import (
     Backend,
     Bounded,
-    Completion,
     ModelRef,
     RequestRejected,
     Usage,
@@ -57,7 +60,7 @@ class EvalConfig(JobConfig):
 
     job: ClassVar[str] = "eval"
     streams: ClassVar[tuple[str, ...]] = (RESULTS,)
-    may_change: ClassVar[frozenset[str]] = frozenset({"limit", "categories"})
+    may_change: ClassVar[frozenset[str]] = frozenset({"limit", "categories", "trials"})
     runtime: ClassVar[frozenset[str]] = frozenset(
         {"out", "resume", "concurrency", "base_url", "api_key", "tool_mode", "rpm", "timeout", "cache"}
     )
@@ -68,11 +71,15 @@ class EvalConfig(JobConfig):
     """The BFCL data folder (default: $CALLFORGE_BFCL_DATA, or an installed bfcl-eval's data)."""
     style: Style = Style.PROMPTING
     categories: Categories = None
-    """Categories to run (default: every single-turn category in `data`)."""
+    """Categories to run; group names (`multi_turn`, `live`, `all`) expand (default: every single-turn category in `data`)."""
     limit: int | None = Field(default=None, ge=1)
     """Only the first N cases of each category (BFCL order): a quick, comparable smoke run."""
     temperature: float = 0.0
     max_tokens: int = Field(default=512, ge=1)
+    step_limit: int = Field(default=STEP_LIMIT, ge=1)
+    trials: int = Field(default=1, ge=1)
+    """Run every case this many times, each trial in its own folder `out/trial-<n>`, and report pass^k (tau-bench)."""
+    """Multi-turn: steps (model replies with calls) per turn before the entry is force-terminated (BFCL: 20)."""
     concurrency: int | None = Field(default=None, ge=1)
     """Requests in flight (default: the backend's own, 16 for openai:, 1 for local:)."""
     base_url: str | None = None
@@ -100,6 +107,8 @@ class ResultRecord(BaseModel):
     model: str
     parse: str
     cached: bool
+    steps: int | None = None
+    """Multi-turn only: model replies over all turns (the token counts and latency are totals over them)."""
 
 
 LiveProgress = JobProgress
@@ -122,6 +131,10 @@ class LiveReport:
     """Empty when no case has a result (every request failed): there was nothing to score."""
     cases: int = 0
     """Cases this run covers; `len(failed)` of them have no result and are not scored."""
+    trials: tuple[LiveReport, ...] = ()
+    """With `trials` > 1: each trial's own report (this report's `scores` are trial 1's)."""
+    pass_hat: dict[Mode, dict[Category, dict[int, float]]] = field(default_factory=dict)
+    """With `trials` > 1: pass^k for k = 1..trials, per mode and category (see `pass_hat_k`)."""
 
     @property
     def results_dir(self) -> Path:
@@ -136,30 +149,6 @@ def request_for(case: Case, style: Style) -> tuple[list[Any], list[Any] | None]:
     return list(case.messages), fc_tools(case)
 
 
-def result_value(completion: Completion, style: Style) -> Any:
-    """The `result` field BFCL stores: raw text for prompting, `[{name: args_json}]` for FC.
-
-    An FC reply without calls stores its text, as BFCL's handlers do; one whose calls could not be
-    read stores the raw text so that decoding fails exactly as it would for BFCL.
-    """
-    if style is Style.PROMPTING:
-        return _raw_text(completion)
-    if not completion.parse.ok:
-        return _raw_text(completion)
-    if not completion.tool_calls:
-        return completion.text
-    return [{call.name: orjson.dumps(call.arguments).decode()} for call in completion.tool_calls]
-
-
-def _raw_text(completion: Completion) -> str:
-    raw = completion.raw or {}
-    try:
-        content = raw["choices"][0]["message"]["content"]
-    except (KeyError, IndexError, TypeError):
-        content = None
-    return content if isinstance(content, str) else completion.text
-
-
 async def evaluate_model_async(
     config: EvalConfig | None = None,
     /,
@@ -167,7 +156,12 @@ async def evaluate_model_async(
     progress: Callable[[JobProgress], None] | None = None,
     **fields: Any,
 ) -> LiveReport:
-    """Run `config.model` on BFCL's single-turn cases, then score the results in both modes.
+    """Run `config.model` on BFCL's cases, then score the results in both modes.
+
+    Multi-turn entries (categories `multi_turn_*`, or the group `multi_turn`) are played turn by
+    turn on BFCL's simulators (`run_multi_turn_entry`); each entry is one item of the job, so a
+    killed run redoes only the entries in flight. With `trials` > 1 every case runs that many
+    times, trial n in `out/trial-n` (each folder resumable on its own), and the report adds pass^k.
 
     Results land in the Run folder `out` (stream `results`, BFCL copies in `bfcl-results/`),
     scores in `out/scores/bfcl/` and `out/scores/semantic/`. A request the server refuses for that
@@ -178,16 +172,65 @@ async def evaluate_model_async(
     When every case failed, nothing is scored and `scores` is empty.
     """
     config = EvalConfig.of(config, **fields)
+    if config.trials == 1:
+        return await _evaluate_once(config, progress=progress)
+    reports = []
+    for trial in range(1, config.trials + 1):
+        one = config.model_copy(update={"out": config.out / f"trial-{trial}", "trials": 1})
+        reports.append(await _evaluate_once(one, progress=progress, sample=trial - 1))
+    first = reports[0]
+    return LiveReport(
+        model=first.model,
+        style=first.style,
+        out=config.out,
+        sent=sum(r.sent for r in reports),
+        resumed=sum(r.resumed for r in reports),
+        failed=[f for r in reports for f in r.failed],
+        usage=sum((r.usage for r in reports), Usage()),
+        wall_s=sum(r.wall_s for r in reports),
+        scores=first.scores,
+        cases=first.cases,
+        trials=tuple(reports),
+        pass_hat=pass_hat_by_mode(r.scores for r in reports),
+    )
+
+
+async def _evaluate_once(
+    config: EvalConfig, *, progress: Callable[[JobProgress], None] | None, sample: int = 0
+) -> LiveReport:
     data_dir = bfcl_data_dir(config.data)
-    cases = _cases(load_bfcl_suite(data_dir, config.categories), config.limit)
+    cases = _cases(_suite(data_dir, config.categories), config.limit)
+    _check_simulators(cases)
     folder = config.open_folder()
     folder.path.mkdir(parents=True, exist_ok=True)
     backend = _backend(config, folder.path)
     width = config.concurrency or (backend.concurrency if isinstance(backend, Bounded) else 1)
     usage = [Usage()]
-    sampling = {"temperature": config.temperature, "max_tokens": config.max_tokens}
+    sampling: dict[str, Any] = {"temperature": config.temperature, "max_tokens": config.max_tokens}
+    if sample:
+        sampling["sample"] = sample  # another trial: not the cached answer of the first
 
-    async def ask(case: Case) -> Written:
+    async def play(entry: MultiTurnEntry) -> Written:
+        run = await run_multi_turn_entry(entry, backend, config.style, step_limit=config.step_limit, **sampling)
+        usage[0] = usage[0] + run.usage
+        parse = f"rejected: {run.rejected}" if run.rejected else ("force_terminated" if run.force_terminated else "ok")
+        record = ResultRecord(
+            id=entry.id,
+            category=entry.category,
+            result=run.output,
+            input_token_count=run.usage.prompt_tokens,
+            output_token_count=run.usage.completion_tokens,
+            latency=round(run.latency_s, 4),
+            model=run.model,
+            parse=parse,
+            cached=False,
+            steps=run.steps,
+        )
+        return Written(RESULTS, record)
+
+    async def ask(case: Case | MultiTurnEntry) -> Written:
+        if isinstance(case, MultiTurnEntry):
+            return await play(case)
         messages, tools = request_for(case, config.style)
         try:
             completion = await backend.complete(messages, tools, **sampling)
@@ -295,7 +338,33 @@ def _category_of(id: str) -> str:
     return id.rsplit("_", 1)[0] if "_" in id else id
 
 
-def _cases(cases: list[Case], limit: int | None) -> list[Case]:
+def _suite(data_dir: Path, categories: tuple[Category, ...] | None) -> list[Case | MultiTurnEntry]:
+    """The cases to run: single-turn Cases and multi-turn entries, in the order the categories were asked for."""
+    if categories is None:
+        return list(load_bfcl_suite(data_dir))
+    single = [c for c in categories if c.kind is not CategoryKind.MULTI_TURN]
+    multi = [c for c in categories if c.kind is CategoryKind.MULTI_TURN]
+    found: list[Case | MultiTurnEntry] = []
+    if single:
+        found.extend(load_bfcl_suite(data_dir, single))
+    if multi:
+        found.extend(load_multi_turn(data_dir, multi))
+    return found
+
+
+def _check_simulators(cases: list[Case | MultiTurnEntry]) -> None:
+    """Refuse a multi-turn run before its first request when BFCL's simulators cannot be loaded."""
+    from callforge.execute import simulator_class
+
+    classes = {name for c in cases if isinstance(c, MultiTurnEntry) for name in c.classes}
+    try:
+        for name in sorted(classes):
+            simulator_class(name)
+    except ConfigError as exc:
+        raise ConfigError(f"multi-turn categories run on BFCL's simulators: {exc}") from None
+
+
+def _cases(cases: list[Case | MultiTurnEntry], limit: int | None) -> list[Case | MultiTurnEntry]:
     if limit is None:
         return cases
     per: dict[str, int] = {}

@@ -11,7 +11,7 @@ here in callforge's own code, with BFCL's error types on the verdicts.
 from __future__ import annotations
 
 import json
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +35,7 @@ from callforge.evaluate.decode import DecodedCall, decode_fc_bfcl, decode_python
 from callforge.formats import bfcl_data_dir, bfcl_files
 
 if TYPE_CHECKING:
-    from callforge.execute import ObjectEnvironment
+    from callforge.execute import Environment, EnvironmentSpec, EnvironmentState
 
 MULTI_TURN_ERROR_TYPES: dict[str, str] = {
     "turns.not_a_list": "multi_turn:inference_error",
@@ -73,6 +73,12 @@ class MultiTurnEntry:
     initial_config: dict[str, Any] = field(hash=False)
     held_out: tuple[HeldOut, ...] = ()
     data_dir: Path | None = field(default=None, compare=False)
+    required_outputs: tuple[str, ...] = ()
+    """Texts the model must give (in a reply or a result) for the end-state check; none for BFCL's entries."""
+    environment_spec: EnvironmentSpec | None = field(default=None, hash=False)
+    """The user's environment (a class file, a service) for an eval set over their own tools; None: BFCL's simulators."""
+    end_state: dict[str, Any] | None = field(default=None, hash=False, compare=False)
+    """The state the ground truth leaves, as recorded by the export (owner -> attribute -> value); for people and tools."""
 
     @property
     def long_context(self) -> bool:
@@ -80,8 +86,10 @@ class MultiTurnEntry:
         name = self.category.value
         return "long_context" in name or "composite" in name
 
-    def environment(self) -> ObjectEnvironment:
-        """A fresh environment of this entry's simulators in their initial state."""
+    def environment(self) -> Environment:
+        """A fresh environment of this entry's world (the user's, or BFCL's simulators) in its initial state."""
+        if self.environment_spec is not None:
+            return self.environment_spec.build()
         from callforge.execute import bfcl_environment  # the execute package loads only for multi-turn work
 
         return bfcl_environment(
@@ -100,6 +108,8 @@ class MultiTurnEntry:
         """
         from callforge.execute import bfcl_tools
 
+        if self.environment_spec is not None:
+            return _spec_tools(self.environment_spec)
         every = bfcl_tools(self.classes, self.data_dir)
         by_name = {t.name: t for t in every}
         held = {name for h in self.held_out for name in h.tools}
@@ -108,6 +118,21 @@ class MultiTurnEntry:
             if h.turn <= turn:
                 offered.extend(by_name[name] for name in h.tools if name in by_name)
         return tuple(offered)
+
+
+_SPEC_TOOLS: dict[str, tuple[ToolSpec, ...]] = {}
+
+
+def _spec_tools(spec: EnvironmentSpec) -> tuple[ToolSpec, ...]:
+    """The tools of a user's environment, read once per process (building one may start a sandbox or a server)."""
+    found = _SPEC_TOOLS.get(spec.key)
+    if found is None:
+        environment = spec.build()
+        try:
+            found = _SPEC_TOOLS[spec.key] = tuple(environment.tools)
+        finally:
+            environment.close()
+    return found
 
 
 def load_multi_turn(
@@ -175,12 +200,26 @@ def _entry(
         raise DataError(
             f"{truth_where}: ground truth for {truth['id']!r}, but line {where} asks {entry_id!r}"
         )
-    classes = row.get("involved_classes")
+    spec = None
+    if "environment" in row:
+        from callforge.execute import EnvironmentSpec
+
+        spec = EnvironmentSpec.from_json(row["environment"], Path(where.rsplit(":", 1)[0]).parent, where)
+    classes = row.get("involved_classes", [] if spec is not None else None)
     config = row.get("initial_config", {})
     question = row.get("question")
     answer = truth.get("ground_truth")
+    required = truth.get("required_outputs", [])
+    end_state = truth.get("end_state")
     if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
-        raise DataError(f'{where}: "involved_classes" must be a list of simulator class names')
+        raise DataError(
+            f'{where}: "involved_classes" must be a list of simulator class names (or give "environment": '
+            "a class file or a service spec)"
+        )
+    if not isinstance(required, list) or not all(isinstance(r, str) for r in required):
+        raise DataError(f'{truth_where}: "required_outputs" must be a list of strings')
+    if end_state is not None and not isinstance(end_state, dict):
+        raise DataError(f'{truth_where}: "end_state" must be an object (owner -> attribute -> value)')
     if not isinstance(config, dict):
         raise DataError(f'{where}: "initial_config" must be an object (simulator name -> scenario)')
     if not isinstance(question, list) or not isinstance(answer, list):
@@ -217,6 +256,9 @@ def _entry(
         initial_config=config,
         held_out=tuple(sorted(held_out, key=lambda h: h.turn)),
         data_dir=folder,
+        required_outputs=tuple(required),
+        environment_spec=spec,
+        end_state=end_state,
     )
 
 
@@ -245,6 +287,15 @@ def decode_turns(output: Sequence[Any], style: Style | str = Style.FC) -> list[l
         steps = turn if isinstance(turn, list) else ()  # BFCL finds no call in a turn that is not a list
         decoded.append([calls for step in steps if (calls := decode(step))])
     return decoded
+
+
+def step_calls(step: Any, style: Style | str = Style.FC) -> tuple[ToolCall, ...]:
+    """The calls of one stored step, read as the checker reads it; () means the model talked, and its turn ends.
+
+    The live loop uses this to decide whether a turn goes on, so a run and its later scoring can
+    never disagree about which steps were calls.
+    """
+    return _step_calls(step) if Style(style) is Style.FC else _prompted_calls(step)
 
 
 def _prompted_calls(step: Any) -> tuple[ToolCall, ...]:
@@ -311,44 +362,167 @@ def check_multi_turn(entry: MultiTurnEntry, output: Any, *, style: Style | str =
         )
     decoded = decode_turns(output, style)
     evidence_decoded = [[[{c.name: c.arguments} for c in step] for step in turn] for turn in decoded]
+    expected_turns = _replay_truth(entry)
     model = entry.environment()
-    reference = entry.environment()
-    model_results: list[str] = []
-    for index, (steps, expected) in enumerate(zip(decoded, truth, strict=True)):
-        for step in steps:
-            model_results.extend(_text(model.run(call).output) for call in step)
-        truth_results = [
-            _text(reference.run(reference.bind(c.name, c.positional, c.arguments)).output) for c in expected
-        ]
-        if not expected:
-            continue  # a turn that cannot be done: executed, not checked (BFCL no longer scores abstention)
-        if not steps:
-            return _failed(
-                "turn.no_call", f"turn {index}: the model made no call", turn=index, decoded=evidence_decoded
-            )
-        diff = model.snapshot(copy=False).diff(reference.snapshot(copy=False))
-        if diff:
-            return _failed(
-                "turn.state_mismatch",
-                f"turn {index}: the state differs from the ground truth's in {', '.join(diff.paths)}",
-                turn=index,
-                changed=list(diff.paths),
-                decoded=evidence_decoded,
-            )
-        missing = _missing(truth_results, model_results)
-        if missing:
-            return _failed(
-                "turn.response_mismatch",
-                f"turn {index}: {len(missing)} ground-truth result(s) are not among the model's results so far",
-                turn=index,
-                missing=missing,
-                decoded=evidence_decoded,
-            )
+    try:
+        model_results: list[str] = []
+        for index, (steps, (truth_results, truth_state)) in enumerate(zip(decoded, expected_turns, strict=True)):
+            for step in steps:
+                model_results.extend(_text(model.run(call).output) for call in step)
+            if truth_state is None:
+                continue  # a turn that cannot be done: executed, not checked (BFCL no longer scores abstention)
+            if not steps:
+                return _failed(
+                    "turn.no_call", f"turn {index}: the model made no call", turn=index, decoded=evidence_decoded
+                )
+            diff = model.snapshot(copy=False).diff(truth_state)
+            if diff:
+                return _failed(
+                    "turn.state_mismatch",
+                    f"turn {index}: the state differs from the ground truth's in {', '.join(diff.paths)}",
+                    turn=index,
+                    changed=list(diff.paths),
+                    decoded=evidence_decoded,
+                )
+            missing = _missing(truth_results, model_results)
+            if missing:
+                return _failed(
+                    "turn.response_mismatch",
+                    f"turn {index}: {len(missing)} ground-truth result(s) are not among the model's results so far",
+                    turn=index,
+                    missing=missing,
+                    decoded=evidence_decoded,
+                )
+    finally:
+        model.close()
     return Verdict(ok=True, evidence={"decoded": evidence_decoded})
 
 
-def _text(output: Any) -> str:
-    return output if isinstance(output, str) else str(output)
+_TruthTurns = list[tuple[list[str], "EnvironmentState | None"]]
+_TRUTH_CACHE: OrderedDict[tuple[str, int], tuple[MultiTurnEntry, _TruthTurns]] = OrderedDict()
+_TRUTH_CACHE_SIZE = 16
+
+
+def _replay_truth(entry: MultiTurnEntry) -> _TruthTurns:
+    """Per turn, the ground truth's results and the state it leaves (None for a turn with no ground truth).
+
+    The ground truth runs first, on its own environment, and the model's calls after it: one
+    environment at a time, which a real service (one database behind its reset hook) needs. The
+    replay is the same for every output scored against the entry, so the last few are kept (the
+    states are copies no one changes; the entry is held so its `id()` cannot be reused).
+    """
+    key = (entry.id, id(entry))
+    cached = _TRUTH_CACHE.get(key)
+    if cached is not None:
+        _TRUTH_CACHE.move_to_end(key)
+        return cached[1]
+    turns = _run_truth(entry)
+    _TRUTH_CACHE[key] = (entry, turns)
+    if len(_TRUTH_CACHE) > _TRUTH_CACHE_SIZE:
+        _TRUTH_CACHE.popitem(last=False)
+    return turns
+
+
+def _run_truth(entry: MultiTurnEntry) -> _TruthTurns:
+    reference = entry.environment()
+    try:
+        turns: _TruthTurns = []
+        for expected in entry.ground_truth:
+            results = [_text(reference.run(_truth_tool_call(reference, c)).output) for c in expected]
+            turns.append((results, reference.snapshot() if expected else None))
+        return turns
+    finally:
+        reference.close()
+
+
+END_STATE_CODES: dict[str, str] = {
+    "turns.not_a_list": "the output is not a list of turns (the run failed)",
+    "turns.wrong_count": "the episode did not reach its last turn (force-terminated)",
+    "episode.state_mismatch": "the world the model left differs from the one the ground truth leaves",
+    "episode.output_missing": "a result the ground truth reads never reached the model",
+    "episode.answer_missing": "a required output is in none of the model's replies or results",
+}
+"""The end-state check's verdict codes (semantic mode for multi-turn), with what each means."""
+
+
+def check_end_state(entry: MultiTurnEntry, output: Any, *, style: Style | str = Style.FC) -> Verdict:
+    """Judge an episode by where it ends, as tau-bench does: the final state, the results obtained, the outputs given.
+
+    BFCL's checker compares the state after every turn, so a model that takes another valid path
+    (`cp` then `rm` for `mv`, or one turn's work spread over two) fails. Here only the end counts:
+    after all turns the model's world must equal the ground truth's; the result of every
+    ground-truth call that reads (changes no state: what the user asked to know) must be among the
+    model's results, while results that only confirm a change are not required; and each of the
+    entry's `required_outputs` must appear (case-insensitively) in a reply or a result. The episode
+    must still have run to its last turn.
+    """
+    if type(output) is not list:
+        return _ended("turns.not_a_list", f"expected a list of turns, got {type(output).__name__}")
+    if len(output) != len(entry.ground_truth):
+        return _ended(
+            "turns.wrong_count", f"the model answered {len(output)} turns, the episode has {len(entry.ground_truth)}"
+        )
+    decoded = decode_turns(output, style)
+    reference = entry.environment()
+    try:
+        truth_results = []  # the results of the ground truth's reads: what the user asked to know
+        for call in (c for turn in entry.ground_truth for c in turn):
+            before = reference.snapshot()
+            result = _text(reference.run(_truth_tool_call(reference, call)).output)
+            if not before.diff(reference.snapshot(copy=False)):
+                truth_results.append(result)
+        end = reference.snapshot()
+    finally:
+        reference.close()
+    model = entry.environment()
+    try:
+        model_results = [_text(model.run(call).output) for turn in decoded for step in turn for call in step]
+        diff = model.snapshot(copy=False).diff(end)
+    finally:
+        model.close()
+    if diff:
+        return _ended(
+            "episode.state_mismatch",
+            f"at the end, the state differs from the ground truth's in {', '.join(diff.paths)}",
+            changed=list(diff.paths),
+        )
+    missing = _missing(truth_results, model_results)
+    if missing:
+        return _ended(
+            "episode.output_missing",
+            f"{len(missing)} ground-truth result(s) never reached the model",
+            missing=missing,
+        )
+    said = [step for turn in output if isinstance(turn, list) for step in turn if isinstance(step, str)]
+    texts = [t.casefold() for t in (*said, *model_results)]
+    absent = [want for want in entry.required_outputs if not any(want.casefold() in t for t in texts)]
+    if absent:
+        return _ended("episode.answer_missing", f"required output(s) not given: {absent!r}", missing=absent)
+    return Verdict(ok=True, evidence={"results": len(model_results)})
+
+
+def _truth_tool_call(environment: Any, call: DecodedCall) -> ToolCall:
+    """A ground-truth call as a ToolCall; values given by position are named by the environment when it can."""
+    if call.positional:
+        return environment.bind(call.name, call.positional, call.arguments)  # type: ignore[no-any-return]
+    return ToolCall(name=call.name, arguments=dict(call.arguments))
+
+
+def _ended(code: str, message: str, **evidence: Any) -> Verdict:
+    return Verdict(ok=False, code=code, message=message, evidence=evidence)
+
+
+def result_text(output: Any) -> str:
+    """A tool's output as text, the form results are fed back in and compared: a string as is, anything else as JSON."""
+    if isinstance(output, str):
+        return output
+    try:
+        return json.dumps(output)
+    except (TypeError, ValueError):
+        return str(output)
+
+
+_text = result_text
 
 
 def _missing(expected: list[str], got: list[str]) -> list[str]:

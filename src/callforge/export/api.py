@@ -26,6 +26,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from callforge.core import ConfigError, DataError, Dialog, kind_of
+from callforge.execute import EnvironmentSpec, parse_environment
 from callforge.export.writers import SHAREGPT_DATASET_INFO, to_openai, to_sharegpt, to_steps
 from callforge.formats import read_dialogs
 from callforge.run import MANIFEST, JsonlLine, JsonlWriter, RunFolder, TornTail, is_run_folder, refuse_secrets
@@ -221,13 +222,17 @@ def export(
     keep_injected: bool = False,
     template: str = "qwen2.5",
     push_to_hub: str | None = None,
+    environment: str | os.PathLike[str] | EnvironmentSpec | None = None,
 ) -> ExportReport:
     """Write `src`'s dialogs to the folder `out` in `format` (see docs/export.md for each one).
 
     JSON Lines formats write `data.jsonl` (sharegpt adds LLaMA-Factory's `dataset_info.json`);
     `hf` writes `data.parquet` (and pushes it to the Hub repo `push_to_hub` if given); `chat`
     renders with `template` (a shipped name, a .jinja file, `hf:DIR`, `gguf:FILE`, `local:MODEL`);
-    `bfcl` writes an eval set that `callforge eval --data OUT` scores any model on.
+    `bfcl` writes an eval set that `callforge eval --data OUT` scores any model on; with
+    `environment` (a class file `bank.py[:Bank]`, a service spec, or an EnvironmentSpec) each dialog
+    becomes a multi-turn entry over that stateful world, its ground truth run and its end state
+    recorded (docs/multi-turn.md).
 
     A call made wrong on purpose (error recovery) or a model's corrected mistake (refinement) is
     masked where the format can (`"weight": 0` in openai, left out as a target in steps, tasks
@@ -237,8 +242,10 @@ def export(
     folder = Path(out)
     if Path(src).exists():  # a run that holds a credential is not turned into a dataset (docs/secrets.md)
         refuse_secrets(Path(src), "export")
+    if environment is not None and format != "bfcl":
+        raise ConfigError(f"an environment goes with the bfcl format (a multi-turn eval set), not {format!r}")
     if format == "bfcl":
-        return _bfcl(src, folder)
+        return _bfcl(src, folder, environment)
     if format == "hf":
         return _hf(src, folder, keep_injected, push_to_hub)
     if format == "chat":
@@ -315,9 +322,15 @@ def _finish(
     return replace(report, manifest=manifest)
 
 
-def _bfcl(src: str | os.PathLike[str], out: Path) -> ExportReport:
+def _bfcl(
+    src: str | os.PathLike[str], out: Path, environment: str | os.PathLike[str] | EnvironmentSpec | None
+) -> ExportReport:
     from callforge.export.bfcl import write_bfcl
+    from callforge.export.bfcl_multi_turn import write_bfcl_multi_turn
 
+    spec = None
+    if environment is not None:
+        spec = environment if isinstance(environment, EnvironmentSpec) else parse_environment(environment)
     torn: list[TornTail] = []
     origins: list[dict[str, Any]] = []
     run, sources = _sources(src, torn)
@@ -327,11 +340,15 @@ def _bfcl(src: str | os.PathLike[str], out: Path) -> ExportReport:
             origins.append(origin)
             yield dialog
 
-    done = write_bfcl(dialogs(), out)
+    if spec is None:
+        done = write_bfcl(dialogs(), out)
+        by_category, left_out, case_ids = done.cases, done.skipped, done.case_ids
+    else:
+        by_category, left_out, case_ids = write_bfcl_multi_turn(dialogs(), out, spec)
     files = sorted(out.glob("BFCL_*.json")) + sorted((out / "possible_answer").glob("BFCL_*.json"))
-    cases = sum(done.cases.values())
-    exported = [{**o, "case": case} for o, case in zip(origins, done.case_ids, strict=True) if case is not None]
-    report = ExportReport("bfcl", out, cases, 0, tuple(files), done.cases, done.skipped, cases, len(origins), len(torn))
+    cases = sum(by_category.values())
+    exported = [{**o, "case": case} for o, case in zip(origins, case_ids, strict=True) if case is not None]
+    report = ExportReport("bfcl", out, cases, 0, tuple(files), by_category, left_out, cases, len(origins), len(torn))
     return _finish(report, out, src, run, torn, exported)
 
 

@@ -67,9 +67,9 @@ def load_bfcl_suite(data_dir: str | Path, categories: Iterable[Category | str] |
     for category in wanted:
         if category.kind is CategoryKind.MULTI_TURN:
             raise DataError(
-                f"category {category.value!r} is multi-turn: `callforge eval score` scores saved multi-turn "
-                "results (docs/multi-turn.md); live multi-turn runs are not supported yet, so run the model "
-                "with BFCL's own generator and score its result files"
+                f"category {category.value!r} is multi-turn: read it with `callforge.evaluate.load_multi_turn`; "
+                "`callforge eval run --categories multi_turn` runs a model on it and `callforge eval score` "
+                "scores saved multi-turn results (docs/multi-turn.md)"
             )
         path = files.get(category)
         if path is None:

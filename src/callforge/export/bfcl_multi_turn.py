@@ -1,0 +1,129 @@
+"""Dialogs over a user's stateful environment as a BFCL-style multi-turn eval set, with the end state proven.
+
+Each dialog becomes one `multi_turn_base` entry: its user messages are the turns, the calls the
+assistant made in each turn are that turn's ground truth. The ground truth is run on a fresh
+environment here, so an entry is written only when every call succeeds, and the state it leaves
+is recorded (`end_state`). The folder is a BFCL data folder (`BFCL_v4_multi_turn_base.json`,
+`possible_answer/`), plus an `environment` field on each entry in place of BFCL's simulator names:
+`callforge eval run --data OUT --categories multi_turn` plays any model through it and scores it
+with BFCL's rules and the end-state check. A class file is copied into `OUT/environment/`, so the
+set carries its world with it.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from callforge.core import ConfigError, Dialog, ToolCall
+from callforge.execute import Environment, EnvironmentSpec
+
+_VERSION = "BFCL_v4"
+CATEGORY = "multi_turn_base"
+
+
+def dialog_turns(dialog: Dialog) -> tuple[list[list[dict[str, str]]], list[list[ToolCall]]]:
+    """The dialog's user turns (system text joins the first) and, per turn, the calls the assistant made in it."""
+    questions: list[list[dict[str, str]]] = []
+    calls: list[list[ToolCall]] = []
+    system: list[dict[str, str]] = []
+    for message in dialog.messages:
+        if message.role == "system":
+            system.append({"role": "system", "content": message.content or ""})
+        elif message.role == "user":
+            questions.append([*system, {"role": "user", "content": message.content or ""}])
+            system = []
+            calls.append([])
+        elif message.role == "assistant" and message.tool_calls and calls:
+            calls[-1].extend(message.tool_calls)
+    return questions, calls
+
+
+def call_source(call: ToolCall) -> str:
+    """A call as the Python text BFCL's ground truth holds, `name(a=1, b='x')`, read back with `ast`."""
+    return f"{call.name}({', '.join(f'{k}={v!r}' for k, v in call.arguments.items())})"
+
+
+def write_bfcl_multi_turn(
+    dialogs: Iterable[Dialog], out: Path, environment: EnvironmentSpec
+) -> tuple[dict[str, int], dict[str, int], tuple[str | None, ...]]:
+    """Write the multi-turn eval set; returns cases by category, dialogs left out by reason, and each dialog's case id."""
+    questions_path = out / f"{_VERSION}_{CATEGORY}.json"
+    if questions_path.exists():
+        raise ConfigError(f"{out} already holds {questions_path.name}; choose another `out`")
+    out.mkdir(parents=True, exist_ok=True)
+    spec = _carried(environment, out)
+    world = spec.build()
+    try:
+        tools = {t.name for t in world.tools}
+        questions: list[dict[str, Any]] = []
+        answers: list[dict[str, Any]] = []
+        skipped: Counter[str] = Counter()
+        case_ids: list[str | None] = []
+        for dialog in dialogs:
+            case_ids.append(None)
+            turns, calls = dialog_turns(dialog)
+            if not turns or not any(calls):
+                skipped["no_call"] += 1
+                continue
+            if any(c.name not in tools for turn in calls for c in turn):
+                skipped["tool_not_in_environment"] += 1
+                continue
+            world.reset()
+            if not _replays(world, calls):
+                skipped["ground_truth_fails"] += 1
+                continue
+            end_state = _state_json(world)
+            case_id = case_ids[-1] = f"{CATEGORY}_{len(questions)}"
+            questions.append({"id": case_id, "question": turns, "environment": spec.to_json(out),
+                              "involved_classes": [], "initial_config": {}})  # fmt: skip
+            answer: dict[str, Any] = {"id": case_id, "ground_truth": [[call_source(c) for c in t] for t in calls]}
+            if end_state is not None:
+                answer["end_state"] = end_state
+            answers.append(answer)
+    finally:
+        world.close()
+    (out / "possible_answer").mkdir(exist_ok=True)
+    _lines(out / "possible_answer" / questions_path.name, answers)
+    _lines(questions_path, questions)
+    return ({CATEGORY: len(questions)} if questions else {}), dict(skipped), tuple(case_ids)
+
+
+def _carried(environment: EnvironmentSpec, out: Path) -> EnvironmentSpec:
+    """The spec the eval set records: a class file copied into `out/environment/`; a service spec stays where it is."""
+    if environment.kind != "python":
+        return environment
+    target = out / "environment" / environment.path.name
+    target.parent.mkdir(exist_ok=True)
+    shutil.copyfile(environment.path, target)
+    return EnvironmentSpec("python", target.resolve(), environment.class_name, environment.init)
+
+
+def _replays(world: Environment, calls: list[list[ToolCall]]) -> bool:
+    """Run the ground truth from the initial state; False when any call fails (the entry would teach a failure)."""
+    for turn in calls:
+        for call in turn:
+            if not world.run(call).verdict.ok:
+                return False
+    return True
+
+
+def _state_json(world: Environment) -> dict[str, Any] | None:
+    """The environment's state as `{owner: {attribute: value}}`, or None when it is not JSON."""
+    state: dict[str, dict[str, Any]] = {}
+    for entry in world.snapshot(copy=False).entries:
+        state.setdefault(entry.owner, {})[entry.name] = entry.value
+    try:
+        return json.loads(json.dumps(state))  # type: ignore[no-any-return]
+    except (TypeError, ValueError):
+        return None
+
+
+def _lines(path: Path, rows: list[dict[str, Any]]) -> None:
+    tmp = path.with_name(f".{path.name}.partial")
+    tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    tmp.replace(path)
