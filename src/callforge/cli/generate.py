@@ -25,13 +25,25 @@ from callforge.cli.options import (
 
 def generate_command(
     tools: Annotated[
-        list[str],
+        list[str] | None,
         typer.Option(
             "--tools",
             "-t",
             help="Tool source: .py (run sandboxed), OpenAPI spec, MCP config, 'mcp:COMMAND' or URL, JSON spec or pool file. Repeat for more.",
         ),
-    ],
+    ] = None,
+    env: Annotated[
+        str | None,
+        typer.Option(
+            "--env",
+            help="Instead of --tools: a stateful environment (bank.py, bank.py:Bank, or a service spec .yaml); "
+            "the run makes multi-turn episodes over it, each proven and judged by its end state.",
+        ),
+    ] = None,
+    env_init: Annotated[
+        str | None,
+        typer.Option("--env-init", help='With --env: the class\'s constructor arguments as JSON, e.g. \'{"accounts": {"Ada": 120}}\'.'),
+    ] = None,
     n: Annotated[int, typer.Option("--n", "-n", min=1, help="Accepted dialogs to produce.")] = 20,
     out: Annotated[Path, typer.Option("--out", "-o", callback=out_dir, help="Run folder (records, manifest, caches).")] = Path("runs/generate"),
     model: Annotated[
@@ -100,7 +112,9 @@ def generate_command(
     for spec in (model, judge_model, simulator_model):
         if isinstance(spec, str) and spec:
             check_model_spec(spec)  # before the first progress line: a typo is refused, not logged as a start
-    config = config_from(GenerateConfig, options)
+    if not tools and env is None:
+        raise typer.BadParameter("give --tools (tool sources) or --env (a stateful environment)", param_hint="--tools")
+    config = config_from(GenerateConfig, options, tools=tuple(tools or ()), env_init=_json_object(env_init, "--env-init"))
     notice = world_notice(model, judge_model, simulator_model)
     if notice is not None:
         typer.echo(notice, err=True)
@@ -128,6 +142,21 @@ def generate_command(
             f"{report.accepted} of {report.target} dialogs accepted: {report.stop_reason}; run the same command "
             "with --resume and a larger --max-attempts to go on",
         )
+
+
+def _json_object(text: str | None, flag: str) -> dict[str, Any]:
+    """A flag's JSON object value; a clear error naming the flag when it is not one."""
+    if text is None:
+        return {}
+    import json
+
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise typer.BadParameter(f"not JSON ({exc}); give an object, e.g. '{{\"accounts\": {{\"Ada\": 120}}}}'", param_hint=flag) from None
+    if not isinstance(value, dict):
+        raise typer.BadParameter(f"expected a JSON object, got {type(value).__name__}", param_hint=flag)
+    return value
 
 
 def progress_line(state: Any) -> str:

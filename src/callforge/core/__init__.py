@@ -47,6 +47,7 @@ from callforge.core.errors import (
 from callforge.core.jsonvalue import copy_json, kind_of
 from callforge.core.message import Message, Role, ToolCall
 from callforge.core.provenance import (
+    EpisodeTrace,
     MaskedCall,
     MaskReason,
     Provenance,
@@ -88,6 +89,7 @@ __all__ = [
     "DataError",
     "DecodeError",
     "Dialog",
+    "EpisodeTrace",
     "ExpectedCall",
     "HttpAuth",
     "HttpBinding",

@@ -140,6 +140,25 @@ class Spend(BaseModel):
         return sum(r.prompt_tokens + r.completion_tokens for r in self.roles.values())
 
 
+class EpisodeTrace(BaseModel):
+    """A multi-turn episode over a stateful environment: where its world comes from, what it had to reach, how it went.
+
+    `environment` is the environment as a task file names it (`{"python": "bank.py", "class": ...}`
+    or `{"service": "shop.yaml"}`); `truth` the blueprint's calls per user turn, proven from the
+    initial state; `end_state` the state they leave (`{owner: {attribute: value}}`, None when it is
+    not JSON). A rejected episode names `diverged_turn`, the first user turn after which the
+    episode's state differs from the blueprint's (None: the states agree turn by turn, so something
+    else failed).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    environment: dict[str, Any]
+    truth: tuple[tuple[ToolCall, ...], ...] = ()
+    end_state: dict[str, Any] | None = None
+    diverged_turn: int | None = None
+
+
 _LEGACY_MASKS = {"injected_errors": MaskReason.INJECTED, "wrong_calls": MaskReason.CORRECTED}
 
 
@@ -175,6 +194,8 @@ class Provenance(BaseModel):
     raw: Any = None
     """A record no reader could make sense of, kept as it was."""
     usage: Spend | None = None
+    episode: EpisodeTrace | None = None
+    """A multi-turn episode over a stateful environment (`generate --env`): its blueprint and how it ended."""
     extra: dict[str, Any] = Field(default_factory=dict)
     """Every key no field above names: a dataset's own fields, a plugin's notes."""
 

@@ -28,6 +28,9 @@ from callforge.evaluate.multi_turn import (
     check_end_state,
     check_multi_turn,
     decode_turns,
+    dialog_output,
+    diverged_turn,
+    episode_entry,
     load_multi_turn,
 )
 from callforge.evaluate.multi_turn_live import STEP_LIMIT, EntryRun, run_multi_turn_entry
@@ -60,6 +63,9 @@ __all__ = [
     "check_end_state",
     "check_multi_turn",
     "decode_turns",
+    "dialog_output",
+    "diverged_turn",
+    "episode_entry",
     "eval_folder_name",
     "evaluate_model",
     "evaluate_model_async",

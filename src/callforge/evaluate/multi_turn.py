@@ -22,6 +22,7 @@ from callforge.core import (
     CategoryKind,
     DataError,
     DecodeError,
+    Dialog,
     Message,
     ToolCall,
     ToolSpec,
@@ -544,3 +545,82 @@ def _failed(code: str, message: str, **evidence: Any) -> Verdict:
         message=message,
         evidence={"bfcl_error_type": MULTI_TURN_ERROR_TYPES[code], **evidence},
     )
+
+
+def episode_entry(
+    id: str,
+    dialog: Dialog,
+    truth: Sequence[Sequence[ToolCall]],
+    environment: EnvironmentSpec,
+    *,
+    required_outputs: Sequence[str] = (),
+) -> MultiTurnEntry:
+    """A dialog over a user's environment as a multi-turn entry: its user messages the turns, `truth` the calls per turn.
+
+    This is how a generated episode is judged by the same checkers an eval set is scored with.
+    """
+    turns = tuple(
+        (Message(role="user", content=m.content),) for m in dialog.messages if m.role == "user"
+    )
+    if len(turns) != len(truth):
+        raise DataError(f"{id}: {len(turns)} user turns but ground truth for {len(truth)}")
+    return MultiTurnEntry(
+        id=id,
+        category=Category.MULTI_TURN_BASE,
+        turns=turns,
+        ground_truth=tuple(tuple(DecodedCall(c.name, dict(c.arguments)) for c in turn) for turn in truth),
+        classes=(),
+        initial_config={},
+        required_outputs=tuple(required_outputs),
+        environment_spec=environment,
+    )
+
+
+def dialog_output(dialog: Dialog) -> list[list[Any]]:
+    """A dialog's assistant side as BFCL stores a model's multi-turn output (FC style): per user turn, its replies.
+
+    A reply with calls is `[{name: "<JSON arguments>"}, ...]`, a reply in words its text, so a
+    generated dialog is scored exactly as a live model's output would be.
+    """
+    turns: list[list[Any]] = []
+    for message in dialog.messages:
+        if message.role == "user":
+            turns.append([])
+        elif message.role == "assistant" and turns:
+            if message.tool_calls:
+                turns[-1].append([{c.name: json.dumps(c.arguments)} for c in message.tool_calls])
+            elif message.content:
+                turns[-1].append(message.content)
+    return turns
+
+
+def diverged_turn(entry: MultiTurnEntry, output: Any, *, style: Style | str = Style.FC) -> int | None:
+    """The first turn after which the model's state differs from the ground truth's; None when every turn agrees.
+
+    A rejected episode's first diverging turn is where it went wrong: the branch a preference pair
+    rejects, and what a person reading the failure looks at first.
+    """
+    if type(output) is not list:
+        return 0
+    decoded = decode_turns(output, style)
+    reference = entry.environment()
+    try:
+        states = []
+        for expected in entry.ground_truth:
+            for call in expected:
+                reference.run(_truth_tool_call(reference, call))
+            states.append(reference.snapshot())
+    finally:
+        reference.close()
+    model = entry.environment()
+    try:
+        for index, state in enumerate(states):
+            steps = decoded[index] if index < len(decoded) else []
+            for step in steps:
+                for made in step:
+                    model.run(made)
+            if model.snapshot(copy=False).diff(state):
+                return index
+    finally:
+        model.close()
+    return None

@@ -14,6 +14,7 @@ dialog came from (shard file and line, record id), so it can be checked against 
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 from collections import Counter
@@ -340,11 +341,18 @@ def _bfcl(
             origins.append(origin)
             yield dialog
 
+    stream = dialogs()
+    first = next(stream, None)
+    if spec is None and first is not None and first.meta.episode is not None:
+        # episodes over an environment (`generate --env`) name it: the eval set is multi-turn over it
+        spec = EnvironmentSpec.from_json(first.meta.episode.environment, Path.cwd(), f"{src} (first dialog's episode)")
+    stream = itertools.chain([first] if first is not None else [], stream)
+
     if spec is None:
-        done = write_bfcl(dialogs(), out)
+        done = write_bfcl(stream, out)
         by_category, left_out, case_ids = done.cases, done.skipped, done.case_ids
     else:
-        by_category, left_out, case_ids = write_bfcl_multi_turn(dialogs(), out, spec)
+        by_category, left_out, case_ids = write_bfcl_multi_turn(stream, out, spec)
     files = sorted(out.glob("BFCL_*.json")) + sorted((out / "possible_answer").glob("BFCL_*.json"))
     cases = sum(by_category.values())
     exported = [{**o, "case": case} for o, case in zip(origins, case_ids, strict=True) if case is not None]

@@ -6,6 +6,7 @@ hands the work to a `Session`; see session.py for the attempts, backends.py for 
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import hashlib
 from collections.abc import Callable
@@ -13,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from callforge.execute import load_toolbox_async
+from callforge.execute import load_toolbox_async, parse_environment
 from callforge.generate.backends import RunBackends
 from callforge.generate.config import DEFAULT_MODEL, GenerateConfig
 from callforge.generate.session import GenerateProgress, GenerateReport, Session
@@ -41,6 +42,8 @@ async def generate_async(
     if config.today is None:
         today = earlier.get("today") or datetime.date.today().isoformat()
         config = config.model_copy(update={"today": str(today)})
+    if config.env is not None:
+        return await _episodes(config, progress)
     toolbox = await load_toolbox_async(
         list(config.tools), rest_base_url=config.rest_base_url, read_only=config.read_only
     )
@@ -60,6 +63,30 @@ async def generate_async(
 
 
 generate = blocking(generate_async)
+
+
+async def _episodes(config: GenerateConfig, progress: Callable[[GenerateProgress], None] | None) -> GenerateReport:
+    """A run of episodes over `config.env`: its tools are the environment's, its blueprints proven on it."""
+    from callforge.generate.episodes import EpisodeSession, check_episode_config
+
+    assert config.env is not None
+    spec = parse_environment(config.env, init=config.env_init)
+    check_episode_config(spec, config)
+    environment = await asyncio.to_thread(spec.build)
+    try:
+        tools = environment.tools
+    finally:
+        await asyncio.to_thread(environment.close)
+    digest = _digest([t.model_dump(mode="json", exclude={"source"}) for t in tools])
+    folder = config.open_folder(extra={"tool_digest": digest})
+    session = EpisodeSession(folder, spec, tools, config, {**config.stored(), "tool_digest": digest})
+    backends = RunBackends(
+        config.model, config.judge_model, config.simulator_model, config.base_url, config.api_key, folder.path, config.concurrency
+    )
+    try:
+        return await session.run(backends, progress)
+    finally:
+        await backends.close()
 
 
 def _digest(value: Any) -> str:

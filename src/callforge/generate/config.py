@@ -11,6 +11,9 @@ from callforge.generate.kinds import parse_mix
 from callforge.llm import ModelRef
 from callforge.run import JobConfig
 
+EPISODE_MIX = ("multi_turn",)
+"""The kinds an environment's episodes are planned with: several user turns, each acting on the state."""
+
 DEFAULT_MODEL = "local:qwen2.5-coder-1.5b"
 """Generation's default: the 1.5B embedded model (`callforge[local-large]`). The 0.5B default of the
 other verbs writes unusable user turns (docs/generate.md, "Measured"), so it is no default here."""
@@ -32,8 +35,13 @@ class GenerateConfig(JobConfig):
         {"out", "resume", "concurrency", "base_url", "api_key", "rest_base_url", "read_only"}
     )
 
-    tools: tuple[str, ...]
+    tools: tuple[str, ...] = ()
     """Tool sources (see `callforge.execute.read_sources`): `.py` files, OpenAPI specs, MCP servers, JSON specs, pools."""
+    env: str | None = None
+    """A stateful environment (`bank.py`, `bank.py:Bank`, a service spec `.yaml`): the run makes multi-turn
+    episodes over it, each a blueprint proven on the environment and judged by its end state (docs/generate.md)."""
+    env_init: dict[str, Any] = Field(default_factory=dict)
+    """The environment class's constructor arguments (JSON values), e.g. `{"accounts": {"Ada": 120}}`."""
     n: int = Field(ge=1)
     model: ModelRef = DEFAULT_MODEL
     judge_model: ModelRef | None = None
@@ -71,10 +79,26 @@ class GenerateConfig(JobConfig):
     def _mix(cls, value: Any) -> Any:
         return parse_mix(value)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _episode_mix(cls, data: Any) -> Any:
+        # An environment's episodes are multi-turn by nature: that is their default mix.
+        if isinstance(data, dict) and data.get("env") is not None and data.get("mix") is None:
+            return {**data, "mix": dict.fromkeys(EPISODE_MIX, 1.0)}
+        return data
+
     @model_validator(mode="after")
     def _budget(self) -> Self:
-        if not self.tools:
-            raise ValueError("no tool sources given; pass tools, e.g. tools=['examples/tools/travel.py']")
+        if self.env is not None:
+            if self.tools:
+                raise ValueError("give tools or an environment (env=...), not both: an environment's methods are its tools")
+            odd = sorted(set(self.mix) - set(EPISODE_MIX))
+            if odd:
+                raise ValueError(f"an environment's episodes are made with {', '.join(EPISODE_MIX)}, not {', '.join(odd)}")
+        elif not self.tools:
+            raise ValueError("no tool sources given; pass tools, e.g. tools=['examples/tools/travel.py'], or env=...")
+        elif self.env_init:
+            raise ValueError("env_init goes with env (an environment class's constructor arguments)")
         return self
 
     @property

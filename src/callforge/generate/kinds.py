@@ -43,6 +43,8 @@ class PlanContext:
     voice: Voice
     seed: int
     feedback: str = ""
+    world: str = ""
+    """What the calls act on (a stateful environment's starting state), so values can name what exists."""
 
 
 @runtime_checkable
@@ -72,7 +74,7 @@ class _Base:
 
     async def values(self, ctx: PlanContext, slots: Sequence[Slot]) -> list[dict[str, Any]]:
         return await ctx.planner.arguments(
-            slots, persona=ctx.voice.persona, topic=ctx.voice.theme, seed=ctx.seed, feedback=ctx.feedback
+            slots, persona=ctx.voice.persona, topic=ctx.voice.theme, seed=ctx.seed, feedback=ctx.feedback, world=ctx.world
         )
 
     async def one_call(self, sample: ToolSample, ctx: PlanContext) -> PlannedCall:

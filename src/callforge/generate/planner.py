@@ -79,9 +79,12 @@ class Planner:
             schema["$defs"] = defs
         return schema
 
-    def prompt(self, slots: Sequence[Slot], persona: str, topic: str, feedback: str = "") -> str:
-        """The request text: who asks, what the slots are, today's date, and why the last values failed."""
-        lines = [f"Today is {self.today}. The person: {persona}.", f"Theme for this case: {topic}.", "", "Call slots:"]
+    def prompt(self, slots: Sequence[Slot], persona: str, topic: str, feedback: str = "", world: str = "") -> str:
+        """The request text: who asks, what the slots are, today's date, the world acted on, and why the last values failed."""
+        lines = [f"Today is {self.today}. The person: {persona}.", f"Theme for this case: {topic}."]
+        if world:
+            lines.append(world)
+        lines += ["", "Call slots:"]
         for i, slot in enumerate(slots):
             params = _without(slot.tool.parameters, slot.exclude)
             lines.append(f"- call_{i + 1}: {slot.tool.name}: {first_sentence(slot.tool.description)}")
@@ -91,7 +94,7 @@ class Planner:
         return "\n".join(lines)
 
     async def arguments(
-        self, slots: Sequence[Slot], *, persona: str, topic: str, seed: int, feedback: str = ""
+        self, slots: Sequence[Slot], *, persona: str, topic: str, seed: int, feedback: str = "", world: str = ""
     ) -> list[dict[str, Any]]:
         """Argument values for every slot, schema-checked; a GenerationFailure when the model gives none.
 
@@ -100,22 +103,32 @@ class Planner:
         """
         schema = self.schema(slots)
         try:
-            answer = await self._values(slots, schema, persona=persona, topic=topic, seed=seed, feedback=feedback)
+            answer = await self._values(
+                slots, schema, persona=persona, topic=topic, seed=seed, feedback=feedback, world=world
+            )
         except GenerationFailure as failure:
             # Constrained decoding keeps the answer JSON, but llama.cpp's grammars cannot hold every
             # bound (a `number`'s minimum/maximum): one more try that is told what broke.
             answer = await self._values(
-                slots, schema, persona=persona, topic=topic, seed=seed + 1, feedback=str(failure)
+                slots, schema, persona=persona, topic=topic, seed=seed + 1, feedback=str(failure), world=world
             )
         return [dict(answer[f"call_{i + 1}"]) for i in range(len(slots))]
 
     async def _values(
-        self, slots: Sequence[Slot], schema: dict[str, Any], *, persona: str, topic: str, seed: int, feedback: str
+        self,
+        slots: Sequence[Slot],
+        schema: dict[str, Any],
+        *,
+        persona: str,
+        topic: str,
+        seed: int,
+        feedback: str,
+        world: str = "",
     ) -> Any:
         from callforge.core import Message
 
         completion = await self.backend.complete(
-            [Message(role="system", content=_SYSTEM), Message(role="user", content=self.prompt(slots, persona, topic, feedback))],
+            [Message(role="system", content=_SYSTEM), Message(role="user", content=self.prompt(slots, persona, topic, feedback, world))],
             temperature=self.temperature,
             max_tokens=96 + 96 * len(slots),
             seed=seed,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -131,19 +131,12 @@ class Session:
         """Attempt until `n` accepted (or the attempt budget is spent), `concurrency` attempts at a time."""
         started = time.perf_counter()
         n = self.config.n
-        engine = backends.engine(self.toolbox, self.folder.path)
-        cascade = self._cascade(engine, backends)
-        if cascade.remembers:
-            for row in self.folder.records("accepted"):
-                cascade.remember(Dialog.model_validate(row["dialog"]), str(row["id"]))
-        today = str(self.config.today)
-        planner = Planner(backends.role("planner"), engine, today=today)
-        director = Director(UserRole(backends.role("user")), AssistantRole(backends.role("assistant"), today=today), engine)
+        attempt_one = self.pipeline(backends)
         state = GenerateProgress(target=n, resumed=len(self.tally.done))
         _update(state, self.tally, None)
 
         async def attempt(index: int) -> Written:
-            checked = await self.attempt(index, planner, director, cascade)
+            checked = await attempt_one(index)
             return Written("accepted" if checked.ok else "rejected", checked)
 
         def written(result: Written) -> None:
@@ -170,7 +163,7 @@ class Session:
             written=written,
             summary=lambda job: self._summary(),
         )
-        attempts = (Item(_attempt_id(i), i) for i in range(self.config.attempts))
+        attempts = (Item(attempt_id(i), i) for i in range(self.config.attempts))
         await run_job(
                 self.folder,
                 attempts,
@@ -193,6 +186,22 @@ class Session:
             stop_reason=reason,
         )
 
+    def pipeline(self, backends: RunBackends) -> Callable[[int], Awaitable[Checked]]:
+        """What makes one attempt: the run's engine, cascade, planner and roles, built once and shared by attempts."""
+        engine = backends.engine(self.toolbox, self.folder.path)
+        cascade = self._cascade(engine, backends)
+        if cascade.remembers:
+            for row in self.folder.records("accepted"):
+                cascade.remember(Dialog.model_validate(row["dialog"]), str(row["id"]))
+        today = str(self.config.today)
+        planner = Planner(backends.role("planner"), engine, today=today)
+        director = Director(UserRole(backends.role("user")), AssistantRole(backends.role("assistant"), today=today), engine)
+
+        async def attempt(index: int) -> Checked:
+            return await self.attempt(index, planner, director, cascade)
+
+        return attempt
+
     def _short_of_target(self, in_flight: int) -> bool:
         """Whether another attempt is needed: the attempts in flight, at the yield seen so far, fall short of n.
 
@@ -210,7 +219,7 @@ class Session:
         kind = self.kinds[self.kind_of(index)]
         sample = self.samplers[kind.name].sample(rng)
         voice = draw_voice(rng)
-        id = _attempt_id(index)
+        id = attempt_id(index)
         meta = Provenance(
             id=id,
             source="callforge.generate",
@@ -226,9 +235,9 @@ class Session:
         try:
             clock = time.perf_counter()
             try:
-                plan = await _plan(kind, sample, PlanContext(planner, rng, voice, seed))
+                plan = await plan_once_more(kind, sample, PlanContext(planner, rng, voice, seed))
             except GenerationFailure as failure:
-                return _failed(id, failure, plan, meta, meter)
+                return failed_record(id, failure, plan, meta, meter)
             finally:
                 meter.timed("plan", time.perf_counter() - clock)
             rounds = 1 + self.config.replays
@@ -241,7 +250,7 @@ class Session:
                     dialog = await director.play(plan, voice, seed=seed + 7919 * round, meta=meta)
                 except GenerationFailure as failure:
                     if last or failure.code not in _REPLAYABLE:
-                        return _failed(id, failure, plan, meta, meter)
+                        return failed_record(id, failure, plan, meta, meter)
                     replays.append(failure.code)
                     continue
                 finally:
@@ -253,7 +262,7 @@ class Session:
                     break
                 replays.append(checked.failures[0].code)
         except RequestRejected as exc:  # this request only (longer than the context): a rejected record
-            return _failed(id, GenerationFailure("gen.request_rejected", str(exc)), plan, meta, meter)
+            return failed_record(id, GenerationFailure("gen.request_rejected", str(exc)), plan, meta, meter)
         finally:
             stop_metering(token)
         spent = checked.dialog.meta.model_copy(update={"usage": meter.spend()})
@@ -283,7 +292,8 @@ class Session:
         }
 
 
-def _attempt_id(index: int) -> str:
+def attempt_id(index: int) -> str:
+    """The record id of attempt `index` (`g000042`): stable, so a resumed run skips what is on disk."""
     return f"g{index:06d}"
 
 
@@ -310,8 +320,14 @@ def _kinds(
     return kinds, samplers, [mix[k] for k in kinds], dropped
 
 
-async def _plan(kind: Kind, sample: ToolSample, ctx: PlanContext) -> Plan:
-    """Plan once; when the tool rejects the values, plan once more with its error message as feedback."""
+async def plan_once_more(
+    kind: Kind, sample: ToolSample, ctx: PlanContext, *, before_retry: Callable[[], Awaitable[None]] | None = None
+) -> Plan:
+    """Plan once; when the tool rejects the values, plan once more with its error message as feedback.
+
+    `before_retry` runs between the tries: a stateful environment goes back to its initial state,
+    so the calls the first try proved leave no trace.
+    """
     state = ctx.rng.getstate()
     try:
         return await kind.plan(sample, ctx)
@@ -320,6 +336,8 @@ async def _plan(kind: Kind, sample: ToolSample, ctx: PlanContext) -> Plan:
             raise
         ctx.rng.setstate(state)  # the retry draws what the first try drew; only the values change
         ctx.feedback = str(failure)
+        if before_retry is not None:
+            await before_retry()
         return await kind.plan(sample, ctx)
 
 
@@ -328,7 +346,8 @@ def _code(checked: Checked) -> str | None:
     return failures[0].code if failures else None
 
 
-def _failed(id: str, failure: GenerationFailure, plan: Plan | None, meta: Provenance, meter: Meter) -> Checked:
+def failed_record(id: str, failure: GenerationFailure, plan: Plan | None, meta: Provenance, meter: Meter) -> Checked:
+    """An attempt that could not become a dialog, as a rejected record: the code, the plan, the dialog so far."""
     extra: dict[str, Any] = {"usage": meter.spend()}
     if plan is not None:
         extra["plan"] = plan.expected()

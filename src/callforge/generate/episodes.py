@@ -1,0 +1,306 @@
+"""Multi-turn episodes over a stateful environment (`generate --env`): a proven blueprint first, then the play.
+
+APIGen-MT's order, in callforge's parts. A *blueprint* is a multi-turn plan made on a fresh copy of
+the environment: the planner fixes each turn's calls and values (a value a tool rejects is planned
+again with the tool's message), and then the calls run once more from the initial state, so the
+blueprint carries the state they provably reach. A blueprint whose calls fail, that changes
+nothing, or that repeats one already made is rejected before any text is written.
+
+The *episode* plays the blueprint on another fresh copy: the user role reveals the task turn by
+turn in a persona, the assistant acts with every tool of the environment, and the environment runs
+each call. The dialog is judged by the rules (and the judge, when there is one), then by where it
+ends (`EpisodeStage`: the end-state check that scores eval sets, on the blueprint's calls), then by
+dedup. A failed episode names the first turn whose state diverged from the blueprint's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import orjson
+
+from callforge.core import (
+    ConfigError,
+    Dialog,
+    EpisodeTrace,
+    Provenance,
+    ToolCall,
+    ToolSpec,
+    Verdict,
+)
+from callforge.core import Voice as VoiceRecord
+from callforge.evaluate import check_end_state, dialog_output, diverged_turn, episode_entry
+from callforge.execute import Environment, EnvironmentEngine, EnvironmentSpec, EnvironmentState, Toolbox
+from callforge.generate.backends import RunBackends, Timed
+from callforge.generate.config import GenerateConfig
+from callforge.generate.kinds import Kind, PlanContext
+from callforge.generate.metered import Meter, metering, stop_metering
+from callforge.generate.personas import draw_voice
+from callforge.generate.plan import Plan
+from callforge.generate.planner import GenerationFailure, Planner
+from callforge.generate.play import Director
+from callforge.generate.roles import AssistantRole, UserRole
+from callforge.generate.session import Session, attempt_id, failed_record, plan_once_more
+from callforge.llm import RequestRejected
+from callforge.run import RunFolder
+from callforge.verify import Cascade, CascadeSpec, Checked, StageName, StageResult, build_cascade
+
+EPISODE_KINDS = ("multi_turn",)
+"""The scenario kinds an episode is planned with (several user turns, each building on the state)."""
+
+
+class EpisodeStage:
+    """A cascade stage that asks whether an episode ends where its blueprint does (`check_end_state`).
+
+    The environment is built afresh to replay the blueprint and the episode's calls, so the verdict
+    is the one an eval set exported from the run gives the same dialog. On a failure, the evidence
+    names `diverged_turn`, the first user turn after which the states differ.
+    """
+
+    name = "episode"
+
+    def __init__(self, environment: EnvironmentSpec) -> None:
+        """Judge episodes over `environment`."""
+        self.environment = environment
+
+    async def check(self, dialog: Dialog) -> StageResult:
+        """The end-state verdict of one episode (its trace is on `dialog.meta.episode`)."""
+        return await asyncio.to_thread(self._check, dialog)
+
+    def _check(self, dialog: Dialog) -> StageResult:
+        trace = dialog.meta.episode
+        if trace is None:
+            verdict = Verdict.failed("episode.no_blueprint", "the dialog carries no episode trace to judge it by")
+            return StageResult(stage=self.name, verdicts=(verdict,))
+        entry = episode_entry(dialog.meta.id or "episode", dialog, trace.truth, self.environment)
+        output = dialog_output(dialog)
+        verdict = check_end_state(entry, output)
+        if verdict.ok:
+            return StageResult(stage=self.name)
+        turn = diverged_turn(entry, output)
+        evidence = {**verdict.evidence, "diverged_turn": turn}
+        return StageResult(stage=self.name, verdicts=(Verdict.failed(verdict.code or "episode.failed", verdict.message, **evidence),))
+
+
+class EpisodeSession(Session):
+    """A generation run whose attempts are episodes over one environment (see the module docstring)."""
+
+    def __init__(
+        self, folder: RunFolder, environment: EnvironmentSpec, tools: Sequence[ToolSpec], config: GenerateConfig, stored: dict[str, Any]
+    ) -> None:
+        """Set up over `environment`, whose `tools` every episode offers; earlier blueprints are read back for dedup."""
+        super().__init__(folder, Toolbox(tools=tuple(tools)), config, stored)
+        self.environment = environment
+        self.tools = tuple(tools)
+        self.known: set[bytes] = set()
+        for which in ("accepted", "rejected"):
+            for row in folder.records(which):
+                trace = (row.get("dialog", {}).get("meta") or {}).get("episode")
+                if trace:
+                    self.known.add(_signature([[ToolCall.model_validate(c) for c in turn] for turn in trace["truth"]]))
+
+    def pipeline(self, backends: RunBackends) -> Callable[[int], Awaitable[Checked]]:
+        """Per attempt: a fresh environment, a proven blueprint, the play, then rules, end state and dedup."""
+        cascade = self._episode_cascade(backends)
+        if cascade.remembers:
+            for row in self.folder.records("accepted"):
+                cascade.remember(Dialog.model_validate(row["dialog"]), str(row["id"]))
+        today = str(self.config.today)
+        user = UserRole(backends.role("user"))
+        assistant = AssistantRole(backends.role("assistant"), today=today)
+        planner_backend = backends.role("planner")
+
+        async def attempt(index: int) -> Checked:
+            environment = await asyncio.to_thread(self.environment.build)
+            try:
+                engine = Timed(SerialEngine(environment))
+                planner = Planner(planner_backend, engine, today=today)
+                director = Director(user, assistant, engine)
+                return await self.episode(index, environment, planner, director, cascade)
+            finally:
+                await asyncio.to_thread(environment.close)
+
+        return attempt
+
+    def _episode_cascade(self, backends: RunBackends) -> Cascade:
+        stages: list[StageName] = ["rules"]
+        judge = backends.judge()
+        if judge is not None:
+            stages.append("judge")
+        stages.append("dedup")
+        spec = CascadeSpec(
+            stages=tuple(stages), dedup_threshold=self.config.dedup_threshold, max_same_calls=self.config.max_same_calls
+        )
+        built = build_cascade(spec, judge=judge)
+        *before, dedup = built.stages
+        return Cascade([*before, EpisodeStage(self.environment), dedup], unsure=spec.unsure)
+
+    async def episode(
+        self, index: int, environment: Environment, planner: Planner, director: Director, cascade: Cascade
+    ) -> Checked:
+        """Blueprint, play and judge attempt `index`; a failure at any step becomes a rejected record."""
+        seed = self.seed_of(index)
+        rng = random.Random(seed)
+        kind = self.kinds[self.kind_of(index)]
+        sample = self.samplers[kind.name].sample(rng)
+        voice = draw_voice(rng)
+        id = attempt_id(index)
+        meta = Provenance(
+            id=id,
+            source="callforge.generate",
+            scenario=kind.name,
+            seed=seed,
+            sampler=sample.strategy,
+            voice=VoiceRecord(persona=voice.persona, style=voice.style),
+        )
+        meter = Meter()
+        token = metering(meter)
+        plan: Plan | None = None
+        try:
+            clock = time.perf_counter()
+            try:
+                plan = await self._blueprint(kind, sample, PlanContext(planner, rng, voice, seed), environment)
+                truth, end, end_json = await asyncio.to_thread(_prove, environment, plan)
+                self._admit(truth, end)
+            except GenerationFailure as failure:
+                return failed_record(id, failure, plan, meta, meter)
+            finally:
+                meter.timed("plan", time.perf_counter() - clock)
+            plan = plan.model_copy(update={"tools": self.tools})  # the whole environment is offered
+            trace = EpisodeTrace(environment=self.environment.to_json(), truth=truth, end_state=end_json)
+            meta = meta.model_copy(update={"episode": trace})
+            replays: list[str] = []
+            rounds = 1 + self.config.replays
+            for round in range(rounds):
+                last = round == rounds - 1
+                if replays:
+                    meta = meta.model_copy(update={"replays": tuple(replays)})
+                await asyncio.to_thread(environment.reset)
+                clock = time.perf_counter()
+                try:
+                    dialog = await director.play(plan, voice, seed=seed + 7919 * round, meta=meta)
+                except GenerationFailure as failure:
+                    if last or failure.code not in _REPLAYABLE:
+                        return failed_record(id, failure, plan, meta, meter)
+                    replays.append(failure.code)
+                    continue
+                finally:
+                    meter.timed("play", time.perf_counter() - clock)
+                clock = time.perf_counter()
+                checked = _with_divergence(await cascade.check(dialog, id))
+                meter.timed("verify", time.perf_counter() - clock)
+                if checked.ok or last or checked.rejected_by not in ("rules", "episode"):
+                    break
+                replays.append(checked.failures[0].code or "rejected")
+        except RequestRejected as exc:  # this request only (longer than the context): a rejected record
+            return failed_record(id, GenerationFailure("gen.request_rejected", str(exc)), plan, meta, meter)
+        finally:
+            stop_metering(token)
+        spent = checked.dialog.meta.model_copy(update={"usage": meter.spend()})
+        return checked.model_copy(update={"dialog": checked.dialog.model_copy(update={"meta": spent})})
+
+    async def _blueprint(self, kind: Kind, sample: Any, ctx: PlanContext, environment: Environment) -> Plan:
+        """The plan, made from the initial state (each try starts again from it, so a failed try leaves no trace)."""
+        await asyncio.to_thread(environment.reset)
+        ctx.world = _world(environment)
+        return await plan_once_more(kind, sample, ctx, before_retry=lambda: asyncio.to_thread(environment.reset))
+
+    def _admit(self, truth: tuple[tuple[ToolCall, ...], ...], end: EnvironmentState | None) -> None:
+        """Refuse a blueprint that changes nothing or repeats one already made (in this run, any session)."""
+        if end is None:
+            raise GenerationFailure("gen.blueprint_no_effect", "the blueprint's calls change nothing in the environment")
+        signature = _signature(truth)
+        if signature in self.known:
+            raise GenerationFailure("gen.blueprint_duplicate", "the blueprint repeats the calls of an earlier one")
+        self.known.add(signature)
+
+
+_REPLAYABLE = frozenset({"gen.user_text", "gen.assistant_parse", "gen.max_steps"})
+
+
+class SerialEngine(EnvironmentEngine):
+    """An environment as an engine whose calls run one at a time, off the event loop.
+
+    One state cannot take two calls at once (a parallel step runs its calls in order), and a call
+    may block (a sandbox run, a service's answer), so each runs in a worker thread.
+    """
+
+    def __init__(self, environment: Environment) -> None:
+        super().__init__(environment)
+        self._lock = asyncio.Lock()
+
+    async def execute(self, call: ToolCall, tool: ToolSpec) -> Any:
+        """Run `call` on the environment's state, after any call already running."""
+        async with self._lock:
+            return await asyncio.to_thread(self.environment.run, call)
+
+
+def _prove(environment: Environment, plan: Plan) -> tuple[tuple[tuple[ToolCall, ...], ...], EnvironmentState | None, dict[str, Any] | None]:
+    """Run the blueprint's calls from the initial state: its truth per turn, the end state (None: nothing changed), as JSON."""
+    environment.reset()
+    start = environment.snapshot()
+    truth: list[tuple[ToolCall, ...]] = []
+    for number, turn in enumerate(plan.turns):
+        calls = tuple(ToolCall(name=c.name, arguments=c.arguments) for c in turn.calls if not c.fails)
+        for call in calls:
+            observation = environment.run(call)
+            if not observation.ok:
+                raise GenerationFailure(
+                    "gen.blueprint_fails",
+                    f"turn {number + 1}: {call.name} fails when the blueprint is run from the start: {observation.verdict.message}",
+                    arguments=call.arguments,
+                )
+        truth.append(calls)
+    end = environment.snapshot()
+    if not start.diff(end):
+        return tuple(truth), None, None
+    return tuple(truth), end, _state_json(end)
+
+
+def _state_json(state: EnvironmentState) -> dict[str, Any] | None:
+    found: dict[str, dict[str, Any]] = {}
+    for entry in state.entries:
+        found.setdefault(entry.owner, {})[entry.name] = entry.value
+    try:
+        return orjson.loads(orjson.dumps(found))  # type: ignore[no-any-return]
+    except TypeError:
+        return None
+
+
+def _world(environment: Environment, limit: int = 1500) -> str:
+    """The initial state as the planner is shown it: values it can refer to (open accounts, files, names)."""
+    state = {f"{e.owner}.{e.name}": e.value for e in environment.snapshot(copy=False).entries}
+    try:
+        text = orjson.dumps(state, option=orjson.OPT_SORT_KEYS).decode()
+    except TypeError:
+        text = repr(state)
+    text = text if len(text) <= limit else text[: limit - 3] + "..."
+    return f"The world the calls act on starts as: {text}. Refer to what exists in it where a tool needs an existing item."
+
+
+def _signature(truth: Sequence[Sequence[ToolCall]]) -> bytes:
+    return orjson.dumps([[(c.name, c.arguments) for c in turn] for turn in truth], option=orjson.OPT_SORT_KEYS)
+
+
+def _with_divergence(checked: Checked) -> Checked:
+    """A rejected episode with the diverging turn on its trace, where readers (and preference pairs) find it."""
+    trace = checked.dialog.meta.episode
+    if checked.ok or trace is None:
+        return checked
+    turn = next((v.evidence.get("diverged_turn") for v in checked.failures if "diverged_turn" in v.evidence), None)
+    if turn is None:
+        return checked
+    meta = checked.dialog.meta.model_copy(update={"episode": trace.model_copy(update={"diverged_turn": turn})})
+    return checked.model_copy(update={"dialog": checked.dialog.model_copy(update={"meta": meta})})
+
+
+def check_episode_config(environment: EnvironmentSpec, config: GenerateConfig) -> None:
+    """Refuse what cannot work: several attempts at once on one real service (they would share its state)."""
+    if environment.kind == "service" and config.concurrency > 1:
+        raise ConfigError(
+            f"--env {environment.path}: a service has one state, so its episodes run one at a time; pass --concurrency 1"
+        )
