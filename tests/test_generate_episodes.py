@@ -168,3 +168,57 @@ def test_kill_9_then_resume_loses_nothing_and_duplicates_nothing(tmp_path: Path)
     assert survived <= {json.dumps(r, sort_keys=True) for r in everything}
     truths = [json.dumps(r["dialog"]["meta"]["episode"]["truth"], sort_keys=True) for r in rows(out, "accepted")]
     assert len(truths) == len(set(truths)), "a blueprint was accepted twice across the sessions"
+
+
+def test_twists_make_the_episode_harder_in_the_way_each_names(tmp_path: Path) -> None:
+    out = tmp_path / "twisted"
+    report = generate(
+        env=str(BANK), env_init=INIT, model="fake:world", n=6, max_attempts=40, out=out, concurrency=2,
+        twists="missing=1,change_mind=1,error=1", seed=5,
+    )  # fmt: skip
+    assert report.accepted == 6, report.tally.to_dict()
+    seen = set()
+    for row in rows(out, "accepted"):
+        dialog = Dialog.model_validate(row["dialog"])
+        trace = dialog.meta.episode
+        assert trace is not None and trace.twist in ("missing", "change_mind", "error")
+        seen.add(trace.twist)
+        users = [m for m in dialog.messages if m.role == "user"]
+        assert len(users) == len(trace.truth)
+        if trace.twist == "missing":
+            # the message that leaves the value out has no calls to make: the assistant asks
+            empty = trace.truth.index(())
+            assert dialog.meta.missing and not trace.truth[empty]
+            turn = _turn_messages(dialog, empty)
+            assert not any(m.tool_calls for m in turn) and "?" in (turn[-1].content or "")
+        elif trace.twist == "error":
+            (masked,) = dialog.meta.masked
+            bad = next(c for m in dialog.messages for c in m.tool_calls if c.id == masked.id)
+            assert (bad.name, bad.arguments) not in [(c.name, c.arguments) for turn in trace.truth for c in turn]
+    assert seen == {"missing", "change_mind", "error"}, seen
+    with pytest.raises(ConfigError, match="unknown twist"):
+        GenerateConfig(env=str(BANK), twists="sideways=1", n=1, out=tmp_path)
+    with pytest.raises(ValueError, match="twists go with env"):
+        GenerateConfig(tools=("x.py",), twists="error=1", n=1, out=tmp_path)
+
+
+def _turn_messages(dialog: Dialog, index: int) -> list[Any]:
+    turns: list[list[Any]] = []
+    for message in dialog.messages:
+        if message.role == "user":
+            turns.append([])
+        elif turns:
+            turns[-1].append(message)
+    return turns[index]
+
+
+def test_a_change_of_mind_is_asked_of_the_user_role() -> None:
+    from callforge.generate import UserRole
+    from callforge.generate.personas import Voice
+    from callforge.generate.plan import PlannedCall, Turn
+    from callforge.llm import ScriptedBackend
+
+    turn = Turn(steps=((PlannedCall(name="deposit", arguments={"account_id": "ACC-0001", "amount": 50}),),), revisions={"amount": 105})
+    prompt = UserRole(ScriptedBackend([])).prompt(turn, (), (), Voice(persona="a student", style="plain", instruction="Write plainly.", theme="money"))
+    text = str(prompt[-1].content)
+    assert "amount 50" in text and "first ask with the amount 105" in text and "want the value given above instead" in text

@@ -40,6 +40,13 @@ def generate_command(
             "the run makes multi-turn episodes over it, each proven and judged by its end state.",
         ),
     ] = None,
+    twists: Annotated[
+        str | None,
+        typer.Option(
+            "--twists",
+            help="With --env: how often each episode twist is drawn, e.g. plain=2,missing=1,change_mind=1,error=1 (the default).",
+        ),
+    ] = None,
     env_init: Annotated[
         str | None,
         typer.Option("--env-init", help='With --env: the class\'s constructor arguments as JSON, e.g. \'{"accounts": {"Ada": 120}}\'.'),

@@ -157,6 +157,8 @@ class EpisodeTrace(BaseModel):
     truth: tuple[tuple[ToolCall, ...], ...] = ()
     end_state: dict[str, Any] | None = None
     diverged_turn: int | None = None
+    twist: str | None = None
+    """What makes the episode harder than a plain request per turn (`missing`, `change_mind`, `error`)."""
 
 
 _LEGACY_MASKS = {"injected_errors": MaskReason.INJECTED, "wrong_calls": MaskReason.CORRECTED}

@@ -27,7 +27,12 @@ CATEGORY = "multi_turn_base"
 
 
 def dialog_turns(dialog: Dialog) -> tuple[list[list[dict[str, str]]], list[list[ToolCall]]]:
-    """The dialog's user turns (system text joins the first) and, per turn, the calls the assistant made in it."""
+    """The dialog's user turns (system text joins the first) and, per turn, the calls the assistant made in it.
+
+    A masked call (a wrong call the generator planted, a corrected mistake) is no part of the
+    ground truth: a model is not asked to repeat it.
+    """
+    masked = dialog.masked_calls()
     questions: list[list[dict[str, str]]] = []
     calls: list[list[ToolCall]] = []
     system: list[dict[str, str]] = []
@@ -39,7 +44,7 @@ def dialog_turns(dialog: Dialog) -> tuple[list[list[dict[str, str]]], list[list[
             system = []
             calls.append([])
         elif message.role == "assistant" and message.tool_calls and calls:
-            calls[-1].extend(message.tool_calls)
+            calls[-1].extend(c for c in message.tool_calls if c.id is None or c.id not in masked)
     return questions, calls
 
 

@@ -7,9 +7,13 @@ from typing import Any, ClassVar, Self
 
 from pydantic import Field, field_validator, model_validator
 
-from callforge.generate.kinds import parse_mix
+from callforge.generate.kinds import parse_mix, parse_weights
 from callforge.llm import ModelRef
 from callforge.run import JobConfig
+
+DEFAULT_TWISTS: dict[str, float] = {"plain": 0.4, "missing": 0.2, "change_mind": 0.2, "error": 0.2}
+"""How often an episode gets each twist: none, a value the user gives only when asked, a value the user
+changes their mind about, a wrong call whose error the assistant recovers from."""
 
 EPISODE_MIX = ("multi_turn",)
 """The kinds an environment's episodes are planned with: several user turns, each acting on the state."""
@@ -42,6 +46,8 @@ class GenerateConfig(JobConfig):
     episodes over it, each a blueprint proven on the environment and judged by its end state (docs/generate.md)."""
     env_init: dict[str, Any] = Field(default_factory=dict)
     """The environment class's constructor arguments (JSON values), e.g. `{"accounts": {"Ada": 120}}`."""
+    twists: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_TWISTS))
+    """Episodes: how often each twist is drawn (`plain`, `missing`, `change_mind`, `error`; docs/generate.md)."""
     n: int = Field(ge=1)
     model: ModelRef = DEFAULT_MODEL
     judge_model: ModelRef | None = None
@@ -79,6 +85,11 @@ class GenerateConfig(JobConfig):
     def _mix(cls, value: Any) -> Any:
         return parse_mix(value)
 
+    @field_validator("twists", mode="before")
+    @classmethod
+    def _twists(cls, value: Any) -> Any:
+        return parse_weights(value, DEFAULT_TWISTS, "twists", DEFAULT_TWISTS, example="plain=2,missing=1", noun="twist")
+
     @model_validator(mode="before")
     @classmethod
     def _episode_mix(cls, data: Any) -> Any:
@@ -99,6 +110,8 @@ class GenerateConfig(JobConfig):
             raise ValueError("no tool sources given; pass tools, e.g. tools=['examples/tools/travel.py'], or env=...")
         elif self.env_init:
             raise ValueError("env_init goes with env (an environment class's constructor arguments)")
+        elif self.twists != DEFAULT_TWISTS:
+            raise ValueError("twists go with env: they vary the episodes made over an environment")
         return self
 
     @property

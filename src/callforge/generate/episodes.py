@@ -34,13 +34,20 @@ from callforge.core import (
 )
 from callforge.core import Voice as VoiceRecord
 from callforge.evaluate import check_end_state, dialog_output, diverged_turn, episode_entry
-from callforge.execute import Environment, EnvironmentEngine, EnvironmentSpec, EnvironmentState, Toolbox
+from callforge.execute import (
+    Environment,
+    EnvironmentEngine,
+    EnvironmentSpec,
+    EnvironmentState,
+    Toolbox,
+    error_payload,
+)
 from callforge.generate.backends import RunBackends, Timed
 from callforge.generate.config import GenerateConfig
-from callforge.generate.kinds import Kind, PlanContext
+from callforge.generate.kinds import Kind, PlanContext, askable, breakages
 from callforge.generate.metered import Meter, metering, stop_metering
 from callforge.generate.personas import draw_voice
-from callforge.generate.plan import Plan
+from callforge.generate.plan import Plan, PlannedCall
 from callforge.generate.planner import GenerationFailure, Planner
 from callforge.generate.play import Director
 from callforge.generate.roles import AssistantRole, UserRole
@@ -170,8 +177,10 @@ class EpisodeSession(Session):
                 return failed_record(id, failure, plan, meta, meter)
             finally:
                 meter.timed("plan", time.perf_counter() - clock)
-            plan = plan.model_copy(update={"tools": self.tools})  # the whole environment is offered
-            trace = EpisodeTrace(environment=self.environment.to_json(), truth=truth, end_state=end_json)
+            twist = _draw(random.Random(seed ^ 0x7157), self.config.twists)
+            made, truth, twist = await asyncio.to_thread(_twisted, twist, plan, truth, environment, random.Random(seed + 1))
+            plan = made.model_copy(update={"tools": self.tools})  # the whole environment is offered
+            trace = EpisodeTrace(environment=self.environment.to_json(), truth=truth, end_state=end_json, twist=twist)
             meta = meta.model_copy(update={"episode": trace})
             replays: list[str] = []
             rounds = 1 + self.config.replays
@@ -220,6 +229,79 @@ class EpisodeSession(Session):
 
 
 _REPLAYABLE = frozenset({"gen.user_text", "gen.assistant_parse", "gen.max_steps"})
+
+Truth = tuple[tuple[ToolCall, ...], ...]
+
+
+def _draw(rng: random.Random, weights: dict[str, float]) -> str:
+    names = sorted(weights)
+    return rng.choices(names, [weights[n] for n in names])[0]
+
+
+def _twisted(
+    twist: str, plan: Plan, truth: Truth, environment: Environment, rng: random.Random
+) -> tuple[Plan, Truth, str]:
+    """The blueprint with its twist worked in (and the truth per user message to match), or plain when it has no room.
+
+    * `missing`: one turn's request leaves out a value the user would state; the assistant must ask
+      (that message's truth is empty, as in BFCL's miss_param) and the user's next message gives it.
+    * `change_mind`: the user first asks with another amount, then settles on the planned one in
+      the same message; the calls must use the final value.
+    * `error`: a wrong call, scripted and masked (it is never a training target), runs first in one
+      turn and fails on the environment without changing it; the assistant recovers from its error.
+    """
+    tools = {t.name: t for t in plan.tools}
+    turns = list(plan.turns)
+    if twist == "missing":
+        slots = [
+            (n, name)
+            for n, turn in enumerate(turns)
+            if len(turn.calls) == 1 and (tool := tools.get(turn.calls[0].name)) is not None
+            for name in askable(tool)
+            if name in turn.calls[0].arguments and name not in turn.calls[0].refs
+        ]
+        if slots:
+            n, name = rng.choice(slots)
+            asked = turns[n].model_copy(update={"missing": (name,)})
+            new_turns = (*turns[:n], asked, turns[n], *turns[n + 1 :])
+            return plan.model_copy(update={"turns": new_turns}), (*truth[:n], (), *truth[n:]), twist
+    elif twist == "change_mind":
+        amounts = [
+            (n, name, value)
+            for n, turn in enumerate(turns)
+            for call in turn.calls[:1]
+            for name, value in call.arguments.items()
+            if isinstance(value, int | float) and not isinstance(value, bool) and name not in call.refs
+        ]
+        if amounts:
+            n, name, value = rng.choice(amounts)
+            dropped = round(value * 2 + 5, 2) if isinstance(value, float) else value * 2 + 5
+            revised = turns[n].model_copy(update={"revisions": {name: dropped}})
+            return plan.model_copy(update={"turns": (*turns[:n], revised, *turns[n + 1 :])}), truth, twist
+    elif twist == "error":
+        for n in rng.sample(range(len(turns)), len(turns)):
+            call = turns[n].calls[0] if turns[n].calls else None
+            tool = tools.get(call.name) if call is not None else None
+            if call is None or tool is None or not tool.properties:
+                continue
+            for arguments in breakages(call.arguments, tool, rng)[:4]:
+                if _fails_harmlessly(environment, truth[:n], ToolCall(name=call.name, arguments=arguments)):
+                    bad = PlannedCall(name=call.name, arguments=arguments, fails=True)
+                    failing = turns[n].model_copy(update={"steps": ((bad,), *turns[n].steps)})
+                    return plan.model_copy(update={"turns": (*turns[:n], failing, *turns[n + 1 :])}), truth, twist
+    return plan, truth, "plain"
+
+
+def _fails_harmlessly(environment: Environment, before: Sequence[Sequence[ToolCall]], call: ToolCall) -> bool:
+    """Whether `call`, made where the blueprint stands after `before`, fails and leaves the state as it was."""
+    environment.reset()
+    for turn in before:
+        for made in turn:
+            environment.run(made)
+    start = environment.snapshot()
+    observation = environment.run(call)
+    failed = not observation.ok or error_payload(observation.output) is not None
+    return failed and not start.diff(environment.snapshot(copy=False))
 
 
 class SerialEngine(EnvironmentEngine):

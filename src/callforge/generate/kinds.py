@@ -10,7 +10,7 @@ call that cannot succeed. The default mix and how to change it are in docs/gener
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol, runtime_checkable
 
@@ -347,7 +347,7 @@ class NoCall(_Base):
         return self.made(sample, ctx, Turn(offtopic=True))
 
 
-def _askable(tool: ToolSpec) -> list[str]:
+def askable(tool: ToolSpec) -> list[str]:
     """Required parameters a user would state in words (not flags or fixed choices)."""
     out = []
     for name in tool.required:
@@ -364,15 +364,15 @@ class Clarify(_Base):
 
     def sampler(self, tools: Sequence[ToolSpec], graph: ToolGraph) -> Sampler:
         """Draw the tools this kind needs (the class docstring says which)."""
-        askable = [t for t in standalone(tools, graph) if _askable(t)]
-        if not askable:
+        candidates = [t for t in standalone(tools, graph) if askable(t)]
+        if not candidates:
             raise SamplingError("clarify needs a tool with a required string or number parameter; none has one")
-        return RandomSampler(askable, 1, distractors=(0, 2))
+        return RandomSampler(candidates, 1, distractors=(0, 2))
 
     async def plan(self, sample: ToolSample, ctx: PlanContext) -> Plan:
         """Fix this kind's calls and values, proven on the engine."""
         call = await self.one_call(sample, ctx)
-        missing = ctx.rng.choice(_askable(sample.tools[0]))
+        missing = ctx.rng.choice(askable(sample.tools[0]))
         return self.made(sample, ctx, Turn(steps=((call,),), missing=(missing,)))
 
 
@@ -485,10 +485,27 @@ DEFAULT_MIX: dict[str, float] = {
 
 def parse_mix(text: str | dict[str, float] | None) -> dict[str, float]:
     """`"single=2,nested=1"` (or a dict) -> weights summing to 1; None gives DEFAULT_MIX."""
+    return parse_weights(text, KINDS, "mix", DEFAULT_MIX, example="single=2,nested=1", noun="scenario kind")
+
+
+def parse_weights(
+    text: str | Mapping[str, float] | None,
+    known: Iterable[str],
+    what: str,
+    default: Mapping[str, float],
+    *,
+    example: str,
+    noun: str = "name",
+) -> dict[str, float]:
+    """`"a=2,b=1"` (or a mapping) over the names in `known` -> weights summing to 1; None gives `default`.
+
+    The one parser for every "which kinds, how often" option, so they all read and fail alike.
+    """
     if text is None or text == "" or text == "default":
-        return dict(DEFAULT_MIX)
+        return dict(default)
+    names = list(known)
     pairs: dict[str, float] = {}
-    if isinstance(text, dict):
+    if isinstance(text, Mapping):
         pairs = {str(k): float(v) for k, v in text.items()}
     else:
         for part in text.split(","):
@@ -496,11 +513,11 @@ def parse_mix(text: str | dict[str, float] | None) -> dict[str, float]:
             try:
                 pairs[name.strip()] = float(weight) if sep else 1.0
             except ValueError:
-                raise ConfigError(f"`mix`: {part.strip()!r} has no number after '='; write e.g. single=2,nested=1") from None
-    unknown = sorted(set(pairs) - set(KINDS))
+                raise ConfigError(f"`{what}`: {part.strip()!r} has no number after '='; write e.g. {example}") from None
+    unknown = sorted(set(pairs) - set(names))
     if unknown:
-        raise ConfigError(f"`mix`: unknown scenario kind(s) {', '.join(unknown)}; the kinds are {', '.join(KINDS)}")
+        raise ConfigError(f"`{what}`: unknown {noun}(s) {', '.join(unknown)}; the {noun}s are {', '.join(names)}")
     if any(w < 0 for w in pairs.values()) or sum(pairs.values()) <= 0:
-        raise ConfigError("`mix`: weights must be non-negative and not all zero")
+        raise ConfigError(f"`{what}`: weights must be non-negative and not all zero")
     total = sum(pairs.values())
     return {k: w / total for k, w in pairs.items() if w > 0}

@@ -39,7 +39,8 @@ class Turn(BaseModel):
     """What one user turn asks for: steps of calls (calls in one step go out together, in parallel).
 
     `missing` lists required parameters the request deliberately leaves out (clarify); `offtopic`
-    says the request must fit none of the offered tools (no_call).
+    says the request must fit none of the offered tools (no_call); `revisions` makes the user change
+    their mind about a value within the message.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -47,6 +48,9 @@ class Turn(BaseModel):
     steps: tuple[tuple[PlannedCall, ...], ...] = ()
     missing: tuple[str, ...] = ()
     offtopic: bool = False
+    revisions: dict[str, Any] = {}
+    """Values the user first asks for and then takes back in the same message (parameter -> the value
+    dropped); the planned value is the one they settle on, and the one the calls must use."""
 
     @property
     def calls(self) -> tuple[PlannedCall, ...]:

@@ -141,6 +141,11 @@ def _asks(turn: Turn, tools: dict[str, ToolSpec], *, follow_up: bool) -> list[st
     ]
     if len(asks) > 1:
         lines.append("Ask for all of it in this one message.")
+    for name, dropped in turn.revisions.items():
+        lines.append(
+            f"Change your mind once in this message: first ask with the {name.replace('_', ' ')} {_show(dropped)}, then "
+            "correct yourself and say clearly that you want the value given above instead."
+        )
     if turn.missing:
         gone = ", ".join(m.replace("_", " ") for m in turn.missing)
         lines.append(
