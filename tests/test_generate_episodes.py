@@ -33,7 +33,7 @@ def rows(out: Path, stream: str) -> list[dict[str, Any]]:
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("episodes") / "run"
-    report = generate(env=str(BANK), env_init=INIT, model="fake:world", n=4, max_attempts=24, out=out, concurrency=2)
+    report = generate(env=str(BANK), env_init=INIT, model="fake:world", n=4, max_attempts=24, out=out, concurrency=2, twists="plain=1")
     assert report.accepted == 4, report.tally.to_dict()
     return out
 
@@ -222,3 +222,26 @@ def test_a_change_of_mind_is_asked_of_the_user_role() -> None:
     prompt = UserRole(ScriptedBackend([])).prompt(turn, (), (), Voice(persona="a student", style="plain", instruction="Write plainly.", theme="money"))
     text = str(prompt[-1].content)
     assert "amount 50" in text and "first ask with the amount 105" in text and "want the value given above instead" in text
+
+
+def test_a_late_tool_episode_exports_as_bfcls_miss_func(tmp_path: Path) -> None:
+    out = tmp_path / "late"
+    report = generate(env=str(BANK), env_init=INIT, model="fake:world", n=2, max_attempts=20, out=out, twists="late_tool=1")
+    assert report.accepted == 2, report.tally.to_dict()
+    for row in rows(out, "accepted"):
+        dialog = Dialog.model_validate(row["dialog"])
+        trace = dialog.meta.episode
+        assert trace is not None and trace.twist == "late_tool"
+        ((turn, (tool,)),) = trace.late_tools.items()
+        request = int(turn) - 1
+        assert trace.truth[request] == () and [c.name for c in trace.truth[int(turn)]] == [tool]
+        # the tool was not offered while it was withheld: the assistant could not call it
+        assert not any(c.name == tool for m in _turn_messages(dialog, request) for c in m.tool_calls)
+    exported = export(out, tmp_path / "set", format="bfcl")
+    assert exported.categories == {"multi_turn_miss_func": 2}
+    entries = load_multi_turn(tmp_path / "set")
+    for entry, row in zip(entries, rows(out, "accepted"), strict=True):
+        (held,) = entry.held_out
+        assert entry.turns[held.turn] == () and held.tools[0] not in {t.name for t in entry.tools_at(held.turn - 1)}
+        assert held.tools[0] in {t.name for t in entry.tools_at(held.turn)}
+        assert check_multi_turn(entry, dialog_output(Dialog.model_validate(row["dialog"]))).ok

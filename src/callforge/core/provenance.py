@@ -158,7 +158,9 @@ class EpisodeTrace(BaseModel):
     end_state: dict[str, Any] | None = None
     diverged_turn: int | None = None
     twist: str | None = None
-    """What makes the episode harder than a plain request per turn (`missing`, `change_mind`, `error`)."""
+    """What makes the episode harder than a plain request per turn (`missing`, `change_mind`, `error`, `late_tool`)."""
+    late_tools: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    """Tools offered only from a later user turn on (turn index -> names, BFCL's `missed_function`)."""
 
 
 _LEGACY_MASKS = {"injected_errors": MaskReason.INJECTED, "wrong_calls": MaskReason.CORRECTED}

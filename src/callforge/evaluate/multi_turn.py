@@ -110,8 +110,9 @@ class MultiTurnEntry:
         from callforge.execute import bfcl_tools
 
         if self.environment_spec is not None:
-            return _spec_tools(self.environment_spec)
-        every = bfcl_tools(self.classes, self.data_dir)
+            every = _spec_tools(self.environment_spec)
+        else:
+            every = bfcl_tools(self.classes, self.data_dir)
         by_name = {t.name: t for t in every}
         held = {name for h in self.held_out for name in h.tools}
         offered = [t for t in every if t.name not in held]

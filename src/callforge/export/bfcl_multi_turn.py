@@ -1,7 +1,9 @@
 """Dialogs over a user's stateful environment as a BFCL-style multi-turn eval set, with the end state proven.
 
-Each dialog becomes one `multi_turn_base` entry: its user messages are the turns, the calls the
-assistant made in each turn are that turn's ground truth. The ground truth is run on a fresh
+Each dialog becomes one multi-turn entry (`multi_turn_base`; an episode whose tool comes late is
+`multi_turn_miss_func`, one whose value comes only when asked `multi_turn_miss_param`, as in BFCL):
+its user messages are the turns, the calls the assistant made in each turn are that turn's ground
+truth. The ground truth is run on a fresh
 environment here, so an entry is written only when every call succeeds, and the state it leaves
 is recorded (`end_state`). The folder is a BFCL data folder (`BFCL_v4_multi_turn_base.json`,
 `possible_answer/`), plus an `environment` field on each entry in place of BFCL's simulator names:
@@ -53,22 +55,32 @@ def call_source(call: ToolCall) -> str:
     return f"{call.name}({', '.join(f'{k}={v!r}' for k, v in call.arguments.items())})"
 
 
+def category_of(dialog: Dialog) -> str:
+    """The BFCL multi-turn category an episode belongs to: miss_func when a tool comes late, miss_param when a value does."""
+    trace = dialog.meta.episode
+    if trace is not None and trace.late_tools:
+        return "multi_turn_miss_func"
+    if dialog.meta.missing or (trace is not None and trace.twist == "missing"):
+        return "multi_turn_miss_param"
+    return CATEGORY
+
+
 def write_bfcl_multi_turn(
     dialogs: Iterable[Dialog], out: Path, environment: EnvironmentSpec
 ) -> tuple[dict[str, int], dict[str, int], tuple[str | None, ...]]:
     """Write the multi-turn eval set; returns cases by category, dialogs left out by reason, and each dialog's case id."""
-    questions_path = out / f"{_VERSION}_{CATEGORY}.json"
-    if questions_path.exists():
-        raise ConfigError(f"{out} already holds {questions_path.name}; choose another `out`")
+    taken = sorted(out.glob(f"{_VERSION}_multi_turn_*.json"))
+    if taken:
+        raise ConfigError(f"{out} already holds {taken[0].name}; choose another `out`")
     out.mkdir(parents=True, exist_ok=True)
     spec = _carried(environment, out)
     world = spec.build()
+    questions: dict[str, list[dict[str, Any]]] = {}
+    answers: dict[str, list[dict[str, Any]]] = {}
+    skipped: Counter[str] = Counter()
+    case_ids: list[str | None] = []
     try:
         tools = {t.name for t in world.tools}
-        questions: list[dict[str, Any]] = []
-        answers: list[dict[str, Any]] = []
-        skipped: Counter[str] = Counter()
-        case_ids: list[str | None] = []
         for dialog in dialogs:
             case_ids.append(None)
             turns, calls = dialog_turns(dialog)
@@ -83,19 +95,30 @@ def write_bfcl_multi_turn(
                 skipped["ground_truth_fails"] += 1
                 continue
             end_state = _state_json(world)
-            case_id = case_ids[-1] = f"{CATEGORY}_{len(questions)}"
-            questions.append({"id": case_id, "question": turns, "environment": spec.to_json(out),
-                              "involved_classes": [], "initial_config": {}})  # fmt: skip
+            category = category_of(dialog)
+            rows = questions.setdefault(category, [])
+            case_id = case_ids[-1] = f"{category}_{len(rows)}"
+            row: dict[str, Any] = {"id": case_id, "question": turns, "environment": spec.to_json(out),
+                                   "involved_classes": [], "initial_config": {}}  # fmt: skip
+            late = dialog.meta.episode.late_tools if dialog.meta.episode is not None else {}
+            if late:
+                # BFCL's miss_func: the turn where the tools join has no user message of its own
+                row["missed_function"] = {turn: list(names) for turn, names in late.items()}
+                for turn in late:
+                    turns[int(turn)] = []
+            rows.append(row)
             answer: dict[str, Any] = {"id": case_id, "ground_truth": [[call_source(c) for c in t] for t in calls]}
             if end_state is not None:
                 answer["end_state"] = end_state
-            answers.append(answer)
+            answers.setdefault(category, []).append(answer)
     finally:
         world.close()
     (out / "possible_answer").mkdir(exist_ok=True)
-    _lines(out / "possible_answer" / questions_path.name, answers)
-    _lines(questions_path, questions)
-    return ({CATEGORY: len(questions)} if questions else {}), dict(skipped), tuple(case_ids)
+    for category, rows in questions.items():
+        name = f"{_VERSION}_{category}.json"
+        _lines(out / "possible_answer" / name, answers[category])
+        _lines(out / name, rows)
+    return {c: len(r) for c, r in sorted(questions.items())}, dict(skipped), tuple(case_ids)
 
 
 def _carried(environment: EnvironmentSpec, out: Path) -> EnvironmentSpec:

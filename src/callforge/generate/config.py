@@ -11,9 +11,9 @@ from callforge.generate.kinds import parse_mix, parse_weights
 from callforge.llm import ModelRef
 from callforge.run import JobConfig
 
-DEFAULT_TWISTS: dict[str, float] = {"plain": 0.4, "missing": 0.2, "change_mind": 0.2, "error": 0.2}
+DEFAULT_TWISTS: dict[str, float] = {"plain": 2 / 6, "missing": 1 / 6, "change_mind": 1 / 6, "error": 1 / 6, "late_tool": 1 / 6}
 """How often an episode gets each twist: none, a value the user gives only when asked, a value the user
-changes their mind about, a wrong call whose error the assistant recovers from."""
+changes their mind about, a wrong call whose error the assistant recovers from, a tool that comes late."""
 
 EPISODE_MIX = ("multi_turn",)
 """The kinds an environment's episodes are planned with: several user turns, each acting on the state."""
@@ -46,8 +46,9 @@ class GenerateConfig(JobConfig):
     episodes over it, each a blueprint proven on the environment and judged by its end state (docs/generate.md)."""
     env_init: dict[str, Any] = Field(default_factory=dict)
     """The environment class's constructor arguments (JSON values), e.g. `{"accounts": {"Ada": 120}}`."""
-    twists: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_TWISTS))
-    """Episodes: how often each twist is drawn (`plain`, `missing`, `change_mind`, `error`; docs/generate.md)."""
+    twists: dict[str, float] | None = None
+    """Episodes: how often each twist is drawn (`plain`, `missing`, `change_mind`, `error`, `late_tool`;
+    docs/generate.md); None: `DEFAULT_TWISTS`."""
     n: int = Field(ge=1)
     model: ModelRef = DEFAULT_MODEL
     judge_model: ModelRef | None = None
@@ -88,6 +89,8 @@ class GenerateConfig(JobConfig):
     @field_validator("twists", mode="before")
     @classmethod
     def _twists(cls, value: Any) -> Any:
+        if value is None:
+            return None
         return parse_weights(value, DEFAULT_TWISTS, "twists", DEFAULT_TWISTS, example="plain=2,missing=1", noun="twist")
 
     @model_validator(mode="before")
@@ -110,7 +113,7 @@ class GenerateConfig(JobConfig):
             raise ValueError("no tool sources given; pass tools, e.g. tools=['examples/tools/travel.py'], or env=...")
         elif self.env_init:
             raise ValueError("env_init goes with env (an environment class's constructor arguments)")
-        elif self.twists != DEFAULT_TWISTS:
+        elif self.twists is not None:
             raise ValueError("twists go with env: they vary the episodes made over an environment")
         return self
 

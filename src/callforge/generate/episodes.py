@@ -43,7 +43,7 @@ from callforge.execute import (
     error_payload,
 )
 from callforge.generate.backends import RunBackends, Timed
-from callforge.generate.config import GenerateConfig
+from callforge.generate.config import DEFAULT_TWISTS, GenerateConfig
 from callforge.generate.kinds import Kind, PlanContext, askable, breakages
 from callforge.generate.metered import Meter, metering, stop_metering
 from callforge.generate.personas import draw_voice
@@ -177,10 +177,12 @@ class EpisodeSession(Session):
                 return failed_record(id, failure, plan, meta, meter)
             finally:
                 meter.timed("plan", time.perf_counter() - clock)
-            twist = _draw(random.Random(seed ^ 0x7157), self.config.twists)
+            twist = _draw(random.Random(seed ^ 0x7157), self.config.twists or DEFAULT_TWISTS)
             made, truth, twist = await asyncio.to_thread(_twisted, twist, plan, truth, environment, random.Random(seed + 1))
             plan = made.model_copy(update={"tools": self.tools})  # the whole environment is offered
-            trace = EpisodeTrace(environment=self.environment.to_json(), truth=truth, end_state=end_json, twist=twist)
+            trace = EpisodeTrace(
+                environment=self.environment.to_json(), truth=truth, end_state=end_json, twist=twist, late_tools=late_tools(plan)
+            )
             meta = meta.model_copy(update={"episode": trace})
             replays: list[str] = []
             rounds = 1 + self.config.replays
@@ -249,6 +251,8 @@ def _twisted(
       the same message; the calls must use the final value.
     * `error`: a wrong call, scripted and masked (it is never a training target), runs first in one
       turn and fails on the environment without changing it; the assistant recovers from its error.
+    * `late_tool`: the tool one turn needs is not offered until then (BFCL's miss_func): the request
+      cannot be done (empty truth), then the user says the tool is there and the calls follow.
     """
     tools = {t.name: t for t in plan.tools}
     turns = list(plan.turns)
@@ -289,7 +293,25 @@ def _twisted(
                     bad = PlannedCall(name=call.name, arguments=arguments, fails=True)
                     failing = turns[n].model_copy(update={"steps": ((bad,), *turns[n].steps)})
                     return plan.model_copy(update={"turns": (*turns[:n], failing, *turns[n + 1 :])}), truth, twist
+    elif twist == "late_tool":
+        for n in rng.sample(range(len(turns)), len(turns)):
+            names = {c.name for c in turns[n].calls}
+            if len(names) != 1 or any(c.fails for c in turns[n].calls):
+                continue
+            (name,) = names
+            if any(c.name == name for turn in turns[:n] for c in turn.calls):
+                continue  # an earlier turn needs it: it cannot be missing from the start
+            earlier = [turn.model_copy(update={"withheld": (name,)}) for turn in turns[:n]]
+            request = turns[n].model_copy(update={"withheld": (name,)})
+            unlock = turns[n].model_copy(update={"unlocked": (name,)})
+            new_turns = (*earlier, request, unlock, *turns[n + 1 :])
+            return plan.model_copy(update={"turns": new_turns}), (*truth[:n], (), *truth[n:]), twist
     return plan, truth, "plain"
+
+
+def late_tools(plan: Plan) -> dict[str, tuple[str, ...]]:
+    """The tools a plan withholds until a later turn, as BFCL's `missed_function` says it: {turn: names}."""
+    return {str(n): turn.unlocked for n, turn in enumerate(plan.turns) if turn.unlocked}
 
 
 def _fails_harmlessly(environment: Environment, before: Sequence[Sequence[ToolCall]], call: ToolCall) -> bool:

@@ -51,11 +51,20 @@ class Turn(BaseModel):
     revisions: dict[str, Any] = {}
     """Values the user first asks for and then takes back in the same message (parameter -> the value
     dropped); the planned value is the one they settle on, and the one the calls must use."""
+    withheld: tuple[str, ...] = ()
+    """Tools not offered during this turn (BFCL's miss_func): a request that needs one cannot be done yet."""
+    unlocked: tuple[str, ...] = ()
+    """Tools the user announces as newly available at the start of this turn."""
 
     @property
     def calls(self) -> tuple[PlannedCall, ...]:
         """Every call of the turn, in order."""
         return tuple(call for step in self.steps for call in step)
+
+    @property
+    def blocked(self) -> bool:
+        """Whether the turn asks for a call of a tool it does not offer: the assistant can only say so."""
+        return any(call.name in self.withheld for call in self.calls)
 
 
 class Plan(BaseModel):
@@ -71,12 +80,13 @@ class Plan(BaseModel):
         """The calls the assistant must make, as `Provenance.plan` stores them.
 
         Scripted failures are left out (the generator made them), and so are the calls of a turn
-        with a missing value: the assistant must ask for the value, not make the call.
+        with a missing value (the assistant must ask for it, not make the call) or a withheld tool
+        (the assistant must say it cannot do that yet).
         """
         return tuple(
             ToolCall(name=call.name, arguments=call.arguments)
             for turn in self.turns
-            if not turn.missing
+            if not turn.missing and not turn.blocked
             for call in turn.calls
             if not call.fails
         )

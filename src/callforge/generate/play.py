@@ -54,6 +54,7 @@ class Director:
         tools = {t.name: t for t in plan.tools}
         ids = CallIds()
         for number, turn in enumerate(plan.turns):
+            offered = tuple(t for t in plan.tools if t.name not in turn.withheld)
             text = await self.user.write(turn, plan.tools, messages[1:], voice, seed=seed + 101 * number)
             messages.append(Message(role="user", content=text))
             made: set[tuple[str, bytes]] = set()
@@ -64,7 +65,7 @@ class Director:
                     made |= {signature(c) for c in calls}  # repeating the planted error ends the calling
                     messages.append(Message(role="assistant", tool_calls=calls))
                     messages.extend(await self._run(calls, tools))
-            await self.respond(messages, plan.tools, ids, made, seed=seed + 101 * number, turn=number + 1)
+            await self.respond(messages, offered, ids, made, seed=seed + 101 * number, turn=number + 1)
 
     async def respond(
         self,

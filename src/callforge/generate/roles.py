@@ -141,6 +141,10 @@ def _asks(turn: Turn, tools: dict[str, ToolSpec], *, follow_up: bool) -> list[st
     ]
     if len(asks) > 1:
         lines.append("Ask for all of it in this one message.")
+    if turn.unlocked:
+        lines.append(
+            "Begin by telling the assistant that you have just given it access to a new tool for this, then ask again."
+        )
     for name, dropped in turn.revisions.items():
         lines.append(
             f"Change your mind once in this message: first ask with the {name.replace('_', ' ')} {_show(dropped)}, then "
