@@ -17,7 +17,7 @@ _FORMATS_HELP = (
 
 
 def export_command(
-    src: Annotated[Path, typer.Argument(help="A run folder (its accepted dialogs: generate, refine or select) or a dataset file callforge reads.")],
+    src: Annotated[Path, typer.Argument(help="A run folder (its accepted dialogs: generate, refine or select; dpo also reads its rejected episodes) or a dataset file callforge reads.")],
     out: Annotated[Path, typer.Option("--out", "-o", callback=out_dir, help="Folder to write into (data.jsonl, data.parquet or BFCL files).")],
     format: Annotated[str, typer.Option("--format", "-f", help=_FORMATS_HELP)] = "openai",
     template: Annotated[

@@ -1,9 +1,10 @@
 """`export`: a Run's accepted dialogs (or any dataset callforge reads) written in a trainer's format.
 
 Every JSON Lines format is a `RecordFormat` (one function from a Dialog to its records, and
-whether it can mask a wrong call) under a name; a package adds one through the
-`callforge.export_formats` entry point. `hf` (Parquet), `chat` (template text) and `bfcl` (an eval
-set folder) write their own files. Adding a format is one entry, not a branch.
+whether it can mask a wrong call; optionally one for a run's rejected dialogs, as `dpo` has) under
+a name; a package adds one through the `callforge.export_formats` entry point. `hf` (Parquet),
+`chat` (template text) and `bfcl` (an eval set folder) write their own files. Adding a format is
+one entry, not a branch.
 
 A Run folder is read through the run store's one reader (`callforge.run.read_jsonl`): a torn last
 line is not a record (skipped with a warning, redone by the run's resume), a damaged line or a
@@ -26,7 +27,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from callforge.core import ConfigError, DataError, Dialog, kind_of
+from callforge.core import ConfigError, DataError, Dialog, Verdict, kind_of
 from callforge.execute import EnvironmentSpec, parse_environment
 from callforge.export.writers import SHAREGPT_DATASET_INFO, to_openai, to_sharegpt, to_steps
 from callforge.formats import read_dialogs
@@ -36,6 +37,8 @@ DATA_FILE = "data.jsonl"
 EXPORT_FILE = "export.json"
 """What an export read and wrote, and where each exported dialog came from (see `ExportReport`)."""
 Records = Callable[[Dialog], list[dict[str, Any]]]
+RejectedRecords = Callable[[Dialog, tuple[Verdict, ...]], list[dict[str, Any]]]
+"""The records of one rejected dialog, given the failing verdicts it was rejected with."""
 FORMAT_ENTRY_POINTS = "callforge.export_formats"
 """The entry-point group a package registers a JSON Lines export format under (a `RecordFormat`)."""
 
@@ -54,6 +57,13 @@ class RecordFormat:
     """True when the format can keep a wrong call out of training; if not, such dialogs are skipped."""
     counted_by: str | None = None
     """A record field whose values the report counts (the task of `tasks`, the origin of `dpo`)."""
+    rejected: RejectedRecords | None = None
+    """The records of a Run folder's rejected dialogs (dpo: a failed episode's diverging turn).
+
+    When set, exporting a Run folder reads its `rejected/` records too, after the accepted ones,
+    and counts each one read: exported, or left out as `rejected_no_<format>_record`. Without it
+    (every other built-in format) a run's rejected records are not read. A dataset file has none.
+    """
 
 
 def _tasks(dialog: Dialog) -> list[dict[str, Any]]:
@@ -103,11 +113,11 @@ class ExportReport:
     categories: dict[str, int] = field(default_factory=dict)
     """Records by kind: BFCL category (bfcl), task (tasks), origin (dpo)."""
     skipped: dict[str, int] = field(default_factory=dict)
-    """Dialogs left out, by reason (bfcl: `not_single_turn`, `unknown_tool`; dpo: `no_pair`)."""
+    """Dialogs left out, by reason (bfcl: `not_single_turn`, `unknown_tool`; `no_<format>_record`; dpo: `rejected_no_dpo_record`)."""
     records: int = 0
     """Records written: one per dialog, except steps (one per turn), tasks and dpo (several per dialog)."""
     read: int = 0
-    """Dialogs read from the source (a Run folder's accepted records): `written` plus every one left out."""
+    """Dialogs read from the source (a Run folder's accepted records; dpo: its rejected ones too): `written` plus every one left out."""
     torn: int = 0
     """Torn last lines of the run's shards that were ignored (not records; the run's resume redoes them)."""
     manifest: Path | None = None
@@ -176,6 +186,25 @@ def _run_dialog(line: JsonlLine) -> Dialog:
     return dialog.model_copy(update={"meta": dialog.meta.model_copy(update=filled)})
 
 
+def _rejected_sources(run: Path, torn: list[TornTail]) -> Iterator[tuple[Dialog, tuple[Verdict, ...], dict[str, Any]]]:
+    """A Run folder's rejected dialogs, each with the failing verdicts of its record and where it came from."""
+    for line in RunFolder.of(run, streams=("rejected",)).lines("rejected", torn=torn):
+        yield _run_dialog(line), _failures(line), _origin(run, line)
+
+
+def _failures(line: JsonlLine) -> tuple[Verdict, ...]:
+    """The failing verdicts of one rejected record, stage by stage (`Checked.failures`); a damaged one is an error."""
+    stages = line.value.get("stages", [])
+    try:
+        verdicts = [Verdict.model_validate(v) for stage in stages for v in stage.get("verdicts", ())]
+    except (AttributeError, TypeError, ValidationError):
+        raise DataError(
+            f"{line.where}: record {line.value.get('id')!r} has damaged `stages` (expected a list of "
+            '{"stage", "verdicts": [...]}); this shard is not one callforge wrote, or it is damaged'
+        ) from None
+    return tuple(v for v in verdicts if not v.ok)
+
+
 def _origin(run: Path, line: JsonlLine) -> dict[str, Any]:
     return {"id": str(line.value["id"]), "file": line.path.relative_to(run).as_posix(), "line": line.number}
 
@@ -233,7 +262,8 @@ def export(
     `bfcl` writes an eval set that `callforge eval --data OUT` scores any model on; with
     `environment` (a class file `bank.py[:Bank]`, a service spec, or an EnvironmentSpec) each dialog
     becomes a multi-turn entry over that stateful world, its ground truth run and its end state
-    recorded (docs/multi-turn.md).
+    recorded (docs/multi-turn.md). `dpo` reads a Run folder's rejected records too, after the
+    accepted ones: a failed episode gives a pair at its first diverging turn (docs/learn.md).
 
     A call made wrong on purpose (error recovery) or a model's corrected mistake (refinement) is
     masked where the format can (`"weight": 0` in openai, left out as a target in steps, tasks
@@ -271,24 +301,37 @@ def export(
     tmp = folder / f".{DATA_FILE}.partial"
     tmp.unlink(missing_ok=True)
     writer = JsonlWriter(tmp, sync_s=5.0)
+
+    def take(dialog: Dialog, origin: dict[str, Any], failures: tuple[Verdict, ...] | None = None) -> None:
+        """Write one dialog's records (a rejected one's when `failures` is given) and count it either way."""
+        nonlocal written, skipped, records, read
+        read += 1
+        if not spec.masks and dialog.masked_calls() and not keep_injected:
+            skipped += 1
+            return
+        if failures is None:
+            rows, none = spec.records(dialog), f"no_{format}_record"
+        else:
+            assert spec.rejected is not None
+            rows, none = spec.rejected(dialog, failures), f"rejected_no_{format}_record"
+        if not rows:
+            empty[none] += 1
+            return
+        for row in rows:
+            writer.write(row)
+            if spec.counted_by:
+                counts[str(row.get(spec.counted_by))] += 1
+        exported.append({**origin, "first_record": records, "records": len(rows)})
+        written += 1
+        records += len(rows)
+
     try:
         run, sources = _sources(src, torn)
         for dialog, origin in sources:
-            read += 1
-            if not spec.masks and dialog.masked_calls() and not keep_injected:
-                skipped += 1
-                continue
-            rows = spec.records(dialog)
-            if not rows:
-                empty[f"no_{format}_record"] += 1
-                continue
-            for row in rows:
-                writer.write(row)
-                if spec.counted_by:
-                    counts[str(row.get(spec.counted_by))] += 1
-            exported.append({**origin, "first_record": records, "records": len(rows)})
-            written += 1
-            records += len(rows)
+            take(dialog, origin)
+        if spec.rejected is not None and run is not None:  # a format that learns from rejections (dpo)
+            for dialog, failures, origin in _rejected_sources(run, torn):
+                take(dialog, origin, failures)
     except BaseException:
         writer.close()
         tmp.unlink(missing_ok=True)
