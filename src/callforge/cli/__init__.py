@@ -37,6 +37,7 @@ def _root(
 
 
 def _register() -> None:
+    from callforge.cli import agent as agent_verb
     from callforge.cli import calibrate as calibrate_verb
     from callforge.cli import eval as eval_verb
     from callforge.cli import export as export_verb
@@ -47,6 +48,7 @@ def _register() -> None:
     from callforge.cli import train as train_verb
     from callforge.cli import verify as verify_verb
 
+    agent_verb.register(app)
     calibrate_verb.register(app)
     eval_verb.register(app)
     export_verb.register(app)

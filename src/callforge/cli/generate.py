@@ -19,6 +19,7 @@ from callforge.cli.options import (
     config_from,
     http_url,
     iso_date,
+    json_object,
     out_dir,
 )
 
@@ -121,7 +122,7 @@ def generate_command(
             check_model_spec(spec)  # before the first progress line: a typo is refused, not logged as a start
     if not tools and env is None:
         raise typer.BadParameter("give --tools (tool sources) or --env (a stateful environment)", param_hint="--tools")
-    config = config_from(GenerateConfig, options, tools=tuple(tools or ()), env_init=_json_object(env_init, "--env-init"))
+    config = config_from(GenerateConfig, options, tools=tuple(tools or ()), env_init=json_object(env_init, "--env-init"))
     notice = world_notice(model, judge_model, simulator_model)
     if notice is not None:
         typer.echo(notice, err=True)
@@ -149,21 +150,6 @@ def generate_command(
             f"{report.accepted} of {report.target} dialogs accepted: {report.stop_reason}; run the same command "
             "with --resume and a larger --max-attempts to go on",
         )
-
-
-def _json_object(text: str | None, flag: str) -> dict[str, Any]:
-    """A flag's JSON object value; a clear error naming the flag when it is not one."""
-    if text is None:
-        return {}
-    import json
-
-    try:
-        value = json.loads(text)
-    except ValueError as exc:
-        raise typer.BadParameter(f"not JSON ({exc}); give an object, e.g. '{{\"accounts\": {{\"Ada\": 120}}}}'", param_hint=flag) from None
-    if not isinstance(value, dict):
-        raise typer.BadParameter(f"expected a JSON object, got {type(value).__name__}", param_hint=flag)
-    return value
 
 
 def progress_line(state: Any) -> str:

@@ -178,3 +178,18 @@ def config_from(model: type[M], options: dict[str, Any], **overrides: Any) -> M:
 
     fields = {k: v for k, v in options.items() if k in model.model_fields}
     return validated(model, **{**fields, **overrides})
+
+
+def json_object(text: str | None, flag: str) -> dict[str, Any]:
+    """A flag's JSON object value; a clear error naming the flag when it is not one."""
+    if text is None:
+        return {}
+    import json
+
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise typer.BadParameter(f"not JSON ({exc}); give an object, e.g. '{{\"accounts\": {{\"Ada\": 120}}}}'", param_hint=flag) from None
+    if not isinstance(value, dict):
+        raise typer.BadParameter(f"expected a JSON object, got {type(value).__name__}", param_hint=flag)
+    return value

@@ -5,7 +5,8 @@ tokens). `verify(data=PATH, cascade=CascadeSpec(...), out=...)` (or a `VerifyCon
 supported dataset format and writes accepted and rejected records to a Run folder plus a funnel;
 `build_cascade(spec)` makes the stages, and a `Cascade` judges one dialog at a time. A `Stage` is
 the extension protocol (one async `check`). `calibrate` measures a cascade (and its judge) on the
-shipped labelled calibration set.
+shipped labelled calibration set. `feedback_messages` words a rejected step's findings for the
+model that is to redo it (refinement, the agent's self-refinement).
 """
 
 from callforge.verify.api import VerifyConfig, VerifyProgress, VerifyReport, funnel_of, verify, verify_async
@@ -22,6 +23,7 @@ from callforge.verify.calibration import (
 )
 from callforge.verify.cascade import Cascade
 from callforge.verify.execution import ExecutionStage
+from callforge.verify.feedback import feedback_messages
 from callforge.verify.funnel import Funnel, StageCount
 from callforge.verify.record import Checked, RemembersAccepted, SettlesDoubts, Stage, StageResult
 from callforge.verify.rules import Check, DialogView, RuleStage, default_checks, rule_codes
@@ -55,6 +57,7 @@ __all__ = [
     "calibrate",
     "calibration_cases",
     "default_checks",
+    "feedback_messages",
     "funnel_of",
     "measured_figures",
     "rule_codes",

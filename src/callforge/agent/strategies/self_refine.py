@@ -1,0 +1,109 @@
+"""`self_refine`: the model's calls are checked before they count; a failing step comes back with the verifier's feedback.
+
+ToolACE-R (adaptive self-refinement) lets a model revise its own calls at inference, and stops
+revising once a revision no longer helps. Here the judge of a revision is callforge's verifier, not
+the model: the rules it runs on training data (the tool exists, the arguments fit its schema, no
+parameter is invented, types, every value grounded in the conversation) and, where running a call
+changes nothing, the execution stage (the tool raised, reported an error, broke its `returns`).
+The feedback is the verifier's, worded as refinement data words it (`verify.feedback_messages`),
+so a model trained on `callforge learn refine` trajectories reads the text it learned from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from callforge.agent.strategy import Step, StepContext, reply, tool_message
+from callforge.agent.trace import CheckEvent
+from callforge.core import ConfigError, Dialog, Message, ToolCall, ToolSpec, Verdict
+from callforge.execute import Observation
+from callforge.verify import ExecutionStage, RuleStage, default_checks, feedback_messages
+
+CHECKS = ("function", "arguments", "grounding")
+"""The rules that judge a call at inference: the others judge a finished dialog (its answer, its plan)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    """A reply and what its check found; `rank` orders candidates, fewer rule failures first."""
+
+    message: Message
+    failures: tuple[Verdict, ...] = ()
+    rank: tuple[int, int] = (0, 0)
+    observations: tuple[Observation, ...] = ()
+    """The calls' results when the check ran them: the step keeps them, so no call runs twice."""
+
+
+class SelfRefine:
+    """Check each step's calls; on a failure, show the model the feedback and ask again.
+
+    Adaptive: a reply that passes (or is text) is taken at once, so a good model pays nothing.
+    Otherwise up to `max_rounds` more requests, each seeing the failed step and one tool message per
+    call saying what was wrong; it stops when a revision passes, or is no better than the best so
+    far (the best is kept). Only the kept reply enters the conversation; the exchange is in the trace.
+    `execute` runs a candidate whose rules pass as part of its check, and keeps the results if it is
+    taken; never on an environment (a rejected call would change the state), and set it off for
+    tools whose failing calls may still change something.
+    """
+
+    name = "self_refine"
+
+    def __init__(self, *, max_rounds: int = 2, checks: Sequence[str] = CHECKS, execute: bool = True) -> None:
+        if max_rounds < 0:
+            raise ConfigError(f"self_refine: max_rounds must be 0 or more, got {max_rounds}")
+        chosen = [c for c in default_checks() if c.name in checks]
+        unknown = set(checks) - {c.name for c in chosen}
+        if unknown:
+            names = ", ".join(c.name for c in default_checks())
+            raise ConfigError(f"self_refine: unknown check(s) {', '.join(sorted(unknown))}; the rules are: {names}")
+        self.max_rounds = max_rounds
+        self.checks = tuple(checks)
+        self.execute = execute
+        self._rules = RuleStage(chosen)
+
+    async def step(self, context: StepContext) -> Step:
+        """The model's reply, refined against the checks until it passes or stops improving."""
+        best = await self._check(context, reply(await context.complete(context.messages)), 0)
+        for number in range(1, self.max_rounds + 1):
+            if not best.failures or context.budget_left == 0:
+                break
+            feedback = feedback_messages(best.message, best.failures)
+            asked = [*context.messages, best.message, *feedback]
+            revised = reply(await context.complete(asked, purpose="refine"))
+            candidate = await self._check(context, revised, number)
+            if candidate.rank >= best.rank:
+                break
+            best = candidate
+        return Step((best.message, *(tool_message(o) for o in best.observations)))
+
+    async def _check(self, context: StepContext, message: Message, number: int) -> _Candidate:
+        if not message.tool_calls:
+            return _Candidate(message)
+        index = len(context.messages)
+        dialog = Dialog(tools=context.tools, messages=(*context.messages, message))
+        broken = tuple(v for v in self._rules.run(dialog) if v.evidence.get("message_index") == index)
+        failed: tuple[Verdict, ...] = ()
+        observations: tuple[Observation, ...] = ()
+        if not broken and self.execute and not context.stateful:
+            observations = await context.execute(message.tool_calls, purpose="check")
+            judged = await ExecutionStage(_Replay(observations)).check(Dialog(tools=context.tools, messages=(message,)))
+            failed = tuple(v for v in judged.verdicts if not v.ok)
+        failures = broken + failed
+        context.record(
+            CheckEvent(step=context.step, t=context.t, round=number, failures=failures, executed=bool(observations))
+        )
+        return _Candidate(message, failures, (len(broken), len(failed)), observations)
+
+
+class _Replay:
+    """An engine that answers with results already obtained, so the execution stage judges them without running again."""
+
+    name = "replay"
+
+    def __init__(self, observations: Sequence[Observation]) -> None:
+        self._by_id = {o.call.id: o for o in observations}
+
+    async def execute(self, call: ToolCall, tool: ToolSpec) -> Observation:
+        """The observation recorded for this call."""
+        return self._by_id[call.id]
