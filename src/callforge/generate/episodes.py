@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -32,7 +31,6 @@ from callforge.core import (
     ToolSpec,
     Verdict,
 )
-from callforge.core import Voice as VoiceRecord
 from callforge.evaluate import check_end_state, dialog_output, diverged_turn, episode_entry
 from callforge.execute import (
     Environment,
@@ -45,14 +43,11 @@ from callforge.execute import (
 from callforge.generate.backends import RunBackends, Timed
 from callforge.generate.config import DEFAULT_TWISTS, GenerateConfig
 from callforge.generate.kinds import Kind, PlanContext, askable, breakages
-from callforge.generate.metered import Meter, metering, stop_metering
-from callforge.generate.personas import draw_voice
 from callforge.generate.plan import Plan, PlannedCall
 from callforge.generate.planner import GenerationFailure, Planner
 from callforge.generate.play import Director
 from callforge.generate.roles import AssistantRole, UserRole
-from callforge.generate.session import Session, attempt_id, failed_record, plan_once_more
-from callforge.llm import RequestRejected
+from callforge.generate.session import Session, plan_once_more
 from callforge.run import RunFolder
 from callforge.verify import Cascade, CascadeSpec, Checked, StageName, StageResult, build_cascade
 
@@ -150,69 +145,29 @@ class EpisodeSession(Session):
         self, index: int, environment: Environment, planner: Planner, director: Director, cascade: Cascade
     ) -> Checked:
         """Blueprint, play and judge attempt `index`; a failure at any step becomes a rejected record."""
-        seed = self.seed_of(index)
-        rng = random.Random(seed)
-        kind = self.kinds[self.kind_of(index)]
-        sample = self.samplers[kind.name].sample(rng)
-        voice = draw_voice(rng)
-        id = attempt_id(index)
-        meta = Provenance(
-            id=id,
-            source="callforge.generate",
-            scenario=kind.name,
-            seed=seed,
-            sampler=sample.strategy,
-            voice=VoiceRecord(persona=voice.persona, style=voice.style),
-        )
-        meter = Meter()
-        token = metering(meter)
-        plan: Plan | None = None
-        try:
-            clock = time.perf_counter()
-            try:
-                plan = await self._blueprint(kind, sample, PlanContext(planner, rng, voice, seed), environment)
-                truth, end, end_json = await asyncio.to_thread(_prove, environment, plan)
-                self._admit(truth, end)
-            except GenerationFailure as failure:
-                return failed_record(id, failure, plan, meta, meter)
-            finally:
-                meter.timed("plan", time.perf_counter() - clock)
-            twist = _draw(random.Random(seed ^ 0x7157), self.config.twists or DEFAULT_TWISTS)
-            made, truth, twist = await asyncio.to_thread(_twisted, twist, plan, truth, environment, random.Random(seed + 1))
-            plan = made.model_copy(update={"tools": self.tools})  # the whole environment is offered
-            trace = EpisodeTrace(
-                environment=self.environment.to_json(), truth=truth, end_state=end_json, twist=twist, late_tools=late_tools(plan)
+        drawn = self.draw(index)
+
+        async def blueprint() -> tuple[Plan, Provenance]:
+            ctx = PlanContext(planner, drawn.rng, drawn.voice, drawn.seed)
+            plan = await self._blueprint(drawn.kind, drawn.sample, ctx, environment)
+            truth, end, end_json = await asyncio.to_thread(_prove, environment, plan)
+            self._admit(truth, end)
+            twist = _draw(random.Random(drawn.seed ^ 0x7157), self.config.twists or DEFAULT_TWISTS)
+            made, truth, twist = await asyncio.to_thread(
+                _twisted, twist, plan, truth, environment, random.Random(drawn.seed + 1)
             )
-            meta = meta.model_copy(update={"episode": trace})
-            replays: list[str] = []
-            rounds = 1 + self.config.replays
-            for round in range(rounds):
-                last = round == rounds - 1
-                if replays:
-                    meta = meta.model_copy(update={"replays": tuple(replays)})
-                await asyncio.to_thread(environment.reset)
-                clock = time.perf_counter()
-                try:
-                    dialog = await director.play(plan, voice, seed=seed + 7919 * round, meta=meta)
-                except GenerationFailure as failure:
-                    if last or failure.code not in _REPLAYABLE:
-                        return failed_record(id, failure, plan, meta, meter)
-                    replays.append(failure.code)
-                    continue
-                finally:
-                    meter.timed("play", time.perf_counter() - clock)
-                clock = time.perf_counter()
-                checked = _with_divergence(await cascade.check(dialog, id))
-                meter.timed("verify", time.perf_counter() - clock)
-                if checked.ok or last or checked.rejected_by not in ("rules", "episode"):
-                    break
-                replays.append(checked.failures[0].code or "rejected")
-        except RequestRejected as exc:  # this request only (longer than the context): a rejected record
-            return failed_record(id, GenerationFailure("gen.request_rejected", str(exc)), plan, meta, meter)
-        finally:
-            stop_metering(token)
-        spent = checked.dialog.meta.model_copy(update={"usage": meter.spend()})
-        return checked.model_copy(update={"dialog": checked.dialog.model_copy(update={"meta": spent})})
+            made = made.model_copy(update={"tools": self.tools})  # the whole environment is offered
+            trace = EpisodeTrace(
+                environment=self.environment.to_json(), truth=truth, end_state=end_json, twist=twist, late_tools=late_tools(made)
+            )
+            return made, drawn.meta.model_copy(update={"episode": trace})
+
+        async def restart() -> None:
+            await asyncio.to_thread(environment.reset)
+
+        return await self.judged(
+            drawn, blueprint, director, cascade, retry_after=("rules", "episode"), before_play=restart, after_check=_with_divergence
+        )
 
     async def _blueprint(self, kind: Kind, sample: Any, ctx: PlanContext, environment: Environment) -> Plan:
         """The plan, made from the initial state (each try starts again from it, so a failed try leaves no trace)."""
@@ -229,8 +184,6 @@ class EpisodeSession(Session):
             raise GenerationFailure("gen.blueprint_duplicate", "the blueprint repeats the calls of an earlier one")
         self.known.add(signature)
 
-
-_REPLAYABLE = frozenset({"gen.user_text", "gen.assistant_parse", "gen.max_steps"})
 
 Truth = tuple[tuple[ToolCall, ...], ...]
 

@@ -23,7 +23,7 @@ from callforge.generate.backends import RunBackends
 from callforge.generate.config import GenerateConfig
 from callforge.generate.kinds import DEFAULT_MIX, KINDS, Kind, PlanContext
 from callforge.generate.metered import Meter, metering, stop_metering
-from callforge.generate.personas import draw_voice
+from callforge.generate.personas import Voice, draw_voice
 from callforge.generate.plan import Plan
 from callforge.generate.planner import GenerationFailure, Planner
 from callforge.generate.play import Director
@@ -212,32 +212,60 @@ class Session:
         rate = self.tally.accepted / judged if judged >= 10 else 1.0
         return self.tally.accepted + in_flight * max(rate, 0.02) < self.config.n
 
-    async def attempt(self, index: int, planner: Planner, director: Director, cascade: Cascade) -> Checked:
-        """Plan, play and judge attempt `index`; a generation failure becomes a rejected record."""
+    def draw(self, index: int) -> Draw:
+        """Everything random about attempt `index`, fixed by the run's seed: kind, tools, voice, and its record's provenance."""
         seed = self.seed_of(index)
         rng = random.Random(seed)
         kind = self.kinds[self.kind_of(index)]
         sample = self.samplers[kind.name].sample(rng)
         voice = draw_voice(rng)
-        id = attempt_id(index)
         meta = Provenance(
-            id=id,
+            id=attempt_id(index),
             source="callforge.generate",
             scenario=kind.name,
             seed=seed,
             sampler=sample.strategy,
             voice=VoiceRecord(persona=voice.persona, style=voice.style),
         )
-        meter = Meter()
+        return Draw(attempt_id(index), seed, rng, kind, sample, voice, meta)
+
+    async def attempt(self, index: int, planner: Planner, director: Director, cascade: Cascade) -> Checked:
+        """Plan, play and judge attempt `index`; a generation failure becomes a rejected record."""
+        drawn = self.draw(index)
+
+        async def plan() -> Plan:
+            return await plan_once_more(drawn.kind, drawn.sample, PlanContext(planner, drawn.rng, drawn.voice, drawn.seed))
+
+        return await self.judged(drawn, plan, director, cascade, retry_after=("rules", "exec"))
+
+    async def judged(
+        self,
+        drawn: Draw,
+        plan: Callable[[], Awaitable[Plan | tuple[Plan, Provenance]]],
+        director: Director,
+        cascade: Cascade,
+        *,
+        retry_after: tuple[str, ...],
+        before_play: Callable[[], Awaitable[None]] | None = None,
+        after_check: Callable[[Checked], Checked] | None = None,
+    ) -> Checked:
+        """The attempt's skeleton: plan, then play and judge, replayed with new seeds while a `retry_after` stage rejects.
+
+        `plan` may also return the provenance the plan adds (an episode's blueprint); `before_play`
+        runs before each play (a stateful environment goes back to its start), `after_check` sees
+        each judged dialog. Every failure becomes a rejected record; the attempt's usage goes on it.
+        """
+        meta, meter, id = drawn.meta, Meter(), drawn.id
         token = metering(meter)
-        plan: Plan | None = None
+        made: Plan | None = None
         replays: list[str] = []
         try:
             clock = time.perf_counter()
             try:
-                plan = await plan_once_more(kind, sample, PlanContext(planner, rng, voice, seed))
+                planned = await plan()
+                made, meta = planned if isinstance(planned, tuple) else (planned, meta)
             except GenerationFailure as failure:
-                return failed_record(id, failure, plan, meta, meter)
+                return failed_record(id, failure, made, meta, meter)
             finally:
                 meter.timed("plan", time.perf_counter() - clock)
             rounds = 1 + self.config.replays
@@ -245,24 +273,28 @@ class Session:
                 last = round == rounds - 1
                 if replays:
                     meta = meta.model_copy(update={"replays": tuple(replays)})
+                if before_play is not None:
+                    await before_play()
                 clock = time.perf_counter()
                 try:
-                    dialog = await director.play(plan, voice, seed=seed + 7919 * round, meta=meta)
+                    dialog = await director.play(made, drawn.voice, seed=drawn.seed + 7919 * round, meta=meta)
                 except GenerationFailure as failure:
                     if last or failure.code not in _REPLAYABLE:
-                        return failed_record(id, failure, plan, meta, meter)
+                        return failed_record(id, failure, made, meta, meter)
                     replays.append(failure.code)
                     continue
                 finally:
                     meter.timed("play", time.perf_counter() - clock)
                 clock = time.perf_counter()
                 checked = await cascade.check(dialog, id)
+                if after_check is not None:
+                    checked = after_check(checked)
                 meter.timed("verify", time.perf_counter() - clock)
-                if checked.ok or last or checked.rejected_by not in ("rules", "exec"):
+                if checked.ok or last or checked.rejected_by not in retry_after:
                     break
-                replays.append(checked.failures[0].code)
+                replays.append(checked.failures[0].code or "rejected")
         except RequestRejected as exc:  # this request only (longer than the context): a rejected record
-            return failed_record(id, GenerationFailure("gen.request_rejected", str(exc)), plan, meta, meter)
+            return failed_record(id, GenerationFailure("gen.request_rejected", str(exc)), made, meta, meter)
         finally:
             stop_metering(token)
         spent = checked.dialog.meta.model_copy(update={"usage": meter.spend()})
@@ -290,6 +322,19 @@ class Session:
             "counts": {k: counts[k] for k in ("accepted", "rejected", "attempts", "yield")},
             "accounting": {k: v for k, v in counts.items() if k not in ("accepted", "rejected", "attempts", "yield")},
         }
+
+
+@dataclass(frozen=True)
+class Draw:
+    """What the seed fixes for one attempt: its id, seed and rng, kind and tools, voice, and provenance so far."""
+
+    id: str
+    seed: int
+    rng: random.Random
+    kind: Kind
+    sample: ToolSample
+    voice: Voice
+    meta: Provenance
 
 
 def attempt_id(index: int) -> str:
