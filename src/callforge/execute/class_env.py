@@ -38,6 +38,7 @@ from callforge.execute.python import (
     _failed,
     _how_it_ended,
     _limit_text,
+    died_verdict,
 )
 from callforge.execute.sandbox import Isolation, Sandbox, SandboxLimits, SandboxResult, tool_request
 
@@ -353,7 +354,7 @@ class SandboxEnvironment:
             )
         reply = result.reply
         if reply is None:
-            return None, self._died(name, result, common), None
+            return None, died_verdict(name, result, self.limits, common, after="; the state is unchanged"), None
         if reply.get("ok"):
             state = reply.get("state")
             if not isinstance(state, dict):
@@ -442,32 +443,6 @@ class SandboxEnvironment:
             _failed("exec.exception", f"{name} raised {error.get('type')}: {error.get('message')}", evidence),
             state,
         )
-
-    def _died(self, name: str, result: SandboxResult, common: dict[str, Any]) -> Verdict:
-        how = _how_it_ended(result)
-        if result.limit is not None:
-            return Verdict.failed(
-                "exec.killed",
-                f"{name} was stopped by the {_limit_text(result.limit, self.limits)} limit ({how}); "
-                "the state is unchanged",
-                limit=result.limit,
-                signal=result.signal,
-                **common,
-            )
-        if result.signal is not None:
-            return Verdict.failed(
-                "exec.killed",
-                f"{name} was killed ({how}) before it returned; the state is unchanged",
-                limit=None,
-                signal=result.signal,
-                **common,
-            )
-        return _failed(
-            "exec.exception",
-            f"{name} ended the process ({how}) without returning; the state is unchanged",
-            {"type": "Exit", "message": how, "traceback": "", "exit_status": result.returncode, **common},
-        )
-
 
 def python_environment(
     path: str | Path,

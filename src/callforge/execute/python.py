@@ -205,7 +205,7 @@ class PythonEngine:
             )
         reply = result.reply
         if reply is None:
-            return None, self._died(name, result, common)
+            return None, died_verdict(name, result, self.limits, common)
         if reply.get("missing"):
             return None, self._unavailable(name, reply.get("functions", ()))
         if reply.get("ok"):
@@ -245,30 +245,28 @@ class PythonEngine:
             "exec.exception", f"{name} raised {error.get('type')}: {error.get('message')}", evidence
         )
 
-    def _died(self, name: str, result: SandboxResult, common: dict[str, Any]) -> Verdict:
-        limit = result.limit
-        how = _how_it_ended(result)
-        if limit is not None:
-            return Verdict.failed(
-                "exec.killed",
-                f"{name} was stopped by the {_limit_text(limit, self.limits)} limit ({how})",
-                limit=limit,
-                signal=result.signal,
-                **common,
-            )
-        if result.signal is not None:
-            return Verdict.failed(
-                "exec.killed",
-                f"{name} was killed ({how}) before it returned",
-                limit=None,
-                signal=result.signal,
-                **common,
-            )
-        return _failed(
-            "exec.exception",
-            f"{name} ended the process ({how}) without returning",
-            {"type": "Exit", "message": how, "traceback": "", "exit_status": result.returncode, **common},
+def died_verdict(
+    name: str, result: SandboxResult, limits: SandboxLimits, common: dict[str, Any], *, after: str = ""
+) -> Verdict:
+    """The verdict of a sandboxed call that never returned: stopped by a limit, killed, or exited; `after` ends the message."""
+    how = _how_it_ended(result)
+    if result.limit is not None:
+        return Verdict.failed(
+            "exec.killed",
+            f"{name} was stopped by the {_limit_text(result.limit, limits)} limit ({how}){after}",
+            limit=result.limit,
+            signal=result.signal,
+            **common,
         )
+    if result.signal is not None:
+        return Verdict.failed(
+            "exec.killed", f"{name} was killed ({how}) before it returned{after}", limit=None, signal=result.signal, **common
+        )
+    return _failed(
+        "exec.exception",
+        f"{name} ended the process ({how}) without returning{after}",
+        {"type": "Exit", "message": how, "traceback": "", "exit_status": result.returncode, **common},
+    )
 
 
 def _failed(code: str, message: str, evidence: dict[str, Any]) -> Verdict:
