@@ -46,7 +46,7 @@ def test_accepted_episodes_carry_a_proven_blueprint_and_their_end_state(run: Pat
         assert trace is not None and trace.environment["python"].endswith("bank.py") and trace.environment["init"] == INIT
         assert len(trace.truth) == sum(m.role == "user" for m in dialog.messages) >= 2
         assert trace.end_state is not None and "accounts" in trace.end_state["Bank"]
-        assert [s["stage"] for s in row["stages"]] == ["rules", "episode", "dedup"]
+        assert [s["stage"] for s in row["stages"]] == ["episode", "rules", "dedup"]
         assert {t.name for t in dialog.tools} == {
             "open_account", "deposit", "withdraw", "transfer", "get_balance", "list_transactions",
         }  # fmt: skip  (the whole environment is offered)

@@ -8,9 +8,9 @@ nothing, or that repeats one already made is rejected before any text is written
 
 The *episode* plays the blueprint on another fresh copy: the user role reveals the task turn by
 turn in a persona, the assistant acts with every tool of the environment, and the environment runs
-each call. The dialog is judged by the rules (and the judge, when there is one), then by where it
-ends (`EpisodeStage`: the end-state check that scores eval sets, on the blueprint's calls), then by
-dedup. A failed episode names the first turn whose state diverged from the blueprint's.
+each call. The dialog is judged first by where it ends (`EpisodeStage`: the end-state check that
+scores eval sets, on the blueprint's calls), so a failed episode always names the first turn whose
+state diverged from the blueprint's; then by the rules (and the judge, when there is one) and dedup.
 """
 
 from __future__ import annotations
@@ -137,9 +137,10 @@ class EpisodeSession(Session):
         spec = CascadeSpec(
             stages=tuple(stages), dedup_threshold=self.config.dedup_threshold, max_same_calls=self.config.max_same_calls
         )
+        # The end state goes first: a failed episode then always names its diverging turn, which is
+        # where its preference pair is cut (learn's `diverged` pairs), even when a rule would also fail.
         built = build_cascade(spec, judge=judge)
-        *before, dedup = built.stages
-        return Cascade([*before, EpisodeStage(self.environment), dedup], unsure=spec.unsure)
+        return Cascade([EpisodeStage(self.environment), *built.stages], unsure=spec.unsure)
 
     async def episode(
         self, index: int, environment: Environment, planner: Planner, director: Director, cascade: Cascade
