@@ -578,3 +578,22 @@ def test_the_bank_example_end_to_end(mode: str) -> None:
     env.reset()
     assert env.snapshot() == start
     assert call(env, "open_account", owner="Carol")["account_id"] == "ACC-0002"  # private counters reset too
+
+
+def test_a_script_run_from_the_temp_folder_can_use_the_sandbox(tmp_path: Path) -> None:
+    # The script's folder goes on sys.path; when it is the temp folder, mounting it read-only used to
+    # hide the sandbox's own work directory there, and every run failed to start.
+    import subprocess
+
+    script = tmp_path / "run_bank.py"
+    script.write_text(
+        "from callforge.core import ToolCall\n"
+        "from callforge.execute import python_environment\n"
+        f"env = python_environment({str(EXAMPLES / 'environments' / 'bank.py')!r}, init={{'accounts': {{'Ada': 5.0}}}})\n"
+        "print(env.run(ToolCall(name='get_balance', arguments={'account_id': 'ACC-0001'})).verdict.ok)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300, env={**os.environ, "TMPDIR": str(tmp_path)}
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "True"

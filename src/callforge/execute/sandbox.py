@@ -35,6 +35,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -633,7 +634,18 @@ def _interpreter_paths(python: str) -> tuple[str, ...]:
                 f"python={python!r} could not report its paths ({exc}); pass a Python 3.11+ interpreter"
             ) from exc
     paths.append(os.path.realpath(python))
-    found = tuple(sorted({os.path.abspath(p) for p in paths if p and os.path.exists(p)}))
+    # A script run from the temp folder puts that folder on sys.path; mounted read-only it would hide
+    # the run's own work directory there (it only holds the caller's script, which the child never runs).
+    temp = os.path.realpath(tempfile.gettempdir())
+    found = tuple(
+        sorted(
+            {
+                os.path.abspath(p)
+                for p in paths
+                if p and os.path.exists(p) and not _under(temp, os.path.realpath(p))
+            }
+        )
+    )
     _INTERPRETER_PATHS[python] = found
     return found
 
