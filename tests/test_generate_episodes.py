@@ -109,6 +109,8 @@ def test_blueprints_that_change_nothing_are_rejected(tmp_path: Path) -> None:
     report = generate(env=str(clock), model="fake:world", n=1, max_attempts=3, out=tmp_path / "run")
     assert report.accepted == 0
     assert report.tally.reasons == {"gen.blueprint_no_effect": 3}
+    for row in rows(tmp_path / "run", "rejected"):  # the time spent planning is on the record
+        assert "plan" in row["dialog"]["meta"]["usage"]["phases"]
 
 
 def test_config_errors_are_clear(tmp_path: Path) -> None:

@@ -263,11 +263,11 @@ class Session:
             clock = time.perf_counter()
             try:
                 planned = await plan()
-                made, meta = planned if isinstance(planned, tuple) else (planned, meta)
             except GenerationFailure as failure:
+                meter.timed("plan", time.perf_counter() - clock)  # before the record takes the meter's sums
                 return failed_record(id, failure, made, meta, meter)
-            finally:
-                meter.timed("plan", time.perf_counter() - clock)
+            meter.timed("plan", time.perf_counter() - clock)
+            made, meta = planned if isinstance(planned, tuple) else (planned, meta)
             rounds = 1 + self.config.replays
             for round in range(rounds):
                 last = round == rounds - 1
@@ -279,12 +279,12 @@ class Session:
                 try:
                     dialog = await director.play(made, drawn.voice, seed=drawn.seed + 7919 * round, meta=meta)
                 except GenerationFailure as failure:
+                    meter.timed("play", time.perf_counter() - clock)
                     if last or failure.code not in _REPLAYABLE:
                         return failed_record(id, failure, made, meta, meter)
                     replays.append(failure.code)
                     continue
-                finally:
-                    meter.timed("play", time.perf_counter() - clock)
+                meter.timed("play", time.perf_counter() - clock)
                 clock = time.perf_counter()
                 checked = await cascade.check(dialog, id)
                 if after_check is not None:
