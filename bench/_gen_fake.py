@@ -1,4 +1,4 @@
-"""The `fake:world` model served by the fake OpenAI server in its own process, for bench/generate_throughput.py.
+"""The `fake:world` model served by the fake OpenAI server in its own process, for bench/*_throughput.py.
 
 The model is the package's (`callforge.llm.fake.world.WorldPolicy`): it plays every role
 generation asks an endpoint for (planner, user, assistant and the simulator of the JSON-spec tools

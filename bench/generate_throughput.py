@@ -39,7 +39,6 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -50,59 +49,14 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
 
 from _gen_fake import write_tools  # noqa: E402
+from _throughput import Server, model_for, steady_part, via_help  # noqa: E402
 
 from callforge.generate import GenerateProgress, generate  # noqa: E402
-from callforge.llm.openai_compat import OpenAIBackend  # noqa: E402
-from callforge.llm.registry import make_backend  # noqa: E402
-
-
-class Server:
-    """bench/_gen_fake.py in its own process, driven by line commands on stdin."""
-
-    def __init__(self, latency: float, capacity: int) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, str(REPO / "bench" / "_gen_fake.py"), "--latency", str(latency), "--capacity", str(capacity)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            cwd=REPO,
-        )
-        assert self.proc.stdout is not None
-        self.url = self.proc.stdout.readline().strip()
-        if not self.url.startswith("http://127.0.0.1"):
-            self.proc.kill()
-            raise SystemExit(f"fake server did not start (printed {self.url!r})")
-
-    def send(self, command: str) -> dict[str, Any] | None:
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.proc.stdin.write(command + "\n")
-        self.proc.stdin.flush()
-        if not command.startswith("report"):
-            return None
-        return dict(json.loads(self.proc.stdout.readline()))
-
-    def close(self) -> None:
-        try:
-            self.send("quit")
-            self.proc.wait(timeout=10)
-        except (OSError, subprocess.TimeoutExpired):
-            self.proc.kill()
 
 
 def run_generate(server: Server, tools: Path, out: Path, args: argparse.Namespace, concurrency: int, n: int) -> dict[str, Any]:
     """One `generate(...)` into `out`, timed (wall and this process's CPU) with the server's window around it."""
-    extra: dict[str, Any] = {}
-    if args.via == "spec":
-        model: Any = "openai:fake-model"
-        extra = {"base_url": server.url, "api_key": "x"}
-    elif args.via == "cached":
-        out.mkdir(parents=True)
-        model = make_backend(
-            "openai:fake-model", base_url=server.url, api_key="x", concurrency=args.backend_concurrency, timeout=120,
-            cache=out / "llm-cache.sqlite",
-        )
-    else:
-        model = OpenAIBackend("fake-model", base_url=server.url, api_key="x", concurrency=args.backend_concurrency, timeout=120)
+    model, extra = model_for(args.via, "fake-model", server.url, out, args.backend_concurrency)
     marks: list[tuple[float, int]] = []  # (time, accepted) after every judged attempt
 
     def progress(state: GenerateProgress) -> None:
@@ -115,9 +69,8 @@ def run_generate(server: Server, tools: Path, out: Path, args: argparse.Namespac
     )  # fmt: skip
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu
     # the steady part of the run: from the 10% to the 90% accepted mark (no ramp-up, no drain)
-    low = next((m for m in marks if m[1] >= 0.1 * n), marks[0])
-    high = next((m for m in marks if m[1] >= 0.9 * n), marks[-1])
-    seen = server.send(f"report {low[0]} {high[0]}")
+    low, high, steady_rate = steady_part(marks, n)
+    seen = server.send(f"report {low} {high}")
     assert seen is not None
     manifest = json.loads((out / "manifest.json").read_text())
     roles = manifest["accounting"]["roles"]
@@ -128,21 +81,11 @@ def run_generate(server: Server, tools: Path, out: Path, args: argparse.Namespac
         "complete": report.complete,
         "wall": wall,
         "cpu": cpu,
-        "steady_rate": _slope([m for m in marks if low[0] <= m[0] <= high[0]]),
+        "steady_rate": steady_rate,
         "requests": requests,
         "server": seen,
         "manifest": manifest,
     }
-
-
-def _slope(points: list[tuple[float, int]]) -> float:
-    """Least-squares accepted per second through (time, accepted) points (steadier than two end points)."""
-    if len(points) < 2:
-        return 0.0
-    mean_t = sum(t for t, _ in points) / len(points)
-    mean_a = sum(a for _, a in points) / len(points)
-    spread = sum((t - mean_t) ** 2 for t, _ in points)
-    return sum((t - mean_t) * (a - mean_a) for t, a in points) / spread if spread else 0.0
 
 
 def figures(run: dict[str, Any], args: argparse.Namespace) -> dict[str, float]:
@@ -187,8 +130,7 @@ def main() -> None:
         "--via",
         choices=("object", "cached", "spec"),
         default="object",
-        help="object: an OpenAIBackend (no response cache); cached: the same in the run's llm-cache.sqlite, as "
-        "generate builds for a spec; spec: the string 'openai:fake-model' with base_url, as the CLI passes it",
+        help=via_help("fake-model"),
     )
     parser.add_argument("--keep", type=Path, default=None, help="copy the run folders here (default: deleted)")
     args = parser.parse_args()
