@@ -10,11 +10,28 @@ where that is free) and feeds the failures back until they pass or stop improvin
 See docs/agent.md.
 """
 
+from callforge.agent.adapter import StrategyBackend
 from callforge.agent.api import open_agent, run_agent, run_agent_async
 from callforge.agent.loop import Agent, AgentConfig, AgentResult, StopReason
-from callforge.agent.strategies import STRATEGIES, Direct, SelfRefine, make_strategy
+from callforge.agent.strategies import (
+    STRATEGIES,
+    Compiler,
+    Direct,
+    PlannerCallerSummarizer,
+    SelfRefine,
+    WhenToCall,
+    make_strategy,
+)
 from callforge.agent.strategy import BudgetSpent, Step, StepContext, Strategy, reply, tool_message
-from callforge.agent.trace import CallEvent, CheckEvent, ObservationEvent, RequestEvent, Trace, TraceEvent
+from callforge.agent.trace import (
+    CallEvent,
+    CheckEvent,
+    ObservationEvent,
+    PlanEvent,
+    RequestEvent,
+    Trace,
+    TraceEvent,
+)
 
 __all__ = [
     "STRATEGIES",
@@ -24,16 +41,21 @@ __all__ = [
     "BudgetSpent",
     "CallEvent",
     "CheckEvent",
+    "Compiler",
     "Direct",
     "ObservationEvent",
+    "PlanEvent",
+    "PlannerCallerSummarizer",
     "RequestEvent",
     "SelfRefine",
     "Step",
     "StepContext",
     "StopReason",
     "Strategy",
+    "StrategyBackend",
     "Trace",
     "TraceEvent",
+    "WhenToCall",
     "make_strategy",
     "open_agent",
     "reply",

@@ -39,13 +39,15 @@ async def open_agent(
     tool_mode: str | None = None,
     base_url: str | None = None,
     api_key: str | None = None,
+    roles: Mapping[str, str | Backend] | None = None,
 ) -> AsyncIterator[Agent]:
     """An Agent over tool sources (`tools`: any file `callforge.execute` reads) or an environment (`env`).
 
     `model` and `simulator` are specs (`local:...`, `openai:...`, `fake:world`) or Backends; the
     simulator plays tools that have no implementation (default: the model). What this builds from
     a spec or a file is closed on exit; a Backend or Environment passed in stays the caller's.
-    `tool_mode`, `base_url` and `api_key` are the spec's endpoint options (`make_backend`).
+    `tool_mode`, `base_url` and `api_key` are the spec's endpoint options (`make_backend`). `roles`
+    gives a strategy's roles their own models (`{"planner": "openai:big", "caller": "local:small"}`).
     """
     if bool(tools) == (env is not None):
         raise ConfigError(
@@ -56,15 +58,17 @@ async def open_agent(
     async with AsyncExitStack() as stack:
         endpoint = _Endpoint(tool_mode, base_url, api_key)
         backend = _backend(model, stack, endpoint)
+        built: dict[str, Backend] = {model: backend} if isinstance(model, str) else {}
+        players = {role: _role(spec, built, stack, endpoint) for role, spec in (roles or {}).items()}
         if env is not None:
             environment = await _environment(env, env_init, stack)
-            yield Agent(backend, environment=environment, strategy=chosen, config=config)
+            yield Agent(backend, environment=environment, strategy=chosen, config=config, roles=players)
             return
         toolbox = await load_toolbox_async(list(tools))
         stack.push_async_callback(toolbox.aclose)
         player = backend if simulator is None else _backend(simulator, stack, endpoint)
         engine = toolbox.engine(player)
-        yield Agent(backend, tools=toolbox.tools, engine=engine, strategy=chosen, config=config)
+        yield Agent(backend, tools=toolbox.tools, engine=engine, strategy=chosen, config=config, roles=players)
 
 
 async def run_agent_async(
@@ -80,6 +84,7 @@ async def run_agent_async(
     tool_mode: str | None = None,
     base_url: str | None = None,
     api_key: str | None = None,
+    roles: Mapping[str, str | Backend] | None = None,
 ) -> AgentResult:
     """One request played to its answer by a fresh agent (see `open_agent` for the arguments)."""
     async with open_agent(
@@ -93,6 +98,7 @@ async def run_agent_async(
         tool_mode=tool_mode,
         base_url=base_url,
         api_key=api_key,
+        roles=roles,
     ) as agent:
         return await agent.run(request)
 
@@ -113,6 +119,15 @@ def _backend(model: str | Backend, stack: AsyncExitStack, endpoint: _Endpoint) -
     backend = make_backend(model, tool_mode=endpoint.tool_mode, base_url=endpoint.base_url, api_key=endpoint.api_key)
     stack.push_async_callback(close_backend, backend)
     return backend
+
+
+def _role(spec: str | Backend, built: dict[str, Backend], stack: AsyncExitStack, endpoint: _Endpoint) -> Backend:
+    """A role's backend; roles given the same spec share one (a local model loads once)."""
+    if not isinstance(spec, str):
+        return spec
+    if spec not in built:
+        built[spec] = _backend(spec, stack, endpoint)
+    return built[spec]
 
 
 async def _environment(source: EnvironmentSource, init: Mapping[str, Any] | None, stack: AsyncExitStack) -> Environment:

@@ -60,16 +60,26 @@ class StepContext:
     """One step's view of the run: the conversation and tools, and the model and tools to act with.
 
     `stateful` is true when the tools act on a shared state (an Environment): running a call to
-    look at its result is then not free, because it changes what later calls see.
+    look at its result is then not free, because it changes what later calls see. `can_execute` is
+    false when nothing can run the calls (a strategy evaluated on cases without implementations,
+    `StrategyBackend`): a strategy then decides without running any.
     """
 
     def __init__(
-        self, runtime: _Runtime, messages: tuple[Message, ...], tools: tuple[ToolSpec, ...], step: int, *, stateful: bool
+        self,
+        runtime: _Runtime,
+        messages: tuple[Message, ...],
+        tools: tuple[ToolSpec, ...],
+        step: int,
+        *,
+        stateful: bool,
+        can_execute: bool = True,
     ) -> None:
         self.messages = messages
         self.tools = tools
         self.step = step
         self.stateful = stateful
+        self.can_execute = can_execute
         self._runtime = runtime
 
     async def complete(

@@ -8,7 +8,7 @@ together. `Trace.jsonl()` is what `callforge agent --trace` prints.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -84,7 +84,25 @@ class CheckEvent(BaseModel):
         return not self.failures
 
 
-TraceEvent = Annotated[RequestEvent | CallEvent | ObservationEvent | CheckEvent, Field(discriminator="kind")]
+class PlanEvent(BaseModel):
+    """A planning strategy's plan (compiler): its tasks, or why it could not run."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["plan"] = "plan"
+    step: int
+    t: float
+    round: int
+    """0 for the first plan, then one per replan."""
+    tasks: tuple[dict[str, Any], ...] = ()
+    """The planned tasks as planned: `{"id", "tool", "arguments"}`, references unresolved."""
+    reason: str = ""
+    """Why this plan was asked for again: the joiner's reason (empty for the first plan)."""
+    problem: str = ""
+    """Why the plan cannot run (not JSON, an unknown tool or reference, a cycle); empty for a plan that runs."""
+
+
+TraceEvent = Annotated[RequestEvent | CallEvent | ObservationEvent | CheckEvent | PlanEvent, Field(discriminator="kind")]
 """Any event of a trace, told apart by `kind`."""
 
 
@@ -114,6 +132,11 @@ class Trace(BaseModel):
     def checks(self) -> tuple[CheckEvent, ...]:
         """The strategy's checks of candidate steps."""
         return tuple(e for e in self.events if isinstance(e, CheckEvent))
+
+    @property
+    def plans(self) -> tuple[PlanEvent, ...]:
+        """The plans a planning strategy made (and the ones it could not run)."""
+        return tuple(e for e in self.events if isinstance(e, PlanEvent))
 
     def jsonl(self) -> str:
         """One JSON object per event, one per line."""

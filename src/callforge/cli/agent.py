@@ -32,7 +32,25 @@ def agent_command(
     model: Annotated[
         str, typer.Option("--model", "-m", help="local:<name|path.gguf>, openai:<model>, fake:world or fuzz[:seed].")
     ] = "local:qwen2.5-coder-0.5b",
-    strategy: Annotated[str, typer.Option("--strategy", "-s", help="direct (one request per step) or self_refine.")] = "direct",
+    strategy: Annotated[
+        str,
+        typer.Option(
+            "--strategy", "-s", help="direct, self_refine, planner_caller_summarizer, when_to_call, compiler (docs/agent.md)."
+        ),
+    ] = "direct",
+    planner_model: Annotated[
+        str | None, typer.Option("--planner-model", help="planner_caller_summarizer: the planner's model (default: --model).")
+    ] = None,
+    caller_model: Annotated[
+        str | None, typer.Option("--caller-model", help="planner_caller_summarizer: the caller's model (default: --model).")
+    ] = None,
+    summarizer_model: Annotated[
+        str | None,
+        typer.Option("--summarizer-model", help="planner_caller_summarizer: the summarizer's model (default: --model)."),
+    ] = None,
+    probe_model: Annotated[
+        str | None, typer.Option("--probe-model", help="when_to_call: the model that plays the probe (default: --model).")
+    ] = None,
     max_steps: Annotated[int, typer.Option("--max-steps", min=1, help="Steps before the run gives up.")] = 10,
     budget: Annotated[
         int | None, typer.Option("--budget", min=1, help="Most model tokens (prompt + completion, every request) the run may spend.")
@@ -61,7 +79,17 @@ def agent_command(
     from callforge.agent import AgentConfig, make_strategy
     from callforge.llm import check_model_spec, world_notice
 
-    for spec in (model, simulator_model):
+    roles = {
+        role: spec
+        for role, spec in (
+            ("planner", planner_model),
+            ("caller", caller_model),
+            ("summarizer", summarizer_model),
+            ("probe", probe_model),
+        )
+        if spec
+    }
+    for spec in (model, simulator_model, *roles.values()):
         if spec:
             check_model_spec(spec)
     if not tools and env is None:
@@ -70,7 +98,7 @@ def agent_command(
     config = AgentConfig(
         max_steps=max_steps, budget=budget, system=system, options={"temperature": temperature, "max_tokens": max_tokens}
     )
-    notice = world_notice(model, simulator_model)
+    notice = world_notice(model, simulator_model, *roles.values())
     if notice is not None:
         typer.echo(notice, err=True)
     setup: dict[str, Any] = {
@@ -83,6 +111,7 @@ def agent_command(
         "tool_mode": tool_mode,
         "base_url": base_url,
         "api_key": api_key,
+        "roles": roles,
     }
     stopped = asyncio.run(_play(model, setup, request, trace=trace, as_json=as_json))
     if stopped:

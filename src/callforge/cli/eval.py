@@ -102,8 +102,19 @@ def run_command(
         str, typer.Option("--model", "-m", help="local:<name|path.gguf>, openai:<model> or fuzz[:seed].")
     ],
     data: Annotated[Path | None, _DATA] = None,
-    style: Annotated[str, _STYLE] = "prompting",
+    style: Annotated[
+        str | None,
+        typer.Option(help="prompting: outputs are Python call lists; fc: native tool calls. Default: prompting; fc with --agent."),
+    ] = None,
     categories: Annotated[list[str] | None, _CATEGORIES] = None,
+    agent: Annotated[
+        str | None,
+        typer.Option(
+            "--agent",
+            help="Answer each request with one step of this agent strategy (direct, self_refine, when_to_call, "
+            "planner_caller_summarizer, compiler): tokens count every request it makes. Needs --style fc.",
+        ),
+    ] = None,
     limit: Annotated[int | None, typer.Option(help="Only the first N cases of each category.")] = None,
     base_url: BaseUrl = None,
     api_key: ApiKey = None,
@@ -145,7 +156,22 @@ def run_command(
     from callforge.cli.progress import job_bar
     from callforge.evaluate import EvalConfig, Style, eval_folder_name, evaluate_model
 
-    folder = out or eval_folder_name(model, Style(style))
+    if agent is not None and style == "prompting":
+        raise typer.BadParameter(
+            "--agent needs --style fc: a strategy reads and checks native tool calls, and in prompting style the "
+            "calls are Python text it cannot see (docs/agent.md, Evaluating a strategy)",
+            param_hint="--agent",
+        )
+    if agent is not None:
+        from callforge.agent import STRATEGIES
+
+        if agent not in STRATEGIES:
+            raise typer.BadParameter(f"unknown strategy {agent!r}; the strategies are: {', '.join(STRATEGIES)}", param_hint="--agent")
+    style = style or ("fc" if agent is not None else "prompting")
+    options["style"] = style
+    folder = out or eval_folder_name(model if agent is None else f"{model}+{agent}", Style(style))
+    if agent is not None:
+        options["model"] = _agent_backend(agent, options, folder)
     if trials > 1 and temperature == 0 and not quiet:
         typer.echo(
             f"note: {trials} trials at temperature 0 repeat the same answers on a deterministic model; "
@@ -170,6 +196,28 @@ def run_command(
             f"{len(report.failed)} of {report.cases} cases have no result and are not scored (see "
             f"{report.out / 'errors.jsonl'}); run the same command again to retry them"
         )
+
+
+def _agent_backend(agent: str, options: dict[str, Any], folder: Path) -> Any:
+    """The model's backend wrapped so that each request is one step of the strategy `agent`; closed with the run."""
+    from callforge.agent import StrategyBackend, make_strategy
+    from callforge.llm import make_backend
+    from callforge.run import LLM_CACHE
+
+    strategy = make_strategy(agent)
+    backend = make_backend(
+        options["model"],
+        base_url=options["base_url"],
+        api_key=options["api_key"],
+        tool_mode=options["tool_mode"],
+        concurrency=options["concurrency"],
+        rpm=options["rpm"],
+        timeout=options["timeout"],
+        cache=folder / LLM_CACHE if options["cache"] else None,
+    )
+    if options["cache"]:
+        folder.mkdir(parents=True, exist_ok=True)
+    return StrategyBackend(backend, strategy, close=True)
 
 
 def end_of_score(report: Any, results: Path) -> None:

@@ -98,6 +98,11 @@ def print_live_report(report: LiveReport, console: Console | None = None) -> Non
         f"ran {report.sent} cases, resumed {report.resumed}, in {report.wall_s:.1f} s; "
         f"tokens: {usage.prompt_tokens} prompt, {usage.completion_tokens} generated ({rate:.1f}/s)"
     )
+    if report.sent:  # this run's own cost per entry (resumed entries cost nothing now), to compare strategies
+        console.print(
+            f"per entry: {usage.total_tokens / report.sent:.1f} tokens ({usage.prompt_tokens / report.sent:.1f} prompt, "
+            f"{usage.completion_tokens / report.sent:.1f} generated), {report.wall_s / report.sent:.3f} s wall"
+        )
     if report.failed:
         first_id, first_error = report.failed[0]
         console.print(

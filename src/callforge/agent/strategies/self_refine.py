@@ -85,7 +85,7 @@ class SelfRefine:
         broken = tuple(v for v in self._rules.run(dialog) if v.evidence.get("message_index") == index)
         failed: tuple[Verdict, ...] = ()
         observations: tuple[Observation, ...] = ()
-        if not broken and self.execute and not context.stateful:
+        if not broken and self.execute and context.can_execute and not context.stateful:
             observations = await context.execute(message.tool_calls, purpose="check")
             judged = await ExecutionStage(_Replay(observations)).check(Dialog(tools=context.tools, messages=(message,)))
             failed = tuple(v for v in judged.verdicts if not v.ok)
