@@ -14,6 +14,7 @@ from typing import Any
 
 from callforge.core import DecodeError
 from callforge.evaluate.decode.arith import evaluate_arithmetic
+from callforge.evaluate.decode.quick import quick_decode_bfcl, surely_undecodable
 
 _BFCL_STRIP = "`\n "
 
@@ -30,19 +31,27 @@ class DecodedCall:
     positional: tuple[Any, ...] = field(default=())
 
 
-def decode_python_bfcl(text: Any) -> list[dict[str, dict[str, Any]]]:
+def decode_python_bfcl(text: Any, *, explain: bool = True) -> list[dict[str, dict[str, Any]]]:
     """Decode a prompting output exactly as BFCL's default decoder does.
 
     Returns BFCL's decoded form, `[{name: {param: value}}]`; raises DecodeError where BFCL's
-    decoder raises any exception (its `ast_decoder:decoder_failed`).
+    decoder raises any exception (its `ast_decoder:decoder_failed`). Plain call lists take a
+    fast path (`quick.py`) that gives the same result without building an `ast`. With
+    `explain=False` the caller needs only *whether* decoding fails, not why: an output that a
+    quick scan proves undecodable then fails without `ast.parse`'s message.
     """
-    calls = _decode(text, bfcl=True)
-    return [{c.name: c.arguments} for c in calls]
+    cleaned = _cleaned(text)
+    quick = quick_decode_bfcl(cleaned)
+    if quick is not None:
+        return quick
+    if not explain and surely_undecodable(cleaned):
+        raise DecodeError("not a Python call list (a syntax error)")
+    return [{c.name: c.arguments} for c in _parse(cleaned, bfcl=True)]
 
 
 def decode_python(text: Any) -> list[DecodedCall]:
     """Decode a prompting output for semantic scoring: positional arguments are kept."""
-    return _decode(text, bfcl=False)
+    return _parse(_cleaned(text), bfcl=False)
 
 
 def bracketed(text: str) -> str:
@@ -55,10 +64,14 @@ def bracketed(text: str) -> str:
     return text
 
 
-def _decode(text: Any, *, bfcl: bool) -> list[DecodedCall]:
+def _cleaned(text: Any) -> str:
+    """The text BFCL hands to `ast.parse`: bracketed, then stripped of whitespace and `'`."""
     if not isinstance(text, str):
         raise DecodeError(f"expected the model output as text, got {type(text).__name__}")
-    cleaned = bracketed(text).strip().strip("'")
+    return bracketed(text).strip().strip("'")
+
+
+def _parse(cleaned: str, *, bfcl: bool) -> list[DecodedCall]:
     try:
         body = ast.parse(cleaned, mode="eval").body
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:

@@ -9,7 +9,8 @@ class TokenCursor:
     """Position over the non-comment tokens; subclasses fill the token lists and name the language.
 
     `code` indexes the tokens that are not comments; `p` is the cursor into `code`. Lookups past
-    either end give -1 / "" instead of raising, so grammar rules can peek freely.
+    either end give -1 / "" instead of raising, so grammar rules can peek freely. Subclasses call
+    `_index_code` once their token lists are complete.
     """
 
     LANGUAGE = ""
@@ -19,25 +20,35 @@ class TokenCursor:
     texts: list[str]
     code: list[int]
     p: int
+    # The texts and kinds of the tokens in `code`, by position in `code`: the parsers peek at
+    # them all the time, so each peek is a single index.
+    code_texts: list[str]
+    code_kinds: list[int]
+    size: int
+
+    def _index_code(self) -> None:
+        self.code_texts = [self.texts[i] for i in self.code]
+        self.code_kinds = [self.kinds[i] for i in self.code]
+        self.size = len(self.code)
 
     def _at(self, k: int = 0) -> int:
         j = self.p + k
-        return self.code[j] if 0 <= j < len(self.code) else -1
+        return self.code[j] if 0 <= j < self.size else -1
 
     def _text(self, k: int = 0) -> str:
-        i = self._at(k)
-        return self.texts[i] if i >= 0 else ""
+        j = self.p + k
+        return self.code_texts[j] if 0 <= j < self.size else ""
 
     def _kind(self, k: int = 0) -> int:
-        i = self._at(k)
-        return self.kinds[i] if i >= 0 else -1
+        j = self.p + k
+        return self.code_kinds[j] if 0 <= j < self.size else -1
 
     def _take(self) -> int:
-        i = self._at()
-        if i < 0:
+        p = self.p
+        if not 0 <= p < self.size:
             raise self._error("the text ends too early")
-        self.p += 1
-        return i
+        self.p = p + 1
+        return self.code[p]
 
     def _expect(self, text: str) -> int:
         if self._text() != text:

@@ -229,6 +229,7 @@ class _Parser(TokenCursor):
         self.texts = [src[s:e] for s, e in zip(starts, ends, strict=True)]
         self.bstarts, self.bends = _byte_offsets(src, starts, ends)
         self.code = [i for i, k in enumerate(kinds) if k != _COMMENT]
+        self._index_code()
         self.p = 0
         self.calls: list[_Node] = []
         self.closers: list[str] = []
@@ -492,12 +493,58 @@ class _Parser(TokenCursor):
     # -- expressions ---------------------------------------------------------------------------
 
     def _expression(self) -> _Node:
+        quick = self._operand_alone()
+        if quick is not None:
+            return quick
         if self._is_lambda():
             return self._lambda()
         left = self._ternary()
         if self._assign_operator() and left.kind not in _ASSIGNABLE:
             raise self._error("cannot assign to this")
         return self._assigned(left)
+
+    def _operand_alone(self) -> _Node | None:
+        """`name=literal` or a literal alone, right before `,` or `)`: the common argument, in short.
+
+        Returns the node the full descent (`_ternary` ... `_primary`, then `_assigned`) makes
+        for it, having consumed it; None, consuming nothing, for anything else.
+        """
+        p, texts = self.p, self.code_texts
+        if p + 1 >= self.size:
+            return None
+        if texts[p + 1] in (",", ")"):
+            return self._literal_alone(p)
+        if texts[p + 1] != "=" or p + 3 >= self.size or texts[p + 3] not in (",", ")"):
+            return None
+        if self.code_kinds[p] != _WORD or texts[p] in _RESERVED:
+            return None
+        self.p = p + 2
+        right = self._literal_alone(p + 2)
+        if right is None:
+            self.p = p
+            return None
+        i = self.code[p]
+        node = _Node("assign", i, right.hi, [], _Node("ident", i, i + 1), right)
+        node.open = node.close = self.code[p + 1]
+        return node
+
+    def _literal_alone(self, p: int) -> _Node | None:
+        """The node of a literal or a name at `p` (the cursor), consumed; None if it is neither."""
+        kind, text, i = self.code_kinds[p], self.code_texts[p], self.code[p]
+        if kind == _NUM or (kind == _WORD and text in ("true", "false", "null", "this", "super")):
+            node = _Node("lit", i, i + 1)
+        elif kind == _STR:
+            node = _Node("str", i, i + 1)
+        elif kind == _CHR:
+            node = _Node("chr", i, i + 1)
+        elif kind == _WORD and text not in _RESERVED:
+            node = _Node("ident", i, i + 1)
+        else:
+            return None
+        self.p = p + 1
+        if kind == _STR:
+            self._check_interpolations(text)  # after consuming it, as `_primary` does
+        return node
 
     def _assigned(self, left: _Node) -> _Node:
         """`left = ...` if an assignment operator follows an assignable `left`, else `left`.

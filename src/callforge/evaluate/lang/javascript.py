@@ -335,6 +335,7 @@ class _Parser(TokenCursor):
         self.ends = tokens.ends
         self.texts = [src[s:e] for s, e in zip(tokens.starts, tokens.ends, strict=True)]
         self.code = [i for i, k in enumerate(tokens.kinds) if k != _COMMENT]
+        self._index_code()
         self.p = 0
         self.closers: list[str] = []
         self.statements: list[_Expr] = []
@@ -575,12 +576,57 @@ class _Parser(TokenCursor):
         return _Expr("sequence", first.lo, last.hi)
 
     def _assignment(self) -> _Expr:
+        quick = self._operand_alone()
+        if quick is not None:
+            return quick
         if self._is_arrow():
             return self._arrow()
         left = self._conditional()
         if self._kind() == _OP and self._text() in _ASSIGN_OPS and left.kind not in _ASSIGNABLE:
             raise self._error("cannot assign to this")
         return self._assigned(left)
+
+    def _operand_alone(self) -> _Expr | None:
+        """`name=literal` or a literal alone, right before `,` or `)`: the common argument, in short.
+
+        Returns the node the full descent (`_conditional` ... `_primary`, then `_assigned`) makes
+        for it, having consumed it; None, consuming nothing, for anything else.
+        """
+        p, texts = self.p, self.code_texts
+        if p + 1 >= self.size:
+            return None
+        if texts[p + 1] in (",", ")"):
+            return self._literal_alone(p)
+        if texts[p + 1] != "=" or p + 3 >= self.size or texts[p + 3] not in (",", ")"):
+            return None
+        name = texts[p]
+        if self.code_kinds[p] != _WORD or name in _EXPRESSION_KEYWORDS or name.startswith("#"):
+            return None
+        self.p = p + 2
+        right = self._literal_alone(p + 2)
+        if right is None:
+            self.p = p
+            return None
+        i = self.code[p]
+        node = _Expr("assign", i, right.hi)
+        node.left, node.right = _Expr("undefined" if name == "undefined" else "ident", i, i + 1), right
+        return node
+
+    def _literal_alone(self, p: int) -> _Expr | None:
+        """The node of a literal or a name at `p` (the cursor), consumed; None if it is neither."""
+        kind, text, i = self.code_kinds[p], self.code_texts[p], self.code[p]
+        if kind in (_NUM, _STR, _REGEX):
+            node = _Expr("literal", i, i + 1)
+        elif kind != _WORD or text.startswith("#"):
+            return None
+        elif text in _VALUE_WORDS:
+            node = _Expr(text if text == "true" else "literal", i, i + 1)
+        elif text in _EXPRESSION_KEYWORDS:
+            return None
+        else:
+            node = _Expr("undefined" if text == "undefined" else "ident", i, i + 1)
+        self.p = p + 1
+        return node
 
     def _assigned(self, left: _Expr) -> _Expr:
         """`left = ...` if an assignment operator follows an assignable `left`, else `left`.
