@@ -247,3 +247,18 @@ def test_a_late_tool_episode_exports_as_bfcls_miss_func(tmp_path: Path) -> None:
         assert entry.turns[held.turn] == () and held.tools[0] not in {t.name for t in entry.tools_at(held.turn - 1)}
         assert held.tools[0] in {t.name for t in entry.tools_at(held.turn)}
         assert check_multi_turn(entry, dialog_output(Dialog.model_validate(row["dialog"]))).ok
+
+
+def test_a_user_message_that_never_changes_its_mind_is_refused() -> None:
+    from callforge.generate import GenerationFailure, UserRole
+    from callforge.generate.personas import Voice
+    from callforge.generate.plan import PlannedCall, Turn
+    from callforge.llm import ScriptedBackend
+
+    turn = Turn(steps=((PlannedCall(name="deposit", arguments={"account_id": "ACC-0001", "amount": 50}),),), revisions={"amount": 105})
+    voice = Voice(persona="a student", style="plain", instruction="Write plainly.", theme="money")
+    plain = '{"message": "Please pay 50 euros into ACC-0001."}'
+    with pytest.raises(GenerationFailure, match="never changed its mind about the amount"):
+        asyncio.run(UserRole(ScriptedBackend([plain, plain])).write(turn, (), (), voice, seed=1))
+    changed = '{"message": "Put 105 euros into ACC-0001, no wait, make it 50."}'
+    assert asyncio.run(UserRole(ScriptedBackend([changed])).write(turn, (), (), voice, seed=1)).startswith("Put 105")

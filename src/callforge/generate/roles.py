@@ -8,6 +8,7 @@ with the plan and call a mismatch a defect of the text, not a coincidence of sha
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -71,6 +72,10 @@ class UserRole:
                 failure = GenerationFailure("gen.user_text", f"the user role wrote no request: {completion.text[:160]!r}")
             elif _sounds_like_assistant(text):
                 failure = GenerationFailure("gen.user_text", f"the user role answered like an assistant: {text[:160]!r}")
+            elif unsaid := [k for k, v in turn.revisions.items() if not _states(text, v)]:
+                failure = GenerationFailure(
+                    "gen.user_text", f"the user role never changed its mind about the {', '.join(unsaid)}: {text[:160]!r}"
+                )
             else:
                 return text
         assert failure is not None
@@ -99,6 +104,13 @@ _ASSISTANT_OPENERS = (
     "i am not able to",
     "what do you need help with",
 )
+
+
+def _states(text: str, value: Any) -> bool:
+    """Whether `text` states `value`: a number as any number equal to it (`105`, `105.0`), else the text itself."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return any(float(n) == value for n in re.findall(r"-?\d+(?:\.\d+)?", text.replace(",", "")))
+    return str(value).casefold() in text.casefold()
 
 
 def _sounds_like_assistant(text: str) -> bool:

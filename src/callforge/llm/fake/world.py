@@ -139,6 +139,8 @@ def _user(prompt: str, system: str, seed: int) -> str:
     if "no greeting" in system:
         opener = ""
     filler = " ".join(rng.sample(FILLER, 2))
+    for name, dropped in re.findall(r"first ask with the (.+?) (\S+), then correct yourself", prompt):
+        filler += f". At first I wanted the {name} to be {dropped}, but I changed my mind"
     return f"{opener} {filler[0].upper()}{filler[1:]}. {START}{groups}{END}{rng.choice(CLOSERS)}.".strip()
 
 
