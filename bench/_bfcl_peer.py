@@ -2,8 +2,10 @@
 
 Only glue lives here: it imports BFCL's published package (bfcl-eval, Apache-2.0, installed
 into the bench venv, never vendored) and calls its decoder and checker the way `bfcl evaluate`
-does for a result file. It prints one JSON object with its timings (best wall and best CPU
-seconds of the timed passes) and verdicts.
+does for a result file. Once loaded it prints `ready` and then serves passes: for each line
+`pass` on stdin it scores every record once and prints one JSON object with that pass's wall and
+CPU seconds; `done` prints the verdicts and ends. eval_speed.py alternates these passes with
+its own, so that both sides meet the same load on a busy machine.
 """
 
 from __future__ import annotations
@@ -32,7 +34,6 @@ def _install_stub() -> None:
 
 def main() -> None:
     shared, records_path = Path(sys.argv[1]), Path(sys.argv[2])
-    passes = int(sys.argv[3]) if len(sys.argv) > 3 else 3
     t0 = time.perf_counter()
     _install_stub()
     from bfcl_eval.constants.enums import Language, ReturnFormat
@@ -103,13 +104,15 @@ def main() -> None:
         verdicts.append(bool(result["valid"]))
 
     gc.freeze()  # the same treatment callforge gets after loading its suite
-    check_s = cpu_s = float("inf")
-    for _ in range(passes):  # best of N, as for callforge
+    print(json.dumps({"ready": True, "import_s": import_s, "n": len(records)}), flush=True)
+    verdicts: list[bool] = []
+    for line in sys.stdin:
+        if line.strip() != "pass":
+            break
         wall, cpu = time.perf_counter(), time.process_time()
         verdicts = score_all()
-        check_s, cpu_s = min(check_s, time.perf_counter() - wall), min(cpu_s, time.process_time() - cpu)
-    result = {"import_s": import_s, "check_s": check_s, "cpu_s": cpu_s, "n": len(records), "verdicts": verdicts}
-    print(json.dumps(result))
+        print(json.dumps({"wall_s": time.perf_counter() - wall, "cpu_s": time.process_time() - cpu}), flush=True)
+    print(json.dumps({"verdicts": verdicts}), flush=True)
 
 
 if __name__ == "__main__":

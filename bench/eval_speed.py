@@ -5,8 +5,10 @@
 1. In-process: decode+match every conformance record (35,634) and the oracle outputs of every
    single-turn category; entries/s and µs per entry, by the wall clock and in CPU time.
 2. The peer: BFCL's own decoder+checker (bfcl-eval 2026.3.23 installed into .venv-bench, with a
-   stubbed model registry, as the reference's light harness does) on the same records; the ratio
-   of callforge's time per entry to BFCL's, by both clocks (both sides best of --passes).
+   stubbed model registry, as the reference's light harness does) on the same records, its
+   passes alternating with callforge's so that both meet the same load; the ratio of
+   callforge's time per entry to BFCL's, best pass against best pass (--passes each) and the
+   median of the ratios of neighbouring passes.
 3. Whole process: wall time of `callforge eval` on the full conformance set (one run per style).
 """
 
@@ -16,6 +18,7 @@ import argparse
 import gc
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -41,44 +44,76 @@ def _records() -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def _ours(records: list[dict], passes: int) -> tuple[float, float, float, list[bool]]:
-    """Suite load time, best wall and best CPU seconds of a pass over `records`, the verdicts."""
-    from callforge.evaluate import make_scorer
-    from callforge.formats import load_bfcl_suite
+class _Ours:
+    """callforge's scorers over `records`, ready for timed passes."""
 
-    t0 = time.perf_counter()
-    cases = {c.id: c for c in load_bfcl_suite(SHARED / "data")}
-    load_s = time.perf_counter() - t0
-    gc.freeze()  # as score() does after loading the suite
-    scorers = {s: make_scorer("bfcl", s) for s in ("prompting", "fc")}
-    wall = cpu = float("inf")
-    for _ in range(passes):  # best of N, like the peer, so neither pays one-off warm-up costs
+    def __init__(self, records: list[dict], cases: dict | None = None) -> None:
+        from callforge.evaluate import make_scorer
+        from callforge.formats import load_bfcl_suite
+
+        t0 = time.perf_counter()
+        self.cases = cases or {c.id: c for c in load_bfcl_suite(SHARED / "data")}
+        self.load_s = time.perf_counter() - t0
+        gc.freeze()  # as score() does after loading the suite
+        self.scorers = {s: make_scorer("bfcl", s) for s in ("prompting", "fc")}
+        self.records = records
+        self.verdicts: list[bool] = []
+
+    def timed_pass(self) -> tuple[float, float]:
+        """Wall and CPU seconds of one pass over every record."""
+        cases, scorers = self.cases, self.scorers
         w, c = time.perf_counter(), time.process_time()
-        verdicts = [scorers[r["style"]].score(cases[r["id"]], r["model_output"]).ok for r in records]
-        wall, cpu = min(wall, time.perf_counter() - w), min(cpu, time.process_time() - c)
-    return load_s, wall, cpu, verdicts
+        self.verdicts = [scorers[r["style"]].score(cases[r["id"]], r["model_output"]).ok for r in self.records]
+        return time.perf_counter() - w, time.process_time() - c
 
 
-def _peer(records_file: Path, passes: int) -> dict | None:
+class _Peer:
+    """BFCL's checker in .venv-bench, serving one timed pass per request (`_bfcl_peer.py`)."""
+
+    def __init__(self, records_file: Path) -> None:
+        self.process = subprocess.Popen(
+            [str(BENCH_VENV / "bin" / "python"), str(REPO / "bench" / "_bfcl_peer.py"), str(SHARED), str(records_file)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        ready = self._read()
+        self.import_s, self.n = ready["import_s"], ready["n"]
+
+    def _read(self) -> dict:
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError("BFCL's checker (bench/_bfcl_peer.py) exited early; see its error above")
+        return json.loads(line)
+
+    def timed_pass(self) -> tuple[float, float]:
+        assert self.process.stdin is not None
+        self.process.stdin.write("pass\n")
+        self.process.stdin.flush()
+        done = self._read()
+        return done["wall_s"], done["cpu_s"]
+
+    def verdicts(self) -> list[bool]:
+        assert self.process.stdin is not None
+        self.process.stdin.write("done\n")
+        self.process.stdin.flush()
+        verdicts: list[bool] = self._read()["verdicts"]
+        self.process.wait()
+        return verdicts
+
+
+def _bench_venv() -> bool:
     python = BENCH_VENV / "bin" / "python"
-    if not python.exists():
-        print(
-            "setting up .venv-bench with BFCL's checker (bfcl-eval, no dependencies beyond the checker's) ..."
-        )
-        subprocess.run([sys.executable, "-m", "venv", str(BENCH_VENV)], check=True)
-        done = subprocess.run(
-            [str(python), "-m", "pip", "install", "-q", "--no-deps", *PEER_PACKAGES], check=False
-        )
-        if done.returncode != 0:
-            print("could not install bfcl-eval; skipping the peer comparison")
-            return None
-    out = subprocess.run(
-        [str(python), str(REPO / "bench" / "_bfcl_peer.py"), str(SHARED), str(records_file), str(passes)],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    if python.exists():
+        return True
+    print("setting up .venv-bench with BFCL's checker (bfcl-eval, no dependencies beyond the checker's) ...")
+    subprocess.run([sys.executable, "-m", "venv", str(BENCH_VENV)], check=True)
+    done = subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", *PEER_PACKAGES], check=False)
+    if done.returncode != 0:
+        print("could not install bfcl-eval; skipping the peer comparison")
+        return False
+    return True
 
 
 def _whole_process(records: list[dict], folder: Path) -> dict[str, float]:
@@ -120,45 +155,50 @@ def main() -> None:
     parser.add_argument(
         "--no-whole-process", action="store_true", help="skip the `callforge eval` wall-time runs (part 3)"
     )
-    parser.add_argument("--passes", type=int, default=3, help="timed passes per side; the best counts")
+    parser.add_argument("--passes", type=int, default=7, help="timed passes per side, alternating; the best counts")
     args = parser.parse_args()
     if not SHARED.is_dir():
         sys.exit(f"BFCL data not found at {SHARED}")
     records = _records()
     oracle = [r for r in records if r["mutation"] == "oracle"]
-
-    load_s, ours_wall, ours_cpu, ours_verdicts = _ours(records, args.passes)
-    _, oracle_wall, oracle_cpu, _ = _ours(oracle, args.passes)
     n = len(records)
-    ours_us, ours_cpu_us = ours_wall / n * 1e6, ours_cpu / n * 1e6
-    print(f"suite load (13 categories, {len({r['id'] for r in records})} entries): {load_s:.2f} s")
-    print(
-        f"callforge  all records : {n} in {ours_wall:.3f} s = {n / ours_wall:,.0f} entries/s, "
-        f"{ours_us:.1f} µs/entry (CPU time {ours_cpu_us:.1f} µs/entry)"
-    )
-    print(
-        f"callforge  oracle only : {len(oracle)} in {oracle_wall:.3f} s = "
-        f"{oracle_wall / len(oracle) * 1e6:.1f} µs/entry (CPU time {oracle_cpu / len(oracle) * 1e6:.1f} µs/entry)"
-    )
 
+    ours = _Ours(records)
+    ours_oracle = _Ours(oracle, ours.cases)
+    oracle_wall = min(ours_oracle.timed_pass()[0] for _ in range(args.passes))
+    print(f"suite load (13 categories, {len({r['id'] for r in records})} entries): {ours.load_s:.2f} s")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        if not args.no_peer:
+        peer = None
+        if not args.no_peer and _bench_venv():
             records_file = folder / "records.jsonl"
             records_file.write_text("\n".join(json.dumps(r) for r in records))
-            peer = _peer(records_file, args.passes)
-            if peer is not None:
-                peer_us, peer_cpu_us = peer["check_s"] / peer["n"] * 1e6, peer["cpu_s"] / peer["n"] * 1e6
-                agree = sum(a == b for a, b in zip(ours_verdicts, peer["verdicts"], strict=True))
-                print(
-                    f"BFCL       all records : {peer['n']} in {peer['check_s']:.3f} s = {peer_us:.1f} µs/entry "
-                    f"(CPU time {peer_cpu_us:.1f} µs/entry; checker import {peer['import_s']:.2f} s)"
-                )
-                print(
-                    f"callforge / BFCL time per entry: {ours_us / peer_us:.2f}x wall, "
-                    f"{ours_cpu_us / peer_cpu_us:.2f}x CPU time (<1 means callforge is faster; CPU time "
-                    f"is the steadier on a busy machine); verdicts agree on {agree}/{n}"
-                )
+            peer = _Peer(records_file)
+        rounds = []  # (our wall, our CPU, BFCL's wall, BFCL's CPU), passes alternating
+        for _ in range(args.passes):
+            rounds.append((*ours.timed_pass(), *(peer.timed_pass() if peer else (0.0, 0.0))))
+        ours_wall, ours_cpu = min(r[0] for r in rounds), min(r[1] for r in rounds)
+        ours_us, ours_cpu_us = ours_wall / n * 1e6, ours_cpu / n * 1e6
+        print(
+            f"callforge  all records : {n} in {ours_wall:.3f} s = {n / ours_wall:,.0f} entries/s, "
+            f"{ours_us:.1f} µs/entry (CPU time {ours_cpu_us:.1f} µs/entry)"
+        )
+        print(f"callforge  oracle only : {len(oracle)} in {oracle_wall:.3f} s = {oracle_wall / len(oracle) * 1e6:.1f} µs/entry")
+        if peer is not None:
+            peer_wall, peer_cpu = min(r[2] for r in rounds), min(r[3] for r in rounds)
+            peer_us, peer_cpu_us = peer_wall / peer.n * 1e6, peer_cpu / peer.n * 1e6
+            verdicts = peer.verdicts()
+            agree = sum(a == b for a, b in zip(ours.verdicts, verdicts, strict=True))
+            paired = statistics.median(r[0] / r[2] for r in rounds)
+            print(
+                f"BFCL       all records : {peer.n} in {peer_wall:.3f} s = {peer_us:.1f} µs/entry "
+                f"(CPU time {peer_cpu_us:.1f} µs/entry; checker import {peer.import_s:.2f} s)"
+            )
+            print(
+                f"callforge / BFCL time per entry: {ours_us / peer_us:.2f}x wall, {ours_cpu_us / peer_cpu_us:.2f}x "
+                f"CPU time, best pass against best pass; {paired:.2f}x the median of {len(rounds)} neighbouring "
+                f"pairs (<1 means callforge is faster); verdicts agree on {agree}/{n}"
+            )
         if args.no_whole_process:
             return
         times = _whole_process(records, folder)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 
 from callforge.core import DecodeError
 from callforge.evaluate.decode.python import _cleaned, _parse, bracketed
-from callforge.evaluate.decode.quick import quick_decode_bfcl, surely_undecodable
+from callforge.evaluate.decode.quick import quick_decode_bfcl, undecodable_reason
 from tests.conftest import SHARED_BFCL
 
 
@@ -29,7 +30,7 @@ def _agree(text: str) -> None:
     if fast is not None:
         assert fast == slow, text
         assert repr(fast) == repr(slow), text  # the same keys in the same order, the same value types
-    if surely_undecodable(cleaned):
+    if undecodable_reason(cleaned) is not None:
         assert slow is DecodeError, text
 
 
@@ -66,3 +67,54 @@ def test_generated_call_lists_decode_the_same(calls: list[tuple[str, dict[str, A
 
 def test_cleaning_is_shared() -> None:
     assert _cleaned("```[f(x=1)]```") == "[f(x=1)]"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "```python\n[f(x=1)]\n```",  # BFCL's `[` is never closed
+        "python[f(x=1)], g(y=2)",
+        "python[x](a=1)",
+        "python[x].f(a=1)",
+        "python[x][y](a=1)",
+        "python [x] + f(a=1)",
+        "python[x] if c else f(a=1)",
+        "a.b[0]",
+        "None[0]",
+        "r[x], f(a=1)",
+        "f(x=1)] Let me know",
+        "f(x=[1, 2)",
+        "f(x={'a': 1)",
+        "I'm sorry, I can't",
+        "f(x='it''s')",
+        "0x1f[0]",
+        "x[0]\\\n",
+        "x[\"a\\\"]\"]",
+    ],
+)
+def test_tricky_texts_are_judged_soundly(text: str) -> None:
+    _agree(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("```python\n[get_weather(city='Paris')]\n```", "the '[' at character 0 is never closed"),
+        ("[f(x=1)] I hope this helps!", "the list ends at character 7, and 'I hope this helps!' follows it"),
+        ("None of the functions fits.", "'of' right after 'None' at character 6: prose"),
+        ("I'm sorry, I cannot help.", "\"'\" right after 'I' at character 2: prose"),
+        ("[math.hypot(x=4, y=5]", "']' at character 20 closes the '(' at character 11"),
+        ("[f(x=1", "']' at character 6 closes the '(' at character 2"),
+    ],
+)
+def test_undecodable_outputs_name_the_place(text: str, message: str) -> None:
+    from callforge.evaluate.decode.python import decode_python_bfcl
+
+    with pytest.raises(DecodeError, match=re.escape(message)):
+        decode_python_bfcl(text)
+
+
+@pytest.mark.parametrize("text", ["f(x=f'{a}]')", "f(x=rf'{a}]')", "f(x=fr'(')", "f(x=F'[')"])
+def test_f_strings_are_left_to_the_parser(text: str) -> None:
+    # Python 3.12 reads quotes and brackets inside an f-string's braces as code: not claimed.
+    assert undecodable_reason(bracketed(text)) is None

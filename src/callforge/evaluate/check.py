@@ -100,11 +100,6 @@ def _relevance(kind: CategoryKind, has_call: bool, decoded: Any, error: DecodeEr
     return _failed(Failure("relevance.no_call", f"no tool call was made{detail}"), decoded)
 
 
-def _decode_python_quietly(output: Any) -> list[dict[str, dict[str, Any]]]:
-    """BFCL's prompting decoder where only *whether* it fails counts, not BFCL's message."""
-    return decode_python_bfcl(output, explain=False)
-
-
 @dataclass(frozen=True, slots=True)
 class _Prepared:
     """What BFCL mode needs of one case, derived once per scorer."""
@@ -132,7 +127,7 @@ class BfclScorer:
         # BFCL decodes (ir)relevance outputs as Python whatever the category. Where abstaining is
         # right, an undecodable output passes whatever the reason, so BFCL's message is not needed.
         language = Language.PYTHON if relevance else category.language
-        decode, calls_only = self._decoder(language, explain=kind is not CategoryKind.IRRELEVANCE)
+        decode, calls_only = self._decoder(language)
         matcher = self._matcher(category.language)
         functions = [_bfcl_function(t) for t in case.tools]
         answers = [{e.name: e.arguments} for e in case.expected]
@@ -148,7 +143,7 @@ class BfclScorer:
             self._matchers[language] = matcher
         return matcher
 
-    def _decoder(self, language: Language, *, explain: bool) -> tuple[Callable[[Any], Any], bool]:
+    def _decoder(self, language: Language) -> tuple[Callable[[Any], Any], bool]:
         """The decoder for the style and a language, and whether it only returns calls."""
         if self.style is Style.FC:
             return decode_fc_bfcl, False
@@ -161,7 +156,7 @@ class BfclScorer:
 
             return decode_javascript, False
         # Both of its paths return `[{name: {arguments}}]`.
-        return (decode_python_bfcl if explain else _decode_python_quietly), True
+        return decode_python_bfcl, True
 
     def score(self, case: Case, output: Any) -> Verdict:
         """Judge `output` exactly as BFCL would; the verdict names BFCL's error type."""

@@ -14,7 +14,7 @@ from typing import Any
 
 from callforge.core import DecodeError
 from callforge.evaluate.decode.arith import evaluate_arithmetic
-from callforge.evaluate.decode.quick import quick_decode_bfcl, surely_undecodable
+from callforge.evaluate.decode.quick import quick_decode_bfcl, undecodable_reason
 
 _BFCL_STRIP = "`\n "
 
@@ -31,21 +31,22 @@ class DecodedCall:
     positional: tuple[Any, ...] = field(default=())
 
 
-def decode_python_bfcl(text: Any, *, explain: bool = True) -> list[dict[str, dict[str, Any]]]:
+def decode_python_bfcl(text: Any) -> list[dict[str, dict[str, Any]]]:
     """Decode a prompting output exactly as BFCL's default decoder does.
 
     Returns BFCL's decoded form, `[{name: {param: value}}]`; raises DecodeError where BFCL's
     decoder raises any exception (its `ast_decoder:decoder_failed`). Plain call lists take a
-    fast path (`quick.py`) that gives the same result without building an `ast`. With
-    `explain=False` the caller needs only *whether* decoding fails, not why: an output that a
-    quick scan proves undecodable then fails without `ast.parse`'s message.
+    fast path (`quick.py`) that gives the same result without building an `ast`, and so do most
+    outputs that surely fail (prose, a call left open, a fence's language tag), with a message
+    that points at the place.
     """
     cleaned = _cleaned(text)
     quick = quick_decode_bfcl(cleaned)
     if quick is not None:
         return quick
-    if not explain and surely_undecodable(cleaned):
-        raise DecodeError("not a Python call list (a syntax error)")
+    reason = undecodable_reason(cleaned)
+    if reason is not None:
+        raise DecodeError(f"not a Python call list: {reason}")
     return [{c.name: c.arguments} for c in _parse(cleaned, bfcl=True)]
 
 

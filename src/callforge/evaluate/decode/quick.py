@@ -172,72 +172,81 @@ def _number(token: str) -> int | float:
     return int(token)
 
 
-# The same tokens with the whitespace before each, for `surely_undecodable`.
-_SPACED_TOKEN = re.compile(r"([ \t\n]*)" + _TOKEN.pattern[len(r"[ \t\n]*") :])
+# Brackets, and the strings that may hide some; the last alternative is where this tokenizer no
+# longer follows Python's: a quote that opens no string it can read, a comment, a line continuation.
+_BRACKET = re.compile(r"""[\[\](){}]|'[^'\\\n\r\x00\ud800-\udfff]*'|"[^"\\\n\r\x00\ud800-\udfff]*"|['"#\\]""")
 _OPENERS = {")": "(", "]": "[", "}": "{"}
+_OPEN_BRACKETS = frozenset(_OPENERS.values())
 _CLOSERS = frozenset(_OPENERS)
-_ATOM_KEYWORDS = frozenset(_CONSTANTS)
+# The list's first two words: a name, then a name or a quote (`None of`, `I'm`, `To calculate`).
+_FIRST_WORDS = re.compile(r"""\[[ \t\n]*([A-Za-z_][A-Za-z0-9_]*+)([ \t\n]*)([A-Za-z_][A-Za-z0-9_]*|['"])""")
 _STRING_PREFIXES = frozenset({"r", "u", "b", "f", "br", "rb", "fr", "rf"})
-# Characters after which this tokenizer no longer follows Python's: a string it cannot read, a
-# comment, a line continuation. (Letters right after a number are the other such place.)
-_UNTRUSTED = frozenset({"'", '"', "#", "\\"})
 
 
-def surely_undecodable(cleaned: str) -> bool:
-    """True only where `ast.parse` surely raises on `cleaned`, so BFCL's decoder fails.
+def undecodable_reason(cleaned: str) -> str | None:
+    """Why `ast.parse` surely fails on `cleaned`, or None where that is not known.
 
-    A cheap, sound and incomplete test, for callers that need to know *that* decoding fails but
-    not BFCL's message (which only `ast.parse` can give). It reads Python's tokens up to the
-    first place this tokenizer might disagree with Python's (a string with escapes or line
-    breaks, a triple quote, a comment, a line continuation) and finds a syntax error there: a
-    bracket closed by the wrong closer or never closed, or two operands side by side (`I'm`,
-    `None of the`, `] Let me`), which no Python expression has. False means "not known".
+    A cheap, sound and incomplete test, so that most undecodable outputs fail without building
+    an `ast`, with a message that points at the place: prose, whose first two words are two
+    operands side by side (`None of`, `I'm`), which no Python expression has; or a bracket closed
+    by the wrong closer or never closed (prose after the list; a code fence's language tag leaves
+    BFCL's added `[` open), found only as far as this module's tokenizer surely reads Python's
+    tokens (simple strings; not a triple quote, an f-string, a comment or a line continuation).
     """
     if "'''" in cleaned or '"""' in cleaned:
-        return False
-    stack: list[str] = []
-    previous = "["
-    for match in _SPACED_TOKEN.finditer(cleaned):  # lazily: most texts give up or fail early
-        space, token = match.groups()
-        first = token[0]
-        if first in _QUOTES:
-            if previous[0] not in _QUOTES and _ends_operand(previous, string_follows=not space):
-                return True  # an operand and then a string (two strings are one, concatenated)
-            if token in _UNTRUSTED:
-                return False
-        elif first in _NAME_START:
-            if not space and previous[0] in _DIGITS:
-                return False  # part of a number (`1_0`, `0x1f`, `1jin` is `1j in`)
-            head = token.partition(".")[0]
-            if (
-                head not in _KEYWORDS
-                and head.lower() not in _STRING_PREFIXES
-                and _ends_operand(previous, string_follows=False)
-            ):
-                return True  # an operand and then a name
-        elif token in _OPENERS.values():
-            stack.append(token)
-        elif first in _CLOSERS:
-            if not stack or stack.pop() != _OPENERS[token]:
-                return True  # Python's tokenizer rejects a mismatched closer
-        elif token in _UNTRUSTED:
-            return False
-        previous = token
-    return bool(stack)  # a bracket left open
+        return None
+    return _prose_reason(cleaned) or _brackets_reason(cleaned)
 
 
-def _ends_operand(token: str, *, string_follows: bool) -> bool:
-    """Whether `token` surely ends an operand (a name, a constant, a string, a closing bracket).
+def _prose_reason(cleaned: str) -> str | None:
+    """Two operands side by side at the start: a name (or True/False/None), then a name or a string."""
+    match = _FIRST_WORDS.match(cleaned)
+    if match is None:
+        return None
+    first, space, second = match.groups()
+    if first in _KEYWORDS and first not in _CONSTANTS:
+        return None  # an operator or a statement word (`not x`, `lambda x`)
+    if second[0] in _QUOTES:
+        if not space and first.lower() in _STRING_PREFIXES:
+            return None  # a prefixed string, `r'x'`
+    elif second in _KEYWORDS:
+        return None  # `x if y else z`, `x in y`
+    at = match.start(3)
+    return f"{second!r} right after {first!r} at character {at}: prose, not a call list"
 
-    Numbers do not count: `0x1f` or `1j` are single Python tokens that this tokenizer splits.
-    With `string_follows` (a quote right after it), a name could be a string prefix (`rb'x'`).
-    """
-    first = token[0]
-    if first in _CLOSERS or (first in _QUOTES and len(token) > 1):
-        return True
-    if first not in _NAME_START:
-        return False
-    parts = token.split(".")
-    if not _KEYWORDS.isdisjoint(parts) and token not in _ATOM_KEYWORDS:
-        return False
-    return not (string_follows and parts[-1].lower() in _STRING_PREFIXES)
+
+def _brackets_reason(cleaned: str) -> str | None:
+    """A bracket that Python's tokenizer rejects: a wrong closer, a closer of nothing, one left open."""
+    stack: list[tuple[str, int]] = []  # open brackets and where they stand
+    closed_at = -1  # where the outermost bracket was last closed
+    for match in _BRACKET.finditer(cleaned):
+        token = match.group()
+        if token in _OPEN_BRACKETS:
+            stack.append((token, match.start()))
+        elif token in _CLOSERS:
+            at = match.start()
+            if not stack:
+                tail = cleaned[closed_at + 1 : at].strip()
+                if closed_at >= 0 and tail:
+                    return f"the list ends at character {closed_at}, and {_shown(tail, 40)} follows it"
+                return f"{token!r} at character {at} closes no bracket"
+            opened, opened_at = stack.pop()
+            if opened != _OPENERS[token]:
+                return f"{token!r} at character {at} closes the {opened!r} at character {opened_at}"
+            if not stack:
+                closed_at = at
+        elif len(token) == 1 or _f_string(cleaned, match.start()):
+            return None  # a quote that opens no simple string, `#`, `\\`, an f-string: untrusted
+    if stack:
+        return "the {!r} at character {} is never closed".format(*stack[-1])
+    return None
+
+
+def _f_string(text: str, quote: int) -> bool:
+    """Whether the string whose quote stands at `quote` is an f-string (its grammar changed in 3.12)."""
+    before = text[max(quote - 2, 0) : quote].lower()
+    return before[-1:] == "f" or before == "fr"
+
+
+def _shown(text: str, limit: int) -> str:
+    return repr(text if len(text) <= limit else text[: limit - 3] + "...")

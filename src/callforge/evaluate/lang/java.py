@@ -38,6 +38,7 @@ from typing import Any, Final
 from callforge.core import DecodeError
 from callforge.evaluate.decode.python import bracketed
 from callforge.evaluate.lang._cursor import TokenCursor
+from callforge.evaluate.lang.quick import quick_call
 
 JAVA_TYPES: Final[dict[str, type]] = {
     "byte": int,
@@ -70,6 +71,9 @@ def decode_java(text: str) -> Any:
     decoder raises, so the caller can report `ast_decoder:decoder_failed`.
     """
     text = bracketed(text)
+    quick = quick_call(text[1:-1], java=True)
+    if quick is not None:
+        return quick
     try:
         parser = _Parser(text[1:-1])
         parser.program()

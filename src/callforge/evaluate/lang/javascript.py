@@ -31,6 +31,7 @@ from typing import Any, Final
 from callforge.core import DecodeError
 from callforge.evaluate.decode.python import bracketed
 from callforge.evaluate.lang._cursor import TokenCursor
+from callforge.evaluate.lang.quick import quick_call
 
 JS_TYPES: Final[dict[str, type]] = {
     "String": str,
@@ -54,6 +55,9 @@ def decode_javascript(text: str) -> Any:
     BFCL's decoder raises, so the caller can report `ast_decoder:decoder_failed`.
     """
     text = bracketed(text)
+    quick = quick_call(text[1:-1], java=False)
+    if quick is not None:
+        return quick
     try:
         parser = _Parser(text[1:-1])
         parser.program()

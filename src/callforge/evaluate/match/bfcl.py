@@ -18,6 +18,8 @@ from callforge.evaluate.match.codes import Failure
 
 _STANDARDIZE = str.maketrans({**dict.fromkeys(" ,./-_*^"), "'": '"'})
 """BFCL's normalisation as one table: drop ` ,./-_*^`, turn `'` into `"` (no lowercase form is `'`)."""
+_ASCII_QUOTE = bytes.maketrans(b"'", b'"')
+_ASCII_DROPPED = b" ,./-_*^"
 
 _PY_TYPES: dict[str, type] = {
     "string": str,
@@ -48,6 +50,8 @@ class _TypeRules:
 
 def standardize_string(text: str) -> str:
     """BFCL's string normalisation: drop ` ,./-_*^`, lowercase, and turn `'` into `"`."""
+    if text.isascii():  # bytes translate in one C pass, five times faster than str's table lookups
+        return text.encode().translate(_ASCII_QUOTE, _ASCII_DROPPED).lower().decode()
     return text.translate(_STANDARDIZE).lower()
 
 
@@ -112,9 +116,13 @@ class _Param:
             if self.type_name in rules.nested:
                 self.nested = rules.types[details["items"]["type"]]
             answer_type = self.answer_type
-            if self.nested is None and (answer_type is None or answer_type is self.expected):
-                self.plain = self.expected
-                self.plain_check = _PLAIN_CHECKS.get(self.expected, _exact_check)
+            if answer_type is None or answer_type is self.expected:
+                if self.nested is None:
+                    self.plain = self.expected
+                    self.plain_check = _PLAIN_CHECKS.get(self.expected, _exact_check)
+                elif self.expected is list and self.nested in _SCALARS:
+                    self.plain = list  # a list of scalars: plain when every item has the item type
+                    self.plain_check = _scalar_list_check
 
     @property
     def answer_type(self) -> type | None:
@@ -319,6 +327,8 @@ class BfclMatcher:
                 return Failure("call.unexpected_param", f"unexpected parameter {param!r}")
             if type(value) is spec.plain:
                 failure = spec.plain_check(param, value, spec)  # the common case, in short
+                if failure is _NOT_PLAIN:
+                    failure = self._check_argument(param, value, spec)
             else:
                 failure = self._check_argument(param, value, spec)
             if failure is not None:
@@ -439,7 +449,7 @@ def _exact_check(param: str, value: Any, spec: _Param) -> Failure | None:
 
 
 def _string_check(param: str, value: str, options: _Param) -> Failure | None:
-    if value.translate(_STANDARDIZE).lower() not in options.strings:  # standardize_string(value)
+    if standardize_string(value) not in options.strings:
         return Failure(
             "arg.value_string",
             f"parameter {param!r}: {value!r} is not one of {options.values!r} (case-insensitive)",
@@ -461,6 +471,20 @@ def _list_check(param: str, value: Sequence[Any], options: _Param) -> Failure | 
 
 def _dict_values_check(param: str, value: dict[Any, Any], spec: _Param) -> Failure | None:
     return _dict_check(param, value, spec.values)
+
+
+_SCALARS = frozenset({str, int, float, bool})
+_NOT_PLAIN = Failure("", "")
+"""What a plain check returns for a value it cannot judge in short: the full check decides."""
+
+
+def _scalar_list_check(param: str, value: list[Any], spec: _Param) -> Failure | None:
+    """`_list_check` for a list whose items all have the item type: BFCL's type check passes it."""
+    nested = spec.nested
+    for item in value:
+        if type(item) is not nested:
+            return _NOT_PLAIN
+    return _list_check(param, value, spec)
 
 
 _PLAIN_CHECKS: dict[type, Callable[[str, Any, _Param], Failure | None]] = {
