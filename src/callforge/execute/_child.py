@@ -1062,7 +1062,7 @@ def _class_op(module: Any, request: dict[str, Any]) -> dict[str, Any]:
     if op == "class_describe":
         return _describe_class(cls, methods, request["module"]["path"])
     if op == "class_init":
-        return _construct(cls, name, methods, request.get("init") or {})
+        return _construct(cls, name, methods, request.get("init") or {}, request.get("long_context"))
     method: str = request["method"]
     if method not in methods:
         return {"ok": False, "missing": True, "methods": methods}
@@ -1091,12 +1091,22 @@ def _class_op(module: Any, request: dict[str, Any]) -> dict[str, Any]:
     return {"ok": True, "output": output, "non_json": flagged, "type": type(result).__name__, "state": state}
 
 
-def _construct(cls: type, name: str, methods: list[str], init: dict[str, Any]) -> dict[str, Any]:
-    """Build the instance as `cls(**init)`, check that it can be rebuilt without __init__, report its state."""
+def _construct(cls: type, name: str, methods: list[str], init: dict[str, Any], long_context: Any = None) -> dict[str, Any]:
+    """Build the instance as `cls(**init)`, check that it can be rebuilt without __init__, report its state.
+
+    With `long_context` (an int seed) the instance then gets its bulky filler state (`_fill_long_context`);
+    `filled` in the reply says whether the class offered a way to make it.
+    """
     try:
         instance = cls(**init)
     except BaseException as exc:
         return {"ok": False, "stage": "init", "class": name, "error": _error(exc)}
+    filled = False
+    if type(long_context) is int:
+        try:
+            filled = _fill_long_context(instance, long_context)
+        except BaseException as exc:
+            return {"ok": False, "stage": "long_context", "class": name, "error": _error(exc)}
     try:
         rebuilt: Any = object.__new__(cls)
         rebuilt.__dict__.update(vars(instance))
@@ -1106,7 +1116,30 @@ def _construct(cls: type, name: str, methods: list[str], init: dict[str, Any]) -
         state = encode_attributes(instance)
     except StateError as problem:
         return {"ok": False, "stage": "state", "class": name, "state_error": problem.problem()}
-    return {"ok": True, "class": name, "methods": methods, "state": state}
+    return {"ok": True, "class": name, "methods": methods, "state": state, "filled": filled}
+
+
+LONG_CONTEXT_HOOK = "_callforge_long_context"
+"""The optional method (`def _callforge_long_context(self, seed: int) -> None`) that adds bulky filler state."""
+
+
+def _fill_long_context(instance: Any, seed: int) -> bool:
+    """Add filler state for a long-context episode; False when the class offers no way to.
+
+    The class's own hook comes first; else a BFCL-style `_load_scenario(scenario, long_context=...)`
+    is run on the instance's public state, as BFCL loads its simulators for multi_turn_long_context.
+    Both names start with `_`, so neither is ever offered as a tool.
+    """
+    hook = getattr(instance, LONG_CONTEXT_HOOK, None)
+    if callable(hook):
+        hook(seed)
+        return True
+    load = getattr(instance, "_load_scenario", None)
+    code = getattr(getattr(load, "__func__", None), "__code__", None)
+    if callable(load) and code is not None and "long_context" in code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]:
+        load({k: v for k, v in vars(instance).items() if not k.startswith("_")}, long_context=True)
+        return True
+    return False
 
 
 def _describe_class(cls: type, methods: list[str], path: str) -> dict[str, Any]:

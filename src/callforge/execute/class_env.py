@@ -78,6 +78,7 @@ class SandboxEnvironment:
         isolation: Isolation = "auto",
         python: str | Path | None = None,
         expose: Sequence[str | Path] = (),
+        long_context: int | None = None,
     ) -> None:
         """Read the file, construct the instance in the sandbox and keep its state as the initial one.
 
@@ -91,6 +92,9 @@ class SandboxEnvironment:
             isolation: `auto`, `bwrap` or `process`; see callforge.execute.sandbox.
             python: Interpreter to run the class with (its installed packages are what it can import).
             expose: Extra paths the class may read besides its file's own directory.
+            long_context: A seed: after construction, add the class's bulky filler state (its
+                `_callforge_long_context(seed)` method, else BFCL's `_load_scenario(..., long_context=True)`)
+                to the initial state; `filled` says whether the class had either.
 
         Raises:
             ConfigError: The file is missing or not valid Python, fails to import, has no such class
@@ -116,7 +120,9 @@ class SandboxEnvironment:
             ) from exc
         self.sandbox = Sandbox(limits, isolation=isolation, python=python, expose=(self.path.parent, *expose))
         self._source_hash = hashlib.sha256(source.encode("utf-8")).hexdigest()
-        reply = self._construct(class_name, arguments)
+        reply = self._construct(class_name, arguments, long_context)
+        self.filled: bool = bool(reply.get("filled"))
+        """Whether the initial state holds long-context filler (asked for, and the class could make it)."""
         self.class_name: str = reply["class"]
         self.methods: tuple[str, ...] = tuple(reply.get("methods", ()))
         self.name = name or self.class_name
@@ -235,8 +241,10 @@ class SandboxEnvironment:
 
     # ------------------------------------------------------------------ construction
 
-    def _construct(self, class_name: str | None, init: dict[str, Any]) -> dict[str, Any]:
+    def _construct(self, class_name: str | None, init: dict[str, Any], long_context: int | None = None) -> dict[str, Any]:
         request = {**self._request, "init": init}
+        if long_context is not None:
+            request["long_context"] = long_context
         if class_name is not None:
             request["class"] = class_name
         result = self.sandbox.run(request)
@@ -282,6 +290,11 @@ class SandboxEnvironment:
                 f"{name}(**init) in {self.path} raised {error.get('type')}: {error.get('message')} "
                 f"(init arguments given: {given})\n{str(error.get('traceback', '')).rstrip()}\n"
                 "Fix __init__, or pass init={...} with the keyword arguments it needs."
+            )
+        if stage == "long_context":
+            raise ConfigError(
+                f"the long-context filler of {name} in {self.path} raised {error.get('type')}: {error.get('message')}\n"
+                f"{str(error.get('traceback', '')).rstrip()}\nFix its _callforge_long_context(self, seed) method."
             )
         if stage == "rebuild":
             raise ConfigError(
@@ -454,6 +467,7 @@ def python_environment(
     isolation: Isolation = "auto",
     python: str | Path | None = None,
     expose: Sequence[str | Path] = (),
+    long_context: int | None = None,
 ) -> SandboxEnvironment:
     """A stateful Environment over the class `class_name` of the .py file `path`, run in the sandbox.
 
@@ -474,6 +488,7 @@ def python_environment(
         isolation=isolation,
         python=python,
         expose=expose,
+        long_context=long_context,
     )
 
 

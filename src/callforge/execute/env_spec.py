@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -33,13 +33,16 @@ class EnvironmentSpec:
     class_name: str | None = None
     init: Mapping[str, Any] = field(default_factory=dict)
     """Keyword arguments of the class's constructor (JSON values); python only."""
+    long_context: int | None = None
+    """A seed: the world starts with the class's long-context filler state added (python only; see
+    `SandboxEnvironment`); None: the plain initial state."""
 
     def build(self) -> Environment:
         """A fresh environment in its initial state (a service is reset through its hook)."""
         if self.kind == "python":
             from callforge.execute.class_env import python_environment
 
-            return python_environment(self.path, self.class_name, init=self.init)
+            return python_environment(self.path, self.class_name, init=self.init, long_context=self.long_context)
         from callforge.execute.service_env import load_service_environment
 
         service = load_service_environment(self.path)
@@ -61,7 +64,19 @@ class EnvironmentSpec:
             found["class"] = self.class_name
         if self.init:
             found["init"] = dict(self.init)
+        if self.long_context is not None:
+            found["long_context"] = self.long_context
         return found
+
+    def with_long_context(self, seed: int | None) -> EnvironmentSpec:
+        """This spec with its world started from long-context filler made with `seed` (None: without).
+
+        The filler is part of how the world is built, so an episode's judge and an exported eval set
+        rebuild the same bulky initial state from the spec alone.
+        """
+        if seed is not None and self.kind != "python":
+            raise ConfigError(f"{self.path}: long-context filler is made by a Python class, not a service")
+        return replace(self, long_context=seed)
 
     @classmethod
     def from_json(cls, value: Any, base: Path, where: str) -> EnvironmentSpec:
@@ -71,9 +86,11 @@ class EnvironmentSpec:
                 f'{where}: "environment" must be an object with "python" (a class file) or "service" '
                 f'(a service spec), got {value!r}'
             )
-        unknown = set(value) - {"python", "service", "class", "init"}
+        unknown = set(value) - {"python", "service", "class", "init", "long_context"}
         if unknown:
-            raise DataError(f'{where}: unknown "environment" field(s) {sorted(unknown)}; known: python, class, init, service')
+            raise DataError(
+                f'{where}: unknown "environment" field(s) {sorted(unknown)}; known: python, class, init, long_context, service'
+            )
         kind: EnvironmentKind = "python" if "python" in value else "service"
         raw = value[kind]
         if not isinstance(raw, str) or not raw:
@@ -82,7 +99,10 @@ class EnvironmentSpec:
         class_name = value.get("class")
         if not isinstance(init, dict) or (class_name is not None and not isinstance(class_name, str)):
             raise DataError(f'{where}: "environment.init" must be an object and "environment.class" a name')
-        return cls(kind, (base / raw).resolve(), class_name, init)
+        filler = value.get("long_context")
+        if filler is not None and (type(filler) is not int or kind != "python"):
+            raise DataError(f'{where}: "environment.long_context" must be an integer seed, on a python environment')
+        return cls(kind, (base / raw).resolve(), class_name, init, filler)
 
 
 def parse_environment(text: str | os.PathLike[str], *, init: Mapping[str, Any] | None = None) -> EnvironmentSpec:

@@ -1,7 +1,9 @@
 """Dialogs over a user's stateful environment as a BFCL-style multi-turn eval set, with the end state proven.
 
 Each dialog becomes one multi-turn entry (`multi_turn_base`; an episode whose tool comes late is
-`multi_turn_miss_func`, one whose value comes only when asked `multi_turn_miss_param`, as in BFCL):
+`multi_turn_miss_func`, one whose value comes only when asked `multi_turn_miss_param`, one with a
+long-context turn `multi_turn_long_context`, as in BFCL; a long-context episode whose world started
+from filler state keeps that filler in its `environment`, so the set rebuilds the same world):
 its user messages are the turns, the calls the assistant made in each turn are that turn's ground
 truth. The ground truth is run on a fresh
 environment here, so an entry is written only when every call succeeds, and the state it leaves
@@ -60,6 +62,8 @@ def category_of(dialog: Dialog) -> str:
     trace = dialog.meta.episode
     if trace is not None and trace.late_tools:
         return "multi_turn_miss_func"
+    if trace is not None and trace.twist == "long_context":
+        return "multi_turn_long_context"
     if dialog.meta.missing or (trace is not None and trace.twist == "missing"):
         return "multi_turn_miss_param"
     return CATEGORY
@@ -73,14 +77,14 @@ def write_bfcl_multi_turn(
     if taken:
         raise ConfigError(f"{out} already holds {taken[0].name}; choose another `out`")
     out.mkdir(parents=True, exist_ok=True)
-    spec = _carried(environment, out)
-    world = spec.build()
+    carried = _carried(environment, out)
+    worlds: dict[int | None, Environment] = {}
     questions: dict[str, list[dict[str, Any]]] = {}
     answers: dict[str, list[dict[str, Any]]] = {}
     skipped: Counter[str] = Counter()
     case_ids: list[str | None] = []
     try:
-        tools = {t.name for t in world.tools}
+        tools = {t.name for t in _world(worlds, carried, None).tools}
         for dialog in dialogs:
             case_ids.append(None)
             turns, calls = dialog_turns(dialog)
@@ -90,6 +94,8 @@ def write_bfcl_multi_turn(
             if any(c.name not in tools for turn in calls for c in turn):
                 skipped["tool_not_in_environment"] += 1
                 continue
+            spec = _filled(carried, dialog)
+            world = _world(worlds, spec, spec.long_context)
             world.reset()
             if not _replays(world, calls):
                 skipped["ground_truth_fails"] += 1
@@ -112,7 +118,8 @@ def write_bfcl_multi_turn(
                 answer["end_state"] = end_state
             answers.setdefault(category, []).append(answer)
     finally:
-        world.close()
+        for world in worlds.values():
+            world.close()
     (out / "possible_answer").mkdir(exist_ok=True)
     for category, rows in questions.items():
         name = f"{_VERSION}_{category}.json"
@@ -129,6 +136,20 @@ def _carried(environment: EnvironmentSpec, out: Path) -> EnvironmentSpec:
     target.parent.mkdir(exist_ok=True)
     shutil.copyfile(environment.path, target)
     return EnvironmentSpec("python", target.resolve(), environment.class_name, environment.init)
+
+
+def _filled(spec: EnvironmentSpec, dialog: Dialog) -> EnvironmentSpec:
+    """The world a dialog was played in: `spec`, with the long-context filler its episode trace names."""
+    trace = dialog.meta.episode
+    seed = trace.environment.get("long_context") if trace is not None else None
+    return spec.with_long_context(seed) if type(seed) is int and spec.kind == "python" else spec
+
+
+def _world(worlds: dict[int | None, Environment], spec: EnvironmentSpec, key: int | None) -> Environment:
+    """One built environment per filler seed, built when first needed."""
+    if key not in worlds:
+        worlds[key] = spec.build()
+    return worlds[key]
 
 
 def _replays(world: Environment, calls: list[list[ToolCall]]) -> bool:

@@ -11,6 +11,7 @@ Samplers draw only from the seeded `random.Random` they are given, so a seed rep
 from callforge.generate.api import GenerateProgress, GenerateReport, generate, generate_async
 from callforge.generate.backends import RunBackends
 from callforge.generate.config import DEFAULT_MODEL, GenerateConfig
+from callforge.generate.episodes import EpisodeStage, SerialEngine, episode_world
 from callforge.generate.kinds import DEFAULT_MIX, KINDS, Kind, PlanContext
 from callforge.generate.plan import Plan, PlannedCall, Turn
 from callforge.generate.planner import GenerationFailure
@@ -25,6 +26,7 @@ __all__ = [
     "AssistantRole",
     "CallIds",
     "Director",
+    "EpisodeStage",
     "GenerateConfig",
     "GenerateProgress",
     "GenerateReport",
@@ -36,9 +38,11 @@ __all__ = [
     "RunBackends",
     "Sampler",
     "SamplingError",
+    "SerialEngine",
     "ToolSample",
     "Turn",
     "UserRole",
+    "episode_world",
     "generate",
     "generate_async",
 ]

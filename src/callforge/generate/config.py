@@ -15,6 +15,10 @@ DEFAULT_TWISTS: dict[str, float] = {"plain": 2 / 6, "missing": 1 / 6, "change_mi
 """How often an episode gets each twist: none, a value the user gives only when asked, a value the user
 changes their mind about, a wrong call whose error the assistant recovers from, a tool that comes late."""
 
+TWISTS = (*DEFAULT_TWISTS, "long_context")
+"""Every twist `twists` may name; `long_context` (a world with bulky filler state, else a long pasted user
+message) is drawn only when asked for."""
+
 EPISODE_MIX = ("multi_turn",)
 """The kinds an environment's episodes are planned with: several user turns, each acting on the state."""
 
@@ -47,8 +51,8 @@ class GenerateConfig(JobConfig):
     env_init: dict[str, Any] = Field(default_factory=dict)
     """The environment class's constructor arguments (JSON values), e.g. `{"accounts": {"Ada": 120}}`."""
     twists: dict[str, float] | None = None
-    """Episodes: how often each twist is drawn (`plain`, `missing`, `change_mind`, `error`, `late_tool`;
-    docs/generate.md); None: `DEFAULT_TWISTS`."""
+    """Episodes: how often each twist is drawn (`plain`, `missing`, `change_mind`, `error`, `late_tool`,
+    `long_context`; docs/generate.md); None: `DEFAULT_TWISTS`."""
     n: int = Field(ge=1)
     model: ModelRef = DEFAULT_MODEL
     judge_model: ModelRef | None = None
@@ -91,7 +95,7 @@ class GenerateConfig(JobConfig):
     def _twists(cls, value: Any) -> Any:
         if value is None:
             return None
-        return parse_weights(value, DEFAULT_TWISTS, "twists", DEFAULT_TWISTS, example="plain=2,missing=1", noun="twist")
+        return parse_weights(value, TWISTS, "twists", DEFAULT_TWISTS, example="plain=2,missing=1", noun="twist")
 
     @model_validator(mode="before")
     @classmethod

@@ -43,6 +43,8 @@ from callforge.execute import (
 from callforge.generate.backends import RunBackends, Timed
 from callforge.generate.config import DEFAULT_TWISTS, GenerateConfig
 from callforge.generate.kinds import Kind, PlanContext, askable, breakages
+from callforge.generate.pasted import pasted_block
+from callforge.generate.personas import Voice
 from callforge.generate.plan import Plan, PlannedCall
 from callforge.generate.planner import GenerationFailure, Planner
 from callforge.generate.play import Director
@@ -78,7 +80,7 @@ class EpisodeStage:
         if trace is None:
             verdict = Verdict.failed("episode.no_blueprint", "the dialog carries no episode trace to judge it by")
             return StageResult(stage=self.name, verdicts=(verdict,))
-        entry = episode_entry(dialog.meta.id or "episode", dialog, trace.truth, self.environment)
+        entry = episode_entry(dialog.meta.id or "episode", dialog, trace.truth, episode_world(self.environment, trace))
         output = dialog_output(dialog)
         verdict = check_end_state(entry, output)
         if verdict.ok:
@@ -116,17 +118,37 @@ class EpisodeSession(Session):
         assistant = AssistantRole(backends.role("assistant"), today=today)
         planner_backend = backends.role("planner")
 
+        fills = self._fills()
+
         async def attempt(index: int) -> Checked:
-            environment = await asyncio.to_thread(self.environment.build)
+            twist = self.twist_of(index)
+            world = self.environment
+            if twist == "long_context" and fills:
+                world = world.with_long_context(self.seed_of(index))
+            environment = await asyncio.to_thread(world.build)
             try:
                 engine = Timed(SerialEngine(environment))
                 planner = Planner(planner_backend, engine, today=today)
-                director = Director(user, assistant, engine)
-                return await self.episode(index, environment, planner, director, cascade)
+                director = Director(user, assistant, engine, answer_questions=True)
+                return await self.episode(index, environment, planner, director, cascade, twist=twist, world=world)
             finally:
                 await asyncio.to_thread(environment.close)
 
         return attempt
+
+    def twist_of(self, index: int) -> str:
+        """The twist of attempt `index`, fixed by the run's seed; drawn before the world is built, which it may change."""
+        return _draw(random.Random(self.seed_of(index) ^ 0x7157), self.config.twists or DEFAULT_TWISTS)
+
+    def _fills(self) -> bool:
+        """Whether the environment can start from long-context filler state (asked once, and only when the twist is wanted)."""
+        if not (self.config.twists or {}).get("long_context") or self.environment.kind != "python":
+            return False
+        probe = self.environment.with_long_context(0).build()
+        try:
+            return bool(getattr(probe, "filled", False))
+        finally:
+            probe.close()
 
     def _episode_cascade(self, backends: RunBackends) -> Cascade:
         stages: list[StageName] = ["rules"]
@@ -143,23 +165,36 @@ class EpisodeSession(Session):
         return Cascade([EpisodeStage(self.environment), *built.stages], unsure=spec.unsure)
 
     async def episode(
-        self, index: int, environment: Environment, planner: Planner, director: Director, cascade: Cascade
+        self,
+        index: int,
+        environment: Environment,
+        planner: Planner,
+        director: Director,
+        cascade: Cascade,
+        *,
+        twist: str = "plain",
+        world: EnvironmentSpec | None = None,
     ) -> Checked:
-        """Blueprint, play and judge attempt `index`; a failure at any step becomes a rejected record."""
+        """Blueprint, play and judge attempt `index` with `twist` on `environment`, built from `world`.
+
+        `world` is the session's environment, or it with long-context filler: the blueprint is
+        proven on it and the trace names it, so the judge rebuilds the same initial state.
+        """
         drawn = self.draw(index)
+        world = world or self.environment
 
         async def blueprint() -> tuple[Plan, Provenance]:
             ctx = PlanContext(planner, drawn.rng, drawn.voice, drawn.seed)
             plan = await self._blueprint(drawn.kind, drawn.sample, ctx, environment)
             truth, end, end_json = await asyncio.to_thread(_prove, environment, plan)
             self._admit(truth, end)
-            twist = _draw(random.Random(drawn.seed ^ 0x7157), self.config.twists or DEFAULT_TWISTS)
-            made, truth, twist = await asyncio.to_thread(
-                _twisted, twist, plan, truth, environment, random.Random(drawn.seed + 1)
+            filled = world.long_context is not None
+            made, truth, made_twist = await asyncio.to_thread(
+                _twisted, twist, plan, truth, environment, random.Random(drawn.seed + 1), filled=filled, voice=drawn.voice
             )
             made = made.model_copy(update={"tools": self.tools})  # the whole environment is offered
             trace = EpisodeTrace(
-                environment=self.environment.to_json(), truth=truth, end_state=end_json, twist=twist, late_tools=late_tools(made)
+                environment=world.to_json(), truth=truth, end_state=end_json, twist=made_twist, late_tools=late_tools(made)
             )
             return made, drawn.meta.model_copy(update={"episode": trace})
 
@@ -195,7 +230,7 @@ def _draw(rng: random.Random, weights: dict[str, float]) -> str:
 
 
 def _twisted(
-    twist: str, plan: Plan, truth: Truth, environment: Environment, rng: random.Random
+    twist: str, plan: Plan, truth: Truth, environment: Environment, rng: random.Random, *, filled: bool = False, voice: Voice
 ) -> tuple[Plan, Truth, str]:
     """The blueprint with its twist worked in (and the truth per user message to match), or plain when it has no room.
 
@@ -207,6 +242,10 @@ def _twisted(
       turn and fails on the environment without changing it; the assistant recovers from its error.
     * `late_tool`: the tool one turn needs is not offered until then (BFCL's miss_func): the request
       cannot be done (empty truth), then the user says the tool is there and the calls follow.
+    * `long_context`: the world started from bulky filler state (`filled`: the blueprint was made and
+      proven on it, so outputs are long and the right item is one among many); a world without
+      filler gets one user message placed inside a long pasted block instead (`pasted_block`).
+      The calls never change.
     """
     tools = {t.name: t for t in plan.tools}
     turns = list(plan.turns)
@@ -260,7 +299,23 @@ def _twisted(
             unlock = turns[n].model_copy(update={"unlocked": (name,)})
             new_turns = (*earlier, request, unlock, *turns[n + 1 :])
             return plan.model_copy(update={"turns": new_turns}), (*truth[:n], (), *truth[n:]), twist
+    elif twist == "long_context":
+        if filled:
+            return plan, truth, twist
+        asking = [n for n, turn in enumerate(turns) if turn.calls and not turn.missing and not turn.offtopic]
+        if asking:
+            n = rng.choice(asking)
+            pasted = turns[n].model_copy(update={"pasted": pasted_block(rng, voice)})
+            return plan.model_copy(update={"turns": (*turns[:n], pasted, *turns[n + 1 :])}), truth, twist
     return plan, truth, "plain"
+
+
+def episode_world(environment: EnvironmentSpec, trace: EpisodeTrace) -> EnvironmentSpec:
+    """The world an episode was played in: `environment` with the filler its trace names (a long-context episode)."""
+    seed = trace.environment.get("long_context")
+    if type(seed) is int and environment.kind == "python":
+        return environment.with_long_context(seed)
+    return environment
 
 
 def late_tools(plan: Plan) -> dict[str, tuple[str, ...]]:

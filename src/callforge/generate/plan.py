@@ -55,6 +55,8 @@ class Turn(BaseModel):
     """Tools not offered during this turn (BFCL's miss_func): a request that needs one cannot be done yet."""
     unlocked: tuple[str, ...] = ()
     """Tools the user announces as newly available at the start of this turn."""
+    pasted: tuple[str, ...] = ()
+    """A long-context turn's pasted text (before, after) that the user's message is placed inside."""
 
     @property
     def calls(self) -> tuple[PlannedCall, ...]:

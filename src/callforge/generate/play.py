@@ -17,7 +17,7 @@ import orjson
 from callforge.core import Dialog, MaskedCall, MaskReason, Message, Provenance, ToolCall, ToolSpec
 from callforge.execute import Engine
 from callforge.generate.personas import Voice
-from callforge.generate.plan import Plan
+from callforge.generate.plan import Plan, Turn
 from callforge.generate.planner import GenerationFailure
 from callforge.generate.roles import AssistantRole, UserRole
 from callforge.verify import RuleStage, default_checks
@@ -26,22 +26,31 @@ from callforge.verify import RuleStage, default_checks
 class Director:
     """Turns a Plan into a Dialog with the two roles and the engine."""
 
-    def __init__(self, user: UserRole, assistant: AssistantRole, engine: Engine, *, max_steps: int = 5) -> None:
-        """`max_steps` bounds assistant messages per user turn (a model looping on calls is cut off)."""
+    def __init__(
+        self, user: UserRole, assistant: AssistantRole, engine: Engine, *, max_steps: int = 5, answer_questions: bool = False
+    ) -> None:
+        """`max_steps` bounds assistant messages per user turn (a model looping on calls is cut off).
+
+        With `answer_questions` (episodes), an assistant that asks instead of making a turn's calls
+        gets the user's answer, written from the turn's values only (`UserRole.answer`), and acts then.
+        """
         self.user = user
         self.assistant = assistant
         self.engine = engine
         self.max_steps = max_steps
+        self.answer_questions = answer_questions
 
     async def play(self, plan: Plan, voice: Voice, *, seed: int, meta: Provenance | None = None) -> Dialog:
         """Play every turn of `plan`; raises GenerationFailure (with the dialog so far) when a role fails."""
         messages: list[Message] = [Message(role="system", content=self.assistant.system)]
         injected: list[str] = []
+        clarified: list[int] = []
         try:
-            await self._turns(plan, voice, seed, messages, injected)
+            await self._turns(plan, voice, seed, messages, injected, clarified)
         except GenerationFailure as failure:
-            failure.partial = _partial(plan, messages, meta)
+            failure.partial = _partial(plan, messages, _clarified(meta, clarified))
             raise
+        meta = _clarified(meta, clarified)
         planned = _planned(plan, meta).model_copy(
             update={
                 "missing": tuple(m for turn in plan.turns for m in turn.missing),
@@ -50,12 +59,16 @@ class Director:
         )
         return Dialog(tools=plan.tools, messages=tuple(messages), meta=planned)
 
-    async def _turns(self, plan: Plan, voice: Voice, seed: int, messages: list[Message], injected: list[str]) -> None:
+    async def _turns(
+        self, plan: Plan, voice: Voice, seed: int, messages: list[Message], injected: list[str], clarified: list[int]
+    ) -> None:
         tools = {t.name: t for t in plan.tools}
         ids = CallIds()
         for number, turn in enumerate(plan.turns):
             offered = tuple(t for t in plan.tools if t.name not in turn.withheld)
             text = await self.user.write(turn, plan.tools, messages[1:], voice, seed=seed + 101 * number)
+            if len(turn.pasted) == 2:  # long context: the request sits inside notes, a log or a thread
+                text = f"{turn.pasted[0]}{text}{turn.pasted[1]}"
             messages.append(Message(role="user", content=text))
             made: set[tuple[str, bytes]] = set()
             for step in turn.steps:
@@ -65,7 +78,15 @@ class Director:
                     made |= {signature(c) for c in calls}  # repeating the planted error ends the calling
                     messages.append(Message(role="assistant", tool_calls=calls))
                     messages.extend(await self._run(calls, tools))
+            start = len(messages)
             await self.respond(messages, offered, ids, made, seed=seed + 101 * number, turn=number + 1)
+            question = _asked_back(turn, messages[start:], set(injected)) if self.answer_questions else None
+            if question is not None:
+                # It asked instead of acting: the user answers from the turn's values only, then it acts.
+                reply = await self.user.answer(turn, plan.tools, messages[1:], voice, question, seed=seed + 101 * number + 53)
+                messages.append(Message(role="user", content=reply))
+                clarified.append(number)
+                await self.respond(messages, offered, ids, made, seed=seed + 101 * number + 59, turn=number + 1)
 
     async def respond(
         self,
@@ -158,6 +179,39 @@ def _answer_fails(messages: Sequence[Message], tools: Sequence[ToolSpec], text: 
     """Whether the answer rules the verifier will run reject `text` as this turn's answer."""
     dialog = Dialog(tools=tuple(tools), messages=(*messages, Message(role="assistant", content=text)))
     return bool(_ANSWER_RULES.run(dialog))
+
+
+def _asked_back(turn: Turn, replies: Sequence[Message], injected: set[str]) -> str | None:
+    """The assistant's question when it asked one instead of making any of a turn's calls, else None.
+
+    Only a turn that asks for calls it can make counts (not a missing value's turn, where asking is
+    the right answer, nor a withheld tool's); a planted failing call is not the assistant's.
+    """
+    if not [c for c in turn.calls if not c.fails] or turn.missing or turn.blocked or turn.offtopic:
+        return None
+    if any(c.id not in injected for m in replies for c in m.tool_calls):
+        return None
+    last = replies[-1] if replies else None
+    text = (last.content or "").strip() if last is not None and last.role == "assistant" else ""
+    return text if "?" in text else None
+
+
+def _clarified(meta: Provenance | None, clarified: Sequence[int]) -> Provenance | None:
+    """An episode's trace with an empty truth for each turn answered by a question (the answer's message holds the calls).
+
+    The user's answer is a message of its own, so the truth per user message gains an entry, as a
+    missing value's turn does (BFCL's miss_param shape).
+    """
+    trace = meta.episode if meta is not None else None
+    if not clarified or trace is None or meta is None:
+        return meta
+    truth: list[tuple[ToolCall, ...]] = []
+    for number, calls in enumerate(trace.truth):
+        if number in clarified:
+            truth.append(())
+        truth.append(calls)
+    late = {str(int(k) + sum(1 for n in clarified if n < int(k))): v for k, v in trace.late_tools.items()}
+    return meta.model_copy(update={"episode": trace.model_copy(update={"truth": tuple(truth), "late_tools": late})})
 
 
 def signature(call: ToolCall) -> tuple[str, bytes]:

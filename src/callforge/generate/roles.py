@@ -82,6 +82,96 @@ class UserRole:
         raise failure
 
 
+    def answer_prompt(
+        self, turn: Turn, tools: Sequence[ToolSpec], history: Sequence[Message], voice: Voice, question: str
+    ) -> list[Message]:
+        """The messages that ask for the user's reply to the assistant's clarifying `question`.
+
+        The user knows only the turn's intent (its values, as `prompt` lists them), so the reply may
+        state those and nothing else: no new facts, and nothing of how the task was planned.
+        """
+        system = (
+            f"You play the user in a chat with an AI assistant that can use tools. You are {voice.persona}. "
+            f"Writing style: {voice.instruction} Write only your own next message, in the first person, and "
+            'answer with JSON: {"message": "<your message>"}.'
+        )
+        lines = ["The conversation so far:", _transcript(history), "", f"The assistant has just asked you: {question}", ""]
+        lines += _asks(turn, {t.name: t for t in tools}, follow_up=True)
+        lines += [
+            "",
+            "Answer the assistant's question and repeat your request with the values in brackets. These values are "
+            "everything you know: never make up another name, number, date, code or detail. If it asks for "
+            "something not listed, say you have no more details than these. Never mention plans, functions, "
+            "parameters or field names.",
+        ]
+        return [Message(role="system", content=system), Message(role="user", content="\n".join(lines))]
+
+    async def answer(
+        self, turn: Turn, tools: Sequence[ToolSpec], history: Sequence[Message], voice: Voice, question: str, *, seed: int
+    ) -> str:
+        """The user's reply to a clarifying question, refused (`gen.user_invented`) when it states a value the intent lacks.
+
+        A simulated user who invents an account number or an amount would teach the assistant to act
+        on facts nobody gave; the reply is checked against the turn's values and the conversation.
+        """
+        prompt = self.answer_prompt(turn, tools, history, voice, question)
+        known = _known_text(turn, history)
+        failure: GenerationFailure | None = None
+        for attempt in range(2):
+            completion = await self.backend.complete(
+                prompt, temperature=self.temperature, max_tokens=300, seed=seed + 7919 * attempt, json_schema=_MESSAGE_SCHEMA
+            )
+            text = _message(completion).strip()
+            invented = invented_values(text, known)
+            leaked = [w for w in _INTERNALS if w in text.casefold()] + [
+                n for c in turn.calls for n in c.arguments if "_" in n and n in text
+            ]
+            if len(text) < 3:
+                failure = GenerationFailure("gen.user_text", f"the user role wrote no answer: {completion.text[:160]!r}")
+            elif _sounds_like_assistant(text):
+                failure = GenerationFailure("gen.user_text", f"the user role answered like an assistant: {text[:160]!r}")
+            elif invented or leaked:
+                failure = GenerationFailure(
+                    "gen.user_invented",
+                    f"the user's answer to a question states what its intent does not hold ({', '.join([*invented, *leaked])}): {text[:160]!r}",
+                )
+            else:
+                return text
+        assert failure is not None
+        raise failure
+
+
+_INTERNALS = ("blueprint", "planner", "ground truth", "function call", "json", "parameter")
+"""Words of the generator's own making that a simulated user must never say."""
+
+_VALUE = re.compile(r"-?\d+(?:\.\d+)?|\b(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[\w-]+\b")
+"""A value a reply could invent: a number, or a code mixing letters and digits (`ACC-0003`, `B52`)."""
+
+
+def invented_values(text: str, known: str) -> list[str]:
+    """The numbers and codes in `text` that `known` (the intent's values, the conversation) never states."""
+    plain = known.replace(",", "")
+    numbers = {float(n) for n in re.findall(r"-?\d+(?:\.\d+)?", plain)}
+    lowered = known.casefold()
+    out = []
+    for match in _VALUE.finditer(text.replace(",", "")):
+        token = match.group(0)
+        try:
+            if float(token) in numbers or float(token.lstrip("-")) in numbers:
+                continue
+        except ValueError:
+            if token.casefold() in lowered:
+                continue
+        out.append(token)
+    return out
+
+
+def _known_text(turn: Turn, history: Sequence[Message]) -> str:
+    """What the user may state: the turn's planned values and everything said or shown so far."""
+    values = [_show(v) for call in turn.calls if not call.fails for v in call.arguments.values()]
+    return "\n".join([*values, *(m.content or "" for m in history)])
+
+
 _ASSISTANT_OPENERS = (
     "i'm sorry",
     "i am sorry",

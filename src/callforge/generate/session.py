@@ -35,7 +35,7 @@ from callforge.tools import ToolGraph
 from callforge.verify import Cascade, CascadeSpec, Checked, StageName, StageResult, build_cascade
 
 _GIVE_UP_AFTER = 5  # consecutive attempts lost to a down endpoint before the run stops
-_REPLAYABLE = frozenset({"gen.user_text", "gen.assistant_parse", "gen.max_steps"})
+_REPLAYABLE = frozenset({"gen.user_text", "gen.user_invented", "gen.assistant_parse", "gen.max_steps"})
 """Generation failures of the roles' text, which a replay of the same plan with new seeds may not repeat."""
 
 

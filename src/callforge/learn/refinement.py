@@ -9,6 +9,10 @@ then verified as a dialog of its own (the conversation before the step plus the 
 the wrong step and the feedback left out) by the rules and execution. Only a continuation that
 passes makes an accepted trajectory; the rest are kept as rejected records with their verdicts.
 
+A run of episodes (`generate --env`) is refined by `episode_refine`: a rejected episode's diverging
+turn is redone on its world, rebuilt from the trace, with the end-state check's findings as the
+feedback, and judged by its end state.
+
 The output is a Run folder (job `refine`): `callforge export OUT --format openai` writes the
 trajectories with the wrong step masked (`MaskReason.CORRECTED`), `--format dpo` turns each into a
 preference pair. A killed refinement resumes (`resume=True`) from its records and request cache.
@@ -108,6 +112,10 @@ async def refine_async(
     spec = config.model if config.model is not None else str(made.get("model") or "")
     if not spec:
         raise ConfigError(f"{source.path}'s manifest names no model; pass `model`")
+    if made.get("env") is not None:  # an episode run: each rejected episode's world comes from its trace
+        from callforge.learn.episode_refine import refine_episodes
+
+        return await refine_episodes(config.model_copy(update={"model": spec}), source, made, progress=progress)
     tools = list(config.tools) if config.tools else [str(t) for t in made.get("tools", [])]
     resolved = config.model_copy(update={"model": spec, "tools": tuple(tools)})
     folder = resolved.open_folder()
