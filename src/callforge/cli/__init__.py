@@ -43,6 +43,7 @@ def _register() -> None:
     from callforge.cli import export as export_verb
     from callforge.cli import generate as generate_verb
     from callforge.cli import learn as learn_verb
+    from callforge.cli import reward as reward_verb
     from callforge.cli import scan as scan_verb
     from callforge.cli import tools as tools_verb
     from callforge.cli import train as train_verb
@@ -54,6 +55,7 @@ def _register() -> None:
     export_verb.register(app)
     generate_verb.register(app)
     learn_verb.register(app)
+    reward_verb.register(app)
     scan_verb.register(app)
     tools_verb.register(app)
     train_verb.register(app)
