@@ -272,6 +272,31 @@ def test_self_refine_feeds_back_an_invented_parameter_and_runs_the_corrected_cal
     assert not failed.passed and not failed.executed and passed.passed and passed.round == 1
 
 
+def test_self_refine_asks_again_for_a_call_it_could_not_read() -> None:
+    unreadable = Completion(
+        text='<tool_call>{"name": "get_weather", "arguments": {"city": "Oslo"</tool_call>',
+        parse=Verdict.failed("parse.bad_json", "the tool call's JSON is cut off"),
+    )
+    a, backend, engine = agent([unreadable, GOOD, "12 °C."], strategy="self_refine")
+    result = run(a)
+    backend.assert_done()
+    retry = backend.requests[1]
+    assert [m.role for m in retry.messages] == ["user", "assistant", "user"]
+    assert "could not be read (the tool call's JSON is cut off)" in (retry.messages[2].content or "")
+    assert retry.options.tool_choice == "required"  # this time a call, not text
+    assert engine.calls == [GOOD.model_copy(update={"id": "call_1"})]
+    assert [m.role for m in result.messages] == ["user", "assistant", "tool", "assistant"]
+    failed, passed = result.trace.checks
+    assert [v.code for v in failed.failures] == ["parse.bad_json"] and passed.passed
+
+
+def test_self_refine_keeps_a_plain_text_answer_without_asking_again() -> None:
+    a, backend, _ = agent(["It is sunny in Oslo."], strategy="self_refine")
+    result = run(a)
+    backend.assert_done()  # a readable text reply is an answer, not a failed call
+    assert result.answered and not result.trace.checks
+
+
 def test_self_refine_feeds_back_a_wrong_type() -> None:
     typed = ToolCall(name="get_weather", arguments={"city": "Oslo", "days": "3"})
     a, backend, _ = agent([typed, GOOD, "12 °C."], strategy="self_refine")

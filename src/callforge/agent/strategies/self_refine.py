@@ -13,11 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from callforge.agent.strategy import Step, StepContext, reply, tool_message
 from callforge.agent.trace import CheckEvent
 from callforge.core import ConfigError, Dialog, Message, ToolCall, ToolSpec, Verdict
 from callforge.execute import Observation
+from callforge.llm import Completion
 from callforge.verify import ExecutionStage, RuleStage, default_checks, feedback_messages
 
 CHECKS = ("function", "arguments", "grounding")
@@ -64,22 +66,33 @@ class SelfRefine:
 
     async def step(self, context: StepContext) -> Step:
         """The model's reply, refined against the checks until it passes or stops improving."""
-        best = await self._check(context, reply(await context.complete(context.messages)), 0)
+        best = await self._check(context, await context.complete(context.messages), 0)
         for number in range(1, self.max_rounds + 1):
             if not best.failures or context.budget_left == 0:
                 break
-            feedback = feedback_messages(best.message, best.failures)
+            if best.message.tool_calls:
+                feedback = feedback_messages(best.message, best.failures)
+                options: dict[str, Any] = {}
+            else:  # a call the parser could not read: say why, and ask for a call this time
+                feedback = [Message(role="user", content=_unreadable(best.failures[0]))]
+                options = {"tool_choice": "required"}
             asked = [*context.messages, best.message, *feedback]
-            revised = reply(await context.complete(asked, purpose="refine"))
+            revised = await context.complete(asked, purpose="refine", **options)
             candidate = await self._check(context, revised, number)
             if candidate.rank >= best.rank:
                 break
             best = candidate
         return Step((best.message, *(tool_message(o) for o in best.observations)))
 
-    async def _check(self, context: StepContext, message: Message, number: int) -> _Candidate:
+    async def _check(self, context: StepContext, completion: Completion, number: int) -> _Candidate:
+        message = reply(completion)
         if not message.tool_calls:
-            return _Candidate(message)
+            if completion.parse.ok or not context.tools:
+                return _Candidate(message)
+            # The model tried to call a tool and the attempt could not be read (`parse.*`): worse
+            # than any call the parser reads, whatever the rules find in it.
+            context.record(CheckEvent(step=context.step, t=context.t, round=number, failures=(completion.parse,), executed=False))
+            return _Candidate(message, (completion.parse,), (_UNREADABLE, 0))
         index = len(context.messages)
         dialog = Dialog(tools=context.tools, messages=(*context.messages, message))
         broken = tuple(v for v in self._rules.run(dialog) if v.evidence.get("message_index") == index)
@@ -94,6 +107,18 @@ class SelfRefine:
             CheckEvent(step=context.step, t=context.t, round=number, failures=failures, executed=bool(observations))
         )
         return _Candidate(message, failures, (len(broken), len(failed)), observations)
+
+
+_UNREADABLE = 1_000_000
+"""The rank of a reply whose call could not be read: any readable call ranks better."""
+
+
+def _unreadable(verdict: Verdict) -> str:
+    """The feedback for a call the parser could not read, worded for the model."""
+    return (
+        f"Your last reply tried to call a tool, but the call could not be read ({verdict.message}). "
+        "Make the call again as a tool call, with the tool's exact name and JSON arguments."
+    )
 
 
 class _Replay:
