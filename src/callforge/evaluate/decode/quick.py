@@ -25,10 +25,14 @@ from typing import Any
 
 # One token per match, with the whitespace before it; `findall` covers the whole text because
 # the last alternative takes any single character (and marks the text as outside the subset).
+# Punctuation comes first (the commonest token) and every repeat is possessive: no token needs a
+# repeat given back, and the engine tries less (a sixth faster). A cleaned text ends with `]`,
+# so no whitespace is left without a token after it.
 _TOKEN = re.compile(
-    r"""[ \t\n]*("[^"\\\n\r\x00\ud800-\udfff]*"|'[^'\\\n\r\x00\ud800-\udfff]*'"""
-    r"|[0-9]+\.?[0-9]*(?:[eE][+-]?[0-9]+)?"
-    r"|[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*"
+    r"""[ \t\n]*+([(),=\[\]{}:]|[A-Za-z_][A-Za-z0-9_]*+(?:\.[A-Za-z_][A-Za-z0-9_]*+)*+"""
+    r"""|'[^'\\\n\r\x00\ud800-\udfff]*+'"""
+    r'''|"[^"\\\n\r\x00\ud800-\udfff]*+"'''
+    r"|[0-9]++\.?[0-9]*+(?:[eE][+-]?[0-9]++)?"
     r"|[\s\S])"
 )
 # The opening every accepted text has: `[]`, or `[` and a name and `(`. (Its end is `)` or `[`,
