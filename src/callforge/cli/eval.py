@@ -99,8 +99,21 @@ def score_command(
 @eval_app.command("run")
 def run_command(
     model: Annotated[
-        str, typer.Option("--model", "-m", help="local:<name|path.gguf>, openai:<model> or fuzz[:seed].")
+        str,
+        typer.Option(
+            "--model", "-m",
+            help="local:<name|path.gguf>, openai:<model>, hf:<hub id|folder|path.gguf|name> or fuzz[:seed]; "
+            "hf:/local: take a LoRA adapter as MODEL@DIR too.",
+        ),
     ],
+    adapter: Annotated[
+        Path | None,
+        typer.Option(
+            "--adapter",
+            help="A LoRA adapter folder (what `callforge train` saved) to apply to an hf: or local: model "
+            "(local: converts it to a GGUF LoRA once; docs/backends.md).",
+        ),
+    ] = None,
     data: Annotated[Path | None, _DATA] = None,
     style: Annotated[
         str | None,
@@ -169,7 +182,11 @@ def run_command(
             raise typer.BadParameter(f"unknown strategy {agent!r}; the strategies are: {', '.join(STRATEGIES)}", param_hint="--agent")
     style = style or ("fc" if agent is not None else "prompting")
     options["style"] = style
-    folder = out or eval_folder_name(model if agent is None else f"{model}+{agent}", Style(style))
+    from callforge.llm import split_spec
+
+    split_spec(model, adapter)  # MODEL@DIR and --adapter together, or an adapter on openai:, fail before any output
+    label = f"{model}@{adapter.name}" if adapter is not None else model
+    folder = out or eval_folder_name(label if agent is None else f"{label}+{agent}", Style(style))
     if agent is not None:
         options["model"] = _agent_backend(agent, options, folder)
     if trials > 1 and temperature == 0 and not quiet:
@@ -214,7 +231,9 @@ def _agent_backend(agent: str, options: dict[str, Any], folder: Path) -> Any:
         rpm=options["rpm"],
         timeout=options["timeout"],
         cache=folder / LLM_CACHE if options["cache"] else None,
+        adapter=options["adapter"],
     )
+    options["adapter"] = None  # applied here, inside the strategy's backend
     if options["cache"]:
         folder.mkdir(parents=True, exist_ok=True)
     return StrategyBackend(backend, strategy, close=True)

@@ -66,7 +66,9 @@ class EvalConfig(JobConfig):
     )
 
     model: ModelRef
-    """A model spec (`local:...`, `openai:...`, `fuzz`) or a Backend object."""
+    """A model spec (`local:...`, `openai:...`, `hf:...`, `fuzz`) or a Backend object."""
+    adapter: Path | None = None
+    """A LoRA adapter for an `hf:` or `local:` model (the folder `callforge train` saved); same as `model@DIR`."""
     data: Path | None = None
     """The BFCL data folder (default: $CALLFORGE_BFCL_DATA, or an installed bfcl-eval's data)."""
     style: Style = Style.PROMPTING
@@ -378,6 +380,8 @@ def _cases(cases: list[Case | MultiTurnEntry], limit: int | None) -> list[Case |
 
 def _backend(config: EvalConfig, folder: Path) -> Backend:
     if not isinstance(config.model, str):
+        if config.adapter is not None:
+            raise ConfigError("`adapter` applies to a model spec (hf:... or local:...), not to a Backend object")
         return config.model
     return make_backend(
         config.model,
@@ -388,6 +392,7 @@ def _backend(config: EvalConfig, folder: Path) -> Backend:
         rpm=config.rpm,
         timeout=config.timeout,
         cache=folder / LLM_CACHE if config.cache else None,
+        adapter=config.adapter,
     )
 
 

@@ -1,6 +1,6 @@
 """Everything that talks to a model: the Backend protocol, backends, tool-call parsing, the cache.
 
-Names load lazily: `openai` and `xllamacpp` are only imported when a backend that needs them is
+Names load lazily: `openai`, `xllamacpp` and `torch` are only imported when a backend that needs them is
 built, so `import callforge.llm` stays cheap for code that only uses the records or the fakes.
 """
 
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from callforge.llm.cache import CachedBackend, ResponseCache
     from callforge.llm.fake.world import WorldBackend
     from callforge.llm.fuzz import SchemaFuzzBackend, schema_instance
+    from callforge.llm.hf import HFBackend
     from callforge.llm.local import LocalBackend
     from callforge.llm.openai_compat import OpenAIBackend
     from callforge.llm.parse import ParsedText, parse_tool_calls, strip_fence
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
         close_backend,
         make_backend,
         providers,
+        split_spec,
         world_notice,
     )
     from callforge.llm.scripted import FunctionBackend, ScriptedBackend, ScriptError
@@ -60,6 +62,8 @@ _EXPORTS = {
     "SchemaFuzzBackend": "callforge.llm.fuzz",
     "schema_instance": "callforge.llm.fuzz",
     "LocalBackend": "callforge.llm.local",
+    "HFBackend": "callforge.llm.hf",
+    "split_spec": "callforge.llm.registry",
     "OpenAIBackend": "callforge.llm.openai_compat",
     "ParsedText": "callforge.llm.parse",
     "parse_tool_calls": "callforge.llm.parse",
@@ -93,6 +97,7 @@ __all__ = [
     "Closable",
     "Completion",
     "FunctionBackend",
+    "HFBackend",
     "LocalBackend",
     "ModelRef",
     "OpenAIBackend",
@@ -113,6 +118,7 @@ __all__ = [
     "providers",
     "resolve_model",
     "schema_instance",
+    "split_spec",
     "strip_fence",
     "world_notice",
 ]

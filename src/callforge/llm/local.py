@@ -66,6 +66,8 @@ class LocalBackend:
         seed: the sampling seed when a request gives none, so runs repeat.
         slots: requests served at once (default: `$CALLFORGE_LOCAL_SLOTS`, else `DEFAULT_SLOTS`).
         verbose: print llama.cpp's log to stderr (default: `$CALLFORGE_LOCAL_VERBOSE`, else quiet).
+        adapter: a LoRA adapter applied at scale 1: a GGUF LoRA file, or the PEFT folder `callforge train`
+            saved, converted once to GGUF (see `callforge.llm.lora` for what converts).
     """
 
     def __init__(
@@ -78,6 +80,7 @@ class LocalBackend:
         seed: int = 0,
         verbose: bool | None = None,
         slots: int | None = None,
+        adapter: str | Path | None = None,
     ) -> None:
         if tool_mode not in ("native", "prompt"):
             raise ConfigError(f"tool_mode must be 'native' or 'prompt', got {tool_mode!r}")
@@ -93,13 +96,16 @@ class LocalBackend:
         if threads is not None and threads < 1:
             raise ConfigError(f"threads must be at least 1, got {threads}")
         self.name = model
-        self.model = f"local:{model}"
+        self.adapter = adapter
+        self.model = f"local:{model}" + (f"@{adapter}" if adapter is not None else "")
         self.n_ctx = n_ctx
         self.threads = threads or _cores()
         self.tool_mode: ToolMode = tool_mode
         self.seed = seed
-        # What the response cache keys on: the same request in the other tool mode is another prompt.
-        self.cache_identity = f"{self.model}#{tool_mode}"
+        # What the response cache keys on: the same request in the other tool mode is another prompt,
+        # and a retrained adapter at the same path is another model.
+        digest = f"@{_adapter_digest(adapter)}" if adapter is not None else ""
+        self.cache_identity = f"local:{model}{digest}#{tool_mode}"
         if verbose is None:
             verbose = os.environ.get("CALLFORGE_LOCAL_VERBOSE", "").lower() not in ("", "0", "false", "no")
         self.verbose = verbose
@@ -165,6 +171,10 @@ class LocalBackend:
         path = resolve_model(self.name)
         params = xlc.CommonParams()
         params.model.path = str(path)
+        if self.adapter is not None:
+            from callforge.llm.lora import gguf_adapter
+
+            params.lora_adapters = [xlc.CommonAdapterLoraInfo(str(gguf_adapter(self.adapter, path)), 1.0)]
         params.n_ctx = self.n_ctx
         params.n_parallel = self.slots
         params.kv_unified = True  # one window shared by the slots: a long request is not cut to n_ctx/slots
@@ -418,6 +428,22 @@ def _allowed_tools(offered: list[ToolSpec], choice: str | None, model: str) -> l
             f"{model}: tool_choice={choice!r} names no offered tool; offered: {names}", model=model
         )
     return named
+
+
+def _adapter_digest(adapter: str | Path) -> str:
+    """What the cache keys an adapter on: its content, so a retrained adapter at the same path is not served old answers."""
+    import hashlib
+
+    path = Path(adapter).expanduser()
+    if path.is_file():
+        digest = hashlib.sha256()
+        with path.open("rb") as fh:
+            while chunk := fh.read(8 * 1024 * 1024):
+                digest.update(chunk)
+        return digest.hexdigest()[:16]
+    from callforge.llm.hf import adapter_digest, adapter_folder
+
+    return adapter_digest(adapter_folder(path))
 
 
 def _env_int(name: str, default: int, wanted: str) -> int:

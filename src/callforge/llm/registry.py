@@ -1,9 +1,13 @@
 """Backend specs as users type them (`local:qwen2.5-coder-0.5b`, `openai:gpt-4o-mini`) -> Backends.
 
 One place parses the spec so the CLI, the Python API and config files accept the same strings.
-The part before the colon names a provider: `local`, `openai`, `fuzz` and `fake` are built in, and a
-package adds one by declaring an entry point in the `callforge.backends` group whose object is a
-`BackendFactory` (docs/architecture.md, "Extending callforge").
+The part before the colon names a provider: `local`, `openai`, `hf`, `fuzz` and `fake` are built in,
+and a package adds one by declaring an entry point in the `callforge.backends` group whose object is
+a `BackendFactory` (docs/architecture.md, "Extending callforge").
+
+A LoRA adapter rides on the spec as an `@DIR` suffix (`hf:qwen2.5-coder-0.5b@out/adapter`,
+`local:qwen2.5-coder-0.5b@out/adapter`) or comes as `adapter=`; either way it reaches the provider
+as `BackendOptions.adapter`, so every verb that takes `--model` can evaluate a trained adapter.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ BACKEND_ENTRY_POINTS = "callforge.backends"
 SPEC_HELP = (
     "local:<name> (embedded: qwen2.5-coder-0.5b, qwen2.5-coder-1.5b), local:<path.gguf>, "
     "openai:<model> (any OpenAI-compatible server; `base_url` for vLLM, llama.cpp, Ollama), "
+    "hf:<hub id|folder|path.gguf|embedded name> (transformers, the [train] extra), "
+    "any hf: or local: spec + @<adapter dir> (a LoRA adapter), "
     "fuzz[:<seed>] (schema-valid random calls, for smoke tests), "
     "fake:world (a rule-based model that plays every generation role: for trying the pipeline, not for training)"
 )
@@ -36,7 +42,12 @@ class BackendOptions:
     concurrency: int | None = None
     rpm: float | None = None
     timeout: float | None = None
+    adapter: str | None = None
+    """A LoRA adapter (a folder `callforge train` saved, or a GGUF LoRA for local:), from `@DIR` or `adapter=`."""
 
+
+ADAPTER_PROVIDERS = frozenset({"hf", "local"})
+"""Providers that apply a LoRA adapter; elsewhere `@` is part of the model name (`openai:claude@2024`)."""
 
 BackendFactory = Callable[[str, BackendOptions], Backend]
 """A provider: the text after `<provider>:` and the options in, a Backend out."""
@@ -52,13 +63,17 @@ def make_backend(
     rpm: float | None = None,
     timeout: float | None = None,
     cache: str | Path | None = None,
+    adapter: str | Path | None = None,
 ) -> Backend:
-    """Build the backend a spec names, wrapped in the response cache when `cache` is a path."""
-    kind, _, name = spec.partition(":")
+    """Build the backend a spec names, wrapped in the response cache when `cache` is a path.
+
+    `adapter` (or a `@DIR` suffix on an `hf:` or `local:` spec) applies a LoRA adapter.
+    """
+    kind, name, adapter_text = split_spec(spec, adapter)
     factory = providers().get(kind)
     if factory is None:
         raise ConfigError(f"unknown model spec {spec!r}; use one of: {SPEC_HELP}{_plugins_help()}")
-    options = BackendOptions(base_url, api_key, tool_mode, concurrency, rpm, timeout)
+    options = BackendOptions(base_url, api_key, tool_mode, concurrency, rpm, timeout, adapter_text)
     backend = factory(name, options)
     if cache is not None:
         from callforge.llm.cache import CachedBackend, ResponseCache
@@ -73,9 +88,13 @@ def check_model_spec(spec: str) -> None:
     Cheap: nothing is built or loaded. A spec that passes can still fail later (a dead endpoint, a
     missing weights package); those errors come from the backend itself.
     """
-    kind, _, name = spec.partition(":")
+    kind, name, adapter = split_spec(spec)
     if kind not in providers():
         raise ConfigError(f"unknown model spec {spec!r}; use one of: {SPEC_HELP}{_plugins_help()}")
+    if adapter is not None and not Path(adapter).expanduser().exists():
+        raise ConfigError(f"{spec}: the adapter {adapter!r} does not exist; give the folder `callforge train` saved")
+    if kind in ("local", "hf") and name and name.lower().endswith(".gguf") and not Path(name).expanduser().is_file():
+        raise ConfigError(f"{spec}: no such model file {name!r}")
     if kind == "local" and name:
         from callforge.llm.weights import MODELS, _looks_like_path, known_models
 
@@ -86,9 +105,39 @@ def check_model_spec(spec: str) -> None:
             )
 
 
+def split_spec(spec: str, adapter: str | Path | None = None) -> tuple[str, str, str | None]:
+    """`(provider, name, adapter)` of a spec; one parser, so `model@adapter` means the same in every verb.
+
+    Only `hf:` and `local:` read an `@DIR` suffix (the last `@`); `adapter` given as well as a
+    suffix, or given to a provider that applies none, is refused rather than silently dropped.
+    """
+    kind, _, name = spec.partition(":")
+    suffix: str | None = None
+    if kind in ADAPTER_PROVIDERS and "@" in name:
+        name, _, suffix = name.rpartition("@")
+        if not suffix:
+            raise ConfigError(f"{spec}: nothing after '@'; write {kind}:<model>@<adapter folder>")
+    if adapter is not None:
+        if suffix is not None:
+            raise ConfigError(f"{spec} already names an adapter ({suffix}); drop the suffix or the separate adapter")
+        suffix = str(adapter)
+    if suffix is not None and kind not in ADAPTER_PROVIDERS:
+        raise ConfigError(
+            f"{spec}: a LoRA adapter applies to hf:<model> or local:<model>, not to {kind}: models "
+            "(serve the merged model behind an endpoint instead)"
+        )
+    return kind, name, suffix
+
+
 def providers() -> dict[str, BackendFactory]:
     """Every provider by its spec prefix: the built-in ones, then those packages register."""
-    found: dict[str, BackendFactory] = {"local": _local, "openai": _openai, "fuzz": _fuzz, "fake": _fake}
+    found: dict[str, BackendFactory] = {
+        "local": _local,
+        "openai": _openai,
+        "hf": _hf,
+        "fuzz": _fuzz,
+        "fake": _fake,
+    }
     for entry in entry_points(group=BACKEND_ENTRY_POINTS):
         found.setdefault(entry.name, _loaded(entry.name, entry.value, entry.load()))
     return found
@@ -101,7 +150,7 @@ def _loaded(name: str, value: str, factory: Any) -> BackendFactory:
 
 
 def _plugins_help() -> str:
-    extra = sorted({e.name for e in entry_points(group=BACKEND_ENTRY_POINTS)} - {"local", "openai", "fuzz", "fake"})
+    extra = sorted({e.name for e in entry_points(group=BACKEND_ENTRY_POINTS)} - {"local", "openai", "hf", "fuzz", "fake"})
     return f", or a registered provider ({', '.join(extra)})" if extra else ""
 
 
@@ -110,7 +159,20 @@ def _local(name: str, options: BackendOptions) -> Backend:
         raise ConfigError("`base_url` and `api_key` apply to openai:<model>, not to local models")
     from callforge.llm.local import LocalBackend
 
-    return LocalBackend(name or "qwen2.5-coder-0.5b", tool_mode=_mode(options.tool_mode))
+    return LocalBackend(name or "qwen2.5-coder-0.5b", tool_mode=_mode(options.tool_mode), adapter=options.adapter)
+
+
+def _hf(name: str, options: BackendOptions) -> Backend:
+    if options.base_url or options.api_key:
+        raise ConfigError("`base_url` and `api_key` apply to openai:<model>, not to hf: models")
+    if not name:
+        raise ConfigError(
+            "model spec 'hf:' has no model; write hf:<hub id>, hf:<model folder>, hf:<path.gguf> or "
+            "hf:qwen2.5-coder-0.5b (the embedded weights, loaded by transformers)"
+        )
+    from callforge.llm.hf import HFBackend
+
+    return HFBackend(name, adapter=options.adapter, tool_mode=_mode(options.tool_mode))
 
 
 def _openai(name: str, options: BackendOptions) -> Backend:
