@@ -16,7 +16,6 @@ accepted trajectory, written exactly as `refine` writes single-dialog ones (the 
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,12 +49,11 @@ from callforge.learn.refinement import (
     RefineConfig,
     RefineReport,
     _last_call_number,
-    _report,
-    _summary,
     _trajectory_id,
+    run_refinement,
 )
 from callforge.llm import RequestRejected
-from callforge.run import Item, JobHooks, JobProgress, RunFolder, Written, run_job
+from callforge.run import JobProgress, RunFolder
 from callforge.verify import Cascade, CascadeSpec, Checked, StageResult, build_cascade
 
 
@@ -105,40 +103,17 @@ async def refine_episodes(
     backends = RunBackends(model, None, model, config.base_url, config.api_key, folder.path, 1)
     backend = backends.role("assistant")
     today = str(made.get("today") or "")
-    skipped: Counter[str] = Counter()
-    todo: list[Item[tuple[Checked, DivergedStep]]] = []
-    read = 0
-    for row in source.records("rejected"):
-        if config.limit is not None and read >= config.limit:
-            break
-        read += 1
-        checked = Checked.model_validate(row)
-        found = diverged_step(checked)
-        if isinstance(found, str):
-            skipped[found] += 1
-        else:
-            todo.append(Item(_trajectory_id(checked.id), (checked, found)))
     user, assistant = UserRole(backend), AssistantRole(backend, today=today)
-
-    async def redo(job: tuple[Checked, DivergedStep]) -> Written:
-        checked, step = job
-        record = await refine_episode(user, assistant, checked, step, _trajectory_id(checked.id))
-        return Written("accepted" if record.ok else "rejected", record)
-
-    try:
-        state = await run_job(
-            folder,
-            todo,
-            redo,
-            config={**config.stored(), "source": str(source.path)},
-            concurrency=config.concurrency,
-            hooks=JobHooks(summary=lambda job: _summary(job, read, skipped)),
-            progress=progress,
-            total=len(todo),
-        )
-    finally:
-        await backends.close()
-    return _report(folder, read, dict(skipped), state.elapsed_s)
+    return await run_refinement(
+        folder,
+        source,
+        config,
+        diverged_step,
+        lambda checked, step: refine_episode(user, assistant, checked, step, _trajectory_id(checked.id)),
+        stored=config.stored(),
+        close=backends.close,
+        progress=progress,
+    )
 
 
 _KEEP_META = {"id", "source", "scenario", "seed", "sampler", "voice", "plan", "missing", "masked", "episode"}

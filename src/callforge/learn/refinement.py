@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from pydantic import Field
 
@@ -36,6 +36,9 @@ from callforge.learn.feedback import FailedStep, failed_step, feedback_messages
 from callforge.llm import ModelRef, RequestRejected
 from callforge.run import Item, JobConfig, JobHooks, JobProgress, RunFolder, Written, blocking, run_job
 from callforge.verify import Cascade, CascadeSpec, Checked, StageResult, build_cascade
+
+S = TypeVar("S")
+"""What one refinement redoes: a dialog's failed step, an episode's diverged step."""
 
 _CALL_ID = re.compile(r"call_(\d+)$")
 _KEEP_META = {"id", "source", "scenario", "seed", "sampler", "voice", "plan", "missing", "masked"}
@@ -134,38 +137,71 @@ async def refine_async(
     backend = backends.role("assistant")
     director = Director(UserRole(backend), AssistantRole(backend, today=str(made.get("today") or "")), engine)
     cascade = build_cascade(CascadeSpec(stages=("rules", "exec"), compare_outputs=True), engine=engine)
+
+    async def close() -> None:
+        await backends.close()
+        await toolbox.aclose()
+
+    return await run_refinement(
+        folder,
+        source,
+        config,
+        lambda checked: failed_step(checked.dialog, checked.failures),
+        lambda checked, step: _refine_one(director, cascade, checked, step),
+        stored=resolved.stored(),
+        close=close,
+        progress=progress,
+    )
+
+
+async def run_refinement(
+    folder: RunFolder,
+    source: RunFolder,
+    config: RefineConfig,
+    find: Callable[[Checked], S | str],
+    redo: Callable[[Checked, S], Awaitable[Checked]],
+    *,
+    stored: dict[str, Any],
+    close: Callable[[], Awaitable[None]],
+    progress: Callable[[JobProgress], None] | None,
+) -> RefineReport:
+    """Redo, as one resumable job, the step `find` names in each rejected record of `source`.
+
+    `find` returns the step to redo or the reason the record is skipped (counted by reason); `redo`
+    returns the trajectory, accepted or rejected. Dialogs and episodes share this; only what a step
+    is and how it is redone differ. `close` runs when the job ends, however it ends.
+    """
     skipped: Counter[str] = Counter()
-    todo: list[Item[tuple[Checked, FailedStep]]] = []
+    todo: list[Item[tuple[Checked, S]]] = []
     read = 0
     for row in source.records("rejected"):
         if config.limit is not None and read >= config.limit:
             break
         read += 1
         checked = Checked.model_validate(row)
-        found = failed_step(checked.dialog, checked.failures)
+        found = find(checked)
         if isinstance(found, str):
             skipped[found] += 1
         else:
             todo.append(Item(_trajectory_id(checked.id), (checked, found)))
 
-    async def redo(job: tuple[Checked, FailedStep]) -> Written:
-        record = await _refine_one(director, cascade, *job)
+    async def job(item: tuple[Checked, S]) -> Written:
+        record = await redo(*item)
         return Written("accepted" if record.ok else "rejected", record)
 
     try:
         state = await run_job(
             folder,
             todo,
-            redo,
-            config={**resolved.stored(), "source": str(source.path)},
+            job,
+            config={**stored, "source": str(source.path)},
             concurrency=config.concurrency,
-            hooks=JobHooks(summary=lambda job: _summary(job, read, skipped)),
+            hooks=JobHooks(summary=lambda done: _summary(done, read, skipped)),
             progress=progress,
             total=len(todo),
         )
     finally:
-        await backends.close()
-        await toolbox.aclose()
+        await close()
     return _report(folder, read, dict(skipped), state.elapsed_s)
 
 
