@@ -318,7 +318,7 @@ def test_errors_name_the_input_and_the_fix(
         assert not (tmp_path / "never").exists()
         return str(caught.value)
 
-    assert "`method='dpo'`" in fails(ConfigError, dpo_data, method="sft")
+    assert "`--method dpo` (method='dpo')" in fails(ConfigError, dpo_data, method="sft")
     assert "--format dpo" in fails(ConfigError, sft_data, method="dpo")
     assert "unknown training method 'ppo'" in fails(ConfigError, sft_data, method="ppo")
     sharegpt = _write_jsonl(tmp_path / "sharegpt.jsonl", [{"conversations": [], "tools": "[]"}])

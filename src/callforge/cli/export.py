@@ -11,7 +11,7 @@ from callforge.cli.options import out_dir
 
 _FORMATS_HELP = (
     "openai (messages + tools, TRL/OpenAI), sharegpt (LLaMA-Factory), hf (Parquet for datasets), "
-    "steps (one example per assistant turn), chat (text rendered by a chat template), tasks (Granite's "
+    "steps (one example per assistant turn), grpo (one RL prompt per turn, with its reference calls), chat (text rendered by a chat template), tasks (Granite's "
     "granular tasks), dpo (preference pairs) or bfcl (an eval set for callforge eval)."
 )
 

@@ -1,4 +1,4 @@
-"""`callforge train`: a LoRA adapter from an export, by SFT or DPO (needs the [train] extra)."""
+"""`callforge train`: a LoRA adapter from an export, by SFT, DPO or GRPO (needs the [train] extra)."""
 
 from __future__ import annotations
 
@@ -11,16 +11,16 @@ from callforge.cli.options import out_dir
 
 
 def train_command(
-    data: Annotated[Path, typer.Argument(help="An export: data.jsonl (openai, tasks, steps, chat or dpo format), data.parquet (hf), or the folder holding one.")],
+    data: Annotated[Path, typer.Argument(help="An export: data.jsonl (openai, tasks, steps, chat, dpo or grpo format), data.parquet (hf), or the folder holding one.")],
     model: Annotated[str, typer.Option("--model", help="Base model: a Hugging Face id or a local folder.")],
     out: Annotated[Path, typer.Option("--out", "-o", callback=out_dir, help="Folder for the adapter, tokenizer and train_report.json.")],
-    method: Annotated[str, typer.Option("--method", "-m", help="sft (learn the assistant turns) or dpo (prefer chosen over rejected).")] = "sft",
+    method: Annotated[str, typer.Option("--method", "-m", help="sft (learn the assistant turns), dpo (prefer chosen over rejected) or grpo (RL on a verifiable reward).")] = "sft",
     lora_r: Annotated[int, typer.Option("--lora-r", help="LoRA rank.")] = 16,
     lora_alpha: Annotated[int, typer.Option("--lora-alpha", help="LoRA alpha (scale = alpha / r).")] = 32,
     epochs: Annotated[float, typer.Option("--epochs", help="Passes over the data (ignored when --max-steps is set).")] = 1.0,
     max_steps: Annotated[int | None, typer.Option("--max-steps", help="Stop after this many optimizer steps.")] = None,
-    lr: Annotated[float | None, typer.Option("--lr", help="Learning rate (default 2e-4 for sft, 5e-5 for dpo).")] = None,
-    batch_size: Annotated[int, typer.Option("--batch-size", help="Examples (pairs, for dpo) per device step.")] = 4,
+    lr: Annotated[float | None, typer.Option("--lr", help="Learning rate (default 2e-4 for sft, 5e-5 for dpo, 2e-5 for grpo).")] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Examples (pairs for dpo, prompts for grpo) per device step.")] = 4,
     grad_accum: Annotated[int, typer.Option("--grad-accum", help="Steps accumulated per optimizer step.")] = 1,
     max_length: Annotated[int, typer.Option("--max-length", help="Longer examples are left out (counted in the report), never cut.")] = 2048,
     beta: Annotated[float, typer.Option("--beta", help="dpo: how far the policy may move from the base model.")] = 0.1,
@@ -34,12 +34,29 @@ def train_command(
         typer.Option("--chat-template", help="A .jinja file to use instead of the model's chat template (also saved with the adapter)."),
     ] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Write into a non-empty --out.")] = False,
+    num_generations: Annotated[int, typer.Option("--num-generations", help="grpo: completions sampled per prompt.")] = 4,
+    max_completion_length: Annotated[
+        int, typer.Option("--max-completion-length", help="grpo: tokens a sampled completion may take.")
+    ] = 256,
+    temperature: Annotated[float, typer.Option("--temperature", help="grpo: sampling temperature.")] = 1.0,
+    reward_mix: Annotated[
+        str, typer.Option("--reward-mix", help="grpo: reward components and weights: default, exact, or e.g. format=0.2,exact=1,execution=1.")
+    ] = "default",
+    reward_mode: Annotated[str, typer.Option("--reward-mode", help="grpo: how `exact` matches calls: semantic or bfcl.")] = "semantic",
+    tools: Annotated[
+        list[str] | None,
+        typer.Option("--tools", "-t", help="grpo: tool source(s) the execution reward runs calls on, sandboxed. Repeat for more."),
+    ] = None,
+    env: Annotated[
+        str | None, typer.Option("--env", help="grpo: the end_state reward's environment for rows naming none (bank.py:Bank, shop.yaml).")
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the summary, not each logged step.")] = False,
 ) -> None:
     """Train a LoRA adapter on an export; the loss falls on assistant turns only (never on `"weight": 0` ones).
 
-    Prints each logged step's loss and a summary (first → last loss); the adapter, the tokenizer
-    and train_report.json go into --out.
+    grpo samples completions for the prompts of `export --format grpo` and learns from a
+    verifiable reward (docs/reward.md). Prints each logged step's loss (and grpo's mean reward)
+    and a summary (first → last); the adapter, the tokenizer and train_report.json go into --out.
     """
     from callforge.train import LogPoint, require_train_extra, train
 
@@ -50,6 +67,8 @@ def train_command(
         line = f"step {point.step:>5}  loss {point.loss:.4f}"
         if point.reward_accuracy is not None:
             line += f"  reward accuracy {point.reward_accuracy:.2f}"
+        if point.reward is not None:
+            line += f"  reward {point.reward:.3f}"
         typer.echo(line)
 
     report = train(
@@ -71,6 +90,13 @@ def train_command(
         gradient_checkpointing=gradient_checkpointing,
         chat_template=chat_template,
         overwrite=overwrite,
+        num_generations=num_generations,
+        max_completion_length=max_completion_length,
+        temperature=temperature,
+        reward_mix=reward_mix,
+        reward_mode=reward_mode,
+        reward_tools=tools or (),
+        reward_env=env,
         on_log=None if quiet else echo,
     )
     line = f"trained {report.method} LoRA on {report.examples} examples for {report.steps} steps"
@@ -79,6 +105,8 @@ def train_command(
     first, last = report.losses[0] if report.losses else None, report.losses[-1] if report.losses else None
     if first and last and first.reward_accuracy is not None and last.reward_accuracy is not None:
         line += f", reward accuracy {first.reward_accuracy:.2f} → {last.reward_accuracy:.2f}"
+    if report.first_reward is not None and report.last_reward is not None:
+        line += f", mean reward {report.first_reward:.3f} → {report.last_reward:.3f}"
     if report.dropped:
         line += "; left out " + ", ".join(f"{n} {reason}" for reason, n in report.dropped.items())
     typer.echo(line)

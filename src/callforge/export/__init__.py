@@ -2,7 +2,7 @@
 
 `export(src, out, format=...)` writes OpenAI chat JSONL (TRL), ShareGPT (LLaMA-Factory), Parquet
 for `datasets` (hf), one example per assistant turn (steps), chat-template text (chat), Granite's
-granular tasks (tasks), DPO preference pairs (dpo) or a BFCL eval set (bfcl). The JSON Lines
+granular tasks (tasks), GRPO prompts with reference calls (grpo), DPO preference pairs (dpo) or a BFCL eval set (bfcl). The JSON Lines
 formats and the Parquet file read back through `callforge.formats` into the same dialogs.
 """
 
@@ -18,7 +18,9 @@ from callforge.export.api import (
 from callforge.export.bfcl import possible_answer
 from callforge.export.writers import (
     SHAREGPT_DATASET_INFO,
+    learned_turns,
     openai_message,
+    to_grpo,
     to_openai,
     to_sharegpt,
     to_steps,
@@ -32,9 +34,11 @@ __all__ = [
     "export",
     "export_formats",
     "iter_dialogs",
+    "learned_turns",
     "openai_message",
     "possible_answer",
     "record_formats",
+    "to_grpo",
     "to_openai",
     "to_sharegpt",
     "to_steps",

@@ -29,7 +29,7 @@ from pydantic import ValidationError
 
 from callforge.core import ConfigError, DataError, Dialog, Verdict, kind_of
 from callforge.execute import EnvironmentSpec, parse_environment
-from callforge.export.writers import SHAREGPT_DATASET_INFO, to_openai, to_sharegpt, to_steps
+from callforge.export.writers import SHAREGPT_DATASET_INFO, to_grpo, to_openai, to_sharegpt, to_steps
 from callforge.formats import read_dialogs
 from callforge.run import MANIFEST, JsonlLine, JsonlWriter, RunFolder, TornTail, is_run_folder, refuse_secrets
 
@@ -76,6 +76,7 @@ _BUILT_IN: dict[str, RecordFormat] = {
     "openai": RecordFormat(lambda d: [to_openai(d)], masks=True),
     "sharegpt": RecordFormat(lambda d: [to_sharegpt(d)], masks=False),
     "steps": RecordFormat(to_steps, masks=True),
+    "grpo": RecordFormat(to_grpo, masks=True),
     "tasks": RecordFormat(_tasks, masks=True, counted_by="task"),
 }
 _FOLDER_FORMATS = ("hf", "chat", "bfcl")

@@ -10,6 +10,7 @@ such switch cannot say it, so the export refuses those dialogs there unless told
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -56,6 +57,19 @@ def to_openai(dialog: Dialog) -> dict[str, Any]:
     return record
 
 
+def learned_turns(dialog: Dialog) -> list[int]:
+    """The indices of the assistant turns a trainer may learn: every one but those carrying a masked call.
+
+    `steps` and `grpo` make one example of each, so both formats agree on what a turn to learn is.
+    """
+    injected = dialog.masked_calls()
+    return [
+        index
+        for index, message in enumerate(dialog.messages)
+        if message.role == "assistant" and not any(c.id in injected for c in message.tool_calls)
+    ]
+
+
 def to_steps(dialog: Dialog) -> list[dict[str, Any]]:
     """One example per assistant turn (ActionStudio-style), in TRL's conversational prompt-completion shape.
 
@@ -63,21 +77,62 @@ def to_steps(dialog: Dialog) -> list[dict[str, Any]]:
     step once and never the context. A turn carrying a call made wrong on purpose is no example
     (it stays in later prompts, where it is context).
     """
-    injected = dialog.masked_calls()
     tools = [_tool_json(t) for t in dialog.tools]
     base = dialog.meta.id or "dialog"
-    out = []
-    for index, message in enumerate(dialog.messages):
-        if message.role != "assistant" or any(c.id in injected for c in message.tool_calls):
-            continue
-        out.append(
-            {
-                "id": f"{base}:{index}",
-                "prompt": [openai_message(m) for m in dialog.messages[:index]],
-                "completion": [openai_message(message)],
-                "tools": tools,
-            }
-        )
+    return [
+        {
+            "id": f"{base}:{index}",
+            "prompt": [openai_message(m) for m in dialog.messages[:index]],
+            "completion": [openai_message(dialog.messages[index])],
+            "tools": tools,
+        }
+        for index in learned_turns(dialog)
+    ]
+
+
+def to_grpo(dialog: Dialog) -> list[dict[str, Any]]:
+    """One GRPO prompt per learned assistant turn: the turns of `steps`, with the answer as reference calls.
+
+    An RL trainer generates the turn itself and a reward (`callforge.reward`) judges it against
+    `reference_calls` (`[]` where the right answer is words, not a call), so the row carries no
+    completion. An episode (`generate --env`) adds its `environment` (file paths made absolute from
+    the working directory, as `--format bfcl` reads them) and, from its second call on, the
+    `prior_calls` to replay on it first, which the end-state reward needs.
+    """
+    episode = dialog.meta.episode
+    environment = _absolute_environment(episode.environment) if episode is not None else None
+    tools = [_tool_json(t) for t in dialog.tools]
+    base = dialog.meta.id or "dialog"
+    rows = []
+    for index in learned_turns(dialog):
+        turn = dialog.messages[index]
+        row: dict[str, Any] = {
+            "id": f"{base}:{index}",
+            "prompt": [openai_message(m) for m in dialog.messages[:index]],
+            "tools": tools,
+            "reference_calls": [{"name": c.name, "arguments": c.arguments} for c in turn.tool_calls],
+        }
+        if environment is not None:
+            row["environment"] = environment
+            prior = [
+                {"name": c.name, "arguments": c.arguments}
+                for m in dialog.messages[:index]
+                if m.role == "assistant"
+                for c in m.tool_calls
+            ]
+            if prior:
+                row["prior_calls"] = prior
+        rows.append(row)
+    return rows
+
+
+def _absolute_environment(environment: dict[str, Any]) -> dict[str, Any]:
+    """An episode's environment with its file path absolute, so the rows work wherever the export lands."""
+    out = dict(environment)
+    for key in ("python", "service"):
+        value = out.get(key)
+        if isinstance(value, str) and value and not Path(value).is_absolute():
+            out[key] = str((Path.cwd() / value).resolve())
     return out
 
 

@@ -1,10 +1,10 @@
-"""`train`: LoRA SFT or DPO on a callforge export, from data file to saved adapter and report."""
+"""`train`: LoRA SFT, DPO or GRPO on a callforge export, from data file to saved adapter and report."""
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -39,13 +39,25 @@ def train(
     logging_steps: int | None = None,
     chat_template: str | os.PathLike[str] | None = None,
     overwrite: bool = False,
+    num_generations: int = 4,
+    max_completion_length: int = 256,
+    temperature: float = 1.0,
+    reward_mix: str = "default",
+    reward_mode: str = "semantic",
+    reward_tools: Sequence[str | os.PathLike[str]] = (),
+    reward_env: str | os.PathLike[str] | None = None,
+    reward: Callable[..., list[float | None]] | None = None,
     on_log: Callable[[LogPoint], None] | None = None,
 ) -> TrainReport:
     """Train a LoRA adapter on `data` and save it (with the tokenizer and `train_report.json`) in `out`.
 
     `method="sft"` learns the assistant turns of `messages` records (never those marked
     `"weight": 0`), the completion of `prompt`/`completion` records, or whole `text` records; `method="dpo"` learns to prefer `chosen` over
-    `rejected`, the base model (adapter off) serving as the reference. Everything that can be
+    `rejected`, the base model (adapter off) serving as the reference; `method="grpo"` samples
+    `num_generations` completions per prompt of a `callforge export --format grpo` file and moves
+    the policy towards those a verifiable reward scores above their group: the reward is
+    `callforge.reward.make_reward(reward_mix, mode=reward_mode, executor=reward_tools,
+    environment=reward_env)`, or `reward` (any TRL-shaped reward function) when given. Everything that can be
     checked without the model (options, data shape, the output folder) is checked before it loads.
     `chat_template` (a Jinja file) replaces the tokenizer's template, in training and in the saved
     tokenizer. `on_log` receives each logged step, for progress output.
@@ -71,16 +83,26 @@ def train(
         logging_steps=logging_steps,
         chat_template=Path(chat_template) if chat_template is not None else None,
         overwrite=overwrite,
+        num_generations=num_generations,
+        max_completion_length=max_completion_length,
+        temperature=temperature,
+        reward_mix=reward_mix,
+        reward_mode=reward_mode,
+        reward_tools=tuple(str(t) for t in reward_tools),
+        reward_env=str(reward_env) if reward_env is not None else None,
     )
     _check_out(cfg)
     train_data = read_train_data(data)
     _check_method(cfg, train_data)
+    if cfg.method == "grpo" and reward is None:
+        reward = _make_reward(cfg, train_data.path)
 
     tokenizer = load_tokenizer(cfg.model)
     if cfg.chat_template is not None:
         tokenizer.chat_template = cfg.chat_template.read_text(encoding="utf-8")
     check_tokenizer(tokenizer, conversational=train_data.shape != "text", model=cfg.model)
-    tokens = tokenise(tokenizer, train_data.examples, max_length=cfg.max_length)
+    room = cfg.max_completion_length if cfg.method == "grpo" else 0
+    tokens = tokenise(tokenizer, train_data.examples, max_length=cfg.max_length, completion_length=room)
     kept = _kept(cfg, tokens, train_data)
 
     from transformers import set_seed
@@ -88,7 +110,7 @@ def train(
     set_seed(cfg.seed)
     torch_dtype = resolve_dtype(cfg.dtype)
     base = load_model(cfg.model, torch_dtype)
-    trainer = _trainer(cfg, base, tokenizer, tokens, kept, torch_dtype)
+    trainer = _trainer(cfg, base, tokenizer, tokens, kept, torch_dtype, reward)
     _quiet_printing(trainer)
     if on_log is not None:
         trainer.add_callback(_echo(on_log))
@@ -118,7 +140,7 @@ def train(
 
 def _kept(cfg: TrainConfig, tokens: Tokenised, data: TrainData) -> int:
     """How many examples survived tokenising; none is an error that names every reason."""
-    kept = len(tokens.dpo) if cfg.method == "dpo" else len(tokens.sft)
+    kept = {"dpo": len(tokens.dpo), "grpo": len(tokens.grpo)}.get(cfg.method, len(tokens.sft))
     if kept:
         return kept
     reasons = ", ".join(f"{n} {reason}" for reason, n in tokens.dropped.items())
@@ -138,17 +160,36 @@ def _check_out(cfg: TrainConfig) -> None:
         raise ConfigError(f"{cfg.out}: folder is not empty; choose another `out` or pass `overwrite=True`")
 
 
+_FORMAT_OF = {"sft": "openai", "dpo": "dpo", "grpo": "grpo"}
+_WHAT = {
+    "preference": "DPO pairs (prompt/chosen/rejected)",
+    "prompts": "GRPO prompts (prompt/reference_calls)",
+}
+
+
 def _check_method(cfg: TrainConfig, data: TrainData) -> None:
-    if cfg.method == "sft" and data.shape == "preference":
-        raise ConfigError(
-            f"{data.path} holds DPO pairs (prompt/chosen/rejected); train them with `method='dpo'`, "
-            "or export SFT data with `callforge export --format openai`"
-        )
-    if cfg.method == "dpo" and data.shape != "preference":
-        raise ConfigError(
-            f"{data.path} holds SFT records ({data.shape}); `method='dpo'` needs prompt/chosen/rejected pairs "
-            "from callforge export --format dpo"
-        )
+    """A file of one method's records given to another is an error naming the method it needs."""
+    needed = {"preference": "dpo", "prompts": "grpo"}.get(data.shape, "sft")
+    if needed == cfg.method:
+        return
+    what = _WHAT.get(data.shape, f"SFT records ({data.shape})")
+    raise ConfigError(
+        f"{data.path} holds {what}; train them with `--method {needed}` (method={needed!r}), "
+        f"or export data for {cfg.method} with `callforge export --format {_FORMAT_OF[cfg.method]}`"
+    )
+
+
+def _make_reward(cfg: TrainConfig, data: Path) -> Callable[..., list[float | None]]:
+    """The reward the options name, built before the model loads so a bad mix or tool file fails fast."""
+    from callforge.reward import make_reward
+
+    return make_reward(
+        cfg.reward_mix,
+        mode=cfg.reward_mode,
+        executor=list(cfg.reward_tools) or None,
+        environment=cfg.reward_env,
+        base=data.parent,
+    )
 
 
 def _lora(cfg: TrainConfig) -> Any:
@@ -164,7 +205,15 @@ def _lora(cfg: TrainConfig) -> Any:
     )
 
 
-def _trainer(cfg: TrainConfig, base: Any, tokenizer: Any, tokens: Tokenised, kept: int, torch_dtype: Any) -> Any:
+def _trainer(
+    cfg: TrainConfig,
+    base: Any,
+    tokenizer: Any,
+    tokens: Tokenised,
+    kept: int,
+    torch_dtype: Any,
+    reward: Callable[..., list[float | None]] | None,
+) -> Any:
     import torch
 
     args: dict[str, Any] = {
@@ -185,6 +234,23 @@ def _trainer(cfg: TrainConfig, base: Any, tokenizer: Any, tokens: Tokenised, kep
         "disable_tqdm": True,
         "dataloader_pin_memory": torch.cuda.is_available(),
     }
+    if cfg.method == "grpo":
+        from callforge.train.grpo import grpo_trainer
+
+        assert reward is not None
+        # one step takes `batch_size` prompts, each with its group of completions
+        args["per_device_train_batch_size"] = cfg.batch_size * cfg.num_generations
+        return grpo_trainer(
+            model=base,
+            tokenizer=tokenizer,
+            prompts=tokens.grpo,
+            args=args,
+            peft_config=_lora(cfg),
+            reward=reward,
+            num_generations=cfg.num_generations,
+            max_completion_length=cfg.max_completion_length,
+            temperature=cfg.temperature,
+        )
     if cfg.method == "dpo":
         from callforge.train.dpo import dpo_trainer
 

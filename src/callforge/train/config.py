@@ -10,11 +10,12 @@ from typing import Literal, get_args
 
 from callforge.core import ConfigError
 
-TrainMethod = Literal["sft", "dpo"]
+TrainMethod = Literal["sft", "dpo", "grpo"]
 TRAIN_METHODS: tuple[str, ...] = get_args(TrainMethod)
 DTYPES = ("auto", "bfloat16", "float16", "float32")
-DEFAULT_LR: dict[str, float] = {"sft": 2e-4, "dpo": 5e-5}
-"""LoRA learning rates that suit 0.5B-7B instruct models; DPO moves a policy it must not break, so it gets less."""
+DEFAULT_LR: dict[str, float] = {"sft": 2e-4, "dpo": 5e-5, "grpo": 2e-5}
+"""LoRA learning rates that suit 0.5B-7B instruct models; DPO and GRPO move a policy they must not break, so they get less."""
+REWARD_MODES = ("semantic", "bfcl")
 
 # import name -> distribution, for the message that says what to install
 _EXTRA_MODULES = {
@@ -64,6 +65,20 @@ class TrainConfig:
     chat_template: Path | None = None
     """A Jinja file replacing the tokenizer's template (for templates that render the last turn specially)."""
     overwrite: bool = False
+    num_generations: int = 4
+    """GRPO: completions sampled per prompt; the advantage is each one's reward against its group's."""
+    max_completion_length: int = 256
+    """GRPO: tokens a sampled completion may take (a prompt longer than `max_length` minus this is left out)."""
+    temperature: float = 1.0
+    """GRPO: sampling temperature; the group needs different completions to learn anything."""
+    reward_mix: str = "default"
+    """GRPO: `callforge.reward.make_reward`'s mix (`default`, `exact`, `format=0.2,exact=1`, ...)."""
+    reward_mode: str = "semantic"
+    """GRPO: how `exact` matches calls, `semantic` or `bfcl`."""
+    reward_tools: tuple[str, ...] = ()
+    """GRPO: tool sources the `execution` reward runs calls on (sandboxed)."""
+    reward_env: str | None = None
+    """GRPO: the `end_state` reward's environment for rows that name none (`bank.py:Bank`, a service spec)."""
 
     def __post_init__(self) -> None:
         if self.method not in TRAIN_METHODS:
@@ -96,6 +111,18 @@ class TrainConfig:
             raise ConfigError(f"{self.chat_template}: no such chat template file (`chat_template` takes a .jinja file)")
         if self.beta <= 0:
             raise ConfigError(f"`beta` must be positive, got {self.beta}")
+        if self.num_generations < 2:
+            raise ConfigError(f"--num-generations must be at least 2 (GRPO compares completions of one prompt), got {self.num_generations}")
+        if self.max_completion_length < 1:
+            raise ConfigError(f"--max-completion-length must be at least 1, got {self.max_completion_length}")
+        if self.method == "grpo" and self.max_completion_length >= self.max_length:
+            raise ConfigError(
+                f"--max-completion-length ({self.max_completion_length}) leaves no room for a prompt in --max-length ({self.max_length})"
+            )
+        if not (self.temperature > 0 and math.isfinite(self.temperature)):
+            raise ConfigError(f"--temperature must be a positive number, got {self.temperature}")
+        if self.reward_mode not in REWARD_MODES:
+            raise ConfigError(f"unknown --reward-mode {self.reward_mode!r}; expected one of {', '.join(REWARD_MODES)}")
 
     @property
     def learning_rate(self) -> float:

@@ -1,6 +1,6 @@
 """Reading `callforge export` output for training: the three record shapes, checked and normalised.
 
-An export is JSON Lines (`--format openai`, `tasks`, `steps`, `chat` or `dpo`) or a Parquet
+An export is JSON Lines (`--format openai`, `tasks`, `steps`, `chat`, `dpo` or `grpo`) or a Parquet
 file or folder (`--format hf`, where `tools` is a JSON string and absent message fields are null). Every record is checked here, so a
 bad line fails with its file and line number instead of deep inside a trainer, and tool-call
 arguments are decoded from the wire's JSON strings into the dicts that chat templates expect.
@@ -18,12 +18,13 @@ from typing import Any, Literal
 
 from callforge.core import DataError
 
-DataShape = Literal["messages", "completion", "text", "preference"]
+DataShape = Literal["messages", "completion", "text", "preference", "prompts"]
 SHAPE_KEYS: dict[str, str] = {
     "messages": '"messages" (+ "tools"), from callforge export --format openai, tasks or hf',
     "completion": '"prompt", "completion" (+ "tools"), from callforge export --format steps',
     "text": '"text", from callforge export --format chat',
     "preference": '"prompt", "chosen", "rejected" (+ "tools"), from callforge export --format dpo',
+    "prompts": '"prompt", "reference_calls" (+ "tools", "environment", "prior_calls"), from callforge export --format grpo',
 }
 _ROLES = {"system", "user", "assistant", "tool"}
 
@@ -57,7 +58,25 @@ class PreferenceExample:
     tools: tuple[dict[str, Any], ...]
 
 
-Example = ChatExample | TextExample | PreferenceExample
+@dataclass(frozen=True)
+class PromptExample:
+    """One GRPO prompt: the conversation before the turn, and the reward's columns for judging that turn.
+
+    The reward columns stay JSON text (`reference_calls`, `environment`, `prior_calls`), which is how
+    they travel through a `datasets` table and what `callforge.reward` reads back; `prior_calls` is
+    filled from the prompt's own calls when the row has none, because the prompt reaches the
+    trainer as rendered text, from which the reward could not read them.
+    """
+
+    id: str
+    prompt: tuple[dict[str, Any], ...]
+    tools: tuple[dict[str, Any], ...]
+    reference_calls: str
+    environment: str | None = None
+    prior_calls: str | None = None
+
+
+Example = ChatExample | TextExample | PreferenceExample | PromptExample
 
 
 @dataclass(frozen=True)
@@ -94,6 +113,8 @@ def detect_shape(row: Mapping[str, Any], where: str) -> str:
     """Which of the shapes a record is, by its keys; unknown records name what was expected."""
     if "prompt" in row and "chosen" in row and "rejected" in row:
         return "preference"
+    if "prompt" in row and "reference_calls" in row:
+        return "prompts"
     if "messages" in row:
         return "messages"
     if "prompt" in row and "completion" in row:
@@ -185,6 +206,8 @@ def _example(row: Mapping[str, Any], shape: str, where: str, index: int) -> Exam
         completion = _conversation(raw_completion, where, "completion")
         trained = (False,) * len(prompt) + _trained(raw_completion)
         return ChatExample(id=ident, messages=(*prompt, *completion), tools=tools, trained=trained)
+    if shape == "prompts":
+        return _prompt_example(row, ident, tools, where)
     prompt, chosen, rejected = (_conversation(row[k], where, k) for k in ("prompt", "chosen", "rejected"))
     for field, turn in (("chosen", chosen), ("rejected", rejected)):
         if any(m["role"] != "assistant" for m in turn):
@@ -196,6 +219,40 @@ def _example(row: Mapping[str, Any], shape: str, where: str, index: int) -> Exam
         rejected=tuple(rejected),
         tools=tools,
     )
+
+
+def _prompt_example(row: Mapping[str, Any], ident: str, tools: tuple[dict[str, Any], ...], where: str) -> PromptExample:
+    prompt = _conversation(row["prompt"], where, "prompt")
+    if prompt[-1]["role"] == "assistant":
+        raise DataError(f"{where}: 'prompt' ends with an assistant turn; a GRPO prompt ends where the turn to learn begins")
+    reference = _decoded(row["reference_calls"]) if isinstance(row["reference_calls"], str) else row["reference_calls"]
+    if not isinstance(reference, list | dict):
+        raise DataError(f"{where}: 'reference_calls' must be a list of calls ([] where the right answer calls nothing)")
+    prior = row.get("prior_calls")
+    if prior is None:
+        calls = [
+            {"name": call["function"]["name"], "arguments": call["function"]["arguments"]}
+            for message in prompt
+            if message["role"] == "assistant"
+            for call in message.get("tool_calls", ())
+        ]
+        prior = calls or None
+    environment = row.get("environment")
+    return PromptExample(
+        id=ident,
+        prompt=tuple(prompt),
+        tools=tools,
+        reference_calls=json.dumps(reference, ensure_ascii=False),
+        environment=_json_text(environment),
+        prior_calls=_json_text(prior),
+    )
+
+
+def _json_text(value: Any) -> str | None:
+    """A column value as JSON text (a string already is one: the reward reads `"bank.py:Bank"` and JSON alike)."""
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _decoded(value: Any) -> Any:

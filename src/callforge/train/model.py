@@ -27,7 +27,27 @@ def _load_error(model: str, what: str, exc: Exception) -> ConfigError:
     )
 
 
+def _gguf(model: str) -> tuple[str, str] | None:
+    """(folder, file name) when `model` is a GGUF file: transformers dequantises it into a trainable model."""
+    path = Path(model).expanduser()
+    if model.lower().endswith(".gguf") and path.is_file():
+        return str(path.parent), path.name
+    return None
+
+
+def _source(model: str) -> tuple[str, dict[str, Any]]:
+    """What `from_pretrained` takes for `model`: a folder or hub id, or a GGUF file's folder plus `gguf_file`."""
+    gguf = _gguf(model)
+    if gguf is not None:
+        return gguf[0], {"gguf_file": gguf[1]}
+    return (str(Path(model).expanduser()) if _looks_like_path(model) else model), {}
+
+
 def _check_folder(model: str) -> None:
+    if _gguf(model) is not None:
+        return
+    if model.lower().endswith(".gguf"):
+        raise ConfigError(f"{model}: no such GGUF file")
     if _looks_like_path(model):
         folder = Path(model).expanduser()
         if not folder.is_dir():
@@ -41,8 +61,9 @@ def load_tokenizer(model: str) -> Any:
     _check_folder(model)
     from transformers import AutoTokenizer
 
+    source, options = _source(model)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(str(Path(model).expanduser()) if _looks_like_path(model) else model)
+        tokenizer = AutoTokenizer.from_pretrained(source, **options)
     except Exception as exc:  # hub, network and file errors come in many types
         raise _load_error(model, "tokenizer", exc) from exc
     if tokenizer.pad_token is None:
@@ -62,13 +83,24 @@ def resolve_dtype(name: str) -> Any:
 
 
 def load_model(model: str, dtype: Any) -> Any:
-    """The causal LM to put the LoRA adapter on."""
+    """The causal LM to put the LoRA adapter on; a `.gguf` file (the embedded model's) is dequantised to `dtype`."""
     _check_folder(model)
     from transformers import AutoModelForCausalLM
 
+    source, options = _source(model)
     try:
-        return AutoModelForCausalLM.from_pretrained(
-            str(Path(model).expanduser()) if _looks_like_path(model) else model, dtype=dtype
-        )
+        loaded = AutoModelForCausalLM.from_pretrained(source, dtype=dtype, **options)
     except Exception as exc:  # hub, network and file errors come in many types
         raise _load_error(model, "weights", exc) from exc
+    if options.get("gguf_file"):
+        _forget_gguf_quantisation(loaded)
+    return loaded
+
+
+def _forget_gguf_quantisation(model: Any) -> None:
+    """A GGUF model is dequantised on load, yet transformers keeps a GGUF quantiser on it that refuses training."""
+    model.hf_quantizer = None
+    if "is_quantized" in vars(model):
+        model.is_quantized = False
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config

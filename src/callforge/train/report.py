@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -13,12 +14,14 @@ REPORT_FILE = "train_report.json"
 
 @dataclass(frozen=True)
 class LogPoint:
-    """One logging step of the trainer; DPO adds how often and by how much chosen beats rejected."""
+    """One logging step of the trainer; DPO adds how often and by how much chosen beats rejected, GRPO the mean reward."""
 
     step: int
     loss: float
     reward_accuracy: float | None = None
     reward_margin: float | None = None
+    reward: float | None = None
+    """GRPO: the mean reward of the completions sampled since the last log (not applicable ones excluded)."""
 
 
 @dataclass(frozen=True)
@@ -50,11 +53,28 @@ class TrainReport:
         """The loss at the last logging step."""
         return self.losses[-1].loss if self.losses else None
 
+    @property
+    def rewards(self) -> tuple[float, ...]:
+        """GRPO: the mean reward at each logging step, the curve that says whether the policy learned."""
+        return tuple(p.reward for p in self.losses if p.reward is not None)
+
+    @property
+    def first_reward(self) -> float | None:
+        """GRPO: the mean reward at the first logging step."""
+        return self.rewards[0] if self.rewards else None
+
+    @property
+    def last_reward(self) -> float | None:
+        """GRPO: the mean reward at the last logging step."""
+        return self.rewards[-1] if self.rewards else None
+
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict, with first/last loss spelled out for readers that skip the curve."""
         data = asdict(self)
         data["data"], data["out"] = str(self.data), str(self.out)
         data["first_loss"], data["last_loss"] = self.first_loss, self.last_loss
+        if self.rewards:
+            data["first_reward"], data["last_reward"] = self.first_reward, self.last_reward
         return data
 
     def write(self, folder: Path) -> Path:
@@ -77,10 +97,12 @@ def log_points(history: Iterable[Mapping[str, Any]]) -> tuple[LogPoint, ...]:
                 loss=float(loss),
                 reward_accuracy=_float(row.get("rewards/accuracies")),
                 reward_margin=_float(row.get("rewards/margins")),
+                reward=_float(row.get("reward")),
             )
         )
     return tuple(points)
 
 
 def _float(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) else None
+    """A logged number, or None when absent or NaN (GRPO logs NaN when no reward applied to a batch)."""
+    return float(value) if isinstance(value, int | float) and math.isfinite(value) else None

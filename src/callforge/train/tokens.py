@@ -9,17 +9,23 @@ whole rendered text, exactly what the model will see at inference.
 
 DPO: prompt, prompt+chosen and prompt+rejected are rendered the same way and split where the
 prompt ends, giving TRL's `prompt_ids` / `chosen_ids` / `rejected_ids`.
+
+GRPO: each prompt is rendered to text here, with its own row's tools and the generation prompt,
+because TRL's GRPOTrainer renders every conversational prompt with the one `tools=` list given to
+the trainer (Python callables), not a per-row column; the trainer then samples completions after
+exactly that text.
 """
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from callforge.core import ConfigError
-from callforge.train.data import ChatExample, Example, PreferenceExample, TextExample
+from callforge.train.data import ChatExample, Example, PreferenceExample, PromptExample, TextExample
 
 IGNORE = -100
 """The label PyTorch's cross-entropy (and so every HF trainer) skips."""
@@ -45,6 +51,18 @@ class DPOTokens:
 
 
 @dataclass(frozen=True)
+class GRPOPrompt:
+    """One GRPO prompt rendered as the model will see it, with the reward's columns as JSON text."""
+
+    id: str
+    text: str
+    tools: str
+    reference_calls: str
+    environment: str | None = None
+    prior_calls: str | None = None
+
+
+@dataclass(frozen=True)
 class Tokenised:
     """What tokenising a data file kept, and what it dropped by reason."""
 
@@ -53,6 +71,7 @@ class Tokenised:
     dropped: dict[str, int]
     dropped_ids: dict[str, tuple[str, ...]]
     """Up to five ids per reason, to find the records."""
+    grpo: tuple[GRPOPrompt, ...] = ()
 
 
 class Skip(Exception):
@@ -162,10 +181,38 @@ def tokenise_pair(tokenizer: Any, example: PreferenceExample, max_length: int) -
     )
 
 
-def tokenise(tokenizer: Any, examples: Sequence[Example], *, max_length: int) -> Tokenised:
-    """Tokenise every example, counting those skipped by reason instead of failing the run on one."""
+def render_prompt(tokenizer: Any, example: PromptExample, max_length: int) -> GRPOPrompt:
+    """The prompt as text with its row's tools and the generation prompt; a leading BOS is left to the tokenizer.
+
+    TRL tokenises a text prompt with the tokenizer's special tokens, so a BOS the template wrote
+    too would be doubled. `max_length` here is what the prompt may take (the run's `max_length`
+    minus the completion's room).
+    """
+    text = render(tokenizer, example.prompt, example.tools, prompt=True)
+    bos = tokenizer.bos_token
+    ids = tokenizer(text)["input_ids"]
+    if bos and text.startswith(bos) and len(ids) > 1 and ids[0] == ids[1] == tokenizer.bos_token_id:
+        text = text[len(bos) :]
+        ids = ids[1:]
+    _check_length(len(ids), max_length)
+    return GRPOPrompt(
+        id=example.id,
+        text=text,
+        tools=json.dumps(list(example.tools), ensure_ascii=False),
+        reference_calls=example.reference_calls,
+        environment=example.environment,
+        prior_calls=example.prior_calls,
+    )
+
+
+def tokenise(tokenizer: Any, examples: Sequence[Example], *, max_length: int, completion_length: int = 0) -> Tokenised:
+    """Tokenise every example, counting those skipped by reason instead of failing the run on one.
+
+    `completion_length` is the room GRPO keeps for sampled completions within `max_length`.
+    """
     sft: list[SFTTokens] = []
     dpo: list[DPOTokens] = []
+    grpo: list[GRPOPrompt] = []
     dropped: Counter[str] = Counter()
     dropped_ids: dict[str, list[str]] = {}
     for example in examples:
@@ -174,6 +221,8 @@ def tokenise(tokenizer: Any, examples: Sequence[Example], *, max_length: int) ->
                 sft.append(tokenise_chat(tokenizer, example, max_length))
             elif isinstance(example, TextExample):
                 sft.append(tokenise_text(tokenizer, example, max_length))
+            elif isinstance(example, PromptExample):
+                grpo.append(render_prompt(tokenizer, example, max_length - completion_length))
             else:
                 dpo.append(tokenise_pair(tokenizer, example, max_length))
         except Skip as skip:
@@ -187,6 +236,7 @@ def tokenise(tokenizer: Any, examples: Sequence[Example], *, max_length: int) ->
         dpo=tuple(dpo),
         dropped=dict(dropped),
         dropped_ids={reason: tuple(ids) for reason, ids in dropped_ids.items()},
+        grpo=tuple(grpo),
     )
 
 
