@@ -122,7 +122,10 @@ def bfcl_environment(
     def tools() -> tuple[ToolSpec, ...]:
         return bfcl_tools(classes, data)
 
-    return ObjectEnvironment(name, build, tools=tools, render=bfcl_result_text, render_error=bfcl_error_text)
+    filled = long_context and any(cls_name not in _STATELESS for cls_name, _ in resolved)
+    return ObjectEnvironment(
+        name, build, tools=tools, render=bfcl_result_text, render_error=bfcl_error_text, filled=filled
+    )
 
 
 def _frozen(scenario: Any) -> Callable[[], Any]:

@@ -200,8 +200,11 @@ class ObjectEnvironment:
         tools: Iterable[ToolSpec] | Callable[[], Iterable[ToolSpec]] = (),
         render: Render = _same,
         render_error: RenderError = _no_output,
+        filled: bool = False,
     ) -> None:
         self.name = name
+        self.filled = filled
+        """Whether the world starts from long-context filler state (BFCL's `long_context`), as `SandboxEnvironment.filled`."""
         self._build = build
         self._tools_source = tools
         self._tools: tuple[ToolSpec, ...] | None = None

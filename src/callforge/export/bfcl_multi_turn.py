@@ -105,7 +105,7 @@ def write_bfcl_multi_turn(
             rows = questions.setdefault(category, [])
             case_id = case_ids[-1] = f"{category}_{len(rows)}"
             row: dict[str, Any] = {"id": case_id, "question": turns, "environment": spec.to_json(out),
-                                   "involved_classes": [], "initial_config": {}}  # fmt: skip
+                                   "involved_classes": list(spec.classes), "initial_config": dict(spec.init) if spec.classes else {}}  # fmt: skip
             late = dialog.meta.episode.late_tools if dialog.meta.episode is not None else {}
             if late:
                 # BFCL's miss_func: the turn where the tools join has no user message of its own
@@ -142,7 +142,7 @@ def _filled(spec: EnvironmentSpec, dialog: Dialog) -> EnvironmentSpec:
     """The world a dialog was played in: `spec`, with the long-context filler its episode trace names."""
     trace = dialog.meta.episode
     seed = trace.environment.get("long_context") if trace is not None else None
-    return spec.with_long_context(seed) if type(seed) is int and spec.kind == "python" else spec
+    return spec.with_long_context(seed) if type(seed) is int and spec.fillable else spec
 
 
 def _world(worlds: dict[int | None, Environment], spec: EnvironmentSpec, key: int | None) -> Environment:

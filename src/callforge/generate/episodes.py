@@ -142,7 +142,7 @@ class EpisodeSession(Session):
 
     def _fills(self) -> bool:
         """Whether the environment can start from long-context filler state (asked once, and only when the twist is wanted)."""
-        if not (self.config.twists or {}).get("long_context") or self.environment.kind != "python":
+        if not (self.config.twists or {}).get("long_context") or not self.environment.fillable:
             return False
         probe = self.environment.with_long_context(0).build()
         try:
@@ -313,7 +313,7 @@ def _twisted(
 def episode_world(environment: EnvironmentSpec, trace: EpisodeTrace) -> EnvironmentSpec:
     """The world an episode was played in: `environment` with the filler its trace names (a long-context episode)."""
     seed = trace.environment.get("long_context")
-    if type(seed) is int and environment.kind == "python":
+    if type(seed) is int and environment.fillable:
         return environment.with_long_context(seed)
     return environment
 

@@ -8,9 +8,11 @@ that call first, so a nested plan is only ever built on outputs the tool really 
 
 from __future__ import annotations
 
+import contextlib
 import re
 from typing import Any
 
+import orjson
 from pydantic import BaseModel, ConfigDict
 
 from callforge.core import Scenario, ToolCall, ToolSpec
@@ -103,6 +105,10 @@ def resolve(output: Any, path: str) -> Any:
     if path in ("", "$"):
         return output
     value = output
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        # A tool whose harness renders results as JSON text (BFCL's simulators, many REST tools).
+        with contextlib.suppress(orjson.JSONDecodeError):
+            value = orjson.loads(value)
     for match in _STEP.finditer(path):
         key = match.group(1)
         if key is None:
