@@ -177,7 +177,7 @@ def test_sharegpt_splits_parallel_observation() -> None:
 
 def test_sharegpt_one_call_with_a_list_result_is_not_split() -> None:
     dialog = by_id(DATA / "sharegpt.json")["sg-single-list-result"]
-    assert dialog.messages[1].content == "<think>One call is enough.</think>"
+    assert dialog.messages[1].content is None and dialog.messages[1].reasoning == "One call is enough."
     assert dialog.messages[1].tool_calls[0].arguments == {"city": "Paris"}
     tool_messages = [m for m in dialog.messages if m.role == "tool"]
     assert len(tool_messages) == 1

@@ -21,7 +21,7 @@ def export_command(
     out: Annotated[Path, typer.Option("--out", "-o", callback=out_dir, help="Folder to write into (data.jsonl, data.parquet or BFCL files).")],
     format: Annotated[str, typer.Option("--format", "-f", help=_FORMATS_HELP)] = "openai",
     template: Annotated[
-        str, typer.Option("--template", help="chat: qwen2.5, hermes, llama3.1, a .jinja file, hf:TOKENIZER_DIR, gguf:FILE or local:MODEL.")
+        str, typer.Option("--template", help="chat: qwen2.5, qwen3 (a <think> slot), hermes, llama3.1, a .jinja file, hf:TOKENIZER_DIR, gguf:FILE or local:MODEL.")
     ] = "qwen2.5",
     push_to_hub: Annotated[
         str | None, typer.Option("--push-to-hub", help="hf: also push the dataset to this Hub repo (needs HF_TOKEN or `hf auth login`).")
@@ -37,6 +37,23 @@ def export_command(
             "a multi-turn entry, its calls run and its end state recorded.",
         ),
     ] = None,
+    reasoning: Annotated[
+        str | None,
+        typer.Option(
+            "--reasoning",
+            help="Where an assistant's thought goes: keep (the template's <think> slot; inline <think> text where "
+            "the format has none), field (a reasoning_content field, OpenAI-shaped records) or drop. Default: keep "
+            "where the format has a slot (a thinking template, sharegpt), field for openai/steps/grpo/hf, else drop.",
+        ),
+    ] = None,
+    curriculum: Annotated[
+        bool,
+        typer.Option(
+            "--curriculum",
+            help="Write the dialogs easy -> hard by measured difficulty (stable within a level); "
+            "`callforge difficulty SRC` prints the levels.",
+        ),
+    ] = False,
 ) -> None:
     """Export dialogs for training or evaluation; JSON Lines formats read back (`callforge verify OUT/data.jsonl`).
 
@@ -47,7 +64,8 @@ def export_command(
     from callforge.export import export
 
     report = export(
-        src, out, format=format, keep_injected=keep_injected, template=template, push_to_hub=push_to_hub, environment=env
+        src, out, format=format, keep_injected=keep_injected, template=template, push_to_hub=push_to_hub, environment=env,
+        reasoning=reasoning, curriculum=curriculum,
     )
     unit = "cases" if report.format == "bfcl" else "dialogs"
     line = f"wrote {report.written} {unit} ({report.format}"

@@ -72,7 +72,8 @@ def select_command(
     with job_bar("select", disable=quiet or as_json, resume="run the same command with --resume to continue") as show:
         report = select(config, progress=show)
     if as_json:
-        typer.echo(json.dumps(asdict(report), default=str, indent=2))
+        levels = report.levels.to_dict() if report.levels is not None else None
+        typer.echo(json.dumps({**asdict(report), "levels": levels}, default=str, indent=2))
     else:
         print_selection(report)
     left_undone(
@@ -91,6 +92,14 @@ def print_selection(report: Any) -> None:
     )
     if report.codes:
         typer.echo("  its failures: " + ", ".join(f"{c} {n}" for c, n in report.codes.items()))
+    if report.levels is not None and report.levels.dialogs:
+        shown = [
+            f"{row.level} {100 * row.accuracy:.0f}% of {row.steps} steps ({row.dialogs} dialogs)"
+            for row in report.levels.rows
+            if row.accuracy is not None
+        ]
+        if shown:
+            typer.echo("  its accuracy by difficulty: " + " · ".join(shown))
     if report.errors:
         typer.echo(f"  {report.errors} dialogs lost to endpoint errors; --resume retries them")
 

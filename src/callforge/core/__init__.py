@@ -35,6 +35,14 @@ from callforge.core.category import (
     expand_categories,
 )
 from callforge.core.dialog import Dialog
+from callforge.core.difficulty import (
+    LEVEL_CUTS,
+    Difficulty,
+    DifficultyFeatures,
+    Level,
+    TargetAccuracy,
+    level_of,
+)
 from callforge.core.errors import (
     CallforgeError,
     ConfigError,
@@ -73,6 +81,7 @@ from callforge.core.verdict import OK, Verdict
 
 __all__ = [
     "CATEGORY_SETS",
+    "LEVEL_CUTS",
     "LIMIT_ENV",
     "MASK",
     "OK",
@@ -89,6 +98,8 @@ __all__ = [
     "DataError",
     "DecodeError",
     "Dialog",
+    "Difficulty",
+    "DifficultyFeatures",
     "EpisodeTrace",
     "ExpectedCall",
     "HttpAuth",
@@ -98,6 +109,7 @@ __all__ = [
     "InputLimitError",
     "InputLimits",
     "Language",
+    "Level",
     "MaskReason",
     "MaskedCall",
     "McpBinding",
@@ -110,6 +122,7 @@ __all__ = [
     "Scenario",
     "SpecError",
     "Spend",
+    "TargetAccuracy",
     "ToolCall",
     "ToolSpec",
     "Verdict",
@@ -127,6 +140,7 @@ __all__ = [
     "iter_lines",
     "kind_of",
     "known_secrets",
+    "level_of",
     "load_yaml",
     "open_regular",
     "read_bounded",

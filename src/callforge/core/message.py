@@ -29,3 +29,8 @@ class Message(BaseModel):
     tool_calls: tuple[ToolCall, ...] = ()
     tool_call_id: str | None = None
     name: str | None = None
+    reasoning: str | None = None
+    """An assistant's thought before its calls or answer (which tool, why, where each value comes from).
+
+    Kept apart from `content` so the answer text stays the answer and every export chooses where a
+    thought goes (a template's `<think>` slot, a `reasoning_content` field, or nowhere)."""

@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from callforge.core.category import Category
+from callforge.core.difficulty import Difficulty, TargetAccuracy
 from callforge.core.message import ToolCall
 
 
@@ -200,6 +201,11 @@ class Provenance(BaseModel):
     usage: Spend | None = None
     episode: EpisodeTrace | None = None
     """A multi-turn episode over a stateful environment (`generate --env`): its blueprint and how it ended."""
+    difficulty: Difficulty | None = None
+    """The dialog's measured difficulty (`callforge.verify.measure_difficulty`): stored on the dialogs
+    `generate` accepts and `select` judges; other data is measured when read (`dialog_difficulty`)."""
+    target: TargetAccuracy | None = None
+    """What a target model got right on this dialog's steps (`callforge select`)."""
     extra: dict[str, Any] = Field(default_factory=dict)
     """Every key no field above names: a dataset's own fields, a plugin's notes."""
 

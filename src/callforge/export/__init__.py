@@ -13,33 +13,44 @@ from callforge.export.api import (
     export,
     export_formats,
     iter_dialogs,
+    reasoning_placement,
     record_formats,
 )
 from callforge.export.bfcl import possible_answer
+from callforge.export.curriculum import curriculum_order, source_histogram
 from callforge.export.writers import (
+    REASONING_MODES,
     SHAREGPT_DATASET_INFO,
+    ReasoningMode,
     learned_turns,
     openai_message,
     to_grpo,
     to_openai,
     to_sharegpt,
     to_steps,
+    with_reasoning,
 )
 
 __all__ = [
     "FORMAT_ENTRY_POINTS",
+    "REASONING_MODES",
     "SHAREGPT_DATASET_INFO",
     "ExportReport",
+    "ReasoningMode",
     "RecordFormat",
+    "curriculum_order",
     "export",
     "export_formats",
     "iter_dialogs",
     "learned_turns",
     "openai_message",
     "possible_answer",
+    "reasoning_placement",
     "record_formats",
+    "source_histogram",
     "to_grpo",
     "to_openai",
     "to_sharegpt",
     "to_steps",
+    "with_reasoning",
 ]

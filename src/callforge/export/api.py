@@ -29,7 +29,17 @@ from pydantic import ValidationError
 
 from callforge.core import ConfigError, DataError, Dialog, Verdict, kind_of
 from callforge.execute import EnvironmentSpec, parse_environment
-from callforge.export.writers import SHAREGPT_DATASET_INFO, to_grpo, to_openai, to_sharegpt, to_steps
+from callforge.export.curriculum import curriculum_order
+from callforge.export.writers import (
+    REASONING_MODES,
+    SHAREGPT_DATASET_INFO,
+    ReasoningMode,
+    to_grpo,
+    to_openai,
+    to_sharegpt,
+    to_steps,
+    with_reasoning,
+)
 from callforge.formats import read_dialogs
 from callforge.run import MANIFEST, JsonlLine, JsonlWriter, RunFolder, TornTail, is_run_folder, refuse_secrets
 
@@ -146,8 +156,16 @@ Sourced = Iterator[tuple[Dialog, dict[str, Any]]]
 """Dialogs, each with where it came from (`id`, `file`, and `line` for a run's shard)."""
 
 
-def _sources(src: str | os.PathLike[str], torn: list[TornTail]) -> tuple[Path | None, Sourced]:
-    """The run folder (None for a dataset file) and its dialogs with their origins; torn lines go to `torn`."""
+def _sources(src: str | os.PathLike[str], torn: list[TornTail], curriculum: bool = False) -> tuple[Path | None, Sourced]:
+    """The run folder (None for a dataset file) and its dialogs with their origins; torn lines go to `torn`.
+
+    With `curriculum` the dialogs come easy -> hard (`curriculum_order`), read whole first to sort them.
+    """
+    run, sources = _read_sources(src, torn)
+    return run, (iter(curriculum_order(sources)) if curriculum else sources)
+
+
+def _read_sources(src: str | os.PathLike[str], torn: list[TornTail]) -> tuple[Path | None, Sourced]:
     path = Path(src)
     parquet_dir = path.is_dir() and (path / "data.parquet").is_file() and not (path / MANIFEST).exists()
     if path.suffix == ".parquet" or parquet_dir:
@@ -254,6 +272,8 @@ def export(
     template: str = "qwen2.5",
     push_to_hub: str | None = None,
     environment: str | os.PathLike[str] | EnvironmentSpec | None = None,
+    reasoning: str | None = None,
+    curriculum: bool = False,
 ) -> ExportReport:
     """Write `src`'s dialogs to the folder `out` in `format` (see docs/export.md for each one).
 
@@ -269,7 +289,14 @@ def export(
     A call made wrong on purpose (error recovery) or a model's corrected mistake (refinement) is
     masked where the format can (`"weight": 0` in openai, left out as a target in steps, tasks
     and dpo); sharegpt, chat and hf's consumers cannot mask, so those dialogs are skipped there
-    unless `keep_injected`.
+    unless `keep_injected`. `curriculum` writes the dialogs easy -> hard (stable within a level; see
+    `curriculum_order`).
+
+    An assistant's thought (`Message.reasoning`) goes where `reasoning` says: `keep` puts it in the
+    template's thinking slot (chat with a template that has one, e.g. `qwen3`), at the head of the
+    ShareGPT turn, or inline as `<think>...</think>` text elsewhere; `field` writes it as
+    `reasoning_content` (OpenAI-shaped records); `drop` leaves it out. None: keep where the format has a
+    slot (a thinking template, ShareGPT), field for OpenAI-shaped records, drop for other templates.
     """
     folder = Path(out)
     if Path(src).exists():  # a run that holds a credential is not turned into a dataset (docs/secrets.md)
@@ -277,15 +304,19 @@ def export(
     if environment is not None and format != "bfcl":
         raise ConfigError(f"an environment goes with the bfcl format (a multi-turn eval set), not {format!r}")
     if format == "bfcl":
-        return _bfcl(src, folder, environment)
+        return _bfcl(src, folder, environment, curriculum=curriculum)
     if format == "hf":
-        return _hf(src, folder, keep_injected, push_to_hub)
+        mode, inline = reasoning_placement(format, reasoning)
+        placed = lambda d: with_reasoning(d, mode, inline=inline)  # noqa: E731
+        return _hf(src, folder, keep_injected, push_to_hub, placed, curriculum=curriculum)
     if format == "chat":
         from callforge.export.chat import load_template, to_chat
 
         chat = load_template(template)
         spec = RecordFormat(lambda d: [to_chat(d, chat)], masks=False)
+        mode, inline = reasoning_placement(format, reasoning, thinking_template=chat.thinks)
     else:
+        mode, inline = reasoning_placement(format, reasoning)
         formats = record_formats()
         if format not in formats:
             raise ConfigError(f"export format {format!r} is not supported; use one of {', '.join(export_formats())}")
@@ -307,6 +338,7 @@ def export(
         """Write one dialog's records (a rejected one's when `failures` is given) and count it either way."""
         nonlocal written, skipped, records, read
         read += 1
+        dialog = with_reasoning(dialog, mode, inline=inline)
         if not spec.masks and dialog.masked_calls() and not keep_injected:
             skipped += 1
             return
@@ -327,7 +359,7 @@ def export(
         records += len(rows)
 
     try:
-        run, sources = _sources(src, torn)
+        run, sources = _sources(src, torn, curriculum)
         for dialog, origin in sources:
             take(dialog, origin)
         if spec.rejected is not None and run is not None:  # a format that learns from rejections (dpo)
@@ -351,6 +383,34 @@ def export(
     return _finish(report, folder, src, run, torn, exported)
 
 
+def reasoning_placement(
+    format: str, reasoning: str | None, *, thinking_template: bool = False
+) -> tuple[ReasoningMode, bool]:
+    """Where `format` puts a thought for the `reasoning` asked (None: the format's natural place), and whether inline.
+
+    The answer's second half says whether `keep` must write the thought into the message text
+    (`<think>...</think>`), because the format has no slot of its own for it.
+
+    Raises:
+        ConfigError: an unknown mode, or `field` for a format with no field to put it in (chat, sharegpt).
+    """
+    if reasoning is not None and reasoning not in REASONING_MODES:
+        raise ConfigError(f"unknown reasoning mode {reasoning!r}; use one of {', '.join(REASONING_MODES)}")
+    if format == "chat":
+        if reasoning == "field":
+            raise ConfigError("reasoning 'field' writes a reasoning_content field, which chat text has not; use keep or drop")
+        if reasoning is None:
+            return ("keep" if thinking_template else "drop"), False
+        return "keep" if reasoning == "keep" else "drop", not thinking_template
+    if format == "sharegpt":
+        if reasoning == "field":
+            raise ConfigError("ShareGPT turns have no reasoning field; use keep (a leading <think> block) or drop")
+        return ("drop" if reasoning == "drop" else "keep"), False
+    if reasoning is None:
+        return "field", False
+    return ("keep" if reasoning == "keep" else "field" if reasoning == "field" else "drop"), reasoning == "keep"
+
+
 def _finish(
     report: ExportReport,
     folder: Path,
@@ -368,7 +428,11 @@ def _finish(
 
 
 def _bfcl(
-    src: str | os.PathLike[str], out: Path, environment: str | os.PathLike[str] | EnvironmentSpec | None
+    src: str | os.PathLike[str],
+    out: Path,
+    environment: str | os.PathLike[str] | EnvironmentSpec | None,
+    *,
+    curriculum: bool = False,
 ) -> ExportReport:
     from callforge.export.bfcl import write_bfcl
     from callforge.export.bfcl_multi_turn import write_bfcl_multi_turn
@@ -378,7 +442,7 @@ def _bfcl(
         spec = environment if isinstance(environment, EnvironmentSpec) else parse_environment(environment)
     torn: list[TornTail] = []
     origins: list[dict[str, Any]] = []
-    run, sources = _sources(src, torn)
+    run, sources = _sources(src, torn, curriculum)
 
     def dialogs() -> Iterator[Dialog]:
         for dialog, origin in sources:
@@ -404,7 +468,15 @@ def _bfcl(
     return _finish(report, out, src, run, torn, exported)
 
 
-def _hf(src: str | os.PathLike[str], out: Path, keep_injected: bool, push_to_hub: str | None) -> ExportReport:
+def _hf(
+    src: str | os.PathLike[str],
+    out: Path,
+    keep_injected: bool,
+    push_to_hub: str | None,
+    placed: Callable[[Dialog], Dialog] = lambda d: d,
+    *,
+    curriculum: bool = False,
+) -> ExportReport:
     from callforge.export.hf import PARQUET_FILE, write_parquet
 
     if (out / PARQUET_FILE).exists():
@@ -412,7 +484,7 @@ def _hf(src: str | os.PathLike[str], out: Path, keep_injected: bool, push_to_hub
     skipped = read = 0
     torn: list[TornTail] = []
     exported: list[dict[str, Any]] = []
-    run, sources = _sources(src, torn)
+    run, sources = _sources(src, torn, curriculum)
 
     def dialogs() -> Iterator[Dialog]:
         nonlocal skipped, read
@@ -422,7 +494,7 @@ def _hf(src: str | os.PathLike[str], out: Path, keep_injected: bool, push_to_hub
                 skipped += 1  # `weight` survives in the rows, but most Hub trainers ignore it
                 continue
             exported.append({**origin, "first_record": len(exported), "records": 1})
-            yield dialog
+            yield placed(dialog)
 
     written, files = write_parquet(dialogs(), out, push_to_hub=push_to_hub)
     report = ExportReport("hf", out, written, skipped, tuple(files), records=written, read=read, torn=len(torn))

@@ -2,8 +2,8 @@
 
 Trainers that take one `text` column (TRL's SFTTrainer on a text dataset, axolotl's completion
 format, llama.cpp's finetune) need the dialog exactly as the model's runtime will show it, special
-tokens and tool prompts included. `load_template` finds that template: three shipped ones written
-for callforge (`qwen2.5`, `hermes`, `llama3.1`), a `.jinja` file, a transformers tokenizer folder
+tokens and tool prompts included. `load_template` finds that template: four shipped ones written
+for callforge (`qwen2.5`, `qwen3` with a `<think>` slot, `hermes`, `llama3.1`), a `.jinja` file, a transformers tokenizer folder
 (`hf:DIR`), a GGUF model file (`gguf:PATH`) or an embedded callforge model (`local:NAME`).
 
 Templates are Jinja and may come from files nobody reviewed, so they run in Jinja's immutable
@@ -45,11 +45,12 @@ from callforge.core import (
     ToolSpec,
 )
 
-TEMPLATES: tuple[str, ...] = ("qwen2.5", "hermes", "llama3.1")
-"""The templates shipped with callforge, by name; `read_chat` parses these three."""
+TEMPLATES: tuple[str, ...] = ("qwen2.5", "hermes", "llama3.1", "qwen3")
+"""The templates shipped with callforge, by name; `read_chat` parses these four."""
 
 _SHIPPED: dict[str, tuple[bool, str, str]] = {  # name: (parallel calls, bos, eos)
     "qwen2.5": (True, "", "<|im_end|>"),
+    "qwen3": (True, "", "<|im_end|>"),
     "hermes": (True, "", "<|im_end|>"),
     "llama3.1": (False, "<|begin_of_text|>", "<|eot_id|>"),
 }
@@ -160,6 +161,11 @@ class ChatTemplate:
     eos_token: str = ""
     origin: str = ""
     """Where the template came from (a file, a GGUF, a tokenizer folder), for messages and docs."""
+
+    @property
+    def thinks(self) -> bool:
+        """Whether the template has a thinking slot: it renders a message's `reasoning_content` (Qwen3, DeepSeek-R1)."""
+        return "reasoning_content" in self.source
 
     def render(self, dialog: Dialog, *, add_generation_prompt: bool = False, **variables: Any) -> str:
         """The dialog as the model sees it; extra `variables` (e.g. `date_string`) reach the template.
@@ -375,8 +381,8 @@ def split_parallel_calls(messages: Sequence[Message]) -> tuple[Message, ...]:
             i += 1
         paired = _pair_results(message.tool_calls, results)
         for k, call in enumerate(message.tool_calls):
-            content = message.content if k == 0 else None
-            out.append(Message(role="assistant", content=content, tool_calls=(call,), name=message.name))
+            content, thought = (message.content, message.reasoning) if k == 0 else (None, None)
+            out.append(Message(role="assistant", content=content, tool_calls=(call,), name=message.name, reasoning=thought))
             if k in paired:
                 out.append(paired[k])
         used = {id(m) for m in paired.values()}
@@ -412,6 +418,8 @@ def hf_messages(messages: Iterable[Message]) -> list[dict[str, Any]]:
     pending: list[str] = []  # names of the latest calls not yet answered, for results without ids
     for message in messages:
         row: dict[str, Any] = {"role": message.role, "content": message.content or ""}
+        if message.reasoning:
+            row["reasoning_content"] = message.reasoning
         if message.tool_calls:
             row["tool_calls"] = [
                 {"type": "function", **({"id": c.id} if c.id else {}), "function": {"name": c.name, "arguments": c.arguments}}

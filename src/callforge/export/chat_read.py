@@ -39,6 +39,8 @@ def read_chat(text: str, template: str | ChatTemplate = "qwen2.5") -> Dialog:
     name = template.name if isinstance(template, ChatTemplate) else template
     if name == "qwen2.5":
         return _read_chatml(text, qwen=True)
+    if name == "qwen3":
+        return _read_chatml(text, qwen=True, thinking=True)
     if name == "hermes":
         return _read_chatml(text, qwen=False)
     if name == "llama3.1":
@@ -55,13 +57,13 @@ class _Builder:
         self.unanswered: list[ToolCall] = []
         self.count = 0
 
-    def calls(self, content: str, calls: list[tuple[str, dict[str, Any]]]) -> None:
+    def calls(self, content: str, calls: list[tuple[str, dict[str, Any]]], reasoning: str | None = None) -> None:
         made = []
         for call_name, arguments in calls:
             self.count += 1
             made.append(ToolCall(name=call_name, arguments=arguments, id=f"call_{self.count}"))
         self.unanswered = list(made)
-        self.messages.append(Message(role="assistant", content=content or None, tool_calls=tuple(made)))
+        self.messages.append(Message(role="assistant", content=content or None, tool_calls=tuple(made), reasoning=reasoning))
 
     def result(self, output: str, name: str | None = None) -> None:
         """Answer the first open call named `name` (Hermes names results), else the first open call."""
@@ -71,10 +73,10 @@ class _Builder:
             Message(role="tool", content=output, tool_call_id=call.id if call else None, name=call.name if call else None)
         )
 
-    def say(self, role: str, content: str) -> None:
+    def say(self, role: str, content: str, reasoning: str | None = None) -> None:
         if role not in ("system", "user", "assistant"):
             raise DataError(f"unexpected role {role!r} in a chat transcript")
-        self.messages.append(Message(role=role, content=content))  # type: ignore[arg-type]
+        self.messages.append(Message(role=role, content=content, reasoning=reasoning))  # type: ignore[arg-type]
 
     def tool_specs(self, found: Iterable[Any]) -> None:
         from callforge.tools import tool_from_openai
@@ -141,22 +143,32 @@ def _split_calls(body: str) -> tuple[str, list[str]] | None:
     return body[: max(at - 1, 0)], calls
 
 
-def _read_chatml(text: str, *, qwen: bool) -> Dialog:
+_THINK_SLOT = re.compile(r"<think>\n(.*?)\n</think>\n\n", re.DOTALL)
+
+
+def _read_chatml(text: str, *, qwen: bool, thinking: bool = False) -> Dialog:
     out = _Builder()
     for match in _turns(_CHATML_TURN, text, 0, "<|im_start|>assistant\n"):
         role, body = match.group(1), match.group(2)
         if match.start() == 0 and role == "system":
-            system = _qwen_system(body, out) if qwen else _hermes_system(body, out)
+            if thinking:  # Qwen3: no default identity; the tools follow the system text after a blank line
+                system = _qwen_system("\n\n" + body if body.startswith("# Tools") else body, out, identity="")
+            else:
+                system = _qwen_system(body, out) if qwen else _hermes_system(body, out)
             if system is not None:
                 out.say("system", system)
             continue
         if role == "assistant":
+            thought = None
+            slot = _THINK_SLOT.match(body) if thinking else None
+            if slot is not None:
+                thought, body = slot.group(1), body[slot.end() :]
             split = _split_calls(body)
             if split is None:
-                out.say("assistant", body)
+                out.say("assistant", body, thought)
             else:
                 content, raws = split
-                out.calls(content, [_call(_json(raw, "a tool call"), "arguments") for raw in raws])
+                out.calls(content, [_call(_json(raw, "a tool call"), "arguments") for raw in raws], thought)
             continue
         responses = _blocks(body, "tool_response") if role == ("user" if qwen else "tool") else None
         if responses is None:
@@ -176,14 +188,14 @@ def _call(obj: Any, arguments_key: str) -> tuple[str, dict[str, Any]]:
     return obj["name"], obj[arguments_key]
 
 
-def _qwen_system(body: str, out: _Builder) -> str | None:
+def _qwen_system(body: str, out: _Builder, identity: str = _QWEN_IDENTITY) -> str | None:
     system, marker, rest = body.partition(_QWEN_TOOLS)
     if marker:
         listing = re.search(r"<tools>\n(.*)\n</tools>", rest, re.DOTALL)
         if listing is None:
             raise DataError("the Qwen system turn announces tools but has no <tools> block")
         out.tool_specs(_json(line, "a tool") for line in listing.group(1).split("\n"))
-    return None if system == _QWEN_IDENTITY else system
+    return None if system == identity else system
 
 
 def _hermes_system(body: str, out: _Builder) -> str | None:

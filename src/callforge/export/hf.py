@@ -19,7 +19,7 @@ from callforge.core import ConfigError, Dialog
 from callforge.export.writers import to_openai
 
 PARQUET_FILE = "data.parquet"
-_MESSAGE_KEYS = ("role", "content", "tool_calls", "tool_call_id", "name", "weight")
+_MESSAGE_KEYS = ("role", "content", "reasoning_content", "tool_calls", "tool_call_id", "name", "weight")
 
 
 def hf_row(dialog: Dialog) -> dict[str, Any]:

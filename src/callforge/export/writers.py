@@ -11,7 +11,7 @@ such switch cannot say it, so the export refuses those dialogs there unless told
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 
@@ -22,9 +22,48 @@ def _tool_json(tool: ToolSpec) -> dict[str, Any]:
     return tool.to_openai()
 
 
+ReasoningMode = Literal["keep", "field", "drop"]
+"""Where an export puts an assistant's thought: the template's thinking slot (or inline `<think>`), a
+`reasoning_content` field, or nowhere (see `with_reasoning`)."""
+REASONING_MODES: tuple[str, ...] = ("keep", "field", "drop")
+
+
+def think_block(thought: str) -> str:
+    """A thought as Qwen3/DeepSeek-R1 write it before the answer or calls: a `<think>` block and a blank line."""
+    return f"<think>\n{thought.strip()}\n</think>\n\n"
+
+
+def with_reasoning(dialog: Dialog, mode: ReasoningMode, *, inline: bool) -> Dialog:
+    """The dialog with each thought where an export `mode` puts it, so every writer stays mode-free.
+
+    `drop` removes thoughts; `keep` with `inline` moves each into its message's text as a leading
+    `<think>` block (formats with no thinking slot of their own: OpenAI-shaped records, templates
+    without one); `keep` without `inline` and `field` leave `Message.reasoning` for the writer
+    (a template's slot, ShareGPT's `<think>` prefix, the `reasoning_content` field).
+    """
+    if mode == "field" or (mode == "keep" and not inline) or not any(m.reasoning for m in dialog.messages):
+        return dialog
+    messages = tuple(
+        m.model_copy(
+            update={"reasoning": None}
+            if mode == "drop"
+            else {"reasoning": None, "content": think_block(m.reasoning) + m.content if m.content else think_block(m.reasoning).rstrip("\n")}
+        )
+        if m.reasoning
+        else m
+        for m in dialog.messages
+    )
+    return dialog.model_copy(update={"messages": messages})
+
+
 def openai_message(message: Message, masked: set[str] | frozenset[str] = frozenset()) -> dict[str, Any]:
-    """One message in the chat-completions wire shape; `"weight": 0` when it carries a call in `masked`."""
+    """One message in the chat-completions wire shape; `"weight": 0` when it carries a call in `masked`.
+
+    A thought goes to `reasoning_content`, the field vLLM and DeepSeek use (and Qwen3's template reads).
+    """
     row: dict[str, Any] = {"role": message.role, "content": message.content}
+    if message.reasoning:
+        row["reasoning_content"] = message.reasoning
     if message.tool_calls:
         row["tool_calls"] = [
             {
@@ -141,7 +180,8 @@ def to_sharegpt(dialog: Dialog) -> dict[str, Any]:
 
     `tools` is a JSON string and the system message moves to `system`, as LLaMA-Factory expects.
     Parallel calls go in one `function_call` turn as a JSON list, their results in one
-    `observation` turn as a JSON list of the outputs, in call order.
+    `observation` turn as a JSON list of the outputs, in call order. A thought leads its turn's
+    value in `<think>` tags, as ToolACE writes them (the ShareGPT reader takes it back out).
     """
     system = [m.content or "" for m in dialog.messages if m.role == "system"]
     turns: list[dict[str, str]] = []
@@ -166,9 +206,10 @@ def to_sharegpt(dialog: Dialog) -> dict[str, Any]:
             turns.append({"from": "human", "value": message.content or ""})
         elif message.tool_calls:
             calls = [{"name": c.name, "arguments": c.arguments} for c in message.tool_calls]
-            turns.append({"from": "function_call", "value": orjson.dumps(calls[0] if len(calls) == 1 else calls).decode()})
+            value = orjson.dumps(calls[0] if len(calls) == 1 else calls).decode()
+            turns.append({"from": "function_call", "value": _thought_first(message, value)})
         else:
-            turns.append({"from": "gpt", "value": message.content or ""})
+            turns.append({"from": "gpt", "value": _thought_first(message, message.content or "")})
     flush()
     record: dict[str, Any] = {
         "conversations": turns,
@@ -179,6 +220,11 @@ def to_sharegpt(dialog: Dialog) -> dict[str, Any]:
     if dialog.meta.id is not None:
         record["id"] = dialog.meta.id
     return record
+
+
+def _thought_first(message: Message, value: str) -> str:
+    """A ShareGPT turn's value with the message's thought before it in `<think>` tags (ToolACE's layout)."""
+    return think_block(message.reasoning) + value if message.reasoning else value
 
 
 SHAREGPT_DATASET_INFO = {

@@ -9,6 +9,7 @@ not be read is written into `meta["read_errors"]` instead of being dropped or ra
 from __future__ import annotations
 
 import json
+import re
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -229,14 +230,15 @@ class DialogBuilder:
             label = f"tool #{index}" + (f" {name!r}" if isinstance(name, str) else "")
             self.error(TOOL_MALFORMED, f"{label} skipped: {exc}")
 
-    def text(self, role: str, content: str | None) -> None:
-        """A system, user or plain assistant message."""
+    def text(self, role: str, content: str | None, reasoning: str | None = None) -> None:
+        """A system, user or plain assistant message (an assistant's may carry its thought)."""
         if role == "assistant":
             self._pending.clear()
-        self.messages.append(Message.model_validate({"role": role, "content": content}))
+        row = {"role": role, "content": content, **({"reasoning": reasoning} if reasoning else {})}
+        self.messages.append(Message.model_validate(row))
 
-    def assistant(self, calls: Sequence[RawCall], content: str | None = None) -> None:
-        """An assistant turn with calls; ids are kept or assigned, and the calls await results."""
+    def assistant(self, calls: Sequence[RawCall], content: str | None = None, reasoning: str | None = None) -> None:
+        """An assistant turn with calls (and the thought before them); ids are kept or assigned, the calls await results."""
         made = []
         for call in calls:
             self._calls += 1
@@ -244,7 +246,7 @@ class DialogBuilder:
                 ToolCall(name=call.name, arguments=call.arguments, id=call.id or f"call_{self._calls}")
             )
         self._pending = deque(made)
-        self.messages.append(Message(role="assistant", content=content, tool_calls=tuple(made)))
+        self.messages.append(Message(role="assistant", content=content, tool_calls=tuple(made), reasoning=reasoning or None))
 
     def unparsed(self, raw: str, problem: str) -> None:
         """An assistant turn whose calls could not be read: its raw text as content, no calls."""
@@ -334,3 +336,21 @@ def convert_records(
             problem = f"callforge could not read this record ({type(exc).__name__}: {exc}); please report it"
             dialog = malformed(record, source, problem)
         yield dialog
+
+
+_THINK = re.compile(r"\A\s*<think>(.*?)</think>\s*", re.DOTALL)
+
+
+def split_think(content: str | None) -> tuple[str | None, str | None]:
+    """A leading `<think>...</think>` block of an assistant's text as its thought, and the text after it.
+
+    How a thought travels inline (Qwen3/DeepSeek-R1 text, ShareGPT `function_call` turns, `export
+    --reasoning keep`): reading it into `Message.reasoning` makes those records round-trip.
+    """
+    if not content:
+        return None, content
+    match = _THINK.match(content)
+    if match is None:
+        return None, content
+    rest = content[match.end() :]
+    return match.group(1).strip() or None, rest or None

@@ -21,6 +21,7 @@ from callforge.formats.assemble import (
     read_call,
     read_records,
     record_id,
+    split_think,
     text_of,
 )
 from callforge.formats.records import Record
@@ -135,12 +136,22 @@ def _unweighted(weight: Any) -> bool:
     return isinstance(weight, int | float) and not isinstance(weight, bool) and weight == 0
 
 
+def _thought(message: dict[str, Any], content: str | None) -> tuple[str | None, str | None]:
+    """The assistant's thought: a `reasoning_content` (vLLM, DeepSeek) or `reasoning` field, else a leading `<think>`."""
+    for key in ("reasoning_content", "reasoning"):
+        value = message.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip(), content
+    return split_think(content)
+
+
 def _assistant(message: dict[str, Any], content: str | None, builder: DialogBuilder, what: str) -> None:
     raw_calls = message.get("tool_calls")
     if raw_calls is None and isinstance(message.get("function_call"), dict):
         raw_calls = [message["function_call"]]  # the legacy `functions` API: one call, no id
+    thought, content = _thought(message, content)
     if not raw_calls:
-        builder.text("assistant", content)
+        builder.text("assistant", content, thought)
         return
     try:
         if not isinstance(raw_calls, list):
@@ -155,4 +166,4 @@ def _assistant(message: dict[str, Any], content: str | None, builder: DialogBuil
         raw = text_of(raw_calls)
         builder.unparsed(f"{content}\n{raw}" if content else raw, f"{what}: {exc}")
         return
-    builder.assistant(calls, content)
+    builder.assistant(calls, content, thought)

@@ -26,6 +26,7 @@ from callforge.formats.assemble import (
     read_calls,
     read_records,
     record_id,
+    split_think,
     text_of,
 )
 from callforge.formats.openai import content_text, tool_from_json
@@ -125,6 +126,9 @@ def _turn(turn: dict[str, Any], kind: str, index: int, builder: DialogBuilder, r
     text = content_text(raw, what)
     if kind == "tool":
         tool_turn(text, builder, what, run)
+    elif kind == "assistant":
+        thought, text = split_think(text)
+        builder.text(kind, text, thought)
     else:
         builder.text(kind, text)
 
@@ -146,13 +150,13 @@ def tool_turn(text: str | None, builder: DialogBuilder, what: str, run: int) -> 
 
 
 def call_turn(raw: Any, builder: DialogBuilder, what: str) -> None:
-    """A `function_call` turn: calls, with a leading `<think>` kept as content; `call.format` if unreadable."""
+    """A `function_call` turn: calls, with a leading `<think>` read as their thought; `call.format` if unreadable."""
     thought = None
     text = raw
     if isinstance(raw, str):
         match = _THINK.match(raw)
         if match:
-            thought, text = match.group(1), raw[match.end() :]
+            thought, text = match.group(1).strip(), raw[match.end() :]
     try:
         calls = read_calls(decode_json_string(text))
     except ValueError as exc:
@@ -160,4 +164,4 @@ def call_turn(raw: Any, builder: DialogBuilder, what: str) -> None:
             text_of(raw), f'{what}: {exc}; expected a JSON object {{"name", "arguments"}} or a list of them'
         )
         return
-    builder.assistant(calls, thought)
+    builder.assistant(calls, None, thought.removeprefix("<think>").removesuffix("</think>").strip() if thought else None)

@@ -39,6 +39,9 @@ class Tally:
     roles: dict[str, RoleUsage] = field(default_factory=dict)
     phases: dict[str, float] = field(default_factory=dict)
     done: set[str] = field(default_factory=set)
+    levels: Counter[str] = field(default_factory=Counter)
+    """Accepted dialogs per measured difficulty level (`Provenance.difficulty`)."""
+    score_sum: float = 0.0
 
     def add(self, row: dict[str, Any]) -> None:
         """Count one record (accepted or rejected)."""
@@ -49,6 +52,10 @@ class Tally:
         if row.get("ok"):
             self.accepted += 1
             kind.accepted += 1
+            difficulty = meta.get("difficulty") or {}
+            if difficulty.get("level"):
+                self.levels[str(difficulty["level"])] += 1
+                self.score_sum += float(difficulty.get("score") or 0.0)
         else:
             self.rejected += 1
             stage, code = first_failure(row)
@@ -91,7 +98,15 @@ class Tally:
             "phase_seconds": {phase: round(s, 3) for phase, s in sorted(self.phases.items())},
             "tokens": self.tokens,
             "tokens_per_accepted": round(self.tokens_per_accepted, 1),
+            "difficulty": self.difficulty(),
         }
+
+    def difficulty(self) -> dict[str, Any]:
+        """The accepted dialogs' measured levels (easy, medium, hard) and mean score: what the run's steering got."""
+        measured = sum(self.levels.values())
+        out: dict[str, Any] = {level: self.levels.get(level, 0) for level in ("easy", "medium", "hard")}
+        out["mean_score"] = round(self.score_sum / measured, 4) if measured else 0.0
+        return out
 
 
 def first_failure(row: dict[str, Any]) -> tuple[str, str]:

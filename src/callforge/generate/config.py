@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Literal, Self
 
 from pydantic import Field, field_validator, model_validator
 
@@ -66,6 +66,15 @@ class GenerateConfig(JobConfig):
     dedup_threshold: float = Field(default=0.8, gt=0, le=1)
     max_same_calls: int = Field(default=2, ge=1)
     replays: int = Field(default=1, ge=0)
+    difficulty: Literal["easy", "medium", "hard", "auto"] | None = None
+    """Steer the samplers, kinds and planner toward a level (`generate.steer.KNOBS`); `auto` aims where the
+    target model of `focus` is nearest 50% accurate. None: no steering (docs/generate.md, "Difficulty")."""
+    focus: str | None = None
+    """A `callforge select` output folder: draw the tools and kinds the target failed (weights proportional to
+    its wrong steps), one level harder than the failures unless `difficulty` says (docs/generate.md, "Focus")."""
+    reasoning: bool = False
+    """The assistant writes a short thought before its calls (which tool, why, where each value comes from),
+    kept in `Message.reasoning` and checked against the calls by the `reasoning` rule (docs/generate.md)."""
     concurrency: int = Field(default=4, ge=1)
     base_url: str | None = None
     api_key: str | None = None
@@ -119,6 +128,12 @@ class GenerateConfig(JobConfig):
             raise ValueError("env_init goes with env (an environment class's constructor arguments)")
         elif self.twists is not None:
             raise ValueError("twists go with env: they vary the episodes made over an environment")
+        if self.env is not None and (self.difficulty is not None or self.focus is not None):
+            raise ValueError("difficulty and focus go with tools, not env: they steer the samplers of tool dialogs")
+        if self.difficulty == "auto" and self.focus is None:
+            raise ValueError(
+                "difficulty='auto' aims where a target model is at 50%: give focus=SELECTION, a `callforge select` output"
+            )
         return self
 
     @property

@@ -115,7 +115,7 @@ class EpisodeSession(Session):
                 cascade.remember(Dialog.model_validate(row["dialog"]), str(row["id"]))
         today = str(self.config.today)
         user = UserRole(backends.role("user"))
-        assistant = AssistantRole(backends.role("assistant"), today=today)
+        assistant = AssistantRole(backends.role("assistant"), today=today, reasoning=self.config.reasoning)
         planner_backend = backends.role("planner")
 
         fills = self._fills()

@@ -45,6 +45,10 @@ class PlanContext:
     feedback: str = ""
     world: str = ""
     """What the calls act on (a stateful environment's starting state), so values can name what exists."""
+    optional: bool | None = None
+    """Optional parameters (the difficulty knob): False leaves them out, True asks for every one, None lets the planner choose."""
+    hint: str = ""
+    """A line the difficulty knob adds to the planner's request (hard: values said in a person's own words)."""
 
 
 @runtime_checkable
@@ -74,7 +78,14 @@ class _Base:
 
     async def values(self, ctx: PlanContext, slots: Sequence[Slot]) -> list[dict[str, Any]]:
         return await ctx.planner.arguments(
-            slots, persona=ctx.voice.persona, topic=ctx.voice.theme, seed=ctx.seed, feedback=ctx.feedback, world=ctx.world
+            slots,
+            persona=ctx.voice.persona,
+            topic=ctx.voice.theme,
+            seed=ctx.seed,
+            feedback=ctx.feedback,
+            world=ctx.world,
+            optional=ctx.optional,
+            hint=ctx.hint,
         )
 
     async def one_call(self, sample: ToolSample, ctx: PlanContext) -> PlannedCall:

@@ -58,17 +58,18 @@ class Planner:
         self.today = today
         self.temperature = temperature
 
-    def schema(self, slots: Sequence[Slot]) -> dict[str, Any]:
+    def schema(self, slots: Sequence[Slot], optional: bool | None = None) -> dict[str, Any]:
         """The JSON schema of the answer: one property per slot, each the tool's parameters minus exclusions.
 
         A tool's own `$defs` (OpenAPI tools keep recursive types there) move to the root, renamed per
         slot, because a `#/$defs/...` reference inside `call_1` is read from the root of this schema.
+        `optional` is the difficulty knob's: False leaves optional parameters out, True requires them all.
         """
         properties: dict[str, Any] = {}
         defs: dict[str, Any] = {}
         for i, slot in enumerate(slots):
             key = f"call_{i + 1}"
-            properties[key] = _hoisted(_without(slot.tool.parameters, slot.exclude), key, defs)
+            properties[key] = _hoisted(_optional(_without(slot.tool.parameters, slot.exclude), optional), key, defs)
         schema: dict[str, Any] = {
             "type": "object",
             "properties": properties,
@@ -79,11 +80,15 @@ class Planner:
             schema["$defs"] = defs
         return schema
 
-    def prompt(self, slots: Sequence[Slot], persona: str, topic: str, feedback: str = "", world: str = "") -> str:
+    def prompt(
+        self, slots: Sequence[Slot], persona: str, topic: str, feedback: str = "", world: str = "", hint: str = ""
+    ) -> str:
         """The request text: who asks, what the slots are, today's date, the world acted on, and why the last values failed."""
         lines = [f"Today is {self.today}. The person: {persona}.", f"Theme for this case: {topic}."]
         if world:
             lines.append(world)
+        if hint:
+            lines.append(hint)
         lines += ["", "Call slots:"]
         for i, slot in enumerate(slots):
             params = _without(slot.tool.parameters, slot.exclude)
@@ -94,23 +99,33 @@ class Planner:
         return "\n".join(lines)
 
     async def arguments(
-        self, slots: Sequence[Slot], *, persona: str, topic: str, seed: int, feedback: str = "", world: str = ""
+        self,
+        slots: Sequence[Slot],
+        *,
+        persona: str,
+        topic: str,
+        seed: int,
+        feedback: str = "",
+        world: str = "",
+        optional: bool | None = None,
+        hint: str = "",
     ) -> list[dict[str, Any]]:
         """Argument values for every slot, schema-checked; a GenerationFailure when the model gives none.
 
         `feedback` is the tool's complaint about the previous values: tools say what they accept
         ("the latest trading day is 2025-12-31"), and a second try that reads it usually succeeds.
+        `optional` and `hint` come from the difficulty knob (see `Planner.schema`, `generate.steer`).
         """
-        schema = self.schema(slots)
+        schema = self.schema(slots, optional)
         try:
             answer = await self._values(
-                slots, schema, persona=persona, topic=topic, seed=seed, feedback=feedback, world=world
+                slots, schema, persona=persona, topic=topic, seed=seed, feedback=feedback, world=world, hint=hint
             )
         except GenerationFailure as failure:
             # Constrained decoding keeps the answer JSON, but llama.cpp's grammars cannot hold every
             # bound (a `number`'s minimum/maximum): one more try that is told what broke.
             answer = await self._values(
-                slots, schema, persona=persona, topic=topic, seed=seed + 1, feedback=str(failure), world=world
+                slots, schema, persona=persona, topic=topic, seed=seed + 1, feedback=str(failure), world=world, hint=hint
             )
         return [dict(answer[f"call_{i + 1}"]) for i in range(len(slots))]
 
@@ -124,11 +139,12 @@ class Planner:
         seed: int,
         feedback: str,
         world: str = "",
+        hint: str = "",
     ) -> Any:
         from callforge.core import Message
 
         completion = await self.backend.complete(
-            [Message(role="system", content=_SYSTEM), Message(role="user", content=self.prompt(slots, persona, topic, feedback, world))],
+            [Message(role="system", content=_SYSTEM), Message(role="user", content=self.prompt(slots, persona, topic, feedback, world, hint))],
             temperature=self.temperature,
             max_tokens=96 + 96 * len(slots),
             seed=seed,
@@ -177,6 +193,17 @@ def _without(parameters: dict[str, Any], exclude: frozenset[str]) -> dict[str, A
         schema["required"] = [r for r in schema["required"] if r not in exclude]
     schema["additionalProperties"] = False
     return dict(schema)
+
+
+def _optional(schema: dict[str, Any], optional: bool | None) -> dict[str, Any]:
+    """`schema` with its optional properties left out (False), all required (True), or as it is (None)."""
+    if optional is None:
+        return schema
+    props = schema.get("properties") or {}
+    required = [r for r in schema.get("required") or () if r in props]
+    if optional:
+        return {**schema, "required": list(dict.fromkeys([*required, *props]))}
+    return {**schema, "properties": {k: v for k, v in props.items() if k in required}, "required": required}
 
 
 def _hoisted(parameters: dict[str, Any], key: str, defs: dict[str, Any]) -> dict[str, Any]:

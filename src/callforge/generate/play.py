@@ -112,18 +112,19 @@ class Director:
                 # Calling again for results it already has: small models loop here instead of
                 # answering. The calling phase is over; ask for the answer with tools withheld.
                 reply = await self.assistant.answer(shown(messages), tools, seed=step_seed)
+            thought, text = self.assistant.thought(reply)
             if not reply.tool_calls:
-                text = reply.text.strip()
                 if _after_outputs(messages) and _answer_fails(messages, tools, text):
                     # "Thank you for the quote." after a quote: small models thank instead of answering.
                     # Asked once more, in words and with the results in view, they usually answer.
-                    again = (await self.assistant.answer(shown(messages), tools, seed=step_seed + 7)).text.strip()
-                    text = again if again and not _answer_fails(messages, tools, again) else text
-                messages.append(Message(role="assistant", content=text))
+                    retry, again = self.assistant.thought(await self.assistant.answer(shown(messages), tools, seed=step_seed + 7))
+                    if again and not _answer_fails(messages, tools, again):
+                        thought, text = retry, again
+                messages.append(Message(role="assistant", content=text, reasoning=thought))
                 return
             made |= signatures
             calls = tuple(c.model_copy(update={"id": ids.next()}) for c in reply.tool_calls)
-            messages.append(Message(role="assistant", tool_calls=calls))
+            messages.append(Message(role="assistant", tool_calls=calls, reasoning=thought))
             messages.extend(await self._run(calls, by_name))
         raise GenerationFailure(
             "gen.max_steps",

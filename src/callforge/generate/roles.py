@@ -300,18 +300,70 @@ ASSISTANT_SYSTEM = (
 )
 
 
+REASONING_PROMPT = (
+    " Before you call tools, think briefly inside <think></think>: say how many calls you make, which "
+    "tool each is and why, and give every argument as name = value with where the value comes from (the "
+    "user's words or an earlier tool result). Name only tools you were given. Then make the calls."
+)
+"""Added to the assistant's system prompt by `generate --reasoning` (ToolACE's formalized thinking)."""
+
+_THINK = re.compile(r"\A\s*<think>(.*?)(?:</think>|\Z)", re.DOTALL)
+
+
+def split_thought(completion: Completion) -> tuple[str | None, str]:
+    """A reply's thought and the text after it, so the thought goes to `Message.reasoning`, not the answer.
+
+    The thought is the server's own reasoning field when it parsed one out (vLLM, DeepSeek:
+    `reasoning_content`, newer vLLM: `reasoning`), else a leading `<think>...</think>` block of the
+    text (an unclosed one, cut by the token limit, is all thought).
+    """
+    text = completion.text
+    raw = completion.raw or {}
+    choices = raw.get("choices") if isinstance(raw, dict) else None
+    message = choices[0].get("message") if isinstance(choices, list) and choices and isinstance(choices[0], dict) else None
+    if isinstance(message, dict):
+        for key in ("reasoning_content", "reasoning"):
+            value = message.get(key)
+            if isinstance(value, str) and value.strip():
+                return value.strip(), _THINK.sub("", text, count=1).strip()
+    match = _THINK.match(text)
+    if match is None:
+        return None, text.strip()
+    thought = match.group(1).strip()
+    return thought or None, text[match.end() :].strip()
+
+
 ANSWER_NUDGE = "Now answer my request in plain words, using the tool results above. Do not call any tool."
 
 
 class AssistantRole:
     """The model under construction: sees the conversation and the offered tools, nothing of the plan."""
 
-    def __init__(self, backend: Backend, *, today: str, temperature: float = 0.0, max_tokens: int = 400) -> None:
-        """Answer with `backend`; `today` goes into the system prompt the dialog keeps."""
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        today: str,
+        temperature: float = 0.0,
+        max_tokens: int = 400,
+        reasoning: bool = False,
+    ) -> None:
+        """Answer with `backend`; `today` goes into the system prompt the dialog keeps.
+
+        With `reasoning`, the prompt asks for a short thought before the calls, and `thought`
+        separates it from the reply so the dialog keeps it in `Message.reasoning`.
+        """
         self.backend = backend
-        self.system = ASSISTANT_SYSTEM.format(today=today)
+        self.reasoning = reasoning
+        self.system = ASSISTANT_SYSTEM.format(today=today) + (REASONING_PROMPT if reasoning else "")
         self.temperature = temperature
-        self.max_tokens = max_tokens
+        self.max_tokens = max_tokens + (200 if reasoning else 0)
+
+    def thought(self, completion: Completion) -> tuple[str | None, str]:
+        """The reply's thought (None unless this role writes them) and its text without it."""
+        if not self.reasoning:
+            return None, completion.text.strip()
+        return split_thought(completion)
 
     async def answer(self, messages: Sequence[Message], tools: Sequence[ToolSpec], *, seed: int) -> Completion:
         """The final text answer, with calling switched off (`tool_choice="none"`).

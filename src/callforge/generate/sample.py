@@ -575,3 +575,28 @@ def make_sampler(
         return DagSampler(built, size, distractors=distractors, domain_key=domain_key)
     fan = FanOutSampler if name == "fan_out" else FanInSampler
     return fan(built, width, distractors=distractors, domain_key=domain_key)
+
+
+class _WithDistractors:
+    """Another sampler's draw with its distractors redrawn: the difficulty knob offers more or fewer look-alikes."""
+
+    def __init__(self, inner: Sampler, pool: Sequence[ToolSpec], count: Span, domain_key: DomainKey) -> None:
+        self.inner = inner
+        self._distractors = _Distractors(pool, count, domain_key)
+        self.strategy = getattr(inner, "strategy", "mixed")
+
+    def sample(self, rng: random.Random) -> ToolSample:
+        """Draw from the inner sampler, then `count` distractors for its tools (same domain first, then near names)."""
+        drawn = self.inner.sample(rng)
+        return drawn.model_copy(update={"distractors": self._distractors.pick(drawn.tools, rng)})
+
+
+def with_distractors(
+    sampler: Sampler, pool: Sequence[ToolSpec], count: Span, *, domain_key: DomainKey = domain_of
+) -> Sampler:
+    """`sampler`'s draws with `count` distractors from `pool` instead of its own (0 takes them all away).
+
+    Why: how many tools a model must choose among, and how alike they are, is one of the knobs of
+    difficulty (`generate --difficulty`), independent of which tools a kind calls.
+    """
+    return _WithDistractors(sampler, pool, count, domain_key)

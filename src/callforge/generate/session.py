@@ -11,16 +11,17 @@ import hashlib
 import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from callforge.core import CallforgeError, ConfigError, Dialog, Provenance, ToolSpec, Verdict
+from callforge.core import CallforgeError, ConfigError, Dialog, Level, Provenance, ToolSpec, Verdict
 from callforge.core import Voice as VoiceRecord
 from callforge.execute import Engine, Toolbox
 from callforge.generate.accounting import Tally
 from callforge.generate.backends import RunBackends
 from callforge.generate.config import GenerateConfig
+from callforge.generate.focus import Focus, read_focus
 from callforge.generate.kinds import DEFAULT_MIX, KINDS, Kind, PlanContext
 from callforge.generate.metered import Meter, metering, stop_metering
 from callforge.generate.personas import Voice, draw_voice
@@ -29,10 +30,19 @@ from callforge.generate.planner import GenerationFailure, Planner
 from callforge.generate.play import Director
 from callforge.generate.roles import AssistantRole, UserRole
 from callforge.generate.sample import Sampler, SamplingError, ToolSample
+from callforge.generate.steer import KNOBS, FocusedSampler, Knob, kind_at, steered_mix, steered_sampler
 from callforge.llm import BackendError, RequestRejected
 from callforge.run import JUDGED, FailurePolicy, Item, JobHooks, JobProgress, RunFolder, Written, run_job
 from callforge.tools import ToolGraph
-from callforge.verify import Cascade, CascadeSpec, Checked, StageName, StageResult, build_cascade
+from callforge.verify import (
+    Cascade,
+    CascadeSpec,
+    Checked,
+    StageName,
+    StageResult,
+    build_cascade,
+    measure_difficulty,
+)
 
 _GIVE_UP_AFTER = 5  # consecutive attempts lost to a down endpoint before the run stops
 _REPLAYABLE = frozenset({"gen.user_text", "gen.user_invented", "gen.assistant_parse", "gen.max_steps"})
@@ -102,8 +112,13 @@ class Session:
         for which in JUDGED:
             for row in folder.records(which):
                 self.tally.add(row)
+        self.focus = read_focus(config.focus) if config.focus is not None else None
+        self.level = _level(config.difficulty, self.focus)
+        self.knob = KNOBS[self.level] if self.level is not None else None
+        mix = self.focus.mix(config.mix) if self.focus is not None else config.mix
+        mix = steered_mix(mix, self.knob) if self.knob is not None else mix
         self.kinds, self.samplers, self.weights, self.dropped = _kinds(
-            toolbox.tools, config.mix, config.mix == DEFAULT_MIX
+            toolbox.tools, mix, config.mix == DEFAULT_MIX, self.knob, self.focus.tools if self.focus else None
         )
         self._refused_in_a_row = 0
 
@@ -195,7 +210,7 @@ class Session:
                 cascade.remember(Dialog.model_validate(row["dialog"]), str(row["id"]))
         today = str(self.config.today)
         planner = Planner(backends.role("planner"), engine, today=today)
-        director = Director(UserRole(backends.role("user")), AssistantRole(backends.role("assistant"), today=today), engine)
+        director = Director(UserRole(backends.role("user")), AssistantRole(backends.role("assistant"), today=today, reasoning=self.config.reasoning), engine)
 
         async def attempt(index: int) -> Checked:
             return await self.attempt(index, planner, director, cascade)
@@ -234,7 +249,11 @@ class Session:
         drawn = self.draw(index)
 
         async def plan() -> Plan:
-            return await plan_once_more(drawn.kind, drawn.sample, PlanContext(planner, drawn.rng, drawn.voice, drawn.seed))
+            knob = self.knob
+            ctx = PlanContext(planner, drawn.rng, drawn.voice, drawn.seed)
+            if knob is not None:
+                ctx = replace(ctx, optional=knob.optional, hint=knob.hint)
+            return await plan_once_more(drawn.kind, drawn.sample, ctx)
 
         return await self.judged(drawn, plan, director, cascade, retry_after=("rules", "exec"))
 
@@ -297,7 +316,8 @@ class Session:
             return failed_record(id, GenerationFailure("gen.request_rejected", str(exc)), made, meta, meter)
         finally:
             stop_metering(token)
-        spent = checked.dialog.meta.model_copy(update={"usage": meter.spend()})
+        measured = measure_difficulty(checked.dialog) if checked.ok else None
+        spent = checked.dialog.meta.model_copy(update={"usage": meter.spend(), "difficulty": measured})
         return checked.model_copy(update={"dialog": checked.dialog.model_copy(update={"meta": spent})})
 
     def _cascade(self, engine: Engine, backends: RunBackends) -> Cascade:
@@ -321,7 +341,22 @@ class Session:
             "kinds_dropped": self.dropped,
             "counts": {k: counts[k] for k in ("accepted", "rejected", "attempts", "yield")},
             "accounting": {k: v for k, v in counts.items() if k not in ("accepted", "rejected", "attempts", "yield")},
+            **self._steering(),
         }
+
+    def _steering(self) -> dict[str, Any]:
+        """What `difficulty` and `focus` made of the run (the level aimed at, the kinds' weights), for the manifest."""
+        if self.level is None:
+            return {}
+        names = list(self.kinds)
+        total = sum(self.weights)
+        steering: dict[str, Any] = {
+            "level": str(self.level),
+            "mix": {name: round(w / total, 4) for name, w in zip(names, self.weights, strict=True)},
+        }
+        if self.focus is not None:
+            steering["focus"] = {"source": self.focus.source, "model": self.focus.model, "tools": self.focus.tools}
+        return {"steering": steering}
 
 
 @dataclass(frozen=True)
@@ -343,22 +378,38 @@ def attempt_id(index: int) -> str:
 
 
 def _kinds(
-    tools: Sequence[ToolSpec], mix: dict[str, float], default: bool
+    tools: Sequence[ToolSpec],
+    mix: dict[str, float],
+    default: bool,
+    knob: Knob | None = None,
+    focus: dict[str, float] | None = None,
 ) -> tuple[dict[str, Kind], dict[str, Sampler], list[float], dict[str, str]]:
-    """The kinds of the mix with their samplers; kinds these tools cannot serve are dropped from the default mix."""
+    """The kinds of the mix with their samplers; kinds these tools cannot serve are dropped from the default mix.
+
+    A difficulty `knob` sizes the kinds and redraws their distractors; a kind that cannot be made at
+    the level's size (no chain of 3 tools) is made at its own. `focus` weighs tools by a target's failures.
+    """
     graph = ToolGraph.build(tools)
     kinds: dict[str, Kind] = {}
     samplers: dict[str, Sampler] = {}
     dropped: dict[str, str] = {}
     for name in sorted(mix):
-        kind = KINDS[name]()
+        kind = kind_at(name, knob)
         try:
-            samplers[name] = kind.sampler(tools, graph)
+            try:
+                sampler = kind.sampler(tools, graph)
+            except SamplingError:
+                if knob is None:
+                    raise
+                kind = KINDS[name]()
+                sampler = kind.sampler(tools, graph)
         except (SamplingError, CallforgeError) as exc:
             if not default:
                 raise ConfigError(f"`mix` asks for {name}, but these tools cannot make it: {exc}") from None
             dropped[name] = str(exc)
             continue
+        sampler = steered_sampler(sampler, tools, knob)
+        samplers[name] = FocusedSampler(sampler, focus) if focus else sampler
         kinds[name] = kind
     if not kinds:
         raise ConfigError("these tools can make none of the scenario kinds: " + "; ".join(f"{k}: {v}" for k, v in dropped.items()))
@@ -384,6 +435,16 @@ async def plan_once_more(
         if before_retry is not None:
             await before_retry()
         return await kind.plan(sample, ctx)
+
+
+def _level(difficulty: str | None, focus: Focus | None) -> Level | None:
+    """The level a run steers toward: the one asked for, the target's 50% level (auto), one above a focus's failures."""
+    if difficulty == "auto":
+        assert focus is not None  # the config refuses auto without a focus
+        return focus.auto
+    if difficulty is not None:
+        return Level(difficulty)
+    return focus.harder if focus is not None else None
 
 
 def _code(checked: Checked) -> str | None:

@@ -8,7 +8,9 @@ dialog whose right answer is not to call (no-call, clarify) is one step scored a
 
 The output is a Run folder (job `select`): `accepted/` holds the kept dialogs, each with the
 model's failing verdicts; `rejected/` the ones it solved (`select.solved`), so nothing is lost and
-a killed selection resumes. `callforge export OUT --format openai` trains on what was kept.
+a killed selection resumes. Every judged dialog carries the model's steps and correct steps
+(`Provenance.target`) beside its measured difficulty (`Provenance.difficulty`), so accuracy per
+level can be read off the folder (`callforge difficulty OUT`) and `generate --focus OUT` can aim at it. `callforge export OUT --format openai` trains on what was kept.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
-from callforge.core import Case, Category, Dialog, ExpectedCall, Verdict
+from callforge.core import Case, Category, Dialog, ExpectedCall, TargetAccuracy, Verdict
 from callforge.evaluate import Style, make_scorer, result_value
 from callforge.export import iter_dialogs, possible_answer
 from callforge.llm import Backend, Closable, ModelRef, RequestRejected
@@ -36,7 +38,13 @@ from callforge.run import (
     blocking,
     run_job,
 )
-from callforge.verify import Checked, StageResult
+from callforge.verify import (
+    Checked,
+    DifficultyHistogram,
+    StageResult,
+    dialog_difficulty,
+    difficulty_histogram,
+)
 
 SOLVED = "select.solved"
 
@@ -58,6 +66,8 @@ class SelectReport:
     """Per scenario kind: (kept, evaluated)."""
     errors: int = 0
     wall_s: float = 0.0
+    levels: DifficultyHistogram | None = None
+    """The judged dialogs per difficulty level, with the model's steps and correct steps (its accuracy per level)."""
 
 
 class SelectConfig(JobConfig):
@@ -138,7 +148,10 @@ async def select_async(
             meta={"model": name, "steps": len(verdicts), "wrong": len(wrong)},
         )
         kept = bool(wrong)
-        return Written("accepted" if kept else "rejected", Checked(id=id, ok=kept, stages=(stage,), dialog=dialog))
+        target = TargetAccuracy(model=name, steps=len(verdicts), correct=len(verdicts) - len(wrong))
+        meta = dialog.meta.model_copy(update={"target": target, "difficulty": dialog_difficulty(dialog)})
+        judged = dialog.model_copy(update={"meta": meta})
+        return Written("accepted" if kept else "rejected", Checked(id=id, ok=kept, stages=(stage,), dialog=judged))
 
     try:
         state = await run_job(
@@ -191,9 +204,11 @@ def _report(folder: RunFolder, model: str, errors: int, wall_s: float) -> Select
     codes: Counter[str] = Counter()
     scenarios: dict[str, list[int]] = {}
     kept = solved = steps = wrong = 0
+    judged: list[Dialog] = []
     for which in ("accepted", "rejected"):
         for row in folder.records(which):
             checked = Checked.model_validate(row)
+            judged.append(checked.dialog)
             stage = checked.stages[0]
             steps += int(stage.meta.get("steps", 0))
             wrong += int(stage.meta.get("wrong", 0))
@@ -217,4 +232,5 @@ def _report(folder: RunFolder, model: str, errors: int, wall_s: float) -> Select
         {k: (v[0], v[1]) for k, v in sorted(scenarios.items())},
         errors,
         wall_s,
+        difficulty_histogram(judged),
     )

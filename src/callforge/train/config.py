@@ -60,6 +60,8 @@ class TrainConfig:
     seed: int = 0
     dtype: str = "auto"
     gradient_checkpointing: bool = False
+    mask_reasoning: bool = False
+    """SFT: no loss on an assistant's thought (`<think>...</think>`), only on its calls and answer."""
     logging_steps: int | None = None
     """None: about 20 log points over the run."""
     chat_template: Path | None = None

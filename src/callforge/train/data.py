@@ -129,6 +129,9 @@ def detect_shape(row: Mapping[str, Any], where: str) -> str:
 def normalise_messages(raw: Any, where: str, *, field: str = "messages") -> list[dict[str, Any]]:
     """Messages as chat templates take them: arguments as dicts, content never None, no `weight` key.
 
+    An assistant's `reasoning_content` (a thought, `export --reasoning field`) is kept for templates that
+    render it; `callforge.train.tokens` puts it inline as `<think>` text for those that do not.
+
     A template renders `arguments` with `tojson`, so a JSON string would be rendered as a quoted
     string; arguments that are not valid JSON (a malformed call kept on purpose) stay a string.
     """
@@ -150,6 +153,8 @@ def normalise_messages(raw: Any, where: str, *, field: str = "messages") -> list
         for key in ("tool_call_id", "name"):
             if message.get(key) is not None:
                 out[key] = message[key]
+        if message["role"] == "assistant" and isinstance(message.get("reasoning_content"), str) and message["reasoning_content"]:
+            out["reasoning_content"] = message["reasoning_content"]  # the thought: a thinking template's slot
         messages.append(out)
     return messages
 

@@ -19,6 +19,7 @@ exactly that text.
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -129,13 +130,54 @@ def assistant_spans(tokenizer: Any, example: ChatExample) -> tuple[str, list[tup
     return full, spans
 
 
-def tokenise_chat(tokenizer: Any, example: ChatExample, max_length: int) -> SFTTokens:
-    """Input ids of the rendered conversation, labelled only inside learned assistant spans."""
-    text, spans = assistant_spans(tokenizer, example)
+_THOUGHT = re.compile(r"<think>.*?</think>\s*", re.DOTALL)
+
+
+def thoughts_placed(tokenizer: Any, example: ChatExample) -> ChatExample:
+    """The example with each `reasoning_content` inline as `<think>` text when the template has no slot for it.
+
+    A template without a thinking slot (Qwen2.5's) drops the field silently; inline, the thought is
+    learned (or masked) like one a thinking template renders.
+    """
+    if "reasoning_content" in str(getattr(tokenizer, "chat_template", "") or ""):
+        return example
+    if not any("reasoning_content" in m for m in example.messages):
+        return example
+    messages = []
+    for message in example.messages:
+        thought = message.get("reasoning_content")
+        if isinstance(thought, str) and thought:
+            body = message.get("content") or ""
+            block = f"<think>\n{thought.strip()}\n</think>"
+            message = {k: v for k, v in message.items() if k != "reasoning_content"}
+            message["content"] = f"{block}\n\n{body}" if body else block
+        messages.append(message)
+    return ChatExample(id=example.id, messages=tuple(messages), tools=example.tools, trained=example.trained)
+
+
+def thought_spans(text: str, spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The `<think>...</think>` blocks (and the whitespace after them) inside learned spans: what `mask_reasoning` unlabels."""
+    return [
+        (m.start(), m.end())
+        for m in _THOUGHT.finditer(text)
+        if any(start <= m.start() < end for start, end in spans)
+    ]
+
+
+def tokenise_chat(tokenizer: Any, example: ChatExample, max_length: int, *, mask_reasoning: bool = False) -> SFTTokens:
+    """Input ids of the rendered conversation, labelled only inside learned assistant spans.
+
+    With `mask_reasoning`, tokens inside a thought are not labelled either: the loss falls on the
+    calls and answers, so a model learns to act on its thinking without being taught its wording.
+    """
+    text, spans = assistant_spans(tokenizer, thoughts_placed(tokenizer, example))
+    hidden = thought_spans(text, spans) if mask_reasoning else []
     encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
     ids: list[int] = list(encoded["input_ids"])
     labels = [
-        token if any(start <= begin < end for start, end in spans) else IGNORE
+        token
+        if any(start <= begin < end for start, end in spans) and not any(start <= begin < end for start, end in hidden)
+        else IGNORE
         for token, (begin, _) in zip(ids, encoded["offset_mapping"], strict=True)
     ]
     _check_length(len(ids), max_length)
@@ -205,10 +247,18 @@ def render_prompt(tokenizer: Any, example: PromptExample, max_length: int) -> GR
     )
 
 
-def tokenise(tokenizer: Any, examples: Sequence[Example], *, max_length: int, completion_length: int = 0) -> Tokenised:
+def tokenise(
+    tokenizer: Any,
+    examples: Sequence[Example],
+    *,
+    max_length: int,
+    completion_length: int = 0,
+    mask_reasoning: bool = False,
+) -> Tokenised:
     """Tokenise every example, counting those skipped by reason instead of failing the run on one.
 
-    `completion_length` is the room GRPO keeps for sampled completions within `max_length`.
+    `completion_length` is the room GRPO keeps for sampled completions within `max_length`;
+    `mask_reasoning` keeps the loss off SFT thoughts (`tokenise_chat`).
     """
     sft: list[SFTTokens] = []
     dpo: list[DPOTokens] = []
@@ -218,7 +268,7 @@ def tokenise(tokenizer: Any, examples: Sequence[Example], *, max_length: int, co
     for example in examples:
         try:
             if isinstance(example, ChatExample):
-                sft.append(tokenise_chat(tokenizer, example, max_length))
+                sft.append(tokenise_chat(tokenizer, example, max_length, mask_reasoning=mask_reasoning))
             elif isinstance(example, TextExample):
                 sft.append(tokenise_text(tokenizer, example, max_length))
             elif isinstance(example, PromptExample):

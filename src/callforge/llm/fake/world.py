@@ -15,7 +15,9 @@ The role is told from the request's shape, as a served model would see it:
   `what (name value, ...)` groups between "Please help: " and " ~ ", with seeded small talk around;
 * assistant: anything else; it reads those groups back into calls of the offered tools (taking
   values the user could not know, such as ids, from earlier tool outputs), asks for a value that
-  is missing, answers from the tool results, and declines what no tool does.
+  is missing, answers from the tool results, and declines what no tool does. When its system
+  prompt asks for a thought in `<think>` tags (`generate --reasoning`), it writes one before its
+  calls: what the user wants, how many calls, each argument as `name = value` and where it came from.
 
 Any other JSON-schema request gets a schema-valid value, so no role of another verb crashes on it.
 The parsing follows generate's prompt wording: tests/test_fake_world.py fails when that drifts.
@@ -26,6 +28,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -65,7 +68,17 @@ FILLER = (
     "for the family", "for a project", "for work", "for a friend", "if you can", "as usual",
 )  # fmt: skip
 
-Answer = str | tuple[ToolCall, ...]
+
+
+@dataclass(frozen=True)
+class Thought:
+    """Calls with the thought written before them (asked for by a system prompt that mentions `<think>`)."""
+
+    text: str
+    calls: tuple[ToolCall, ...]
+
+
+Answer = str | tuple[ToolCall, ...] | Thought
 
 
 class World:
@@ -201,6 +214,7 @@ def _assistant(messages: list[Message], tools: Sequence[ToolSpec], options: Opti
     made = [c for m in after if m.role == "assistant" for c in m.tool_calls]
     done = [c for c in made if c.id in results and not _failed(results[c.id])]
     calls: list[ToolCall] = []
+    whys: list[str] = []
     missing: str | None = None
     for group in text.split(START, 1)[1].split(END, 1)[0].split(SEP):
         read = _read(group, tools, outputs)
@@ -214,11 +228,35 @@ def _assistant(messages: list[Message], tools: Sequence[ToolSpec], options: Opti
         call = ToolCall(name=tool.name, arguments=arguments)
         if not any(c.name == call.name and c.arguments == call.arguments for c in [*done, *calls]):
             calls.append(call)
+            whys.append(_why(call, _bullet(group.partition(USING)[0])[0], _said(group)))
     if calls:
-        return tuple(calls)
+        thinks = any(m.role == "system" and "<think>" in (m.content or "") for m in messages)
+        return Thought(_thought(whys), tuple(calls)) if thinks else tuple(calls)
     if missing and not made:
         return f"Could you tell me the {missing.replace('_', ' ')}?"
     return _answer(told) if told else "Could you tell me a bit more about what you need?"
+
+
+def _said(group: str) -> str:
+    """The part of a user's group that states values (not the "using the ... from before" tail)."""
+    return _bullet(group.partition(USING)[0])[1]
+
+
+def _why(call: ToolCall, what: str, said: str) -> str:
+    """One call's part of a thought: the tool, its job, and each value with where it came from."""
+    values = []
+    for name, value in call.arguments.items():
+        shown = orjson.dumps(value).decode()
+        source = "as the user said" if f"{name.replace('_', ' ')} " in said or f"{name} " in said else "from the earlier tool result"
+        values.append(f"{name} = {shown} ({source})")
+    why = f"{call.name} to {what.rstrip('.')}" if what else call.name
+    return why + (", with " + ", ".join(values) if values else ", which needs no arguments")
+
+
+def _thought(whys: list[str]) -> str:
+    """A ToolACE-style formalized thought: the count of calls, then which tool, why and where each value is from."""
+    count = f"{len(whys)} call" + ("s" if len(whys) > 1 else "")
+    return f"The request needs {count}. " + " ".join(f"Call {why}." for why in whys)
 
 
 def _read(
@@ -410,8 +448,12 @@ class WorldBackend:
                 finish_reason="stop",
                 usage=Usage(prompt_tokens=prompt, completion_tokens=len(answer) // 4 + 1),
             )
-        size = len(orjson.dumps([c.arguments for c in answer]))
+        text = ""
+        if isinstance(answer, Thought):
+            text, answer = f"<think>{answer.text}</think>", answer.calls
+        size = len(orjson.dumps([c.arguments for c in answer])) + len(text)
         return Completion(
+            text=text,
             tool_calls=answer,
             model=self.model,
             finish_reason="tool_calls",
@@ -434,6 +476,8 @@ class WorldPolicy:
     def reply(self, request: dict[str, Any]) -> Reply:
         """Read the request JSON as a served model would and answer as its role."""
         answer = self.world.respond(request_from_wire(request))
+        if isinstance(answer, Thought):
+            return Reply(text=f"<think>{answer.text}</think>", tool_calls=answer.calls)
         return Reply(text=answer) if isinstance(answer, str) else Reply(tool_calls=answer)
 
 

@@ -16,6 +16,7 @@ from callforge.verify.rules.calls import ArgumentsCheck, DuplicateCallCheck, Kno
 from callforge.verify.rules.claims import ClaimedActionCheck
 from callforge.verify.rules.contradict import ContradictionCheck
 from callforge.verify.rules.grounding import GroundingCheck
+from callforge.verify.rules.reasoning import ReasoningCheck
 from callforge.verify.rules.scenario import ScenarioCheck, same_value
 from callforge.verify.rules.slots import ParallelCoverageCheck, SwapCheck
 from callforge.verify.rules.structure import ReadErrorsCheck, StructureCheck
@@ -29,6 +30,7 @@ def default_checks() -> list[Check]:
         KnownFunctionCheck(),
         ArgumentsCheck(),
         DuplicateCallCheck(),
+        ReasoningCheck(),
         ScenarioCheck(),
         GroundingCheck(),
         ContradictionCheck(),
@@ -90,6 +92,7 @@ __all__ = [
     "KnownFunctionCheck",
     "ParallelCoverageCheck",
     "ReadErrorsCheck",
+    "ReasoningCheck",
     "RuleStage",
     "ScenarioCheck",
     "StructureCheck",

@@ -322,3 +322,12 @@ def _fail(site: CallSite, path: str, value: Any) -> Verdict:
         "earlier tool output",
         **site_evidence(site, path, value),
     )
+
+
+def unstated(value: Any, schema: dict[str, Any], haystack: Haystack, path: str) -> list[tuple[str, Any]]:
+    """The (path, value) leaves of one argument that `haystack` does not state, exempt values left out.
+
+    The grounding rule's own walk, public so difficulty (`callforge.verify.measure_difficulty`)
+    counts implicit and fed values by the same reading of "stated" as the rule that checks them.
+    """
+    return _ungrounded(value, schema, haystack, path, 0)
