@@ -39,10 +39,12 @@ def _root(
 def _register() -> None:
     from callforge.cli import agent as agent_verb
     from callforge.cli import calibrate as calibrate_verb
+    from callforge.cli import difficulty as difficulty_verb
     from callforge.cli import eval as eval_verb
     from callforge.cli import export as export_verb
     from callforge.cli import generate as generate_verb
     from callforge.cli import learn as learn_verb
+    from callforge.cli import report as report_verb
     from callforge.cli import reward as reward_verb
     from callforge.cli import scan as scan_verb
     from callforge.cli import tools as tools_verb
@@ -51,10 +53,12 @@ def _register() -> None:
 
     agent_verb.register(app)
     calibrate_verb.register(app)
+    difficulty_verb.register(app)
     eval_verb.register(app)
     export_verb.register(app)
     generate_verb.register(app)
     learn_verb.register(app)
+    report_verb.register(app)
     reward_verb.register(app)
     scan_verb.register(app)
     tools_verb.register(app)
@@ -73,8 +77,9 @@ def main(argv: list[str] | None = None) -> None:
     its traceback goes to a crash report file, never to the terminal, and the status is 70.
     """
     from callforge.cli.exits import Exit
+    from callforge.cli.options import optional_values
 
-    args = list(sys.argv[1:] if argv is None else argv)
+    args = optional_values(list(sys.argv[1:] if argv is None else argv))
     try:
         app(args=args)
     except CallforgeError as exc:

@@ -16,14 +16,17 @@ from callforge.cli.exits import nothing, partial
 from callforge.cli.options import (
     ApiKey,
     BaseUrl,
+    Concurrency,
     MaxDepth,
     MaxRecordMb,
     Quiet,
+    Ray,
     config_from,
     out_dir,
     positive,
 )
 from callforge.cli.render import print_live_report, print_pass_hat, print_report
+from callforge.cli.report import report_hint
 
 _DATA = typer.Option(
     "--data", "-d", help="BFCL data folder (BFCL_v4_*.json + possible_answer/); default $CALLFORGE_BFCL_DATA or bfcl-eval's."
@@ -93,6 +96,7 @@ def score_command(
         task = bar.add_task("score", total=None)
         report = score(config, progress=lambda done, total: bar.update(task, completed=done, total=total))
     print_report(report)
+    typer.echo(report_hint(out), err=True)
     end_of_score(report, results)
 
 
@@ -135,9 +139,8 @@ def run_command(
         str | None,
         typer.Option(help="native: tools= and tool_calls; prompt: tools in the system prompt, calls parsed from text."),
     ] = None,
-    concurrency: Annotated[
-        int | None, typer.Option(min=1, help="Requests in flight (default 16 for openai:, 1 for local:).")
-    ] = None,
+    concurrency: Concurrency = None,
+    ray: Ray = None,
     rpm: Annotated[float | None, typer.Option(callback=positive, help="At most this many requests per minute.")] = None,
     timeout: Annotated[float | None, typer.Option(callback=positive, help="Seconds before a request is retried.")] = None,
     max_tokens: Annotated[int, typer.Option(help="Generation limit per reply.")] = 512,
@@ -168,6 +171,7 @@ def run_command(
     options = dict(locals())
     from callforge.cli.progress import job_bar
     from callforge.evaluate import EvalConfig, Style, eval_folder_name, evaluate_model
+    from callforge.run import executor_of
 
     if agent is not None and style == "prompting":
         raise typer.BadParameter(
@@ -197,7 +201,7 @@ def run_command(
         )
     config = config_from(EvalConfig, options, categories=_split(categories), out=folder)
     with job_bar(model, disable=quiet) as show:
-        report = evaluate_model(config, progress=show)
+        report = evaluate_model(config, progress=show, executor=executor_of(ray))
     if not report.scores:
         first_id, first_error = report.failed[0] if report.failed else ("", "no case was run")
         nothing(
@@ -206,6 +210,7 @@ def run_command(
             "run the same command again"
         )
     print_live_report(report)
+    typer.echo(report_hint(report.out), err=True)
     if report.pass_hat:
         print_pass_hat(report)
     if report.failed:

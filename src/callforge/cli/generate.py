@@ -22,6 +22,7 @@ from callforge.cli.options import (
     json_object,
     out_dir,
 )
+from callforge.cli.report import report_hint
 
 
 def generate_command(
@@ -86,6 +87,29 @@ def generate_command(
     replays: Annotated[
         int, typer.Option("--replays", min=0, help="Replay a plan whose dialog the rules reject, with new seeds, up to N times.")
     ] = 1,
+    reasoning: Annotated[
+        bool,
+        typer.Option(
+            "--reasoning",
+            help="The assistant writes a short thought before its calls (which tool, why, where each value "
+            "comes from), kept in the dialog and checked against the calls.",
+        ),
+    ] = False,
+    difficulty: Annotated[
+        str | None,
+        typer.Option(
+            "--difficulty",
+            help="easy, medium, hard or auto: steer kinds, sizes, distractors and optional values toward a level; auto (with --focus) aims where "
+            "the selection's target model is nearest 50% accurate. The summary shows the accepted dialogs' measured levels.",
+        ),
+    ] = None,
+    focus: Annotated[
+        str | None,
+        typer.Option(
+            "--focus",
+            help="A `callforge select` output: draw the tools and kinds its target model failed, one level harder.",
+        ),
+    ] = None,
     base_url: BaseUrl = None,
     api_key: ApiKey = None,
     rest_base_url: Annotated[
@@ -143,6 +167,7 @@ def generate_command(
         typer.echo(orjson.dumps(report.tally.to_dict(), option=orjson.OPT_INDENT_2).decode())
     else:
         print_summary(report)
+    typer.echo(report_hint(report.out), err=True)
     if not report.complete:
         left_undone(
             report.target - report.accepted,
@@ -202,6 +227,12 @@ def print_summary(report: Any) -> None:
         f"({processed:,} prompt tokens processed, the rest reused from the server's cache) · wall time "
         f"{_duration(report.wall_s)} (this session {_duration(report.session_wall_s)}) · {rate:.2f} accepted/min"
     )
+    levels = tally.difficulty()
+    if sum(levels[k] for k in ("easy", "medium", "hard")):
+        console.print(
+            f"difficulty of the accepted dialogs: easy {levels['easy']} · medium {levels['medium']} · "
+            f"hard {levels['hard']} (mean score {levels['mean_score']:.2f})"
+        )
     if not report.complete:
         console.print(f"[yellow]stopped before the target: {report.stop_reason}[/yellow]")
     console.print(f"accepted: {report.out / 'accepted'}/   rejected: {report.out / 'rejected'}/   manifest: {report.manifest_path}")

@@ -28,9 +28,13 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def http_url(value: str | None) -> str | None:
-    """Check an endpoint flag: an http(s) URL with a host, e.g. http://127.0.0.1:8000/v1."""
+    """Check an endpoint flag: an http(s) URL with a host, e.g. http://127.0.0.1:8000/v1 (or several, comma-separated)."""
     if value is None:
         return None
+    if "," in value:  # replicas of one model: each must be a URL
+        for url in value.split(","):
+            http_url(url.strip())
+        return value
     try:
         parts = urlsplit(value)
         ok = parts.scheme in ("http", "https") and bool(parts.hostname) and (parts.port is None or parts.port > 0)
@@ -97,8 +101,61 @@ def _under_a_folder(value: Path) -> None:
 
 BaseUrl = Annotated[
     str | None,
-    typer.Option("--base-url", callback=http_url, help="Endpoint for openai:<model> specs (or $OPENAI_BASE_URL)."),
+    typer.Option(
+        "--base-url",
+        callback=http_url,
+        help="Endpoint for openai:<model> specs (or $OPENAI_BASE_URL); several replicas comma-separated, "
+        "each request to the least busy.",
+    ),
 ]
+
+
+def concurrency_value(value: str | None) -> int | str | None:
+    """Check `--concurrency`: a positive number (fixed), or `auto` (find each endpoint's capacity)."""
+    from callforge.llm import parse_concurrency
+
+    try:
+        return parse_concurrency(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+Concurrency = Annotated[
+    str | None,
+    typer.Option(
+        "--concurrency",
+        callback=concurrency_value,
+        metavar="N|auto",
+        help="Requests in flight per endpoint: auto (the default for openai:) raises them while latency holds "
+        "and backs off on 429s or a growing queue; a number fixes them (1 for local:).",
+    ),
+]
+
+RAY_BARE = ""
+"""What a bare `--ray` becomes: `RAY_ADDRESS`, else a local cluster."""
+
+Ray = Annotated[
+    str | None,
+    typer.Option(
+        "--ray",
+        metavar="[ADDRESS]",
+        help="Run in shards on Ray (the ray extra): a cluster address (ray://host:10001, auto), or none for "
+        "$RAY_ADDRESS or a local cluster (docs/scale-out.md).",
+    ),
+]
+
+_RAY_ADDRESS = re.compile(r"^(ray://.*|auto|local|[\w.-]+:\d+)$")
+
+
+def optional_values(args: list[str]) -> list[str]:
+    """`--ray` with no address (last, or before another option or a path) becomes `--ray=`: typer has no optional values."""
+    out: list[str] = []
+    for n, arg in enumerate(args):
+        if arg == "--ray" and (n + 1 == len(args) or not _RAY_ADDRESS.match(args[n + 1])):
+            out.append(f"--ray={RAY_BARE}")
+        else:
+            out.append(arg)
+    return out
 def api_key(value: str | None) -> str | None:
     """Read `--api-key @FILE` from the file, so the key need not sit in `ps` output and shell history.
 

@@ -14,6 +14,7 @@ from callforge.cli.options import (
     MaxDepth,
     MaxInputMb,
     MaxRefHops,
+    Ray,
     config_from,
     out_file,
     positive,
@@ -151,6 +152,7 @@ def synth_command(
     api_key: Annotated[str | None, typer.Option("--api-key", help="API key for openai:<model> specs.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    ray: Ray = None,
 ) -> None:
     """Synthesize an API pool (ToolACE-style): domains -> functionalities -> drafted, evolved, validated, deduplicated APIs.
 
@@ -160,6 +162,7 @@ def synth_command(
     """
     options = dict(locals())
     from callforge.cli.progress import log_lines, progress_bar, resumable
+    from callforge.run import executor_of
     from callforge.tools import SynthConfig, synthesize_pool
 
     named = tuple(d.strip() for d in domains.split(",") if d.strip()) if domains else None
@@ -173,7 +176,7 @@ def synth_command(
     hint = "re-run the same command to continue where it stopped (the drafts so far are kept beside the pool file)"
     with resumable("tools synth", hint), progress_bar("synth", disable=quiet or as_json) as bar:
         task = bar.add_task("synth", total=n)
-        pool = synthesize_pool(config, progress=show)
+        pool = synthesize_pool(config, progress=show, executor=executor_of(ray))
     report = pool.report
     if as_json:
         typer.echo(json.dumps(report.model_dump(mode="json"), indent=2))

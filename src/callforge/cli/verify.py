@@ -19,11 +19,13 @@ from callforge.cli.options import (
     MaxRecordMb,
     MaxRefHops,
     Quiet,
+    Ray,
     Votes,
     config_from,
     out_dir,
 )
 from callforge.cli.progress import job_bar
+from callforge.cli.report import report_hint
 
 
 def verify_command(
@@ -69,7 +71,12 @@ def verify_command(
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, help="Dialogs judged at once (exec/judge).")] = 8,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Judge only the first N dialogs.")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not cache judge answers and tool outputs.")] = False,
+    labels: Annotated[
+        Path | None,
+        typer.Option("--labels", help="Labels file (callforge browse writes RUN/labels.jsonl): dialogs marked bad are rejected, code label.bad."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the funnel as JSON.")] = False,
+    ray: Ray = None,
     quiet: Quiet = False,
     max_input_mb: MaxInputMb = None,
     max_record_mb: MaxRecordMb = None,
@@ -83,13 +90,14 @@ def verify_command(
     verdict); re-running the same command resumes where a killed run stopped.
     """
     options = dict(locals())
+    from callforge.run import executor_of
     from callforge.verify import CascadeSpec, VerifyConfig, verify
 
     cascade = config_from(CascadeSpec, options, stages=_split(stages), skip_rules=_split(skip_rules))
     default_out = Path("verified") / re.sub(r"[^A-Za-z0-9._-]+", "-", data.stem or data.name)
     config = config_from(VerifyConfig, options, cascade=cascade, out=out or default_out, cache=not no_cache)
     with job_bar("verify", disable=quiet or as_json) as show:
-        report = verify(config, progress=show)
+        report = verify(config, progress=show, executor=executor_of(ray))
     if as_json:
         import orjson
 
@@ -99,6 +107,7 @@ def verify_command(
         print_funnel(report)
         if "judge" in cascade.stages:
             print_judge_figures(cascade.judge, cascade.judge_mode)
+    typer.echo(report_hint(report.out), err=True)
     end_of_verify(report)
 
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
@@ -45,9 +45,11 @@ from callforge.run import (
     JobConfig,
     JobHooks,
     JobProgress,
+    RayExecutor,
     RunFolder,
     Written,
     blocking,
+    executor_of,
     run_job,
 )
 
@@ -82,8 +84,9 @@ class EvalConfig(JobConfig):
     trials: int = Field(default=1, ge=1)
     """Run every case this many times, each trial in its own folder `out/trial-<n>`, and report pass^k (tau-bench)."""
     """Multi-turn: steps (model replies with calls) per turn before the entry is force-terminated (BFCL: 20)."""
-    concurrency: int | None = Field(default=None, ge=1)
-    """Requests in flight (default: the backend's own, 16 for openai:, 1 for local:)."""
+    concurrency: Annotated[int, Field(ge=1)] | Literal["auto"] | None = None
+    """Requests in flight (default: the backend's own: `auto` for openai:, which finds each endpoint's
+    capacity by itself, 1 for local:); a number fixes it."""
     base_url: str | None = None
     api_key: str | None = None
     tool_mode: str | None = None
@@ -156,9 +159,13 @@ async def evaluate_model_async(
     /,
     *,
     progress: Callable[[JobProgress], None] | None = None,
+    executor: RayExecutor | str | bool | None = None,
     **fields: Any,
 ) -> LiveReport:
     """Run `config.model` on BFCL's cases, then score the results in both modes.
+
+    `executor` (a `RayExecutor`, a Ray address, or True for `RAY_ADDRESS` or a local cluster) sends
+    the cases from shards on Ray actors, each with its own backend (its own endpoint pool).
 
     Multi-turn entries (categories `multi_turn_*`, or the group `multi_turn`) are played turn by
     turn on BFCL's simulators (`run_multi_turn_entry`); each entry is one item of the job, so a
@@ -174,12 +181,13 @@ async def evaluate_model_async(
     When every case failed, nothing is scored and `scores` is empty.
     """
     config = EvalConfig.of(config, **fields)
+    ray = executor_of(executor)
     if config.trials == 1:
-        return await _evaluate_once(config, progress=progress)
+        return await _evaluate_once(config, progress=progress, executor=ray)
     reports = []
     for trial in range(1, config.trials + 1):
         one = config.model_copy(update={"out": config.out / f"trial-{trial}", "trials": 1})
-        reports.append(await _evaluate_once(one, progress=progress, sample=trial - 1))
+        reports.append(await _evaluate_once(one, progress=progress, sample=trial - 1, executor=ray))
     first = reports[0]
     return LiveReport(
         model=first.model,
@@ -198,7 +206,11 @@ async def evaluate_model_async(
 
 
 async def _evaluate_once(
-    config: EvalConfig, *, progress: Callable[[JobProgress], None] | None, sample: int = 0
+    config: EvalConfig,
+    *,
+    progress: Callable[[JobProgress], None] | None,
+    sample: int = 0,
+    executor: RayExecutor | None = None,
 ) -> LiveReport:
     data_dir = bfcl_data_dir(config.data)
     cases = _cases(_suite(data_dir, config.categories), config.limit)
@@ -206,11 +218,62 @@ async def _evaluate_once(
     folder = config.open_folder()
     folder.path.mkdir(parents=True, exist_ok=True)
     backend = _backend(config, folder.path)
-    width = config.concurrency or (backend.concurrency if isinstance(backend, Bounded) else 1)
+    width = (
+        config.concurrency
+        if isinstance(config.concurrency, int)
+        else (backend.concurrency if isinstance(backend, Bounded) else 1)
+    )
     usage = [Usage()]
     sampling: dict[str, Any] = {"temperature": config.temperature, "max_tokens": config.max_tokens}
     if sample:
         sampling["sample"] = sample  # another trial: not the cached answer of the first
+    ask = _asker(config, backend, sampling, usage)
+    setup = _EvalSetup(config, sampling) if executor is not None else None
+
+    def tally(written: Written) -> None:  # a worker's usage stays in the worker: count it from its record
+        record = written.record
+        if executor is not None and isinstance(record, ResultRecord):
+            usage[0] = usage[0] + Usage(
+                prompt_tokens=record.input_token_count, completion_tokens=record.output_token_count
+            )
+
+    started = time.monotonic()
+    try:
+        state = await run_job(
+            folder,
+            [Item(c.id, c) for c in cases],
+            ask,
+            config={**config.stored(), "model": backend.model},
+            concurrency=width,
+            policy=FailurePolicy(give_up_after=None),
+            hooks=JobHooks(summary=lambda job: {"counts": {"results": job.streams[RESULTS]}}, written=tally),
+            progress=progress,
+            executor=executor,
+            setup=setup,
+        )
+    finally:
+        await close_backend(backend)
+        write_bfcl_results(folder)
+    return _report(config, folder, cases, data_dir, backend.model, state, usage[0], time.monotonic() - started)
+
+
+@dataclass(frozen=True)
+class _EvalSetup:
+    """Builds a live evaluation's backend and asker in a Ray worker (picklable: the config travels, not a connection)."""
+
+    config: EvalConfig
+    sampling: dict[str, Any]
+
+    async def __call__(self) -> Callable[[Case | MultiTurnEntry], Awaitable[Written]]:
+        where = self.config.folder
+        config = self.config if where.is_dir() else self.config.model_copy(update={"cache": False})
+        return _asker(config, _backend(config, where), self.sampling, [Usage()])
+
+
+def _asker(
+    config: EvalConfig, backend: Backend, sampling: dict[str, Any], usage: list[Usage]
+) -> Callable[[Case | MultiTurnEntry], Awaitable[Written]]:
+    """The work of one case: ask `backend` (or play a multi-turn entry) and make its result record."""
 
     async def play(entry: MultiTurnEntry) -> Written:
         run = await run_multi_turn_entry(entry, backend, config.style, step_limit=config.step_limit, **sampling)
@@ -265,22 +328,19 @@ async def _evaluate_once(
         )
         return Written(RESULTS, record)
 
-    started = time.monotonic()
-    try:
-        state = await run_job(
-            folder,
-            [Item(c.id, c) for c in cases],
-            ask,
-            config={**config.stored(), "model": backend.model},
-            concurrency=width,
-            policy=FailurePolicy(give_up_after=None),
-            hooks=JobHooks(summary=lambda job: {"counts": {"results": job.streams[RESULTS]}}),
-            progress=progress,
-        )
-    finally:
-        await close_backend(backend)
-        write_bfcl_results(folder)
-    wall = time.monotonic() - started
+    return ask
+
+
+def _report(
+    config: EvalConfig,
+    folder: RunFolder,
+    cases: list[Case | MultiTurnEntry],
+    data_dir: Path,
+    model: str,
+    state: JobProgress,
+    usage: Usage,
+    wall: float,
+) -> LiveReport:
     ids = {c.id for c in cases}
     chosen = sorted({c.category for c in cases})
     failed = [(id, error) for id, error in folder.errors().items() if id in ids]
@@ -297,13 +357,13 @@ async def _evaluate_once(
         for mode in Mode
     }
     return LiveReport(
-        model=backend.model,
+        model=model,
         style=config.style,
         out=folder.path,
         sent=state.done - state.errors,
         resumed=state.resumed,
         failed=failed,
-        usage=usage[0],
+        usage=usage,
         wall_s=wall,
         scores=scores,
         cases=len(ids),

@@ -10,6 +10,14 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from callforge.llm.adaptive import (
+        AUTO,
+        AdaptiveLimit,
+        FixedLimit,
+        LimitStats,
+        make_limit,
+        parse_concurrency,
+    )
     from callforge.llm.backend import (
         Backend,
         BackendError,
@@ -46,6 +54,12 @@ if TYPE_CHECKING:
     from callforge.llm.weights import resolve_model
 
 _EXPORTS = {
+    "AUTO": "callforge.llm.adaptive",
+    "AdaptiveLimit": "callforge.llm.adaptive",
+    "FixedLimit": "callforge.llm.adaptive",
+    "LimitStats": "callforge.llm.adaptive",
+    "make_limit": "callforge.llm.adaptive",
+    "parse_concurrency": "callforge.llm.adaptive",
     "Backend": "callforge.llm.backend",
     "BackendError": "callforge.llm.backend",
     "Closable": "callforge.llm.backend",
@@ -85,8 +99,10 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "AUTO",
     "BACKEND_ENTRY_POINTS",
     "SPEC_HELP",
+    "AdaptiveLimit",
     "Backend",
     "BackendError",
     "BackendFactory",
@@ -96,8 +112,10 @@ __all__ = [
     "CachedBackend",
     "Closable",
     "Completion",
+    "FixedLimit",
     "FunctionBackend",
     "HFBackend",
+    "LimitStats",
     "LocalBackend",
     "ModelRef",
     "OpenAIBackend",
@@ -114,6 +132,8 @@ __all__ = [
     "check_model_spec",
     "close_backend",
     "make_backend",
+    "make_limit",
+    "parse_concurrency",
     "parse_tool_calls",
     "providers",
     "resolve_model",

@@ -25,6 +25,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 import orjson
 
 from callforge.core import ConfigError, Message, ToolSpec, Verdict, register_secret
+from callforge.llm.adaptive import AUTO, AdaptiveLimit, Limit, LimitStats, make_limit
 from callforge.llm.backend import BackendError, Completion, Options, RequestRejected, parse_options
 from callforge.llm.limits import (
     ACCEPT_ENCODING,
@@ -52,6 +53,9 @@ if TYPE_CHECKING:
     from openai import AsyncOpenAI
 
 ToolMode = Literal["native", "prompt"]
+Balance = Literal["least_busy", "round_robin"]
+OVERLOAD_STATUS = frozenset({429, 503})
+"""Replies that say the server is full: an adaptive limit backs off on them."""
 
 _STATUS_HINTS = {
     400: "the server rejected the request; check the model's context length and the tool schemas",
@@ -64,10 +68,26 @@ _STATUS_HINTS = {
 
 
 class _Retry(Exception):
-    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+    def __init__(self, reason: str, retry_after: float | None = None, *, overloaded: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retry_after = retry_after
+        self.overloaded = overloaded
+
+
+class Endpoint:
+    """One base URL of a backend: its HTTP client and its in-flight limit (adaptive or fixed)."""
+
+    def __init__(self, base_url: str, limit: Limit) -> None:
+        self.base_url = base_url
+        self.shown_url, self.hidden = _hide_userinfo(base_url)
+        self.limit = limit
+        self.client: AsyncOpenAI | None = None
+
+    @property
+    def room(self) -> int:
+        """Requests this endpoint may still take now."""
+        return self.limit.window - self.limit.in_flight
 
 
 class OpenAIBackend:
@@ -82,27 +102,38 @@ class OpenAIBackend:
     `max_decompressed_bytes` cap the reply's body on the wire and after gzip/deflate. A reply that
     breaks one of them, or is not a chat completion, is retried like a 5xx. Messages show the URL
     as `shown_url` (`user:***@host`) and never the API key.
+
+    `base_url` may name several replicas of one model (a list, or URLs separated by commas): each
+    gets its own connections and its own in-flight limit, and each request (each retry too) goes
+    to the least busy one (`balance="least_busy"`, the most room left) or to the next in turn
+    (`"round_robin"`). `concurrency="auto"` (the default) finds each endpoint's capacity by itself
+    (`callforge.llm.adaptive.AdaptiveLimit`); a number fixes the in-flight cap per endpoint.
     """
 
     def __init__(
         self,
         model: str,
         *,
-        base_url: str | None = None,
+        base_url: str | Sequence[str] | None = None,
         api_key: str | None = None,
         tool_mode: ToolMode = "native",
-        concurrency: int = 16,
+        concurrency: int | str = AUTO,
         rpm: float | None = None,
         timeout: float = 120.0,
         retry: RetryPolicy | None = None,
         client: AsyncOpenAI | None = None,
         max_reply_bytes: int = MAX_REPLY_BYTES,
         max_decompressed_bytes: int = MAX_DECOMPRESSED_BYTES,
+        balance: Balance = "least_busy",
     ) -> None:
         if tool_mode not in ("native", "prompt"):
             raise ConfigError(f"tool_mode must be 'native' or 'prompt', got {tool_mode!r}")
-        if concurrency < 1:
-            raise ConfigError(f"concurrency must be at least 1, got {concurrency}")
+        if balance not in ("least_busy", "round_robin"):
+            raise ConfigError(f"balance must be 'least_busy' or 'round_robin', got {balance!r}")
+        try:
+            limits = [make_limit(concurrency) for _ in base_urls(base_url)]
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
         if not timeout > 0:
             raise ConfigError(f"timeout must be a positive number of seconds, got {timeout}")
         for name, cap in (
@@ -113,8 +144,12 @@ class OpenAIBackend:
                 raise ConfigError(f"{name} must be at least 1, got {cap}")
         self.name = model
         self.model = f"openai:{model}"
-        self.base_url = base_url or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
-        self.shown_url, hidden = _hide_userinfo(self.base_url)
+        self.endpoints = [Endpoint(url, limit) for url, limit in zip(base_urls(base_url), limits, strict=True)]
+        self.balance: Balance = balance
+        self._turn = 0
+        self.base_url = self.endpoints[0].base_url
+        self.shown_url = ",".join(e.shown_url for e in self.endpoints)
+        hidden = tuple(h for e in self.endpoints for h in e.hidden)
         key = api_key or os.environ.get("OPENAI_API_KEY")
         # Values no message may repeat; ones under 4 characters would garble ordinary words, and
         # the URL is masked by its structure anyway.
@@ -124,7 +159,7 @@ class OpenAIBackend:
         for value in hidden:
             register_secret(value, f"the password in {self.shown_url}")
         if not key:
-            if "api.openai.com" in self.base_url:
+            if any("api.openai.com" in e.base_url for e in self.endpoints):
                 raise ConfigError(
                     f"no API key for {self.model} at {self.shown_url}: set OPENAI_API_KEY or pass `api_key` "
                     "(or point `base_url` at a local server such as vLLM or llama.cpp)"
@@ -135,37 +170,49 @@ class OpenAIBackend:
         # prompt. The endpoint is left out on purpose, so a server restarted on another port still
         # hits; two servers serving different weights under one name need two cache files.
         self.cache_identity = f"{self.model}#{tool_mode}"
-        self.concurrency = concurrency
+        self.concurrency = sum(_widest(e.limit) for e in self.endpoints)
+        """The most requests in flight over every endpoint (an adaptive limit's maximum): how wide a job may go."""
         self.timeout = timeout
         self.max_reply_bytes = max_reply_bytes
         self.max_decompressed_bytes = max_decompressed_bytes
         self.retry = retry or RetryPolicy()
         self._api_key = key
-        self._client = client
+        self.endpoints[0].client = client
         self._limiter = RateLimiter(rpm)
-        self._slots: asyncio.Semaphore | None = None
         self.retries = 0
 
-    def _get_client(self) -> AsyncOpenAI:
-        if self._client is None:
+    @property
+    def _client(self) -> AsyncOpenAI | None:
+        return self.endpoints[0].client
+
+    def _pick(self) -> Endpoint:
+        """The endpoint for the next request: the one with the most room, or the next in turn."""
+        if len(self.endpoints) == 1:
+            return self.endpoints[0]
+        self._turn = (self._turn + 1) % len(self.endpoints)
+        order = self.endpoints[self._turn :] + self.endpoints[: self._turn]
+        return order[0] if self.balance == "round_robin" else max(order, key=lambda e: e.room)
+
+    def _get_client(self, endpoint: Endpoint | None = None) -> AsyncOpenAI:
+        endpoint = endpoint or self.endpoints[0]
+        if endpoint.client is None:
             import httpx2
             from openai import AsyncOpenAI, DefaultAsyncHttpxClient
 
+            width = _widest(endpoint.limit)
             http = DefaultAsyncHttpxClient(
-                limits=httpx2.Limits(
-                    max_connections=self.concurrency, max_keepalive_connections=self.concurrency
-                ),
+                limits=httpx2.Limits(max_connections=width, max_keepalive_connections=width),
                 # Caps every body before anyone reads it, error bodies the SDK reads included.
                 event_hooks={"response": [self._cap_body]},
             )
-            self._client = AsyncOpenAI(
-                base_url=self.base_url,
+            endpoint.client = AsyncOpenAI(
+                base_url=endpoint.base_url,
                 api_key=self._api_key,
                 max_retries=0,
                 timeout=self.timeout,
                 http_client=http,
             )
-        return self._client
+        return endpoint.client
 
     async def _cap_body(self, response: httpx2.Response) -> None:
         _cap(response, self.max_reply_bytes, self.max_decompressed_bytes)
@@ -175,17 +222,23 @@ class OpenAIBackend:
 
     def redact(self, text: str) -> str:
         """`text` with the API key and the base URL's password replaced by `***`, for any message."""
-        if self.base_url != self.shown_url:
-            text = text.replace(self.base_url, self.shown_url)
+        for endpoint in self.endpoints:
+            if endpoint.base_url != endpoint.shown_url:
+                text = text.replace(endpoint.base_url, endpoint.shown_url)
         for secret in self._secrets:
             text = text.replace(secret, "***")
         return text
 
     async def aclose(self) -> None:
         """Close the HTTP connections."""
-        if self._client is not None:
-            await self._client.close()
-            self._client = None
+        for endpoint in self.endpoints:
+            if endpoint.client is not None:
+                await endpoint.client.close()
+                endpoint.client = None
+
+    def limits(self) -> list[tuple[str, LimitStats]]:
+        """Each endpoint (as messages show it) with where its in-flight limit stands: what `auto` found."""
+        return [(e.shown_url, e.limit.stats()) for e in self.endpoints]
 
     async def __aenter__(self) -> OpenAIBackend:
         return self
@@ -234,19 +287,24 @@ class OpenAIBackend:
         parsed = parse_options(options)
         body = self.request_body(messages, tools, parsed)
         extra = parsed.extra
-        if self._slots is None:
-            self._slots = asyncio.Semaphore(self.concurrency)
         last = ""
         for attempt in range(self.retry.max_attempts):
-            async with self._slots:
+            endpoint = self._pick()
+            width = await endpoint.limit.acquire()
+            latency: float | None = None
+            overloaded = False
+            try:
                 await self._limiter.acquire()
                 started = time.perf_counter()
-                try:
-                    data = await self._send(body, extra)
-                    return self._completion(data, tools, time.perf_counter() - started)
-                except _Retry as retry:
-                    last = retry.reason
-                    wait = self.retry.delay(attempt, retry.retry_after)
+                data = await self._send(body, extra, endpoint)
+                latency = time.perf_counter() - started
+                return self._completion(data, tools, latency)
+            except _Retry as retry:
+                last = retry.reason if len(self.endpoints) == 1 else f"{endpoint.shown_url}: {retry.reason}"
+                overloaded = retry.overloaded
+                wait = self.retry.delay(attempt, retry.retry_after)
+            finally:
+                endpoint.limit.release(latency, overloaded=overloaded, width=width)
             if attempt + 1 < self.retry.max_attempts:
                 self.retries += 1
                 await asyncio.sleep(wait)
@@ -259,11 +317,11 @@ class OpenAIBackend:
             retryable=True,
         )
 
-    async def _send(self, body: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    async def _send(self, body: dict[str, Any], extra: dict[str, Any], endpoint: Endpoint | None = None) -> dict[str, Any]:
         import httpx2
         import openai
 
-        client = self._get_client()
+        client = self._get_client(endpoint)
         try:
             # One deadline for the whole request: the SDK's own timeout is per read, so a reply
             # that trickles in a byte at a time would never trip it.
@@ -287,7 +345,9 @@ class OpenAIBackend:
             said = _server_message(exc)
             if status in RETRYABLE_STATUS or status >= 500:
                 headers = dict(exc.response.headers) if exc.response is not None else None
-                raise _Retry(f"HTTP {status}: {said}", retry_after_seconds(headers)) from None
+                raise _Retry(
+                    f"HTTP {status}: {said}", retry_after_seconds(headers), overloaded=status in OVERLOAD_STATUS
+                ) from None
             hint = _STATUS_HINTS.get(status, "the server refused the request")
             kind = RequestRejected if status in (400, 413, 422) else BackendError
             raise kind(
@@ -349,6 +409,21 @@ class OpenAIBackend:
             raw=data,
             latency_s=latency,
         )
+
+
+def _widest(limit: Limit) -> int:
+    """The most requests a limit ever lets through at once (an adaptive one's maximum)."""
+    return limit.maximum if isinstance(limit, AdaptiveLimit) else limit.window
+
+
+def base_urls(base_url: str | Sequence[str] | None) -> list[str]:
+    """The endpoints `base_url` names: a list, or URLs separated by commas (`OPENAI_BASE_URL` too)."""
+    given: str | Sequence[str] = base_url or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
+    parts = given.split(",") if isinstance(given, str) else [p for url in given for p in url.split(",")]
+    urls = [p.strip() for p in parts if p.strip()]
+    if not urls:
+        raise ConfigError(f"base_url names no endpoint: {base_url!r}")
+    return urls
 
 
 def _server_message(exc: Any) -> str:

@@ -39,7 +39,8 @@ class BackendOptions:
     base_url: str | None = None
     api_key: str | None = None
     tool_mode: str | None = None
-    concurrency: int | None = None
+    concurrency: int | str | None = None
+    """Requests in flight per endpoint: a number, or `auto` (openai:'s default) to find the capacity."""
     rpm: float | None = None
     timeout: float | None = None
     adapter: str | None = None
@@ -59,7 +60,7 @@ def make_backend(
     base_url: str | None = None,
     api_key: str | None = None,
     tool_mode: str | None = None,
-    concurrency: int | None = None,
+    concurrency: int | str | None = None,
     rpm: float | None = None,
     timeout: float | None = None,
     cache: str | Path | None = None,

@@ -3,11 +3,20 @@
 `RunFolder` is the store (manifest, append-only shards per stream, errors, caches); `read_jsonl` is
 the one reader of its shards (a torn last line skipped with a warning, a damaged line refused);
 `run_job` is the runner (items in, one coroutine per item, bounded concurrency, one failure and
-resume policy); `JobConfig` is the base of every job's typed config; `blocking` turns a job's async
+resume policy, in this process or in shards on Ray: `RayExecutor`); `JobConfig` is the base of every job's typed config; `blocking` turns a job's async
 core into its blocking form. See docs/architecture.md.
 """
 
 from callforge.run.config import JobConfig
+from callforge.run.executor import (
+    RAY_EXTRA_HINT,
+    RayExecutor,
+    RayPool,
+    WorkerLost,
+    WorkSetup,
+    executor_of,
+    shard_of,
+)
 from callforge.run.folder import (
     EXEC_CACHE,
     JUDGED,
@@ -27,6 +36,7 @@ __all__ = [
     "JUDGED",
     "LLM_CACHE",
     "MANIFEST",
+    "RAY_EXTRA_HINT",
     "FailurePolicy",
     "Finding",
     "Item",
@@ -35,14 +45,19 @@ __all__ = [
     "JobProgress",
     "JsonlLine",
     "JsonlWriter",
+    "RayExecutor",
+    "RayPool",
     "RunAborted",
     "RunFolder",
     "ScanReport",
     "SecretsFound",
     "SessionWriters",
     "TornTail",
+    "WorkSetup",
+    "WorkerLost",
     "Written",
     "blocking",
+    "executor_of",
     "is_run_folder",
     "now",
     "read_ids",
@@ -52,4 +67,5 @@ __all__ = [
     "repair_tail",
     "run_job",
     "scan_run",
+    "shard_of",
 ]

@@ -26,7 +26,8 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
-from callforge.core import CallforgeError
+from callforge.core import CallforgeError, ConfigError
+from callforge.run.executor import RayExecutor, RayPool, WorkSetup
 from callforge.run.folder import RunFolder
 
 T = TypeVar("T")
@@ -119,6 +120,9 @@ async def run_job(
     total: int | None = None,
     ordered: bool = False,
     barrier: int | None = None,
+    executor: RayExecutor | None = None,
+    setup: WorkSetup | None = None,
+    ship: Callable[[T], Any] | None = None,
 ) -> JobProgress:
     """Run `work` on every item of `items` not yet in `folder`, `concurrency` at a time; one session of the job.
 
@@ -129,6 +133,13 @@ async def run_job(
     `ordered`) runs items in groups of k: a group starts only when every record of the group
     before it is written, so work that reads what earlier items decided (a dedup index, names
     already taken) sees the same state whatever the timing. Returns the final counts.
+
+    `executor=RayExecutor(...)` runs the items in shards on Ray actors instead of here: `setup`
+    (picklable) builds the work in each actor, `work` is not used, and this process still writes
+    every record (see `callforge.run.executor`). `concurrency` is then the items in flight over
+    all shards, and the session's manifest entry records the shards. `ship` turns an item's value
+    into what is sent to its worker, here, when the item starts (after its `barrier`): work that
+    reads what earlier items decided (names already taken) gets that state as it is then.
     """
     if barrier is not None and (barrier < 1 or not ordered):
         raise CallforgeError(f"barrier={barrier!r} needs ordered=True and a group size of at least 1")
@@ -141,15 +152,29 @@ async def run_job(
         items = list(_unique(items))
         total = sum(1 for item in items if item.id not in done_ids)
     state = JobProgress(total=total, resumed=len(done_ids), streams=counts)
-    session = _Session(folder, config, hooks, state)
+    pool: RayPool | None = None
+    if executor is not None:
+        if setup is None:
+            raise ConfigError("this job cannot run on Ray: it gives no setup to build its work in a worker")
+        pool = RayPool(executor, setup, concurrency)
+        concurrency = pool.width
+    session = _Session(folder, config, hooks, state, pool)
     todo = enumerate(i for i in _unique(items) if i.id not in done_ids)
-    job = _Job(folder, work, policy or FailurePolicy(), hooks, state, session, ordered=ordered, barrier=barrier)
-    await job.run(todo, concurrency, progress)
+    job = _Job(
+        folder, work, policy or FailurePolicy(), hooks, state, session, ordered=ordered, barrier=barrier, pool=pool, ship=ship
+    )
+    try:
+        await job.run(todo, concurrency, progress)
+    finally:
+        if pool is not None:
+            pool.close()
     return state
 
 
 _LOST = object()
 """What an item lost to a retryable failure yields: counted, logged, not written."""
+_WORKER_LOST = object()
+"""What an item lost with a dead worker yields: like `_LOST`, but no sign that the job should stop."""
 
 
 class _Job:
@@ -166,8 +191,11 @@ class _Job:
         *,
         ordered: bool,
         barrier: int | None,
+        pool: RayPool | None = None,
+        ship: Callable[[Any], Any] | None = None,
     ) -> None:
         self.folder, self.work, self.policy, self.hooks = folder, work, policy, hooks
+        self.pool, self.ship = pool, ship
         self.state, self.session = state, session
         self.ordered, self.barrier = ordered, barrier
         self.fatal: list[BaseException] = []
@@ -234,8 +262,14 @@ class _Job:
 
     async def _one(self, sequence: int, item: Item[Any]) -> tuple[int, Any]:
         try:
-            result = await self.work(item.value)
+            if self.pool is not None:
+                result = await self.pool.run(item.id, self.ship(item.value) if self.ship else item.value)
+            else:
+                result = await self.work(item.value)
         except Exception as exc:
+            if getattr(exc, "worker_lost", False):
+                self.folder.log_error(item.id, exc)
+                return sequence, _WORKER_LOST
             if not self.policy.retryable(exc):
                 raise
             self.folder.log_error(item.id, exc)
@@ -254,7 +288,9 @@ class _Job:
         sequence, outcome = task.result()
         self.state.done += 1
         self.session.items += 1
-        if outcome is _LOST:
+        if outcome is _WORKER_LOST:
+            self.state.errors += 1
+        elif outcome is _LOST:
             self.state.errors += 1
             self.lost_in_a_row += 1
             if self.policy.give_up_after is not None and self.lost_in_a_row >= self.policy.give_up_after:
@@ -299,8 +335,11 @@ def _unique(items: Iterable[Item[T]]) -> Iterator[Item[T]]:
 class _Session:
     """This session's entry in the manifest, saved at the start, every few seconds and at the end."""
 
-    def __init__(self, folder: RunFolder, config: dict[str, Any], hooks: JobHooks, state: JobProgress) -> None:
+    def __init__(
+        self, folder: RunFolder, config: dict[str, Any], hooks: JobHooks, state: JobProgress, pool: RayPool | None = None
+    ) -> None:
         self.folder = folder
+        self.pool = pool
         self.state = state
         self.config = config
         self.hooks = hooks
@@ -318,6 +357,8 @@ class _Session:
     def save(self, status: str) -> None:
         self.sessions[-1]["wall_s"] = round(time.perf_counter() - self.started, 3)
         self.sessions[-1]["items"] = self.items
+        if self.pool is not None:
+            self.sessions[-1]["executor"] = self.pool.describe(complete=status == "complete")
         self.folder.write_manifest(
             {
                 "callforge": _version(),

@@ -10,7 +10,7 @@ retried by the next run. An audit of a fixed input continues by default (`resume
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -25,13 +25,16 @@ from callforge.run import (
     JobConfig,
     JobHooks,
     JobProgress,
+    RayExecutor,
     RunFolder,
     Written,
     blocking,
+    executor_of,
     run_job,
 )
 from callforge.verify.cascade import Cascade
 from callforge.verify.funnel import Funnel
+from callforge.verify.labels import LabelStage, read_labels
 from callforge.verify.record import Checked, Stage, StageResult
 from callforge.verify.spec import CascadeSpec, build_cascade
 
@@ -57,6 +60,8 @@ class VerifyConfig(JobConfig):
     cache: bool = True
     """Cache judge answers and tool outputs in the Run folder."""
     resume: bool = True
+    labels: Path | None = None
+    """A labels file (`callforge browse` writes RUN/labels.jsonl): dialogs marked bad are rejected first, code `label.bad`."""
 
 
 VerifyProgress = JobProgress
@@ -93,18 +98,26 @@ async def verify_async(
     dialogs: Iterable[Dialog] | None = None,
     stages: Cascade | Sequence[Stage] | None = None,
     progress: Callable[[JobProgress], None] | None = None,
+    executor: RayExecutor | str | bool | None = None,
     **fields: Any,
 ) -> VerifyReport:
     """Judge every dialog of `config.data` (or of `dialogs`) with the cascade; the records go to `config.out`.
 
     `stages` runs these stage objects instead of building `config.cascade` (custom stages). Without
     an `out`, the records are judged in a temporary folder and returned in `report.records`.
+    `executor` (a `RayExecutor`, a Ray address, or True for `RAY_ADDRESS` or a local cluster)
+    judges the dialogs in shards on Ray actors, each building the cascade from `config`.
     """
+    fields["executor"] = executor_of(executor)
     if config is None and "out" not in fields:
         with tempfile.TemporaryDirectory(prefix="callforge-verify-") as tmp:
-            report = await _verify(VerifyConfig.of(out=Path(tmp), **fields), dialogs, stages, progress, collect=True)
+            ray = fields.pop("executor")
+            report = await _verify(
+                VerifyConfig.of(out=Path(tmp), **fields), dialogs, stages, progress, collect=True, executor=ray
+            )
             return VerifyReport(report.funnel, None, report.wall_s, report.progress, report.records, report.unjudged)
-    return await _verify(VerifyConfig.of(config, **fields), dialogs, stages, progress, collect=False)
+    ray = fields.pop("executor")
+    return await _verify(VerifyConfig.of(config, **fields), dialogs, stages, progress, collect=False, executor=ray)
 
 
 async def _verify(
@@ -114,6 +127,7 @@ async def _verify(
     progress: Callable[[JobProgress], None] | None,
     *,
     collect: bool,
+    executor: RayExecutor | None = None,
 ) -> VerifyReport:
     if (dialogs is None) == (config.data is None):
         from callforge.core import ConfigError
@@ -130,6 +144,14 @@ async def _verify(
         checked = await cascade.check(dialog)  # written under its item's id (`#3`, `id~2`) by the runner
         return Written("accepted" if checked.ok else "rejected", checked)
 
+    setup = _VerifySetup(config) if executor is not None else None
+    if executor is not None and (stages is not None or cascade.remembers):
+        from callforge.core import ConfigError
+
+        raise ConfigError(
+            "a verification on Ray builds its cascade in each worker: custom `stages` and stages that remember "
+            "accepted dialogs (dedup, which must see every shard's) run in one process only; drop `ray`"
+        )
     owned = stages is None  # a cascade built here is closed here; stage objects the caller gave stay theirs
     stored = {**config.stored(), "stages": cascade.names}
     kept: list[Any] = []
@@ -145,6 +167,8 @@ async def _verify(
             hooks=JobHooks(summary=_summary, written=lambda w: kept.append(w.record) if keep else None),
             progress=progress,
             ordered=True,
+            executor=executor,
+            setup=setup,
         )
     finally:
         if owned:
@@ -159,6 +183,25 @@ async def _verify(
 verify = blocking(verify_async)
 
 
+@dataclass(frozen=True)
+class _VerifySetup:
+    """Builds a verification's cascade in a Ray worker (picklable: only the config travels)."""
+
+    config: VerifyConfig
+
+    async def __call__(self) -> Callable[[Dialog], Awaitable[Written]]:
+        # the run folder's caches when this node sees the folder (a local cluster), none elsewhere
+        where = self.config.folder if self.config.folder.is_dir() else None
+        config = self.config if where is not None else self.config.model_copy(update={"cache": False})
+        cascade = _cascade(config, None, where or Path("."))
+
+        async def judge(dialog: Dialog) -> Written:
+            checked = await cascade.check(dialog)
+            return Written("accepted" if checked.ok else "rejected", checked)
+
+        return judge
+
+
 def funnel_of(folder: RunFolder, stages: list[str]) -> Funnel:
     """The funnel over every record of a verification folder (every session, earlier layouts included)."""
     funnel = Funnel(list(stages))
@@ -169,6 +212,13 @@ def funnel_of(folder: RunFolder, stages: list[str]) -> Funnel:
 
 
 def _cascade(config: VerifyConfig, stages: Cascade | Sequence[Stage] | None, folder: Path) -> Cascade:
+    cascade = _stages(config, stages, folder)
+    if config.labels is None:
+        return cascade
+    return Cascade([LabelStage(read_labels(config.labels)), *cascade.stages], unsure=cascade.unsure)
+
+
+def _stages(config: VerifyConfig, stages: Cascade | Sequence[Stage] | None, folder: Path) -> Cascade:
     if isinstance(stages, Cascade):
         return stages
     if stages is not None:

@@ -59,6 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--record", action="store_true", help="keep request records (memory grows per request)"
     )
+    parser.add_argument(
+        "--overflow", choices=("queue", "429"), default="queue",
+        help="past capacity: queue requests (as vLLM does) or turn them away with 429 (as a provider does)",
+    )  # fmt: skip
     return parser
 
 
@@ -79,6 +83,7 @@ async def serve(args: argparse.Namespace) -> dict[str, object]:
         model=args.model,
         port=args.port,
         record=args.record,
+        overflow=args.overflow,
     )
     halt = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -45,7 +45,11 @@ class Engine:
         model: str = "fake-model",
         port: int = 0,
         record: bool = True,
+        overflow: str = "queue",
     ) -> None:
+        if overflow not in ("queue", "429"):
+            raise ValueError(f"{NAME}: overflow must be 'queue' or '429', got {overflow!r}")
+        self.overflow = overflow
         if capacity is not None and capacity < 1:
             raise ValueError(f"{NAME}: capacity must be >= 1 or None (unlimited), got {capacity}")
         if latency_s < 0:
@@ -214,6 +218,10 @@ class Engine:
             message = str(exc) if str(exc).startswith(NAME) else f"policy {type(exc).__name__}: {exc}"
             await self._fail(writer, rec, 500, message, keep)
             return
+        if self.overflow == "429" and self._slots is not None and self._slots.locked():
+            stats.overflowed += 1
+            await self._fail(writer, rec, 429, "over capacity", keep, 0.05)
+            return
         await self._work()
         response = self._completion(request, reply, index)
         if fault is not None and fault.kind == "bad_args":
@@ -241,10 +249,12 @@ class Engine:
             await slots.acquire()
         stats.in_flight += 1
         stats.max_in_flight = max(stats.max_in_flight, stats.in_flight)
+        held = time.monotonic()
         try:
             if self.latency_s > 0:
                 await asyncio.sleep(self.latency_s)
         finally:
+            stats.busy_s += time.monotonic() - held
             stats.in_flight -= 1
             if slots is not None:
                 slots.release()

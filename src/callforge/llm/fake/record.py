@@ -54,6 +54,9 @@ class Stats:
         max_in_flight: the most that ever held a slot at once (never above `capacity`).
         waiting: requests queued for a slot now.
         max_waiting: the longest the queue ever was.
+        overflowed: requests turned away with a 429 because every slot was busy (`overflow="429"`).
+        busy_s: slot-seconds spent serving (sum of each request's time in a slot); over
+            wall time x capacity it is how busy the server was kept.
     """
 
     connections: int = 0
@@ -64,6 +67,8 @@ class Stats:
     max_in_flight: int = 0
     waiting: int = 0
     max_waiting: int = 0
+    overflowed: int = 0
+    busy_s: float = 0.0
     by_status: dict[int, int] = field(default_factory=dict)
 
     def copy(self) -> Stats:

@@ -31,6 +31,8 @@ class FakeOpenAIServer:
         model: the model name of `/v1/models` and of replies to requests that name none.
         port: 0 picks a free port; see `port` and `base_url` after start.
         record: keep every request in `requests`; turn off for long benchmarks (counters remain).
+        overflow: what a request finds when every capacity slot is busy: "queue" (wait, as vLLM
+            does) or "429" (turned away at once with `retry-after: 0.05`, as a provider does).
     """
 
     def __init__(
@@ -43,6 +45,7 @@ class FakeOpenAIServer:
         model: str = "fake-model",
         port: int = 0,
         record: bool = True,
+        overflow: str = "queue",
     ) -> None:
         self._engine = Engine(
             as_policy(policy),
@@ -52,6 +55,7 @@ class FakeOpenAIServer:
             model=model,
             port=port,
             record=record,
+            overflow=overflow,
         )
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None

@@ -9,6 +9,7 @@ had and continues: nothing is lost or duplicated.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import math
 import random
 import tempfile
@@ -19,11 +20,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from callforge.core import ConfigError, Message, ToolSpec, Verdict
 from callforge.llm import Backend, Completion, RequestRejected, strip_fence
-from callforge.run import Item, JobHooks, RunFolder, Written, run_job
+from callforge.run import Item, JobHooks, RayExecutor, RunFolder, WorkSetup, Written, run_job
 from callforge.tools.synth.checks import check_draft, check_schema
 from callforge.tools.synth.draft import ApiDraft, DraftField, draft_schema, features, snake_case, to_toolspec
 from callforge.tools.synth.prompts import (
@@ -119,6 +120,9 @@ class DraftRecord(BaseModel):
     evolved: str | None = None
     evolution_failed: bool = False
     name: str = ""
+    usage: tuple[int, int, int, int] | None = Field(default=None, exclude_if=lambda v: v is None)
+    """Requests, cached requests, prompt and completion tokens of this draft, when a Ray worker made it
+    (its counters stay in the worker; the driver adds these). Left out otherwise."""
 
 
 @dataclass
@@ -145,6 +149,10 @@ class _Outcome:
         )
 
 
+_DRAFT_COUNTERS: contextvars.ContextVar[_Counters | None] = contextvars.ContextVar("draft_counters", default=None)
+"""The counters of the draft being made in this task (a Ray worker reports them with the record)."""
+
+
 class _Counters:
     def __init__(self) -> None:
         self.requests = 0
@@ -157,6 +165,12 @@ class _Counters:
         self.cached += completion.cached
         self.prompt_tokens += completion.usage.prompt_tokens
         self.completion_tokens += completion.usage.completion_tokens
+
+    def add_usage(self, usage: tuple[int, int, int, int]) -> None:
+        self.requests += usage[0]
+        self.cached += usage[1]
+        self.prompt_tokens += usage[2]
+        self.completion_tokens += usage[3]
 
 
 class PoolSynthesizer:
@@ -197,6 +211,8 @@ class PoolSynthesizer:
         progress: Progress | None = None,
         folder: RunFolder | None = None,
         config: dict[str, Any] | None = None,
+        executor: RayExecutor | None = None,
+        setup: WorkSetup | None = None,
     ) -> Pool:
         """Synthesize `n` APIs over `domains` (default: the seed taxonomy), plus `expand` model-proposed domains.
 
@@ -204,6 +220,9 @@ class PoolSynthesizer:
         temporary folder when none is given). Drafts are judged in job order in fixed-size groups,
         so the pool a seed gives does not depend on timing; a folder that already holds drafts of
         this run replays them first, so a killed synthesis continues where it stopped.
+
+        `executor` drafts on Ray actors, each with the synthesizer `setup` builds there
+        (`drafter`); each draft is sent with the names its domain has taken when it starts.
         """
         if n < 1:
             raise ConfigError(f"`n` must be at least 1, got {n}")
@@ -227,6 +246,8 @@ class PoolSynthesizer:
 
         def judged(written: Written) -> None:
             assert isinstance(written.record, DraftRecord)
+            if executor is not None and written.record.usage is not None:
+                self._counters.add_usage(written.record.usage)
             state.judge(written.record)
             if progress is not None:
                 progress(len(state.kept), n)
@@ -259,6 +280,9 @@ class PoolSynthesizer:
                 hooks=hooks,
                 ordered=True,
                 barrier=batch,
+                executor=executor,
+                setup=setup,
+                ship=lambda job: (job, list(state.names[job.domain.name])),
             )
             if not jobs:
                 break
@@ -277,7 +301,26 @@ class PoolSynthesizer:
                 json_schema=schema,
             )
         self._counters.add(completion)
+        mine = _DRAFT_COUNTERS.get()
+        if mine is not None:
+            mine.add(completion)
         return completion
+
+    async def drafter(self) -> Callable[[tuple[_Job, list[str]]], Any]:
+        """The work of one draft in a Ray worker: (job, names taken) in, its record, with its usage, out."""
+
+        async def draft(shipped: tuple[_Job, list[str]]) -> Written:
+            job, taken = shipped
+            counters = _Counters()
+            token = _DRAFT_COUNTERS.set(counters)
+            try:
+                record = (await self._job(job, taken)).record()
+            finally:
+                _DRAFT_COUNTERS.reset(token)
+            usage = (counters.requests, counters.cached, counters.prompt_tokens, counters.completion_tokens)
+            return Written(DRAFTS, record.model_copy(update={"usage": usage}))
+
+        return draft
 
     def _seed(self, *parts: object) -> int:
         return random.Random(":".join(map(str, (self.seed, *parts)))).randrange(2**31)
