@@ -28,6 +28,7 @@ from callforge.evaluate import Mode, evaluate_model
 from callforge.llm import HFBackend, LocalBackend, check_model_spec, make_backend, split_spec
 from callforge.llm.backend import Options
 from callforge.llm.weights import MODELS
+from tests.tiny_lm import bpe_tokenizer, one_torch_thread, save_tiny_lm
 
 EXAMPLE_DATA = Path(__file__).resolve().parents[1] / "examples" / "bfcl-mini" / "data"
 TEMPLATE = (
@@ -37,7 +38,6 @@ TEMPLATE = (
     "<|im_end|>\n{% endfor %}"
     "{%- if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
-SPECIAL = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 WEATHER = ToolSpec(
     name="get_weather",
     description="Current weather of a city.",
@@ -59,50 +59,16 @@ needs_gguf_model = pytest.mark.skipif(
 
 @pytest.fixture(scope="module", autouse=True)
 def one_thread() -> Iterator[None]:
-    """A tiny model gains nothing from threads, and two threads next to a busy process thrash."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    with one_torch_thread():
+        yield
 
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A random 2-layer Qwen2 and a BPE tokenizer with a ChatML-like template, saved like a hub model."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM, set_seed
-
-    bpe = Tokenizer(models.BPE())
-    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    bpe.decoder = decoders.ByteLevel()
-    bpe.train_from_iterator(
-        CORPUS * 3,
-        trainers.BpeTrainer(vocab_size=300, special_tokens=SPECIAL, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()),
-    )
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=bpe, eos_token="<|im_end|>", pad_token="<|endoftext|>", chat_template=TEMPLATE
-    )
+    tokenizer = bpe_tokenizer(CORPUS * 3, vocab_size=300, chat_template=TEMPLATE)
     folder = tmp_path_factory.mktemp("tiny-qwen2")
-    tokenizer.save_pretrained(folder)
-    set_seed(0)
-    config = Qwen2Config(
-        vocab_size=len(tokenizer),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=2048,
-        pad_token_id=tokenizer.pad_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        bos_token_id=None,
-        tie_word_embeddings=True,
-        initializer_range=0.2,
-    )
-    Qwen2ForCausalLM(config).save_pretrained(folder)
-    return folder
+    return save_tiny_lm(folder, tokenizer, arch="qwen2", max_position_embeddings=2048, tie_word_embeddings=True, initializer_range=0.2)
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,8 @@ import pytest
 
 pytest.importorskip("trl")
 
-from tests.test_train import SPECIAL, TEMPLATE
+from tests.test_train import TEMPLATE
+from tests.tiny_lm import bpe_tokenizer, save_tiny_lm
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "docs" / "recipes" / "grpo_recipe.sh"
@@ -26,29 +27,10 @@ TOOLS = ROOT / "examples" / "tools" / "travel.py"
 
 def _tiny_model(folder: Path) -> Path:
     """A random 2-layer Llama with a byte-level BPE tokenizer and a template that renders tools and calls."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast, set_seed
-
-    bpe = Tokenizer(models.BPE())
-    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    bpe.decoder = decoders.ByteLevel()
-    corpus = [TOOLS.read_text(encoding="utf-8")] * 2
-    bpe.train_from_iterator(
-        corpus,
-        trainers.BpeTrainer(vocab_size=600, special_tokens=SPECIAL, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()),
+    tokenizer = bpe_tokenizer([TOOLS.read_text(encoding="utf-8")] * 2, vocab_size=600, chat_template=TEMPLATE)
+    return save_tiny_lm(
+        folder, tokenizer, hidden_size=32, intermediate_size=64, num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=8192
     )
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=bpe, eos_token="<|im_end|>", pad_token="<|endoftext|>", chat_template=TEMPLATE
-    )
-    tokenizer.save_pretrained(folder)
-    set_seed(0)
-    config = LlamaConfig(
-        vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
-        num_key_value_heads=1, max_position_embeddings=8192, pad_token_id=tokenizer.pad_token_id,
-        eos_token_id=tokenizer.eos_token_id, bos_token_id=None,
-    )
-    LlamaForCausalLM(config).save_pretrained(folder)
-    return folder
 
 
 def test_recipe_runs_at_toy_scale(tmp_path: Path) -> None:

@@ -26,6 +26,7 @@ from callforge.export import to_openai
 from callforge.train import TrainReport, read_train_data, train
 from callforge.train.data import ChatExample
 from callforge.train.tokens import IGNORE, tokenise, tokenise_chat, tokenise_pair
+from tests.tiny_lm import bpe_tokenizer, one_torch_thread, save_tiny_lm
 
 pytestmark = pytest.mark.filterwarnings("ignore:`is_gradient_checkpointing` is deprecated:FutureWarning")
 
@@ -48,7 +49,6 @@ TEMPLATE = (
     "<|im_end|>\n{% endfor %}"
     "{%- if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
-SPECIAL = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 
 
 def _weather(city: str) -> Dialog:
@@ -113,50 +113,16 @@ def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
 
 @pytest.fixture(scope="module", autouse=True)
 def one_thread() -> Iterator[None]:
-    """A tiny model gains nothing from threads, and two threads next to a busy process thrash (70x slower)."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    with one_torch_thread():
+        yield
 
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A random 2-layer Llama with a BPE tokenizer trained on the records, saved like a hub model."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast, set_seed
-
     corpus = [json.dumps(r, ensure_ascii=False) for r in _sft_records() + _dpo_records()]
-    bpe = Tokenizer(models.BPE())
-    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    bpe.decoder = decoders.ByteLevel()
-    bpe.train_from_iterator(
-        corpus * 3,
-        trainers.BpeTrainer(vocab_size=400, special_tokens=SPECIAL, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()),
-    )
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=bpe, eos_token="<|im_end|>", pad_token="<|endoftext|>", chat_template=TEMPLATE
-    )
-    folder = tmp_path_factory.mktemp("tiny-model")
-    tokenizer.save_pretrained(folder)
-    set_seed(0)
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=512,
-        pad_token_id=tokenizer.pad_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        bos_token_id=None,
-        initializer_range=0.1,  # wider than the usual 0.02, so a frozen random LM head can still express confident tokens
-    )
-    LlamaForCausalLM(config).save_pretrained(folder)
-    return folder
+    tokenizer = bpe_tokenizer(corpus * 3, vocab_size=400, chat_template=TEMPLATE)
+    return save_tiny_lm(tmp_path_factory.mktemp("tiny-model"), tokenizer, initializer_range=0.1)
 
 
 @pytest.fixture(scope="module")

@@ -31,6 +31,7 @@ from callforge.core import ConfigError, Dialog, Message, ToolCall, ToolSpec
 from callforge.export import to_grpo
 from callforge.train import read_train_data, train
 from callforge.train.data import PromptExample
+from tests.tiny_lm import one_torch_thread
 
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning", "ignore::UserWarning")
 
@@ -72,12 +73,8 @@ def _write(path: Path, rows: list[dict[str, Any]]) -> Path:
 
 @pytest.fixture(scope="module", autouse=True)
 def one_thread() -> Iterator[None]:
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    with one_torch_thread():
+        yield
 
 
 @pytest.fixture(scope="module")

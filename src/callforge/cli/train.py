@@ -29,6 +29,10 @@ def train_command(
     gradient_checkpointing: Annotated[
         bool, typer.Option("--gradient-checkpointing", help="Trade ~20% speed for much less activation memory.")
     ] = False,
+    mask_reasoning: Annotated[
+        bool,
+        typer.Option("--mask-reasoning", help="sft: no loss on the assistant's thoughts (<think>...</think>), only on its calls and answers."),
+    ] = False,
     chat_template: Annotated[
         Path | None,
         typer.Option("--chat-template", help="A .jinja file to use instead of the model's chat template (also saved with the adapter)."),
@@ -50,6 +54,16 @@ def train_command(
     env: Annotated[
         str | None, typer.Option("--env", help="grpo: the end_state reward's environment for rows naming none (bank.py:Bank, shop.yaml).")
     ] = None,
+    eval_data: Annotated[
+        Path | None,
+        typer.Option("--eval-data", help="End with an evaluation on this BFCL-format folder (export --format bfcl of held-out tools, or BFCL's data): the adapter and the base model, in both modes."),
+    ] = None,
+    eval_categories: Annotated[
+        str | None, typer.Option("--eval-categories", help="Categories of --eval-data to run (names or groups, comma-separated; default: every one there).")
+    ] = None,
+    eval_limit: Annotated[int | None, typer.Option("--eval-limit", help="Only the first N cases of each category.")] = None,
+    eval_style: Annotated[str, typer.Option("--eval-style", help="fc (native tool calls) or prompting.")] = "fc",
+    eval_base: Annotated[bool, typer.Option("--eval-base/--no-eval-base", help="Also evaluate the base model, for the before/after.")] = True,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the summary, not each logged step.")] = False,
 ) -> None:
     """Train a LoRA adapter on an export; the loss falls on assistant turns only (never on `"weight": 0` ones).
@@ -88,6 +102,7 @@ def train_command(
         seed=seed,
         dtype=dtype,
         gradient_checkpointing=gradient_checkpointing,
+        mask_reasoning=mask_reasoning,
         chat_template=chat_template,
         overwrite=overwrite,
         num_generations=num_generations,
@@ -98,6 +113,11 @@ def train_command(
         reward_tools=tools or (),
         reward_env=env,
         on_log=None if quiet else echo,
+        eval_data=eval_data,
+        eval_categories=[c.strip() for c in eval_categories.split(",") if c.strip()] if eval_categories else None,
+        eval_limit=eval_limit,
+        eval_style=eval_style,
+        eval_base=eval_base,
     )
     line = f"trained {report.method} LoRA on {report.examples} examples for {report.steps} steps"
     if report.first_loss is not None and report.last_loss is not None:
@@ -110,6 +130,11 @@ def train_command(
     if report.dropped:
         line += "; left out " + ", ".join(f"{n} {reason}" for reason, n in report.dropped.items())
     typer.echo(line)
+    if report.evaluation is not None:
+        for score in (report.evaluation.base, report.evaluation.adapter):
+            if score is not None:
+                shown = ", ".join(f"{mode} {100 * value:.1f}%" for mode, value in sorted(score.accuracy.items()))
+                typer.echo(f"held-out accuracy of {score.model} on {score.cases} cases: {shown} ({score.out})")
     typer.echo(f"adapter, tokenizer and train_report.json in {report.out}")
 
 

@@ -9,16 +9,20 @@ this package is cheap: torch, transformers and TRL load only when a run starts.
 from callforge.train.api import train
 from callforge.train.config import DEFAULT_LR, TRAIN_METHODS, TrainConfig, require_train_extra
 from callforge.train.data import TrainData, read_train_data
+from callforge.train.evaluation import AdapterEvaluation, ModelScore, evaluate_adapter
 from callforge.train.report import REPORT_FILE, LogPoint, TrainReport
 
 __all__ = [
     "DEFAULT_LR",
     "REPORT_FILE",
     "TRAIN_METHODS",
+    "AdapterEvaluation",
     "LogPoint",
+    "ModelScore",
     "TrainConfig",
     "TrainData",
     "TrainReport",
+    "evaluate_adapter",
     "read_train_data",
     "require_train_extra",
     "train",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ def train(
     seed: int = 0,
     dtype: str = "auto",
     gradient_checkpointing: bool = False,
+    mask_reasoning: bool = False,
     logging_steps: int | None = None,
     chat_template: str | os.PathLike[str] | None = None,
     overwrite: bool = False,
@@ -48,6 +49,11 @@ def train(
     reward_env: str | os.PathLike[str] | None = None,
     reward: Callable[..., list[float | None]] | None = None,
     on_log: Callable[[LogPoint], None] | None = None,
+    eval_data: str | os.PathLike[str] | None = None,
+    eval_categories: Sequence[str] | None = None,
+    eval_limit: int | None = None,
+    eval_style: str = "fc",
+    eval_base: bool = True,
 ) -> TrainReport:
     """Train a LoRA adapter on `data` and save it (with the tokenizer and `train_report.json`) in `out`.
 
@@ -60,7 +66,12 @@ def train(
     environment=reward_env)`, or `reward` (any TRL-shaped reward function) when given. Everything that can be
     checked without the model (options, data shape, the output folder) is checked before it loads.
     `chat_template` (a Jinja file) replaces the tokenizer's template, in training and in the saved
-    tokenizer. `on_log` receives each logged step, for progress output.
+    tokenizer. `mask_reasoning` keeps the loss off each assistant thought (`<think>...</think>`, from a
+    `reasoning_content` field or inline), so SFT learns the calls and answers only. `on_log` receives
+    each logged step, for progress output. With `eval_data` (a
+    BFCL-format folder: an `export --format bfcl` of held-out tools, or BFCL's data with
+    `eval_categories`), the run ends by evaluating the adapter, and with `eval_base` the base model,
+    on it (`evaluate_adapter`); the report's `evaluation` holds both.
     """
     require_train_extra()
     cfg = TrainConfig(
@@ -80,6 +91,7 @@ def train(
         seed=seed,
         dtype=dtype,
         gradient_checkpointing=gradient_checkpointing,
+        mask_reasoning=mask_reasoning,
         logging_steps=logging_steps,
         chat_template=Path(chat_template) if chat_template is not None else None,
         overwrite=overwrite,
@@ -102,7 +114,9 @@ def train(
         tokenizer.chat_template = cfg.chat_template.read_text(encoding="utf-8")
     check_tokenizer(tokenizer, conversational=train_data.shape != "text", model=cfg.model)
     room = cfg.max_completion_length if cfg.method == "grpo" else 0
-    tokens = tokenise(tokenizer, train_data.examples, max_length=cfg.max_length, completion_length=room)
+    tokens = tokenise(
+        tokenizer, train_data.examples, max_length=cfg.max_length, completion_length=room, mask_reasoning=cfg.mask_reasoning
+    )
     kept = _kept(cfg, tokens, train_data)
 
     from transformers import set_seed
@@ -134,6 +148,14 @@ def train(
         config={k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items()},
         dropped_ids=tokens.dropped_ids,
     )
+    if eval_data is not None:
+        from callforge.train.evaluation import evaluate_adapter
+
+        del trainer, base  # the evaluation loads the model again, with the saved adapter merged
+        evaluation = evaluate_adapter(
+            cfg.model, cfg.out, data=Path(eval_data), categories=eval_categories, limit=eval_limit, style=eval_style, base=eval_base
+        )
+        report = replace(report, evaluation=evaluation)
     report.write(cfg.out)
     return report
 

@@ -9,6 +9,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from callforge.train.evaluation import AdapterEvaluation
+
 REPORT_FILE = "train_report.json"
 
 
@@ -42,6 +44,8 @@ class TrainReport:
     runtime_s: float
     config: dict[str, Any] = field(default_factory=dict)
     dropped_ids: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    evaluation: AdapterEvaluation | None = None
+    """The adapter (and the base model) on held-out cases, when the run was asked to evaluate (`eval_data`)."""
 
     @property
     def first_loss(self) -> float | None:
@@ -72,6 +76,9 @@ class TrainReport:
         """A JSON-ready dict, with first/last loss spelled out for readers that skip the curve."""
         data = asdict(self)
         data["data"], data["out"] = str(self.data), str(self.out)
+        if self.evaluation is not None:
+            data["evaluation"] = json.loads(json.dumps(data["evaluation"], default=str))
+            data["evaluation"]["gain"] = {m: self.evaluation.gain(m) for m in ("bfcl", "semantic")}
         data["first_loss"], data["last_loss"] = self.first_loss, self.last_loss
         if self.rewards:
             data["first_reward"], data["last_reward"] = self.first_reward, self.last_reward
