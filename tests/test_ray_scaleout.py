@@ -186,3 +186,104 @@ def test_a_sharded_live_evaluation_equals_a_single_process_one(bfcl_dir: Path, t
     assert sharded.usage == alone.usage  # counted from the records the workers sent back
     for mode in Mode:
         assert sharded.scores[mode].categories == alone.scores[mode].categories
+
+
+GENERATE = {"tools": [str(Path(__file__).resolve().parents[1] / "examples" / "tools" / "travel.py")],
+            "model": "fake:world", "seed": 3, "today": "2026-01-05", "max_same_calls": 1, "concurrency": 1}  # fmt: skip
+"""A generation whose first attempts include a dedup rejection (g000013 repeats earlier calls) and a rules one.
+
+`concurrency=1` in both runs: a one-process run then dedups in attempt order, the order in which the driver
+of a sharded run dedups the records its workers send back (there, `shards x per_shard` are in flight)."""
+
+
+def generated(out: Path, *, usage: bool = True) -> dict[str, dict[str, Any]]:
+    """Every record of a generation by id, with its stream, without timings (`phases`, `seconds`) or cache hits.
+
+    `usage=False` drops the usage too: a request answered from the response cache is free, and an attempt
+    redone after a kill finds in the cache what the killed worker had asked before it died."""
+    found = records(out)
+    for record in found.values():
+        if not usage:
+            record["dialog"]["meta"].pop("usage", None)
+            continue
+        spent = record["dialog"]["meta"].get("usage") or {}
+        spent.pop("phases", None)
+        for role in (spent.get("roles") or {}).values():
+            role.pop("seconds", None)
+    return found
+
+
+def deduped(record: dict[str, Any]) -> bool:
+    """Whether the dedup stage rejected the record (it has verdicts only then)."""
+    return any(s["stage"] == "dedup" and s["verdicts"] for s in record["stages"])
+
+
+def test_a_sharded_generation_equals_a_one_process_one(tmp_path: Path, cluster: None) -> None:
+    from callforge.generate import generate
+
+    alone = generate(out=tmp_path / "alone", n=12, **GENERATE)
+    sharded = generate(out=tmp_path / "sharded", n=12, executor=RayExecutor(shards=2, per_shard=2), **GENERATE)
+    assert alone.complete and sharded.complete and sharded.accepted == 12
+    one, many = generated(tmp_path / "alone"), generated(tmp_path / "sharded")
+    accepted = sorted(i for i, r in one.items() if r["stream"] == "accepted")
+    assert sorted(i for i, r in many.items() if r["stream"] == "accepted") == accepted
+    # a sharded run may also write attempts past the last accepted one that were already done when it stopped
+    assert {i: r for i, r in many.items() if i <= accepted[-1]} == one
+    assert any(deduped(r) for r in one.values())  # the driver's dedup rejected what the one process's did
+    [session] = RunFolder.of(tmp_path / "sharded").manifest()["sessions"]
+    assert session["executor"]["rule"] == "crc32(id) % 2" and all(s["pid"] for s in session["executor"]["shards"])
+
+
+def test_killing_a_generation_worker_loses_nothing_after_resume(tmp_path: Path, cluster: None) -> None:
+    from callforge.generate import generate
+
+    # n is out of reach, so every attempt of the budget is made: the resumed run must redo exactly the lost ones
+    budget = {**GENERATE, "n": 40, "max_attempts": 12, "max_same_calls": 2}
+    alone = generate(out=tmp_path / "alone", **budget)
+    assert alone.tally.accepted + alone.tally.rejected == 12
+    # no two of these dialogs repeat each other, so the order the redone ones are deduped in changes nothing
+    assert not any(deduped(r) for r in generated(tmp_path / "alone").values())
+
+    pools: list[RayPool] = []
+    killed: list[int] = []
+
+    def kill_shard_0(state: Any) -> None:
+        finished = state.accepted + state.rejected + state.errors
+        if finished >= 3 and not killed and pools[0].in_flight(0):
+            pools[0].kill(0)
+            killed.append(finished)
+
+    out = tmp_path / "killed"
+    executor = RayExecutor(shards=2, per_shard=2, on_start=pools.append)
+    first = generate(out=out, executor=executor, progress=kill_shard_0, **budget)
+    assert killed, "the kill must land mid-run"
+    [session] = RunFolder.of(out).manifest()["sessions"]
+    shard0 = session["executor"]["shards"][0]
+    assert shard0["restarts"] == 1 and shard0["complete"] == (shard0["lost"] == 0)
+    lost = RunFolder.of(out).errors()
+    assert len(lost) == shard0["lost"] and all("Ray worker of shard 0 died" in why for why in lost.values())
+    assert first.tally.accepted + first.tally.rejected == 12 - shard0["lost"]
+
+    again = generate(out=out, resume=True, **budget)  # without Ray: only the lost attempts are made
+    assert again.tally.accepted + again.tally.rejected == 12 and not RunFolder.of(out).errors()
+    assert generated(out, usage=False) == generated(tmp_path / "alone", usage=False)
+
+
+def test_the_cli_generates_on_ray_and_refuses_ray_for_episodes(tmp_path: Path, cluster: None) -> None:
+    import subprocess
+    import sys
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "callforge", *args], capture_output=True, text=True, timeout=300)
+
+    out = tmp_path / "g"
+    run = cli("generate", "--tools", GENERATE["tools"][0], "--model", "fake:world", "--n", "4", "--out", str(out),
+              "--json", "--ray", "auto")  # fmt: skip
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert orjson.loads(run.stdout)["accepted"] == 4
+    [session] = RunFolder.of(out).manifest()["sessions"]
+    assert session["executor"]["engine"] == "ray" and session["executor"]["address"] == "auto"
+
+    bank = Path(__file__).resolve().parents[1] / "examples" / "environments" / "bank.py"
+    refused = cli("generate", "--env", str(bank), "--out", str(tmp_path / "e"), "--ray")
+    assert refused.returncode == 2 and "--env episodes run in one process" in refused.stderr

@@ -16,6 +16,7 @@ from callforge.cli.options import (
     MaxInputMb,
     MaxRefHops,
     Quiet,
+    Ray,
     config_from,
     http_url,
     iso_date,
@@ -124,6 +125,7 @@ def generate_command(
         ),
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the manifest's counts and accounting as JSON.")] = False,
+    ray: Ray = None,
     quiet: Quiet = False,
     max_input_mb: MaxInputMb = None,
     max_depth: MaxDepth = None,
@@ -134,18 +136,26 @@ def generate_command(
 
     Accepted dialogs go to OUT/accepted/, rejected ones (with every verdict) to OUT/rejected/, and
     OUT/manifest.json holds the config, counts and token accounting. A killed run continues with
-    the same command plus --resume, losing and repeating nothing.
+    the same command plus --resume, losing and repeating nothing. --ray plays and judges the
+    attempts in shards on a Ray cluster; this process dedups and writes them (docs/scale-out.md).
     """
     options = dict(locals())
     from callforge.cli.progress import log_lines, progress_bar, resumable
     from callforge.generate import GenerateConfig, GenerateProgress, generate
     from callforge.llm import check_model_spec, world_notice
+    from callforge.run import executor_of
 
     for spec in (model, judge_model, simulator_model):
         if isinstance(spec, str) and spec:
             check_model_spec(spec)  # before the first progress line: a typo is refused, not logged as a start
     if not tools and env is None:
         raise typer.BadParameter("give --tools (tool sources) or --env (a stateful environment)", param_hint="--tools")
+    if ray is not None and env is not None:
+        raise typer.BadParameter(
+            "--env episodes run in one process (each is proven on the environment's state as it plays); "
+            "drop --ray, or generate from --tools on Ray",
+            param_hint="--ray",
+        )
     config = config_from(GenerateConfig, options, tools=tuple(tools or ()), env_init=json_object(env_init, "--env-init"))
     notice = world_notice(model, judge_model, simulator_model)
     if notice is not None:
@@ -160,7 +170,7 @@ def generate_command(
             bar.update(task, completed=min(state.accepted, n), info=progress_line(state))
             logged(f"{state.accepted}/{n} accepted · {progress_line(state)}")
 
-        report = generate(config, progress=show)
+        report = generate(config, progress=show, executor=executor_of(ray))
     if as_json:
         import orjson
 

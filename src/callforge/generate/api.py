@@ -14,11 +14,12 @@ from typing import Any
 
 import orjson
 
+from callforge.core import ConfigError
 from callforge.execute import load_toolbox_async, parse_environment
 from callforge.generate.backends import RunBackends
 from callforge.generate.config import DEFAULT_MODEL, GenerateConfig
 from callforge.generate.session import GenerateProgress, GenerateReport, Session
-from callforge.run import RunFolder, blocking
+from callforge.run import RayExecutor, RunFolder, blocking, executor_of
 
 
 async def generate_async(
@@ -26,6 +27,7 @@ async def generate_async(
     /,
     *,
     progress: Callable[[GenerateProgress], None] | None = None,
+    executor: RayExecutor | str | bool | None = None,
     **fields: Any,
 ) -> GenerateReport:
     """Generate `config.n` verified dialogs from `config.tools` into `config.out` (see `GenerateConfig`).
@@ -35,14 +37,22 @@ async def generate_async(
     or the spec's server (`read_only=True` sends only the safe ones), MCP tools on their server
     (listed on this event loop); JSON specs and pool files are played by the simulator.
     `resume=True` continues a run in `out` (a killed one, or with a larger `n`); the rest of the
-    config must match.
+    config must match. `executor` (a `RayExecutor`, a Ray address, or True for `RAY_ADDRESS` or a
+    local cluster) plays and judges the attempts in shards on Ray actors; this process dedups and
+    writes them in attempt order (docs/scale-out.md).
     """
+    ray = executor_of(executor)
     config = GenerateConfig.of(config, **fields)
     earlier = RunFolder(config.out, job=GenerateConfig.job).manifest().get("config") or {}
     if config.today is None:
         today = earlier.get("today") or datetime.date.today().isoformat()
         config = config.model_copy(update={"today": str(today)})
     if config.env is not None:
+        if ray is not None:
+            raise ConfigError(
+                "episodes over an environment (env=...) run in one process: each is proven on the environment's "
+                "state as it plays; drop `executor` (--ray), or generate from tools (--tools) on Ray"
+            )
         return await _episodes(config, progress)
     toolbox = await load_toolbox_async(
         list(config.tools), rest_base_url=config.rest_base_url, read_only=config.read_only
@@ -55,7 +65,7 @@ async def generate_async(
             config.model, config.judge_model, config.simulator_model, config.base_url, config.api_key, folder.path, config.concurrency
         )
         try:
-            return await session.run(backends, progress)
+            return await session.run(backends, progress, executor=ray)
         finally:
             await backends.close()
     finally:

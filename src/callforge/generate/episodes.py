@@ -107,9 +107,9 @@ class EpisodeSession(Session):
                 if trace:
                     self.known.add(_signature([[ToolCall.model_validate(c) for c in turn] for turn in trace["truth"]]))
 
-    def pipeline(self, backends: RunBackends) -> Callable[[int], Awaitable[Checked]]:
-        """Per attempt: a fresh environment, a proven blueprint, the play, then rules, end state and dedup."""
-        cascade = self._episode_cascade(backends)
+    def pipeline(self, backends: RunBackends, *, dedup: bool = True) -> Callable[[int], Awaitable[Checked]]:
+        """Per attempt: a fresh environment, a proven blueprint, the play, then rules, end state and dedup (unless `dedup=False`)."""
+        cascade = self._episode_cascade(backends, dedup=dedup)
         if cascade.remembers:
             for row in self.folder.records("accepted"):
                 cascade.remember(Dialog.model_validate(row["dialog"]), str(row["id"]))
@@ -150,12 +150,13 @@ class EpisodeSession(Session):
         finally:
             probe.close()
 
-    def _episode_cascade(self, backends: RunBackends) -> Cascade:
+    def _episode_cascade(self, backends: RunBackends, *, dedup: bool = True) -> Cascade:
         stages: list[StageName] = ["rules"]
         judge = backends.judge()
         if judge is not None:
             stages.append("judge")
-        stages.append("dedup")
+        if dedup:
+            stages.append("dedup")
         spec = CascadeSpec(
             stages=tuple(stages), dedup_threshold=self.config.dedup_threshold, max_same_calls=self.config.max_same_calls
         )

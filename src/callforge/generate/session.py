@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import tempfile
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -17,7 +18,7 @@ from typing import Any
 
 from callforge.core import CallforgeError, ConfigError, Dialog, Level, Provenance, ToolSpec, Verdict
 from callforge.core import Voice as VoiceRecord
-from callforge.execute import Engine, Toolbox
+from callforge.execute import Engine, Toolbox, load_toolbox_async
 from callforge.generate.accounting import Tally
 from callforge.generate.backends import RunBackends
 from callforge.generate.config import GenerateConfig
@@ -32,7 +33,17 @@ from callforge.generate.roles import AssistantRole, UserRole
 from callforge.generate.sample import Sampler, SamplingError, ToolSample
 from callforge.generate.steer import KNOBS, FocusedSampler, Knob, kind_at, steered_mix, steered_sampler
 from callforge.llm import BackendError, RequestRejected
-from callforge.run import JUDGED, FailurePolicy, Item, JobHooks, JobProgress, RunFolder, Written, run_job
+from callforge.run import (
+    JUDGED,
+    FailurePolicy,
+    Item,
+    JobHooks,
+    JobProgress,
+    RayExecutor,
+    RunFolder,
+    Written,
+    run_job,
+)
 from callforge.tools import ToolGraph
 from callforge.verify import (
     Cascade,
@@ -142,11 +153,22 @@ class Session:
                 return name
         return names[-1]
 
-    async def run(self, backends: RunBackends, progress: Callable[[GenerateProgress], None] | None) -> GenerateReport:
-        """Attempt until `n` accepted (or the attempt budget is spent), `concurrency` attempts at a time."""
+    async def run(
+        self,
+        backends: RunBackends,
+        progress: Callable[[GenerateProgress], None] | None,
+        executor: RayExecutor | None = None,
+    ) -> GenerateReport:
+        """Attempt until `n` accepted (or the attempt budget is spent), `concurrency` attempts at a time.
+
+        With `executor`, the attempts run in shards on Ray: each worker plays and judges them
+        without the dedup stage, and this process, the only writer, dedups each record in attempt
+        order just before it is written (`_deduplicate`), so the dedup index sees every shard's
+        accepted dialogs in the order a one-at-a-time run accepts them.
+        """
         started = time.perf_counter()
         n = self.config.n
-        attempt_one = self.pipeline(backends)
+        attempt_one = self.pipeline(backends) if executor is None else _elsewhere
         state = GenerateProgress(target=n, resumed=len(self.tally.done))
         _update(state, self.tally, None)
 
@@ -180,14 +202,18 @@ class Session:
         )
         attempts = (Item(attempt_id(i), i) for i in range(self.config.attempts))
         await run_job(
-                self.folder,
-                attempts,
-                attempt,
+            self.folder,
+            attempts,
+            attempt,
             config=self.stored,
             concurrency=self.config.concurrency,
             policy=FailurePolicy(give_up_after=_GIVE_UP_AFTER),
             hooks=hooks,
             progress=show,
+            ordered=executor is not None,  # dedup and the target see the shards' records in attempt order
+            executor=executor,
+            setup=_GenerateSetup(_portable(self.config), self.folder.path.resolve()) if executor is not None else None,
+            finish=self._deduplicate() if executor is not None else None,
         )
         complete = self.tally.accepted >= n
         reason = "target reached" if complete else f"attempt budget spent ({self.config.attempts} attempts)"
@@ -201,10 +227,13 @@ class Session:
             stop_reason=reason,
         )
 
-    def pipeline(self, backends: RunBackends) -> Callable[[int], Awaitable[Checked]]:
-        """What makes one attempt: the run's engine, cascade, planner and roles, built once and shared by attempts."""
+    def pipeline(self, backends: RunBackends, *, dedup: bool = True) -> Callable[[int], Awaitable[Checked]]:
+        """What makes one attempt: the run's engine, cascade, planner and roles, built once and shared by attempts.
+
+        `dedup=False` leaves the dedup stage out of the cascade (a Ray worker's: the driver dedups).
+        """
         engine = backends.engine(self.toolbox, self.folder.path)
-        cascade = self._cascade(engine, backends)
+        cascade = self._cascade(engine, backends, dedup=dedup)
         if cascade.remembers:
             for row in self.folder.records("accepted"):
                 cascade.remember(Dialog.model_validate(row["dialog"]), str(row["id"]))
@@ -320,12 +349,13 @@ class Session:
         spent = checked.dialog.meta.model_copy(update={"usage": meter.spend(), "difficulty": measured})
         return checked.model_copy(update={"dialog": checked.dialog.model_copy(update={"meta": spent})})
 
-    def _cascade(self, engine: Engine, backends: RunBackends) -> Cascade:
+    def _cascade(self, engine: Engine, backends: RunBackends, *, dedup: bool = True) -> Cascade:
         stages: list[StageName] = ["rules", "exec"]
         judge = backends.judge()
         if judge is not None:
             stages.append("judge")
-        stages.append("dedup")
+        if dedup:
+            stages.append("dedup")
         spec = CascadeSpec(
             stages=tuple(stages),
             compare_outputs=True,
@@ -333,6 +363,34 @@ class Session:
             max_same_calls=self.config.max_same_calls,
         )
         return build_cascade(spec, engine=engine, judge=judge)
+
+    def _deduplicate(self) -> Callable[[Written], Awaitable[Written]]:
+        """The dedup stage as the driver of a sharded run applies it: to each record the workers judged, as it is written.
+
+        It makes the record a one-process run makes: an accepted dialog that repeats one accepted
+        before gets the dedup stage's verdicts and goes to `rejected` (with no measured difficulty,
+        as a rejected dialog has none); the others get the stage's (empty) result appended.
+        """
+        spec = CascadeSpec(
+            stages=("dedup",), dedup_threshold=self.config.dedup_threshold, max_same_calls=self.config.max_same_calls
+        )
+        dedup = build_cascade(spec)
+        for row in self.folder.records("accepted"):
+            dedup.remember(Dialog.model_validate(row["dialog"]), str(row["id"]))
+
+        async def finish(result: Written) -> Written:
+            checked = result.record
+            assert isinstance(checked, Checked)
+            if not checked.ok:
+                return result
+            stages = (*checked.stages, *(await dedup.check(checked.dialog, checked.id)).stages)
+            if all(stage.ok for stage in stages):
+                return Written(result.stream, checked.model_copy(update={"stages": stages}))
+            meta = checked.dialog.meta.model_copy(update={"difficulty": None})
+            dialog = checked.dialog.model_copy(update={"meta": meta})
+            return Written("rejected", checked.model_copy(update={"ok": False, "stages": stages, "dialog": dialog}))
+
+        return finish
 
     def _summary(self) -> dict[str, Any]:
         counts = self.tally.to_dict()
@@ -370,6 +428,46 @@ class Draw:
     sample: ToolSample
     voice: Voice
     meta: Provenance
+
+
+async def _elsewhere(index: int) -> Checked:
+    raise AssertionError("a sharded run's attempts run in its Ray workers")  # the runner sends them there
+
+
+@dataclass(frozen=True)
+class _GenerateSetup:
+    """Builds a generation's attempts in a Ray worker (picklable: the config travels, not the tools or backends).
+
+    The worker loads the tools and builds the backends, engine, planner and roles itself; its
+    cascade has no dedup stage (the driver's, which sees every shard's accepted dialogs). It keeps
+    its caches in the run folder when its node sees it (a local cluster), in a folder of its own otherwise.
+    """
+
+    config: GenerateConfig
+    folder: Path
+
+    async def __call__(self) -> Callable[[int], Awaitable[Written]]:
+        config = self.config
+        where = self.folder if self.folder.is_dir() else Path(tempfile.mkdtemp(prefix="callforge-generate-worker-"))
+        toolbox = await load_toolbox_async(list(config.tools), rest_base_url=config.rest_base_url, read_only=config.read_only)
+        session = Session(RunFolder(where, job=GenerateConfig.job), toolbox, config, {})
+        backends = RunBackends(
+            config.model, config.judge_model, config.simulator_model, config.base_url, config.api_key, where, config.concurrency
+        )
+        attempt_one = session.pipeline(backends, dedup=False)
+
+        async def attempt(index: int) -> Written:
+            checked = await attempt_one(index)
+            return Written("accepted" if checked.ok else "rejected", checked)
+
+        return attempt
+
+
+def _portable(config: GenerateConfig) -> GenerateConfig:
+    """The config with its local files (tools, focus) as absolute paths, so a worker started elsewhere finds them."""
+    tools = tuple(str(Path(t).resolve()) if Path(t).exists() else t for t in config.tools)
+    focus = str(Path(config.focus).resolve()) if config.focus is not None and Path(config.focus).exists() else config.focus
+    return config.model_copy(update={"tools": tools, "focus": focus})
 
 
 def attempt_id(index: int) -> str:

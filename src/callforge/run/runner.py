@@ -123,6 +123,7 @@ async def run_job(
     executor: RayExecutor | None = None,
     setup: WorkSetup | None = None,
     ship: Callable[[T], Any] | None = None,
+    finish: Callable[[Written], Awaitable[Written]] | None = None,
 ) -> JobProgress:
     """Run `work` on every item of `items` not yet in `folder`, `concurrency` at a time; one session of the job.
 
@@ -140,6 +141,9 @@ async def run_job(
     all shards, and the session's manifest entry records the shards. `ship` turns an item's value
     into what is sent to its worker, here, when the item starts (after its `barrier`): work that
     reads what earlier items decided (names already taken) gets that state as it is then.
+    `finish` is a step this process applies to each record just before it is written (before
+    `hooks.keep`), in write order: with `ordered`, in item order (generate on Ray runs its dedup
+    stage here, the one stage whose state is every shard's).
     """
     if barrier is not None and (barrier < 1 or not ordered):
         raise CallforgeError(f"barrier={barrier!r} needs ordered=True and a group size of at least 1")
@@ -161,7 +165,8 @@ async def run_job(
     session = _Session(folder, config, hooks, state, pool)
     todo = enumerate(i for i in _unique(items) if i.id not in done_ids)
     job = _Job(
-        folder, work, policy or FailurePolicy(), hooks, state, session, ordered=ordered, barrier=barrier, pool=pool, ship=ship
+        folder, work, policy or FailurePolicy(), hooks, state, session, ordered=ordered, barrier=barrier, pool=pool, ship=ship,
+        finish=finish,
     )
     try:
         await job.run(todo, concurrency, progress)
@@ -193,9 +198,10 @@ class _Job:
         barrier: int | None,
         pool: RayPool | None = None,
         ship: Callable[[Any], Any] | None = None,
+        finish: Callable[[Written], Awaitable[Written]] | None = None,
     ) -> None:
         self.folder, self.work, self.policy, self.hooks = folder, work, policy, hooks
-        self.pool, self.ship = pool, ship
+        self.pool, self.ship, self.finish = pool, ship, finish
         self.state, self.session = state, session
         self.ordered, self.barrier = ordered, barrier
         self.fatal: list[BaseException] = []
@@ -223,7 +229,7 @@ class _Job:
                     finished.append(self.done.get_nowait())
                 for task in finished:
                     self.pending.discard(task)
-                    self._finish(task)
+                    await self._finish(task)
                     if progress is not None:
                         progress(self.state)
                 if self.fatal or self.hooks.enough(self.state):
@@ -279,7 +285,7 @@ class _Job:
             result = Written(result.stream, result.record.model_copy(update={"id": item.id}))
         return sequence, result
 
-    def _finish(self, task: asyncio.Task[tuple[int, Any]]) -> None:
+    async def _finish(self, task: asyncio.Task[tuple[int, Any]]) -> None:
         """Count a finished item, apply the failure policy, and write what is due."""
         error = task.exception()
         if error is not None:
@@ -306,16 +312,18 @@ class _Job:
         result = outcome if isinstance(outcome, Written) else None
         try:
             if not self.ordered:
-                self._commit(result)
+                await self._commit(result)
                 return
             self.waiting[sequence] = result
             while self.next_to_write in self.waiting:
-                self._commit(self.waiting.pop(self.next_to_write))
+                await self._commit(self.waiting.pop(self.next_to_write))
                 self.next_to_write += 1
         except Exception as exc:  # a hook that finds the job cannot go on (a setup problem)
             self.fatal.append(exc)
 
-    def _commit(self, result: Written | None) -> None:
+    async def _commit(self, result: Written | None) -> None:
+        if result is not None and self.finish is not None:
+            result = await self.finish(result)
         if result is None or not self.hooks.keep(result):
             return
         self.writers.write(result.stream, result.record.model_dump(mode="json"))
