@@ -30,8 +30,10 @@ class RunBackends:
         concurrency: int,
     ) -> None:
         self._built: dict[str, Backend] = {}
-        # every attempt in progress may have one request out, plus the judge's and the simulator's
-        self.concurrency = max(16, concurrency)
+        # Requests in flight per endpoint: found by the backend itself (`auto`, openai:), since the
+        # attempts in progress (`concurrency`) already bound what is offered; `attempts` is kept for
+        # what reads it.
+        self.attempts = concurrency
         self._specs = {"model": model, "judge": judge_model, "simulator": simulator_model or model}
         self.base_url = base_url
         self.api_key = api_key
@@ -45,12 +47,12 @@ class RunBackends:
             return spec
         found = next((b for k, b in self._built.items() if self._specs[k] == spec), None)
         if found is None:
-            from callforge.llm import make_backend
+            from callforge.llm import AUTO, make_backend
 
             folder = self.cache.parent
             folder.mkdir(parents=True, exist_ok=True)
             found = make_backend(
-                spec, base_url=self.base_url, api_key=self.api_key, cache=self.cache, concurrency=self.concurrency
+                spec, base_url=self.base_url, api_key=self.api_key, cache=self.cache, concurrency=AUTO
             )
         self._built[which] = found
         return found

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
-from callforge.llm import Backend, ModelRef, close_backend, make_backend
+from callforge.llm import AUTO, Backend, ModelRef, close_backend, make_backend
 from callforge.run import LLM_CACHE, JobConfig, RayExecutor, blocking, executor_of
 from callforge.tools.pool import save_pool
 from callforge.tools.synth.pipeline import DRAFTS, SYNTH_JOB, Pool, PoolSynthesizer
@@ -119,7 +119,7 @@ def _backend(config: SynthConfig, folder: Path) -> Backend:
         base_url=config.base_url,
         api_key=config.api_key,
         cache=config.cache or folder / LLM_CACHE,
-        concurrency=config.concurrency,
+        concurrency=AUTO,  # requests in flight found per endpoint; `config.concurrency` bounds the drafts
     )
 
 
