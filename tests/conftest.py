@@ -51,3 +51,21 @@ def stream(out: Path, name: str) -> list[dict[str, Any]]:
 
 def stream_ids(out: Path, name: str) -> set[str]:
     return {str(r["id"]) for r in stream(out, name)}
+
+
+def run_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """Run `callforge ARGS` in-process as the console script does; its exit status, stdout and stderr."""
+    import io
+    import sys
+
+    from callforge.cli import main
+
+    monkeypatch.setenv("COLUMNS", "2000")
+    monkeypatch.setattr(sys, "argv", ["callforge", *args])
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit:
+        main()
+    captured = capsys.readouterr()
+    code = exit.value.code
+    return (code if isinstance(code, int) else 0), captured.out, captured.err

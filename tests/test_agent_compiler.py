@@ -8,9 +8,7 @@ all of them are in flight together, which a sequential executor never reaches.
 from __future__ import annotations
 
 import asyncio
-import io
 import json
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -31,6 +29,7 @@ from callforge.agent.strategies.compiler import PlanError, parse_plan, plan_sche
 from callforge.core import ConfigError, ToolCall, ToolSpec, Verdict
 from callforge.execute import ObjectEnvironment, Observation
 from callforge.llm import ScriptedBackend
+from tests.conftest import run_cli
 
 REPO = Path(__file__).resolve().parents[1]
 TRAVEL = REPO / "examples" / "tools" / "travel.py"
@@ -319,18 +318,7 @@ def test_run_agent_takes_the_compiler_by_name() -> None:
     assert result.text == "6.2 miles." and "6.21" in (result.messages[2].content or "")
 
 
-def _cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    from callforge.cli import main
-
-    monkeypatch.setenv("COLUMNS", "2000")
-    monkeypatch.setattr(sys, "argv", ["callforge", *args])
-    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
-    capsys.readouterr()
-    with pytest.raises(SystemExit) as exit:
-        main()
-    captured = capsys.readouterr()
-    code = exit.value.code
-    return (code if isinstance(code, int) else 0), captured.out, captured.err
+_cli = run_cli
 
 
 def test_cli_agent_runs_the_compiler(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import io
-import sys
 from pathlib import Path
 
 import pytest
 
 from callforge.reward import CASES, SuiteReport, run_suite
-from tests.conftest import REPO
+from tests.conftest import REPO, run_cli
 
 COMPONENTS = ("format", "exact", "exact_bfcl", "execution", "end_state", "mix", "mix_bfcl")
 
@@ -82,18 +80,7 @@ def test_cli_suite_prints_the_table(monkeypatch: pytest.MonkeyPatch, capsys: pyt
     assert report.markdown() in out and f"{len(report.outcomes)} of {len(report.outcomes)} cases hold" in out
 
 
-def _cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    from callforge.cli import main
-
-    monkeypatch.setenv("COLUMNS", "2000")
-    monkeypatch.setattr(sys, "argv", ["callforge", *args])
-    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
-    capsys.readouterr()
-    with pytest.raises(SystemExit) as exit:
-        main()
-    captured = capsys.readouterr()
-    code = exit.value.code
-    return (code if isinstance(code, int) else 0), captured.out, captured.err
+_cli = run_cli
 
 
 def test_cli_score_scores_a_file_of_completions(
