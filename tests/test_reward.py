@@ -310,6 +310,29 @@ def test_execution_runs_the_calls_in_the_sandbox_and_compares_results(tmp_path: 
     assert [r.score for r in results] == [1.0, 1.0] + [0.0] * 8
 
 
+def test_a_reward_closes_the_tools_it_loaded_and_leaves_an_engine_it_was_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from callforge.execute import Toolbox
+
+    source = tmp_path / "tools.py"
+    source.write_text(TOOLS_PY)
+    closed: list[Toolbox] = []
+
+    async def aclose(self: Toolbox) -> None:
+        closed.append(self)
+
+    monkeypatch.setattr(Toolbox, "aclose", aclose)
+    loaded = make_reward("format=0.2,execution=1", executor=[str(source)])
+    completion = hermes({"name": "get_weather", "arguments": {"city": "Paris"}})
+    assert loaded([completion], **columns(1)) == [1.0]
+    loaded.close()
+    assert len(closed) == 1  # the toolbox it loaded from sources, via the mix
+    given = ExecutionReward(PythonEngine(source))
+    given.close()
+    assert len(closed) == 1  # an Engine passed in is the caller's to close
+
+
 def test_execution_does_not_apply_without_an_executor_a_reference_call_or_a_working_reference() -> None:
     def executor(call: ToolCall) -> Any:
         if call.arguments.get("city") == "Nowhere":

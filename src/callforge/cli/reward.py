@@ -46,7 +46,10 @@ def score_command(
         max_extra_calls=max_extra_calls,
         base=data.parent,
     )
-    report = score_files(data, completions, reward, out=out)
+    try:
+        report = score_files(data, completions, reward, out=out)
+    finally:
+        reward.close()
     if as_json:
         typer.echo(
             json.dumps(

@@ -28,6 +28,7 @@ from callforge.execute import (
     Environment,
     EnvironmentSpec,
     Observation,
+    Toolbox,
     error_payload,
     load_toolbox,
     parse_environment,
@@ -66,6 +67,13 @@ class Reward:
     def judge(self, decoded: Decoded, row: RewardRow) -> RewardResult:
         """Judge one decoded completion against its row (blocking form)."""
         return _run_blocking(self.ajudge(decoded, row))
+
+    def close(self) -> None:
+        """Release what the reward holds open (the REST or MCP clients of tools it loaded); call it when done."""
+        _run_blocking(self.aclose())
+
+    async def aclose(self) -> None:
+        """`close`, awaited: nothing to release by default."""
 
     async def ajudge(self, decoded: Decoded, row: RewardRow) -> RewardResult:
         """Judge one decoded completion against its row."""
@@ -246,9 +254,20 @@ class ExecutionReward(Reward):
         **options: Any,
     ) -> None:
         super().__init__(**options)
-        self.engine = _engine(executor)
+        self._toolbox: Toolbox | None = None
+        if isinstance(executor, str | Path) or (isinstance(executor, Sequence) and not callable(executor)):
+            self._toolbox = load_toolbox([executor] if isinstance(executor, str | Path) else list(executor))
+            self.engine: Engine | None = self._toolbox.engine(None)
+        else:
+            self.engine = _engine(executor)
         self.rel_tol = rel_tol
         self._outputs: OrderedDict[str, Observation] = OrderedDict()
+
+    async def aclose(self) -> None:
+        """Close the clients of the tools this reward loaded from sources (an Engine given is the caller's)."""
+        if self._toolbox is not None:
+            await self._toolbox.aclose()
+            self._toolbox = None
 
     async def ajudge(self, decoded: Decoded, row: RewardRow) -> RewardResult:
         """Run the reference calls (once per row) and the completion's calls, and compare what they return."""
@@ -324,9 +343,6 @@ def _engine(executor: Engine | ToolExecutor | Sequence[str | Path] | None) -> En
         return None
     if isinstance(executor, Engine):
         return executor
-    if isinstance(executor, str | Path) or (isinstance(executor, Sequence) and not callable(executor)):
-        sources = [executor] if isinstance(executor, str | Path) else list(executor)
-        return load_toolbox(sources).engine(None)
     if callable(executor):
         return _FunctionEngine(executor)
     raise ConfigError(f"an executor is an Engine, a function or tool sources, not {type(executor).__name__}")
@@ -528,6 +544,11 @@ class MixReward(Reward):
     def weights(self) -> dict[str, float]:
         """Each part's weight, by component name."""
         return {part.name: weight for part, weight in self.parts}
+
+    async def aclose(self) -> None:
+        """Close every part."""
+        for part, _ in self.parts:
+            await part.aclose()
 
     async def ajudge(self, decoded: Decoded, row: RewardRow) -> RewardResult:
         """Judge with every part and weigh the scores of those that apply."""

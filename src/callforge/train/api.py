@@ -7,10 +7,13 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from callforge.core import ConfigError, DataError
 from callforge.train.config import TrainConfig, require_train_extra
+
+if TYPE_CHECKING:
+    from callforge.reward import Reward
 from callforge.train.data import TrainData, read_train_data
 from callforge.train.model import load_model, load_tokenizer, resolve_dtype
 from callforge.train.report import LogPoint, TrainReport, log_points
@@ -106,8 +109,9 @@ def train(
     _check_out(cfg)
     train_data = read_train_data(data)
     _check_method(cfg, train_data)
+    made = None  # a reward built here is closed here (its tools' clients); one passed in is the caller's
     if cfg.method == "grpo" and reward is None:
-        reward = _make_reward(cfg, train_data.path)
+        reward = made = _make_reward(cfg, train_data.path)
 
     tokenizer = load_tokenizer(cfg.model)
     if cfg.chat_template is not None:
@@ -130,7 +134,11 @@ def train(
         trainer.add_callback(_echo(on_log))
 
     started = time.perf_counter()
-    result = trainer.train()
+    try:
+        result = trainer.train()
+    finally:
+        if made is not None:
+            made.close()
     runtime = time.perf_counter() - started
     cfg.out.mkdir(parents=True, exist_ok=True)
     trainer.save_model(str(cfg.out))
@@ -201,7 +209,7 @@ def _check_method(cfg: TrainConfig, data: TrainData) -> None:
     )
 
 
-def _make_reward(cfg: TrainConfig, data: Path) -> Callable[..., list[float | None]]:
+def _make_reward(cfg: TrainConfig, data: Path) -> Reward:
     """The reward the options name, built before the model loads so a bad mix or tool file fails fast."""
     from callforge.reward import make_reward
 
