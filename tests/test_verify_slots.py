@@ -112,6 +112,8 @@ def test_a_missed_parallel_call_fails_and_names_the_entity() -> None:
         ('{"symbol": "AAPL", "price": 204.01}', "Apple (AAPL) last traded at 204.01 USD.", False),
         ('{"symbol": "AAPL", "price": 204.01}', 'Here it is: {"symbol": "AAPL", "price": 204.01}', True),
         ('{"symbol": "AAPL", "price": 204.01}', "<tool_response>price 204.01</tool_response>", True),
+        ('{"symbol": "AAPL", "price": 204.01, "history": [201.5, 202.75]}', '{"symbol": "AAPL", "price": 204.01, "hist', True),
+        ('{"symbol": "AAPL", "price": 204.01}', 'AAPL trades at 204.01 ({"price": 204.01} in the feed).', False),
         ('{"symbol": "AAPL", "price": 204.01}', "AAPL is at about 204.", False),
         ('{"error": "unknown symbol"}', "Sorry, that symbol is not listed.", False),
         ('{"ok": true, "id": "ORD-20931"}', "Done.", False),

@@ -7,7 +7,8 @@ assist with that.", "I'm sorry, but I don't have access to your calendar") after
 is no answer at all: trained on, it teaches a model to call a tool and then refuse.
 
 An answer can also be faithful and useless (`answer.useless`): a bare "Thank you for the quote."
-after the tool returned the price, an echo of the raw JSON the tool returned, or leftover markup
+after the tool returned the price, an echo of the raw JSON the tool returned (whole, or cut short where
+the model's token limit ended it), or leftover markup
 (`<tool_response>`). After a tool returned something worth saying, the answer must carry at least
 one of its values (a number, a name, a word of a text field) to the user.
 """
@@ -151,7 +152,7 @@ def _useless(view: DialogView, index: int, text: str) -> str | None:
         return "contains tool markup"
     outputs = [m.content or "" for m in view.messages[:index] if m.role == "tool"]
     last_turn = _last_turn_outputs(view, index)
-    if _JSON_ECHO.search(text) and any(o.strip()[:1] in "{[" and o.strip() and o.strip() in text for o in outputs):
+    if _echoes_output(text, outputs):
         return "repeats a tool's raw JSON output instead of answering"
     leaves = [leaf for output in last_turn for leaf in _informative(output)]
     if not leaves:
@@ -179,6 +180,24 @@ def _useless(view: DialogView, index: int, text: str) -> str | None:
         elif unspaced(leaf) and any(leaf[i : i + 2] in text for i in range(len(leaf) - 1) if unspaced(leaf[i : i + 2])):
             return None  # 邮件已成功发送 retold as 邮件已发送: scripts without spaces share characters, not words
     return f"carries none of the values the tools returned ({_show(fresh)})"
+
+
+def _echoes_output(text: str, outputs: list[str]) -> bool:
+    """The answer is a tool's raw JSON, whole or cut short.
+
+    A small model given a long output may copy it until its token limit ends the reply mid-object:
+    the answer then starts as the output does but holds less of it, so a whole-output match misses it.
+    """
+    if not _JSON_ECHO.search(text):
+        return False
+    answer = text.strip()
+    head = answer[:80]
+    for output in (o.strip() for o in outputs):
+        if not output or output[0] not in "{[":
+            continue
+        if output in answer or (head[:1] in "{[" and len(head) >= 24 and head in output):
+            return True
+    return False
 
 
 _UP = frozenset(["up", "rose", "gained", "grew", "higher", "increased", "climbed", "plus"])
