@@ -19,7 +19,7 @@ from callforge.execute import PythonEngine
 from callforge.generate import DEFAULT_MIX, KINDS, GenerationFailure, Plan, PlannedCall, Turn, generate
 from callforge.generate.kinds import breakages, parse_mix, standalone
 from callforge.generate.plan import resolve
-from callforge.generate.roles import ANSWER_NUDGE
+from callforge.generate.roles import ANSWER_NUDGE, BRIEF_NUDGE
 from callforge.llm.backend import BackendError
 from callforge.llm.scripted import FunctionBackend, Request
 from callforge.run import RunAborted
@@ -393,7 +393,7 @@ def test_an_answer_that_says_nothing_is_asked_for_once_more_in_words(tmp_path: P
 
     async def thankful(request: Request) -> Any:
         if request.options.tool_choice == "none":
-            assert request.messages[-1].content == ANSWER_NUDGE
+            assert request.messages[-1].content == BRIEF_NUDGE  # the second ask is worded otherwise
             return "Here it is: " + _told(orjson.loads(request.messages[-2].content or "null"))
         if request.tools and request.messages[-1].role == "tool":
             return "Thank you for the information."
@@ -405,6 +405,42 @@ def test_an_answer_that_says_nothing_is_asked_for_once_more_in_words(tmp_path: P
     for row in rows(tmp_path / "run", "accepted"):
         answer = Dialog.model_validate(row["dialog"]).messages[-1].content or ""
         assert answer.startswith("Here it is: ") and "Thank you" not in answer
+
+
+@pytest.mark.parametrize("flaw", ["cut", "leak"])
+def test_an_answer_cut_by_the_token_limit_or_quoting_the_ask_is_asked_for_briefly_and_fails_if_it_stays(
+    tmp_path: Path, flaw: str
+) -> None:
+    """Neither shows in the dialog the verifier reads, so the Director itself asks again, then gives up."""
+    from callforge.llm import Completion
+
+    world = world_backend()
+
+    def bad(request: Request) -> Completion:
+        told = _told(orjson.loads(request.messages[-2 if request.options.tool_choice == "none" else -1].content or "null"))
+        if flaw == "cut":
+            return Completion(text=f"Here it is: {told}, and then the next row of the list, which goes on 2025-", finish_reason="length")
+        return Completion(text=f"Sure, here's the answer in plain words: {told}", finish_reason="stop")
+
+    def script(fixable: bool) -> Any:
+        async def answer(request: Request) -> Any:
+            if request.options.tool_choice == "none":
+                assert request.messages[-1].content == BRIEF_NUDGE
+                return "Here it is: " + _told(orjson.loads(request.messages[-2].content or "null")) if fixable else bad(request)
+            if request.tools and request.messages[-1].role == "tool":
+                return bad(request)
+            return await world.complete(request.messages, request.tools, **request.options.model_dump(exclude_none=True))
+
+        return answer
+
+    report = generate(tools=TOOLS, n=2, out=tmp_path / "fixed", model=FunctionBackend(script(True), model="world"), mix="single=1", seed=11)
+    assert report.accepted == 2, report.tally.reasons
+    for row in rows(tmp_path / "fixed", "accepted"):
+        assert (Dialog.model_validate(row["dialog"]).messages[-1].content or "").startswith("Here it is: ")
+    report = generate(tools=TOOLS, n=2, out=tmp_path / "stays", model=FunctionBackend(script(False), model="world"), mix="single=1", seed=11, max_attempts=3)
+    assert report.accepted == 0
+    code = "gen.answer_cut" if flaw == "cut" else "gen.answer_leak"
+    assert set(report.tally.reasons) == {code}, report.tally.reasons
 
 
 def test_chains_start_at_a_tool_callable_on_its_own() -> None:
@@ -483,6 +519,8 @@ def test_a_request_too_long_for_the_model_is_a_rejected_attempt_not_a_crash(tmp_
         "Sure, I'd be happy to help with that. What do you need help with?",
         "I'm not able to do that.",
         "Hello there! How can I assist you today?",
+        "I can't help with that.",
+        "Please provide the amount of money you wish to convert (10000 USD). I will convert it to EUR.",
     ],
 )
 def test_role_swapped_user_turns_seen_in_real_runs_are_refused(text: str) -> None:
@@ -490,6 +528,49 @@ def test_role_swapped_user_turns_seen_in_real_runs_are_refused(text: str) -> Non
 
     assert _sounds_like_assistant(text)
     assert not _sounds_like_assistant("Could you check the weather in Lisbon for the next 3 days? I can help you carry the bags.")
+
+
+LECTURE = (
+    "Finding the coordinates of Paris involves using a GPS app or online services that can pinpoint the exact location "
+    "of Paris. It's also possible to use the Google Maps app if you have a phone with a GPS device. Once you have the "
+    "coordinates, you can use a tool like this one to convert them to latitude and longitude format for further use."
+)  # a user turn the embedded 0.5B wrote, which the rules then let through
+
+
+@pytest.mark.parametrize(
+    ("text", "lecture"),
+    [
+        (LECTURE, True),
+        ("The weather in a city depends on many things, and it is measured by stations that report the temperature "
+         "and the wind every hour.", True),
+        ("Geocode the address of the Louvre museum in Paris and give the latitude and the longitude of it in decimal degrees.", False),
+        ("Using the key vt_key789, retrieve files communicating with the domain microsoft.com from the VirusTotal service.", False),
+        ("What is the rate of return for a business with $15000 total revenue and $22000 total cost in this year.", False),
+        ("Convert 100 US dollars to euros at today's rate, then book a hotel in Paris for two nights with breakfast.", False),
+        ("Looking for a housekeeper who can provide services in Chatuchak District, Bangkok on March 19 at 1 pm for ironing.", False),
+        ("The hotel should be near the station, and it needs a pool: the kids would love that, so I count on you.", False),
+        ("Weather in Oslo tomorrow.", False),
+        ("Quiero calcular el pago mensual para un crédito de auto de 1,000,000 de pesos a 12 meses, con un enganche del 20%.", False),
+    ],
+)  # fmt: skip
+def test_a_user_turn_that_explains_instead_of_asking_is_refused(text: str, lecture: bool, tools: tuple[ToolSpec, ...]) -> None:
+    from callforge.generate.roles import _explains_instead_of_asking
+
+    geocode = ToolSpec(name="geocode", description="Coordinates of an address", parameters={"type": "object", "properties": {}})
+    assert _explains_instead_of_asking(text, (*tools, geocode)) is lecture
+
+
+def test_a_lecturing_user_turn_is_sampled_once_more(tools: tuple[ToolSpec, ...]) -> None:
+    import asyncio
+
+    from callforge.generate import UserRole
+    from callforge.generate.personas import Voice
+
+    answers = iter([orjson.dumps({"message": LECTURE}).decode(), '{"message": "What is the weather in Paris right now?"}'])
+    backend = FunctionBackend(lambda request: next(answers))
+    turn = Turn(steps=((PlannedCall(name="get_weather", arguments={"city": "Paris"}),),))
+    text = asyncio.run(UserRole(backend).write(turn, tools, [], Voice("a nurse", "terse", "Short.", "a trip"), seed=1))
+    assert text == "What is the weather in Paris right now?" and len(backend.requests) == 2
 
 
 def test_values_that_break_a_bound_the_grammar_cannot_hold_get_one_more_try_told_why() -> None:

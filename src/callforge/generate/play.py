@@ -20,6 +20,7 @@ from callforge.generate.personas import Voice
 from callforge.generate.plan import Plan, Turn
 from callforge.generate.planner import GenerationFailure
 from callforge.generate.roles import AssistantRole, UserRole
+from callforge.llm import Completion
 from callforge.verify import RuleStage, default_checks
 
 
@@ -114,12 +115,18 @@ class Director:
                 reply = await self.assistant.answer(shown(messages), tools, seed=step_seed)
             thought, text = self.assistant.thought(reply)
             if not reply.tool_calls:
-                if _after_outputs(messages) and _answer_fails(messages, tools, text):
+                flaw = _unfinished(reply, text)
+                if flaw or (_after_outputs(messages) and _answer_fails(messages, tools, text)):
                     # "Thank you for the quote." after a quote: small models thank instead of answering.
                     # Asked once more, in words and with the results in view, they usually answer.
-                    retry, again = self.assistant.thought(await self.assistant.answer(shown(messages), tools, seed=step_seed + 7))
-                    if again and not _answer_fails(messages, tools, again):
-                        thought, text = retry, again
+                    answered = await self.assistant.answer(shown(messages), tools, seed=step_seed + 7, brief=True)
+                    retry, again = self.assistant.thought(answered)
+                    # a cut or leaking answer gives way to any whole one (the verifier judges it); a
+                    # refused one only to an answer the rules accept
+                    if again and _unfinished(answered, again) is None and (flaw or not _answer_fails(messages, tools, again)):
+                        thought, text, flaw = retry, again, None
+                if flaw is not None:
+                    raise GenerationFailure(flaw[0], f"turn {turn}: {flaw[1]}", text=text[:400])
                 messages.append(Message(role="assistant", content=text, reasoning=thought))
                 return
             made |= signatures
@@ -174,6 +181,25 @@ def _after_outputs(messages: Sequence[Message]) -> bool:
         if message.role == "tool":
             return True
     return False
+
+
+_NUDGE_WORDS = ("in plain words", "the tool results above", "do not call any tool", "answer my request", "short sentences")
+
+
+def _unfinished(completion: Completion, text: str) -> tuple[str, str] | None:
+    """Why an answer cannot end a dialog whatever the verifier says: cut by the token limit, or quoting our instruction.
+
+    Neither shows in the dialog the verifier reads: a reply that hit `max_tokens` looks like any
+    other text (a price list ending in "- 2025-"), and "Sure, here's the answer in plain words"
+    echoes the nudge `AssistantRole.answer` sends, which the dialog does not keep.
+    """
+    if completion.finish_reason == "length":
+        return "gen.answer_cut", f"the answer was cut by the token limit: ...{text[-80:]!r}"
+    lowered = text.casefold()
+    quoted = next((words for words in _NUDGE_WORDS if words in lowered), None)
+    if quoted is not None:
+        return "gen.answer_leak", f"the answer quotes the instruction that asked for it ({quoted!r}): {text[:120]!r}"
+    return None
 
 
 def _answer_fails(messages: Sequence[Message], tools: Sequence[ToolSpec], text: str) -> bool:

@@ -72,6 +72,8 @@ class UserRole:
                 failure = GenerationFailure("gen.user_text", f"the user role wrote no request: {completion.text[:160]!r}")
             elif _sounds_like_assistant(text):
                 failure = GenerationFailure("gen.user_text", f"the user role answered like an assistant: {text[:160]!r}")
+            elif _explains_instead_of_asking(text, tools):
+                failure = GenerationFailure("gen.user_text", f"the user role explained instead of asking: {text[:160]!r}")
             elif unsaid := [k for k, v in turn.revisions.items() if not _states(text, v)]:
                 failure = GenerationFailure(
                     "gen.user_text", f"the user role never changed its mind about the {', '.join(unsaid)}: {text[:160]!r}"
@@ -178,6 +180,8 @@ _ASSISTANT_OPENERS = (
     "as an ai",
     "i can't assist",
     "i cannot assist",
+    "i can't help",
+    "i cannot help",
     "i'm unable",
     "sure, here",
     "certainly!",
@@ -209,6 +213,58 @@ def _sounds_like_assistant(text: str) -> bool:
     return lowered.startswith(_ASSISTANT_OPENERS) or any(phrase in lowered for phrase in _ASSISTANT_PHRASES)
 
 
+def _explains_instead_of_asking(text: str, tools: Sequence[ToolSpec]) -> bool:
+    """A long English user turn that asks nothing: no question, no I/me/please, no sentence giving an order.
+
+    Small models asked to write a request sometimes write a lecture about the task instead
+    ("Finding the coordinates of Paris involves using a GPS app ... you can use a tool like this
+    one"); kept, it teaches an assistant to call tools on statements nobody made as requests. A
+    short turn ("Weather in Oslo tomorrow.") is never judged: terse requests are real.
+    """
+    lowered = text.casefold().replace("\u2019", "'")
+    tokens = re.findall(r"[a-z]+(?:'[a-z]+)?", lowered)
+    if len(tokens) < 15 or "?" in text or _REQUEST_WORDS.intersection(tokens) or len(_ENGLISH.intersection(tokens)) < 2:
+        return False
+    if any(phrase in lowered for phrase in ("can you", "could you", "would you", "will you", "would like")):
+        return False
+    verbs = _IMPERATIVES | {word.casefold() for tool in tools for word in _NAME_WORD.findall(tool.name)}
+    for clause in re.split(r"[.!;:,\n]+", lowered):
+        first = re.findall(r"[a-z]+", clause)[:2]
+        if first and first[0] in _LEADERS:
+            first = first[1:]
+        if first and first[0] in verbs:
+            return False
+    return True
+
+
+_NAME_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
+_ENGLISH = frozenset(["the", "to", "of", "is", "and", "for", "with", "this", "that", "it"])
+_LEADERS = frozenset(["now", "also", "then", "just", "kindly", "and", "so", "first", "next", "finally", "quickly"])
+
+
+_REQUEST_WORDS = frozenset(
+    ["i", "i'm", "i'd", "i've", "i'll", "me", "my", "mine", "myself", "we", "we're", "we'd", "we've", "we'll", "us",
+     "our", "ours", "please", "pls", "plz", "kindly", "let's", "thanks", "thank"]
+)  # fmt: skip
+"""Words a request says and a lecture about the task does not: the writer, or a plea."""
+_IMPERATIVES = frozenset(
+    ["add", "analyze", "analyse", "approve", "arrange", "ask", "assign", "book", "bring", "build", "buy", "calculate", "call",
+     "cancel", "change", "check", "close", "compare", "compose", "compute", "configure", "convert", "count", "create", "delete",
+     "describe", "design", "detect", "determine", "display", "download", "draft", "email", "ensure", "estimate", "evaluate",
+     "explain", "fetch", "figure", "fill", "find", "forward", "generate", "get", "give", "go", "grab", "help",
+     "identify", "install", "invite", "list", "locate", "log", "look", "looking", "lookup", "make", "measure",
+     "message", "move", "need", "note", "notify", "obtain", "open", "order", "pay", "perform", "pick", "plan", "play",
+     "post", "predict", "provide", "pull", "put", "query", "rate", "read", "recommend", "register", "remind",
+     "remove", "rename", "reserve", "reply", "report", "request", "retrieve", "return", "returns", "run", "save",
+     "schedule", "search", "see", "send", "set", "share", "show", "sign", "sort", "start", "stop", "submit",
+     "suggest", "summarize", "summarise", "switch", "tell", "text", "track", "train", "transfer", "translate", "turn",
+     "update", "upload", "use", "using", "validate", "verify", "want", "work", "write",
+     "what", "what's", "which", "who", "whom", "whose", "where", "when", "why", "how", "is", "are", "does", "do",
+     "can", "could", "would", "should", "will", "if", "whether"]
+)  # fmt: skip
+"""Verbs and question words a request opens a clause with; a tool's own name words ("geocode") count as well."""
+
+
 _ASSISTANT_PHRASES = (
     "how can i assist you",
     "how can i help you",
@@ -216,6 +272,9 @@ _ASSISTANT_PHRASES = (
     "what do you want me to do",
     "i can help you with that",
     "as an ai",
+    "you wish to",
+    "would you like me to",
+    "do you want me to",
 )
 
 
@@ -334,6 +393,9 @@ def split_thought(completion: Completion) -> tuple[str | None, str]:
 
 
 ANSWER_NUDGE = "Now answer my request in plain words, using the tool results above. Do not call any tool."
+BRIEF_NUDGE = "Answer my request in two or three short sentences, from the tool results above. Do not call any tool."
+"""The second ask, after an answer that was cut, quoted the ask, or told nothing: shorter, and worded otherwise
+(at temperature 0 the same request would only repeat the same answer)."""
 
 
 class AssistantRole:
@@ -365,13 +427,16 @@ class AssistantRole:
             return None, completion.text.strip()
         return split_thought(completion)
 
-    async def answer(self, messages: Sequence[Message], tools: Sequence[ToolSpec], *, seed: int) -> Completion:
+    async def answer(
+        self, messages: Sequence[Message], tools: Sequence[ToolSpec], *, seed: int, brief: bool = False
+    ) -> Completion:
         """The final text answer, with calling switched off (`tool_choice="none"`).
 
-        The request ends with one more user line asking for the answer in words; it is not part of the
-        dialog. Without it, small models that see calls in the history keep writing calls as text.
+        The request ends with one more user line asking for the answer in words (`BRIEF_NUDGE` when
+        `brief`); it is not part of the dialog. Without it, small models that see calls in the
+        history keep writing calls as text.
         """
-        nudge = Message(role="user", content=ANSWER_NUDGE)
+        nudge = Message(role="user", content=BRIEF_NUDGE if brief else ANSWER_NUDGE)
         return await self.backend.complete(
             [*messages, nudge], tools, temperature=self.temperature, max_tokens=self.max_tokens, seed=seed, tool_choice="none"
         )
