@@ -67,6 +67,10 @@ def test_generation_summary_adds_up_to_the_manifest(gen_run: Path) -> None:
         assert first.dialogs >= 1 and first.example_id and first.example_message
         assert {c.code for c in run.codes} >= set(accounting["reasons"])
     assert run.timing.status == "complete" and run.timing.sessions and run.timing.wall_s > 0
+    assert run.difficulty is not None and run.difficulty.dialogs == run.accepted
+    shown, counted = run.difficulty.to_dict(), accounting["difficulty"]  # the report and generate's accounting agree
+    assert {k: shown[k] for k in ("easy", "medium", "hard")} == {k: counted[k] for k in ("easy", "medium", "hard")}
+    assert shown["mean_score"] == pytest.approx(counted["mean_score"], abs=1e-3)
     assert {p for p, _ in run.timing.phases} == set(accounting["phase_seconds"])
 
 
@@ -75,9 +79,9 @@ def test_report_page_for_a_generation_run_is_self_contained(gen_run: Path, tmp_p
     printed = invoke("report", str(gen_run), "--out", str(out), "--price", "0.15:0.60")
     assert str(out) in printed
     page = out.read_text(encoding="utf-8")
-    for section in ("funnel", "kinds", "codes", "roles", "timing"):
+    for section in ("funnel", "kinds", "difficulty", "codes", "roles", "timing"):
         assert f'data-section="{section}"' in page
-    assert page.count("<svg") == 3  # funnel, kinds, tokens per role
+    assert page.count("<svg") == 4  # funnel, kinds, difficulty, tokens per role
     # No script, no fetched asset: nothing leaves the file.
     assert "<script" not in page
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)

@@ -143,6 +143,16 @@ def _charts(summary: Summary) -> dict[str, str]:
             if summary.kinds
             else "",
         }
+        difficulty = summary.difficulty
+        charts["difficulty"] = (
+            hbars(
+                "Accepted dialogs per difficulty level",
+                [str(r.level) for r in difficulty.rows],
+                [("dialogs", [r.dialogs for r in difficulty.rows])],
+            )
+            if difficulty is not None
+            else ""
+        )
         charts["roles"] = (
             hbars(
                 "Tokens per role",

@@ -19,7 +19,7 @@ from typing import Any
 
 from callforge.core import DataError
 from callforge.run import MANIFEST, RunFolder, is_run_folder, read_jsonl
-from callforge.verify import Checked, funnel_of
+from callforge.verify import Checked, DifficultyHistogram, difficulty_histogram, funnel_of
 
 MODES = ("bfcl", "semantic")
 GENERATE = "generate"
@@ -132,6 +132,8 @@ class DialogRun:
     codes: tuple[CodeRow, ...]
     roles: tuple[RoleRow, ...]
     timing: Timing
+    difficulty: DifficultyHistogram | None = None
+    """How the accepted dialogs spread over easy, medium and hard (None: none was accepted)."""
 
     @property
     def rejected(self) -> int:
@@ -271,8 +273,11 @@ def read_dialog_run(path: Path) -> DialogRun:
     examples: dict[str, tuple[str, str, str, str]] = {}
     roles: dict[str, list[float]] = {}
     phases: dict[str, float] = {}
+    kept = []
     for record in read_records(path):
         meta = record.dialog.meta
+        if record.ok:
+            kept.append(record.dialog)
         kind = kinds.setdefault(str(meta.scenario or meta.category or "unknown"), [0, 0])
         kind[0] += 1
         kind[1] += record.ok
@@ -315,6 +320,7 @@ def read_dialog_run(path: Path) -> DialogRun:
             RoleRow(role, int(r[0]), int(r[1]), int(r[2]), int(r[3]), float(r[4])) for role, r in sorted(roles.items())
         ),
         timing=_timing(manifest, phases),
+        difficulty=difficulty_histogram(kept) if kept else None,
     )
 
 
