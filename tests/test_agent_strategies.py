@@ -26,7 +26,7 @@ from callforge.agent import (
     make_strategy,
 )
 from callforge.agent.strategies.pcs import read_plan
-from callforge.agent.strategies.when_to_call import read_decision
+from callforge.agent.strategies.when_to_call import call_share, read_decision
 from callforge.core import ConfigError, Message, ToolCall, ToolSpec
 from callforge.execute import Observation
 from callforge.llm import Completion, ScriptedBackend, Usage
@@ -232,6 +232,57 @@ def test_read_decision_and_options() -> None:
     assert {"planner_caller_summarizer", "when_to_call"} <= set(STRATEGIES)
 
 
+def _first_token(**logprobs: float) -> Completion:
+    """A one-token reply whose raw JSON holds the first token's alternatives, as llama.cpp returns them."""
+    options = [{"token": token.replace("TAG", "<tool_call>"), "logprob": lp} for token, lp in logprobs.items()]
+    raw = {"choices": [{"message": {"content": ""}, "logprobs": {"content": [{**options[0], "top_logprobs": options}]}}]}
+    return Completion(text="", raw=raw)
+
+
+def test_call_share_sums_the_tokens_a_call_starts_with() -> None:
+    reply = _first_token(**{"```": -1.02, '{"': -1.16, "<": -2.06, "Here": -3.0})  # the 0.5B's first token for a weather request
+    assert call_share(reply.raw) == pytest.approx(0.3606 + 0.3135 + 0.1275, abs=1e-3)
+    assert call_share(_first_token(Ham=-1.09, I=-1.1).raw) == 0.0
+    assert call_share(None) is None and call_share({"choices": [{"message": {}}]}) is None
+
+
+def test_when_to_call_confidence_answers_when_the_model_is_unsure_of_calling() -> None:
+    main = ScriptedBackend([_first_token(Ham=-0.2, TAG=-2.5), "Shakespeare wrote it."])
+    engine = Weather()
+    result = run(Agent(main, tools=[WEATHER], engine=engine, strategy="when_to_call:probe=confidence"), "Who wrote Hamlet?")
+    main.assert_done()  # the one-token probe and the answer, with no tools offered
+    probe, answer = main.requests
+    assert probe.tools == (WEATHER,) and probe.options.max_tokens == 1 and probe.options.model_extra == {"logprobs": True, "top_logprobs": 20}
+    assert answer.tools == () and result.text == "Shakespeare wrote it." and not engine.calls
+    (event,) = result.trace.probes
+    assert (event.decision, event.probe, event.confidence) == ("answer", "confidence", pytest.approx(0.0821, abs=1e-3))
+
+
+def test_when_to_call_confidence_calls_when_the_model_is_sure_and_asks_when_it_cannot_tell() -> None:
+    sure = ScriptedBackend([_first_token(TAG=-0.05), GOOD, "Oslo: 12 °C."])
+    result = run(Agent(sure, tools=[WEATHER], engine=Weather(), strategy=WhenToCall(probe="confidence", threshold=0.9)))
+    sure.assert_done()
+    assert result.text == "Oslo: 12 °C." and [p.decision for p in result.trace.probes] == ["call"]
+    blind = ScriptedBackend([Completion(text="Sure"), '{"decision": "call"}', GOOD, "12 °C."])  # no logprobs came back
+    result = run(Agent(blind, tools=[WEATHER], engine=Weather(), strategy="when_to_call:probe=confidence"))
+    blind.assert_done()
+    (event,) = result.trace.probes
+    assert event.probe == "ask" and "no log-probabilities" in event.note and result.text == "12 °C."
+
+
+def test_strategy_names_carry_options() -> None:
+    chosen = make_strategy("when_to_call:probe=confidence, threshold=0.3")
+    assert isinstance(chosen, WhenToCall) and (chosen.probe_kind, chosen.threshold) == ("confidence", 0.3)
+    assert make_strategy("self_refine:max_rounds=1").max_rounds == 1  # type: ignore[attr-defined]
+    for bad, said in [("when_to_call:probe", "not key=value"), ("when_to_call:colour=red", "takes probe, probe_tokens"),
+                      ("when_to_call:threshold=2", "between 0 and 1"), ("when_to_call:probe=hidden", "'ask' or 'confidence'"),
+                      ("nope:x=1", "unknown strategy 'nope'")]:  # fmt: skip
+        with pytest.raises(ConfigError, match=said):
+            make_strategy(bad)
+    adapter = StrategyBackend(ScriptedBackend([], model="m"), "when_to_call:probe=confidence")
+    assert adapter.model == "m+when_to_call:probe=confidence"
+
+
 # --- StrategyBackend ----------------------------------------------------------------------------
 
 
@@ -249,6 +300,38 @@ def test_strategy_backend_answers_with_one_step_and_sums_every_request() -> None
     assert probe.options.max_tokens == 16 and probe.options.temperature == 0.0  # the strategy's options win
     assert answer.options.max_tokens == 99 and answer.options.temperature == 0.3  # the caller's reach every request
     assert [r.purpose for r in adapter.last_trace.requests] == ["probe", "answer"]
+
+
+def test_strategies_sharing_a_cache_are_timed_as_if_each_ran_alone(tmp_path: Path) -> None:
+    from callforge.llm import CachedBackend, ResponseCache
+
+    class Slow(ScriptedBackend):
+        concurrency = 3
+
+        async def complete(self, messages: Sequence[Message], tools: Sequence[ToolSpec] | None = None, **options: Any) -> Completion:
+            completion = await super().complete(messages, tools, **options)
+            return completion.model_copy(update={"latency_s": 2.5})  # what the request took when it was made
+
+    cache = ResponseCache(tmp_path / "responses.sqlite")
+    first = CachedBackend(Slow([GOOD], model="m"), cache)
+    assert first.concurrency == 3  # a job sizes its width by the backend's, cached or not
+    asked = asyncio.run(StrategyBackend(first, "direct").complete([Message(role="user", content=ASK)], [WEATHER]))
+    again = asyncio.run(StrategyBackend(CachedBackend(Slow([], model="m"), cache), "direct").complete([Message(role="user", content=ASK)], [WEATHER]))
+    assert not asked.cached and again.cached and again.tool_calls == asked.tool_calls
+    assert again.latency_s >= 2.5  # the cached request counts its recorded time, not the lookup's
+
+
+def test_self_refine_does_not_take_a_revision_that_pastes_the_feedback() -> None:
+    """Seen on the 0.5B in BFCL's irrelevance cases: it answered the feedback by repeating it as its text."""
+    invented = ToolCall(name="get_weather", arguments={"city": "Oslo", "when": "soon"})
+
+    echo = '{"status":"not run: this step was rejected","problem":"get_weather (message 1, call 1): ..."}'
+    main = ScriptedBackend([invented, echo])
+    adapter = StrategyBackend(main, SelfRefine())
+    completion = asyncio.run(adapter.complete([Message(role="user", content=ASK)], [WEATHER]))
+    main.assert_done()  # no third request: the pasted feedback ranks below the call it was about
+    assert [c.arguments for c in completion.tool_calls] == [invented.arguments] and not completion.text
+    assert [[v.code for v in c.failures] for c in adapter.last_trace.checks][-1] == ["agent.echoed_feedback"]
 
 
 def test_strategy_backend_runs_no_call_self_refine_keeps_its_rule_checks() -> None:

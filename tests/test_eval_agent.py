@@ -119,3 +119,9 @@ def test_cli_eval_run_with_agent(bfcl_dir: Path, tmp_path: Path) -> None:
     assert prompting.exit_code == 2 and "--agent needs --style fc" in prompting.output
     unknown = runner.invoke(app, ["eval", "run", "--model", "fuzz", "--agent", "ponder", *common, "-o", str(tmp_path / "x")])
     assert unknown.exit_code != 0 and "unknown strategy 'ponder'" in unknown.output
+
+    optioned = runner.invoke(app, ["eval", "run", "--model", "fuzz", "--agent", "when_to_call:probe=confidence", *common, "-o", str(tmp_path / "conf")])
+    assert optioned.exit_code == 0, optioned.output  # fuzz returns no log-probabilities: the probe asks instead
+    assert {r["model"] for r in stream(tmp_path / "conf", "results")} == {"fuzz+when_to_call:probe=confidence"}
+    misspelt = runner.invoke(app, ["eval", "run", "--model", "fuzz", "--agent", "when_to_call:probe=hidden", *common, "-o", str(tmp_path / "y")])
+    assert misspelt.exit_code == 2 and "'ask' or" in misspelt.output and "got 'hidden'" in misspelt.output

@@ -4,7 +4,10 @@ The evaluator sends a request (messages, tools) and stores the reply; it knows b
 strategies (it sits below the agent). `StrategyBackend` answers each request with one step of a
 strategy, over the same messages and tools: the reply is the step's final assistant message (its
 calls, or its text), and its usage is the sum of every request the strategy made, so a strategy's
-extra requests (a probe, a planner, a refinement) count in the evaluation's tokens and time. No call
+extra requests (a probe, a planner, a refinement) count in the evaluation's tokens and time. A request
+answered from the response cache counts the time it took when it was made, as a cached reply does in
+`eval`, so strategies that share a cache (their first request is often the same) are timed as if
+each had run alone. No call
 is run: BFCL's single-turn cases have no implementations, so a strategy sees `can_execute` false
 and decides without running any (self_refine keeps its rule checks and skips its execution check).
 """
@@ -26,8 +29,8 @@ from callforge.llm import Backend, Bounded, Completion, Usage, close_backend
 class StrategyBackend:
     """A Backend whose every request is one step of `strategy` on `backend` (and `roles`' backends).
 
-    `model` is `<backend's model>+<strategy>`, so results and run folders say which strategy made
-    them. `close=True` closes the wrapped backends when this one is closed (an evaluation closes its
+    `model` is `<backend's model>+<strategy>` (the strategy as named, options included), so results
+    and run folders say which strategy made them. `close=True` closes the wrapped backends when this one is closed (an evaluation closes its
     backend when it ends); otherwise they stay the caller's. The concurrency of `backend` is its own.
     `last_trace` holds the trace of the latest step (for a caller making one request at a time).
     """
@@ -43,7 +46,7 @@ class StrategyBackend:
         self.backend = backend
         self.strategy = make_strategy(strategy) if isinstance(strategy, str) else strategy
         self.roles = dict(roles or {})
-        self.model = f"{backend.model}+{self.strategy.name}"
+        self.model = f"{backend.model}+{strategy if isinstance(strategy, str) else self.strategy.name}"
         self.last_trace = Trace()
         self._close = close
         if isinstance(backend, Bounded):
@@ -128,6 +131,7 @@ def _completion(step: Step, completions: Sequence[Completion], model: str, laten
     text = final.content or ""
     source = next((c for c in reversed(completions) if c.tool_calls == final.tool_calls and c.text == text), None)
     usage = sum((c.usage for c in completions), Usage())
+    latency += sum(c.latency_s for c in completions if c.cached)  # what the cached requests cost when made
     return Completion(
         text=text,
         tool_calls=final.tool_calls,

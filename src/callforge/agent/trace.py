@@ -102,7 +102,26 @@ class PlanEvent(BaseModel):
     """Why the plan cannot run (not JSON, an unknown tool or reference, a cycle); empty for a plan that runs."""
 
 
-TraceEvent = Annotated[RequestEvent | CallEvent | ObservationEvent | CheckEvent | PlanEvent, Field(discriminator="kind")]
+class ProbeEvent(BaseModel):
+    """A call-or-answer probe's decision (when_to_call), with the model's own confidence when it was read."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["probe"] = "probe"
+    step: int
+    t: float
+    decision: Literal["call", "answer"]
+    probe: Literal["ask", "confidence"]
+    """How it was decided: a classifier request, or the model's first-token probability of a call."""
+    confidence: float | None = None
+    """The probability mass the model put on starting a call (confidence probe only)."""
+    note: str = ""
+    """Why a confidence probe fell back to asking (the backend returned no log-probabilities)."""
+
+
+TraceEvent = Annotated[
+    RequestEvent | CallEvent | ObservationEvent | CheckEvent | PlanEvent | ProbeEvent, Field(discriminator="kind")
+]
 """Any event of a trace, told apart by `kind`."""
 
 
@@ -137,6 +156,11 @@ class Trace(BaseModel):
     def plans(self) -> tuple[PlanEvent, ...]:
         """The plans a planning strategy made (and the ones it could not run)."""
         return tuple(e for e in self.events if isinstance(e, PlanEvent))
+
+    @property
+    def probes(self) -> tuple[ProbeEvent, ...]:
+        """The call-or-answer decisions a probing strategy made."""
+        return tuple(e for e in self.events if isinstance(e, ProbeEvent))
 
     def jsonl(self) -> str:
         """One JSON object per event, one per line."""

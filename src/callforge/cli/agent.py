@@ -35,7 +35,9 @@ def agent_command(
     strategy: Annotated[
         str,
         typer.Option(
-            "--strategy", "-s", help="direct, self_refine, planner_caller_summarizer, when_to_call, compiler (docs/agent.md)."
+            "--strategy", "-s",
+            help="direct, self_refine, planner_caller_summarizer, when_to_call, compiler; options after a colon, "
+            "e.g. when_to_call:probe=confidence (docs/agent.md).",
         ),
     ] = "direct",
     planner_model: Annotated[

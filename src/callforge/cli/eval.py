@@ -129,7 +129,8 @@ def run_command(
         typer.Option(
             "--agent",
             help="Answer each request with one step of this agent strategy (direct, self_refine, when_to_call, "
-            "planner_caller_summarizer, compiler): tokens count every request it makes. Needs --style fc.",
+            "planner_caller_summarizer, compiler), options after a colon (when_to_call:probe=confidence): tokens "
+            "count every request it makes. Needs --style fc.",
         ),
     ] = None,
     limit: Annotated[int | None, typer.Option(help="Only the first N cases of each category.")] = None,
@@ -180,10 +181,13 @@ def run_command(
             param_hint="--agent",
         )
     if agent is not None:
-        from callforge.agent import STRATEGIES
+        from callforge.agent import make_strategy
+        from callforge.core import ConfigError
 
-        if agent not in STRATEGIES:
-            raise typer.BadParameter(f"unknown strategy {agent!r}; the strategies are: {', '.join(STRATEGIES)}", param_hint="--agent")
+        try:
+            make_strategy(agent)  # an unknown name or option is refused before a model loads
+        except ConfigError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--agent") from None
     style = style or ("fc" if agent is not None else "prompting")
     options["style"] = style
     from callforge.llm import split_spec
@@ -222,11 +226,10 @@ def run_command(
 
 def _agent_backend(agent: str, options: dict[str, Any], folder: Path) -> Any:
     """The model's backend wrapped so that each request is one step of the strategy `agent`; closed with the run."""
-    from callforge.agent import StrategyBackend, make_strategy
+    from callforge.agent import StrategyBackend
     from callforge.llm import make_backend
     from callforge.run import LLM_CACHE
 
-    strategy = make_strategy(agent)
     backend = make_backend(
         options["model"],
         base_url=options["base_url"],
@@ -241,7 +244,7 @@ def _agent_backend(agent: str, options: dict[str, Any], folder: Path) -> Any:
     options["adapter"] = None  # applied here, inside the strategy's backend
     if options["cache"]:
         folder.mkdir(parents=True, exist_ok=True)
-    return StrategyBackend(backend, strategy, close=True)
+    return StrategyBackend(backend, agent, close=True)  # named as given, options included
 
 
 def end_of_score(report: Any, results: Path) -> None:

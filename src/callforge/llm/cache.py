@@ -20,7 +20,15 @@ from typing import Any
 import orjson
 
 from callforge.core import DataError, Message, ToolSpec
-from callforge.llm.backend import Backend, Closable, Completion, Options, cache_identity, parse_options
+from callforge.llm.backend import (
+    Backend,
+    Bounded,
+    Closable,
+    Completion,
+    Options,
+    cache_identity,
+    parse_options,
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS responses (
@@ -111,6 +119,8 @@ class CachedBackend:
         self.model = backend.model
         # A backend may name itself more precisely for caching (endpoint, tool mode) than in records.
         self.identity = cache_identity(backend)
+        if isinstance(backend, Bounded):  # a job sizes its width by the backend's, cached or not
+            self.concurrency = backend.concurrency
         self._pending: dict[str, asyncio.Future[Completion]] = {}
 
     async def complete(

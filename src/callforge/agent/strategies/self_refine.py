@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from callforge.agent.strategy import Step, StepContext, reply, tool_message
 from callforge.agent.trace import CheckEvent
 from callforge.core import ConfigError, Dialog, Message, ToolCall, ToolSpec, Verdict
@@ -78,15 +80,22 @@ class SelfRefine:
                 options = {"tool_choice": "required"}
             asked = [*context.messages, best.message, *feedback]
             revised = await context.complete(asked, purpose="refine", **options)
-            candidate = await self._check(context, revised, number)
+            candidate = await self._check(context, revised, number, feedback)
             if candidate.rank >= best.rank:
                 break
             best = candidate
         return Step((best.message, *(tool_message(o) for o in best.observations)))
 
-    async def _check(self, context: StepContext, completion: Completion, number: int) -> _Candidate:
+    async def _check(
+        self, context: StepContext, completion: Completion, number: int, feedback: Sequence[Message] = ()
+    ) -> _Candidate:
         message = reply(completion)
         if not message.tool_calls:
+            echoed = _echoed(message.content or "", feedback)
+            if echoed is not None:
+                # A small model may answer the feedback by pasting it: text, but no answer to the user.
+                context.record(CheckEvent(step=context.step, t=context.t, round=number, failures=(echoed,), executed=False))
+                return _Candidate(message, (echoed,), (_UNREADABLE, 0))
             if completion.parse.ok or not context.tools:
                 return _Candidate(message)
             # The model tried to call a tool and the attempt could not be read (`parse.*`): worse
@@ -111,6 +120,28 @@ class SelfRefine:
 
 _UNREADABLE = 1_000_000
 """The rank of a reply whose call could not be read: any readable call ranks better."""
+
+
+def _echoed(text: str, feedback: Sequence[Message]) -> Verdict | None:
+    """A failure when a revision's text repeats the feedback it was shown instead of acting on it."""
+    for shown in feedback:
+        body = (shown.content or "").strip()
+        for part in (body, *(_json_strings(body) if shown.role == "tool" else ())):
+            if len(part) >= 24 and part[:60] in text:
+                return Verdict.failed(
+                    "agent.echoed_feedback",
+                    "the revision repeats the feedback instead of fixing the call or answering the user",
+                )
+    return None
+
+
+def _json_strings(text: str) -> tuple[str, ...]:
+    """The string values of a JSON object's text (a feedback message's `status` and `problem`)."""
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return ()
+    return tuple(v for v in value.values() if isinstance(v, str)) if isinstance(value, dict) else ()
 
 
 def _unreadable(verdict: Verdict) -> str:

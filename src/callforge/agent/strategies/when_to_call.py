@@ -3,21 +3,32 @@
 MeCo (Li et al., 2025, "Adaptive Tool Use in Large Language Models with Meta-Cognition Trigger")
 asks first whether a tool is needed and lets the model answer directly when it is not, so no tool
 is called when none fits (BFCL's irrelevance categories reward exactly that). MeCo reads the
-decision from a probe on the model's hidden states; over an API the probe here is a short
-classifier request instead: `{"decision": "call" | "answer"}`, constrained by `json_schema`, a few
-tokens long, played by the role `probe` (the agent's model unless `Agent(roles={"probe": ...})`
-gives a smaller one).
+decision from a probe on the model's hidden states, which an API does not show. Two probes stand in:
+
+* `probe="ask"` (the default): a short classifier request, `{"decision": "call" | "answer"}`,
+  constrained by `json_schema`, a few tokens long, played by the role `probe` (the agent's model
+  unless `Agent(roles={"probe": ...})` gives a smaller one);
+* `probe="confidence"`: the model's own confidence, read from its log-probabilities. The probe
+  asks for the reply's first token only (with the tools offered, `logprobs` on) and sums the
+  probability of the tokens a call starts with (`<tool_call>`, a JSON object or list, a code
+  fence); below `threshold` the turn is answered in words. A backend that returns no
+  log-probabilities (most hosted APIs for tool calls) falls back to asking, and the trace says so.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 from callforge.agent.strategies._prompts import catalogue, json_object, turn_start, with_system
 from callforge.agent.strategy import Step, StepContext, reply
+from callforge.agent.trace import ProbeEvent
 from callforge.core import ConfigError, Message
 
 Decision = Literal["call", "answer"]
+Probe = Literal["ask", "confidence"]
+CALL_STARTS = ("<tool_call", "<", "```", "{", "[")
+"""How a reply that calls a tool begins, as one token: Qwen's `<tool_call>` tag (or its `<`), a code fence, JSON."""
 
 PROBE = """Decide whether answering the user's last message needs one of these tools, or whether it should be \
 answered directly in words (no tool fits the request, or none is needed).
@@ -30,6 +41,27 @@ PROBE_SCHEMA: dict[str, Any] = {
     "properties": {"decision": {"type": "string", "enum": ["call", "answer"]}},
     "required": ["decision"],
 }
+
+
+def call_share(raw: dict[str, Any] | None) -> float | None:
+    """The probability the model gave to starting its reply with a call, from an OpenAI-style reply's first-token logprobs.
+
+    None when the reply holds no log-probabilities. Only the listed alternatives are summed, so the
+    share is a lower bound: ask for enough of them (`top_logprobs`) that the rest is negligible.
+    """
+    try:
+        first = raw["choices"][0]["logprobs"]["content"][0] if raw else None
+    except (KeyError, IndexError, TypeError):
+        return None
+    if not isinstance(first, dict):
+        return None
+    options = first.get("top_logprobs") or [first]
+    share = 0.0
+    for option in options:
+        token, logprob = option.get("token"), option.get("logprob")
+        if isinstance(token, str) and isinstance(logprob, int | float) and token.lstrip().startswith(CALL_STARTS):
+            share += math.exp(logprob)
+    return min(1.0, share)
 
 
 def read_decision(text: str) -> Decision:
@@ -49,18 +81,26 @@ def read_decision(text: str) -> Decision:
 class WhenToCall:
     """At the first step of a user turn, probe call-or-answer; on `answer`, reply with no tools offered.
 
-    The probe is one short request (`probe_tokens` at most, temperature 0, no tools offered, role
-    and purpose `probe`: its decision is the request's text in the trace). On `call` the step is a
-    `direct` step. Later steps of the turn (after tool results) and a conversation with no tools are
+    The probe is one short request with role and purpose `probe`, and its decision is a `ProbeEvent`
+    in the trace. `probe="ask"`: `probe_tokens` at most, temperature 0, no tools offered.
+    `probe="confidence"`: one token with the turn's tools and `top_logprobs` alternatives; a call
+    share under `threshold` means answer. On `call` the step is a `direct` step. Later steps of the turn (after tool results) and a conversation with no tools are
     `direct` steps, with no probe: the model has already chosen to use tools.
     """
 
     name = "when_to_call"
 
-    def __init__(self, *, probe_tokens: int = 16) -> None:
+    def __init__(self, *, probe: Probe = "ask", probe_tokens: int = 16, threshold: float = 0.5, top_logprobs: int = 20) -> None:
+        if probe not in ("ask", "confidence"):
+            raise ConfigError(f"when_to_call: probe must be 'ask' or 'confidence', got {probe!r}")
         if probe_tokens < 1:
             raise ConfigError(f"when_to_call: probe_tokens must be 1 or more, got {probe_tokens}")
+        if not 0.0 < threshold < 1.0:
+            raise ConfigError(f"when_to_call: threshold is a probability between 0 and 1 (exclusive), got {threshold}")
+        self.probe_kind: Probe = probe
         self.probe_tokens = probe_tokens
+        self.threshold = threshold
+        self.top_logprobs = top_logprobs
 
     async def step(self, context: StepContext) -> Step:
         """The answer in words when the probe says no tool is needed; otherwise the model's reply as it is."""
@@ -70,7 +110,20 @@ class WhenToCall:
         return Step((reply(await context.complete(context.messages)),))
 
     async def probe(self, context: StepContext) -> Decision:
-        """Ask the probe whether this turn needs a tool."""
+        """Decide whether this turn needs a tool, and record the decision in the trace."""
+        note = ""
+        if self.probe_kind == "confidence":
+            share = await self._confidence(context)
+            if share is not None:
+                decision: Decision = "call" if share >= self.threshold else "answer"
+                context.record(ProbeEvent(step=context.step, t=context.t, decision=decision, probe="confidence", confidence=round(share, 6)))
+                return decision
+            note = "the backend returned no log-probabilities, so the probe asked instead"
+        decision = await self._ask(context)
+        context.record(ProbeEvent(step=context.step, t=context.t, decision=decision, probe="ask", note=note))
+        return decision
+
+    async def _ask(self, context: StepContext) -> Decision:
         asked = with_system(context.messages, PROBE.format(tools=catalogue(context.tools)))
         probed = await context.complete(
             asked,
@@ -82,3 +135,16 @@ class WhenToCall:
             temperature=0.0,
         )
         return read_decision(probed.text)
+
+    async def _confidence(self, context: StepContext) -> float | None:
+        """The model's first-token share on starting a call, asked with the turn's own messages and tools."""
+        probed = await context.complete(
+            context.messages,
+            role="probe",
+            purpose="probe",
+            max_tokens=1,
+            temperature=0.0,
+            logprobs=True,
+            top_logprobs=self.top_logprobs,
+        )
+        return call_share(probed.raw)
