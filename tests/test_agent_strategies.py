@@ -232,11 +232,11 @@ def test_read_decision_and_options() -> None:
     assert {"planner_caller_summarizer", "when_to_call"} <= set(STRATEGIES)
 
 
-def _first_token(**logprobs: float) -> Completion:
-    """A one-token reply whose raw JSON holds the first token's alternatives, as llama.cpp returns them."""
+def _first_token(*calls: ToolCall, **logprobs: float) -> Completion:
+    """A reply whose raw JSON holds its first token's alternatives, as llama.cpp returns them with `logprobs`."""
     options = [{"token": token.replace("TAG", "<tool_call>"), "logprob": lp} for token, lp in logprobs.items()]
     raw = {"choices": [{"message": {"content": ""}, "logprobs": {"content": [{**options[0], "top_logprobs": options}]}}]}
-    return Completion(text="", raw=raw)
+    return Completion(text="", tool_calls=calls, raw=raw)
 
 
 def test_call_share_sums_the_tokens_a_call_starts_with() -> None:
@@ -246,24 +246,24 @@ def test_call_share_sums_the_tokens_a_call_starts_with() -> None:
     assert call_share(None) is None and call_share({"choices": [{"message": {}}]}) is None
 
 
-def test_when_to_call_confidence_answers_when_the_model_is_unsure_of_calling() -> None:
-    main = ScriptedBackend([_first_token(Ham=-0.2, TAG=-2.5), "Shakespeare wrote it."])
+def test_when_to_call_confidence_answers_in_words_when_the_model_calls_unsure() -> None:
+    main = ScriptedBackend([_first_token(GOOD, Ham=-0.2, TAG=-2.5), "Shakespeare wrote it."])
     engine = Weather()
     result = run(Agent(main, tools=[WEATHER], engine=engine, strategy="when_to_call:probe=confidence"), "Who wrote Hamlet?")
-    main.assert_done()  # the one-token probe and the answer, with no tools offered
-    probe, answer = main.requests
-    assert probe.tools == (WEATHER,) and probe.options.max_tokens == 1 and probe.options.model_extra == {"logprobs": True, "top_logprobs": 20}
+    main.assert_done()  # the reply with its logprobs, then the answer with no tools offered
+    first, answer = main.requests
+    assert first.tools == (WEATHER,) and first.options.model_extra == {"logprobs": True, "top_logprobs": 20}
     assert answer.tools == () and result.text == "Shakespeare wrote it." and not engine.calls
     (event,) = result.trace.probes
     assert (event.decision, event.probe, event.confidence) == ("answer", "confidence", pytest.approx(0.0821, abs=1e-3))
 
 
-def test_when_to_call_confidence_calls_when_the_model_is_sure_and_asks_when_it_cannot_tell() -> None:
-    sure = ScriptedBackend([_first_token(TAG=-0.05), GOOD, "Oslo: 12 °C."])
+def test_when_to_call_confidence_keeps_a_sure_call_at_no_extra_request_and_asks_when_it_cannot_tell() -> None:
+    sure = ScriptedBackend([_first_token(GOOD, TAG=-0.05), "Oslo: 12 °C."])
     result = run(Agent(sure, tools=[WEATHER], engine=Weather(), strategy=WhenToCall(probe="confidence", threshold=0.9)))
-    sure.assert_done()
+    sure.assert_done()  # the call was the reply itself: no probe request, no second ask
     assert result.text == "Oslo: 12 °C." and [p.decision for p in result.trace.probes] == ["call"]
-    blind = ScriptedBackend([Completion(text="Sure"), '{"decision": "call"}', GOOD, "12 °C."])  # no logprobs came back
+    blind = ScriptedBackend([GOOD, '{"decision": "call"}', "12 °C."])  # no logprobs came back
     result = run(Agent(blind, tools=[WEATHER], engine=Weather(), strategy="when_to_call:probe=confidence"))
     blind.assert_done()
     (event,) = result.trace.probes

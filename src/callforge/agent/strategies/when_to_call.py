@@ -8,10 +8,12 @@ decision from a probe on the model's hidden states, which an API does not show. 
 * `probe="ask"` (the default): a short classifier request, `{"decision": "call" | "answer"}`,
   constrained by `json_schema`, a few tokens long, played by the role `probe` (the agent's model
   unless `Agent(roles={"probe": ...})` gives a smaller one);
-* `probe="confidence"`: the model's own confidence, read from its log-probabilities. The probe
-  asks for the reply's first token only (with the tools offered, `logprobs` on) and sums the
-  probability of the tokens a call starts with (`<tool_call>`, a JSON object or list, a code
-  fence); below `threshold` the turn is answered in words. A backend that returns no
+* `probe="confidence"`: the model's own confidence, read from its log-probabilities. The reply
+  itself is asked with `logprobs` on, and the probability of the tokens a call starts with
+  (`<tool_call>`, a JSON object or list, a code fence) at its first token is the confidence; a
+  reply that calls with a confidence under `threshold` is replaced by an answer in words. The
+  first token's distribution does not depend on what follows it, so this is the probe MeCo runs
+  before the reply, at no extra request when the model is sure. A backend that returns no
   log-probabilities (most hosted APIs for tool calls) falls back to asking, and the trace says so.
 """
 
@@ -81,10 +83,10 @@ def read_decision(text: str) -> Decision:
 class WhenToCall:
     """At the first step of a user turn, probe call-or-answer; on `answer`, reply with no tools offered.
 
-    The probe is one short request with role and purpose `probe`, and its decision is a `ProbeEvent`
-    in the trace. `probe="ask"`: `probe_tokens` at most, temperature 0, no tools offered.
-    `probe="confidence"`: one token with the turn's tools and `top_logprobs` alternatives; a call
-    share under `threshold` means answer. On `call` the step is a `direct` step. Later steps of the turn (after tool results) and a conversation with no tools are
+    Each decision is a `ProbeEvent` in the trace. `probe="ask"`: one short request (role and
+    purpose `probe`, `probe_tokens` at most, temperature 0, no tools offered); on `call` the step is
+    a `direct` step. `probe="confidence"`: the reply is asked with `top_logprobs` alternatives per
+    token, and a call whose first-token call share is under `threshold` gives way to an answer. Later steps of the turn (after tool results) and a conversation with no tools are
     `direct` steps, with no probe: the model has already chosen to use tools.
     """
 
@@ -104,26 +106,35 @@ class WhenToCall:
 
     async def step(self, context: StepContext) -> Step:
         """The answer in words when the probe says no tool is needed; otherwise the model's reply as it is."""
-        if context.tools and turn_start(context.messages) and await self.probe(context) == "answer":
-            answered = await context.complete(context.messages, tools=(), purpose="answer")
-            return Step((Message(role="assistant", content=answered.text or None),))
+        if not (context.tools and turn_start(context.messages)):
+            return Step((reply(await context.complete(context.messages)),))
+        if self.probe_kind == "confidence":
+            return await self._confident_step(context)
+        if await self._asked(context) == "answer":
+            return await self._answer(context)
         return Step((reply(await context.complete(context.messages)),))
 
-    async def probe(self, context: StepContext) -> Decision:
-        """Decide whether this turn needs a tool, and record the decision in the trace."""
-        note = ""
-        if self.probe_kind == "confidence":
-            share = await self._confidence(context)
-            if share is not None:
-                decision: Decision = "call" if share >= self.threshold else "answer"
-                context.record(ProbeEvent(step=context.step, t=context.t, decision=decision, probe="confidence", confidence=round(share, 6)))
-                return decision
+    async def _confident_step(self, context: StepContext) -> Step:
+        """The reply with its first-token logprobs: kept when it answers or calls confidently, else answered in words."""
+        replied = await context.complete(context.messages, logprobs=True, top_logprobs=self.top_logprobs)
+        share = call_share(replied.raw)
+        if not replied.tool_calls:  # the model answered by itself: nothing to decide
+            context.record(ProbeEvent(step=context.step, t=context.t, decision="answer", probe="confidence", confidence=share))
+            return Step((reply(replied),))
+        if share is None:
             note = "the backend returned no log-probabilities, so the probe asked instead"
-        decision = await self._ask(context)
-        context.record(ProbeEvent(step=context.step, t=context.t, decision=decision, probe="ask", note=note))
-        return decision
+            decision = await self._asked(context, note)
+        else:
+            decision = "call" if share >= self.threshold else "answer"
+            context.record(ProbeEvent(step=context.step, t=context.t, decision=decision, probe="confidence", confidence=round(share, 6)))
+        return Step((reply(replied),)) if decision == "call" else await self._answer(context)
 
-    async def _ask(self, context: StepContext) -> Decision:
+    async def _answer(self, context: StepContext) -> Step:
+        answered = await context.complete(context.messages, tools=(), purpose="answer")
+        return Step((Message(role="assistant", content=answered.text or None),))
+
+    async def _asked(self, context: StepContext, note: str = "") -> Decision:
+        """Ask the probe whether this turn needs a tool, and record its decision."""
         asked = with_system(context.messages, PROBE.format(tools=catalogue(context.tools)))
         probed = await context.complete(
             asked,
@@ -134,17 +145,6 @@ class WhenToCall:
             max_tokens=self.probe_tokens,
             temperature=0.0,
         )
-        return read_decision(probed.text)
-
-    async def _confidence(self, context: StepContext) -> float | None:
-        """The model's first-token share on starting a call, asked with the turn's own messages and tools."""
-        probed = await context.complete(
-            context.messages,
-            role="probe",
-            purpose="probe",
-            max_tokens=1,
-            temperature=0.0,
-            logprobs=True,
-            top_logprobs=self.top_logprobs,
-        )
-        return call_share(probed.raw)
+        decision = read_decision(probed.text)
+        context.record(ProbeEvent(step=context.step, t=context.t, decision=decision, probe="ask", note=note))
+        return decision
