@@ -86,8 +86,9 @@ class WhenToCall:
     Each decision is a `ProbeEvent` in the trace. `probe="ask"`: one short request (role and
     purpose `probe`, `probe_tokens` at most, temperature 0, no tools offered); on `call` the step is
     a `direct` step. `probe="confidence"`: the reply is asked with `top_logprobs` alternatives per
-    token, and a call whose first-token call share is under `threshold` gives way to an answer. Later steps of the turn (after tool results) and a conversation with no tools are
-    `direct` steps, with no probe: the model has already chosen to use tools.
+    token, and a call whose first-token call share is under `threshold` gives way to an answer.
+    Later steps of the turn (after tool results) and a conversation with no tools are `direct`
+    steps, with no probe: the model has already chosen to use tools.
     """
 
     name = "when_to_call"
